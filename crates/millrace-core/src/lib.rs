@@ -1,0 +1,128 @@
+//! # millrace-core
+//!
+//! The small, stable heart of Millrace: artifact types, typed channels, components, the
+//! pipeline builder, the pipeline IR with its validation and fingerprint, and graph output.
+//! Runners, metadata stores and the standard components live in other crates and depend on
+//! this one; this one depends on none of them.
+//!
+//! ## The model
+//!
+//! - An **artifact type** ([`Artifact`]) is a kind of data — `Examples`, `Model` — with typed
+//!   properties. The standard ones are in [`artifact::standard`].
+//! - A **component** ([`Component`]) is a reusable step with typed inputs and outputs.
+//! - A **node** is a component placed in a pipeline under an id; adding it returns its outputs
+//!   as typed [`Channel`]s, which later nodes take as inputs. Wiring a `Channel<Model>` where a
+//!   `Channel<Examples>` is expected does not compile.
+//! - [`PipelineBuilder::build`] erases the types into a [`PipelineSpec`] — canonical, versioned
+//!   JSON with a [`Fingerprint`] — and validates it. A spec read back with
+//!   [`Pipeline::from_spec`] is validated the same way, reporting every problem at once.
+//!
+//! ## Example
+//!
+//! ```
+//! use millrace_core::prelude::*;
+//! use serde::{Deserialize, Serialize};
+//!
+//! /// Downloads examples (a command component with no inputs).
+//! #[derive(Serialize, Deserialize)]
+//! struct Download {
+//!     url: String,
+//! }
+//!
+//! struct DownloadOutputs {
+//!     examples: Channel<Examples>,
+//! }
+//!
+//! impl OutputSet for DownloadOutputs {
+//!     fn declarations() -> Vec<OutputDeclaration> {
+//!         vec![OutputDeclaration::of::<Examples>("examples")]
+//!     }
+//!     fn bind(node: NodeHandle) -> Self {
+//!         DownloadOutputs { examples: node.channel("examples") }
+//!     }
+//! }
+//!
+//! impl Component for Download {
+//!     const KIND: &'static str = "doc.Download";
+//!     type Inputs = ();
+//!     type Outputs = DownloadOutputs;
+//!     fn execution(&self) -> Execution<'_> {
+//!         Execution::Command(CommandSpec::new(["curl", "-o", "{{outputs.examples.uri}}/data.csv"])
+//!             .args([self.url.as_str()]))
+//!     }
+//! }
+//!
+//! let mut builder = Pipeline::builder("download");
+//! let download = builder.add("download", Download { url: "https://example.com/a.csv".into() });
+//! builder.resolve("previous", LatestArtifact::of(download.examples));
+//! let pipeline = builder.build()?;
+//!
+//! // The IR round-trips, and its fingerprint identifies it.
+//! let again = Pipeline::from_spec_with_registry(
+//!     PipelineSpec::from_json(&pipeline.to_json())?,
+//!     pipeline.registry(),
+//! )?;
+//! assert_eq!(again.fingerprint(), pipeline.fingerprint());
+//! println!("{}", pipeline.to_mermaid());
+//! # Ok::<(), millrace_core::Error>(())
+//! ```
+
+pub mod artifact;
+mod builder;
+pub mod channel;
+pub mod command;
+pub mod component;
+pub mod condition;
+mod error;
+pub mod execute;
+pub mod fingerprint;
+pub mod graph;
+pub mod options;
+pub mod parameter;
+mod pipeline;
+pub mod registry;
+pub mod resolver;
+pub mod schedule;
+pub mod spec;
+pub mod validate;
+
+pub use artifact::{Artifact, ArtifactTypeInfo, BaseType, PropertySpec, PropertyType, PropertyValue};
+pub use builder::{PipelineBuilder, Schedule};
+pub use channel::{Channel, ErasedChannel, NodeHandle};
+pub use command::{CommandSpec, Placeholder};
+pub use component::{
+    Component, ComponentInterface, ErasedComponent, Execution, InputDeclaration, InputField,
+    InputSet, IntoNode, Node, OutputDeclaration, OutputSet,
+};
+pub use condition::{Comparison, Condition, ConditionSpec};
+pub use error::{BuildError, Error};
+pub use execute::{ArtifactInstance, ComponentError, Execute, ExecutionContext, Input, Output};
+pub use fingerprint::Fingerprint;
+pub use options::{NodeOptions, Resources, RetryPolicy, TriggerRule};
+pub use parameter::{Param, ParameterType, ParameterValue, RuntimeParameter};
+pub use pipeline::Pipeline;
+pub use registry::{ComponentRegistration, Registry};
+pub use resolver::{Importer, LatestArtifact, LatestBlessedModel, Resolver, SpanRange};
+pub use spec::PipelineSpec;
+pub use validate::{Problem, ValidationIssue};
+
+/// The names a pipeline author needs, in one `use`.
+pub mod prelude {
+    pub use crate::artifact::standard::*;
+    pub use crate::{
+        Artifact, Channel, CommandSpec, Component, ComponentError, Condition, Execute, Execution,
+        ExecutionContext, Importer, Input, InputDeclaration, InputSet, LatestArtifact,
+        LatestBlessedModel, Node, NodeHandle, Output, OutputDeclaration, OutputSet, Param,
+        Pipeline, PipelineBuilder, PipelineSpec, Resources, RetryPolicy, Schedule, SpanRange,
+        TriggerRule,
+    };
+}
+
+/// Re-exports for the code that Millrace's macros generate. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use async_trait::async_trait;
+    pub use inventory;
+    pub use serde;
+    pub use serde_json;
+}

@@ -1,0 +1,841 @@
+//! Validation of a pipeline spec: every problem at once, each with the node it concerns.
+//!
+//! A spec built with the typed API is correct by construction in its wiring, but a spec read
+//! from JSON may be anything. [`validate`] checks names and ids, component kinds and artifact
+//! types against a [`Registry`], every edge's types, required inputs, dangling references,
+//! cycles, parameter values, configurations, command placeholders, conditions, resolvers,
+//! importers, the exit handler and the schedule — and never panics, whatever the input.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde_json::Value;
+
+use crate::command::Placeholder;
+use crate::component::{ComponentInterface, Execution};
+use crate::condition::Operand;
+use crate::parameter::{ParameterType, referenced_parameters, substitute_parameters};
+use crate::registry::Registry;
+use crate::schedule::{check_cron, check_date};
+use crate::spec::{ChannelRef, NodeSpec, PipelineSpec, ResolverStrategy, SCHEMA_VERSION, TaskSpec};
+
+/// One problem found in a pipeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationIssue {
+    /// The node concerned, if the problem is about one node.
+    pub node: Option<String>,
+    /// What is wrong.
+    pub problem: Problem,
+}
+
+impl ValidationIssue {
+    pub(crate) fn pipeline(problem: Problem) -> Self {
+        ValidationIssue {
+            node: None,
+            problem,
+        }
+    }
+
+    pub(crate) fn node(node: &str, problem: Problem) -> Self {
+        ValidationIssue {
+            node: Some(node.to_owned()),
+            problem,
+        }
+    }
+}
+
+impl fmt::Display for ValidationIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.node {
+            Some(node) => write!(f, "node `{node}`: {}", self.problem),
+            None => write!(f, "{}", self.problem),
+        }
+    }
+}
+
+/// What can be wrong with a pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Problem {
+    /// The spec was written for another schema version.
+    #[error("schema version `{found}` is not supported; this build reads `{expected}`")]
+    UnsupportedSchemaVersion {
+        /// What the spec says.
+        found: String,
+        /// What this build reads.
+        expected: &'static str,
+    },
+    /// The pipeline's name is not usable on every target.
+    #[error(
+        "pipeline name `{0}` is invalid: use 1 to 63 ASCII letters, digits, `_` or `-`, starting with a letter"
+    )]
+    InvalidPipelineName(String),
+    /// A node id is not usable on every target.
+    #[error(
+        "node id `{0}` is invalid: use 1 to 63 ASCII letters, digits, `_` or `-`, starting with a letter"
+    )]
+    InvalidNodeId(String),
+    /// Two nodes share an id.
+    #[error("node id `{0}` is used by more than one node")]
+    DuplicateNodeId(String),
+    /// No component of this kind is registered in this binary.
+    #[error(
+        "unknown component kind `{0}`: it is not registered in this binary (register it with `register_component!`, or name the crate that provides it)"
+    )]
+    UnknownComponentKind(String),
+    /// The spec was written by another version of the component.
+    #[error(
+        "component `{kind}` is version {spec} in the spec but version {registered} in this binary"
+    )]
+    ComponentVersionMismatch {
+        /// The kind.
+        kind: String,
+        /// The version in the spec.
+        spec: u32,
+        /// The version registered here.
+        registered: u32,
+    },
+    /// A name registered twice with different meanings.
+    #[error("{0}")]
+    RegistryConflict(String),
+    /// No artifact type of this name is registered.
+    #[error("unknown artifact type `{0}`")]
+    UnknownArtifactType(String),
+    /// The component declares no such input.
+    #[error("component `{kind}` has no input `{input}` (it declares: {declared})")]
+    UnknownInput {
+        /// The input.
+        input: String,
+        /// The component kind.
+        kind: String,
+        /// The declared inputs.
+        declared: String,
+    },
+    /// A required input is not connected.
+    #[error("required input `{input}` ({artifact_type}) is not connected")]
+    MissingRequiredInput {
+        /// The input.
+        input: String,
+        /// The type it expects.
+        artifact_type: String,
+    },
+    /// An input reads a node or output that does not exist.
+    #[error("input `{input}` reads `{channel}`, but {reason}")]
+    DanglingReference {
+        /// The input (or condition operand).
+        input: String,
+        /// What it refers to.
+        channel: ChannelRef,
+        /// What is missing.
+        reason: String,
+    },
+    /// An edge connects different artifact types.
+    #[error("input `{input}` expects {expected}, but `{channel}` is {found}")]
+    TypeMismatch {
+        /// The input.
+        input: String,
+        /// The type the input expects.
+        expected: String,
+        /// The type the upstream output produces.
+        found: String,
+        /// The upstream output.
+        channel: ChannelRef,
+    },
+    /// A node's outputs differ from what its component declares.
+    #[error("output `{output}`: {reason}")]
+    OutputMismatch {
+        /// The output.
+        output: String,
+        /// How it differs.
+        reason: String,
+    },
+    /// Nodes that depend on each other in a loop.
+    #[error("cycle through nodes {}", .0.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(" → "))]
+    Cycle(Vec<String>),
+    /// A parameter name is not an identifier.
+    #[error("parameter name `{0}` is invalid: use an identifier (letters, digits, `_`)")]
+    InvalidParameterName(String),
+    /// Two parameters share a name.
+    #[error("parameter `{0}` is declared more than once")]
+    DuplicateParameter(String),
+    /// A parameter's default is not of its type.
+    #[error("parameter `{name}` is {parameter_type}, but its default is {value}")]
+    BadParameterDefault {
+        /// The parameter.
+        name: String,
+        /// Its type.
+        parameter_type: ParameterType,
+        /// The default given.
+        value: String,
+    },
+    /// A reference to an undeclared runtime parameter.
+    #[error("{place} refers to runtime parameter `{name}`, which the pipeline does not declare")]
+    UnknownParameter {
+        /// The parameter.
+        name: String,
+        /// Where it is referenced.
+        place: String,
+    },
+    /// The component's configuration does not deserialise (a bad value or parameter type).
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// A node option is out of range.
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
+    /// A `when` condition refers to something wrong.
+    #[error("invalid condition: {0}")]
+    InvalidCondition(String),
+    /// A command placeholder refers to something wrong.
+    #[error("invalid command placeholder: {0}")]
+    InvalidPlaceholder(String),
+    /// A resolver node is malformed.
+    #[error("invalid resolver: {0}")]
+    InvalidResolver(String),
+    /// An importer node is malformed.
+    #[error("invalid importer: {0}")]
+    InvalidImporter(String),
+    /// The exit handler is malformed.
+    #[error("invalid exit handler: {0}")]
+    InvalidExitHandler(String),
+    /// The schedule is malformed.
+    #[error("invalid schedule: {0}")]
+    InvalidSchedule(String),
+    /// A channel from another pipeline builder was used.
+    #[error("input `{input}` uses a channel of another pipeline builder")]
+    ForeignChannel {
+        /// The input.
+        input: String,
+    },
+}
+
+/// Whether `id` is a valid node id or pipeline name.
+pub fn is_valid_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    matches!(chars.next(), Some(first) if first.is_ascii_alphabetic())
+        && id.len() <= 63
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Whether `name` is a valid runtime parameter name.
+pub fn is_valid_parameter_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(first) if first.is_ascii_alphabetic() || first == '_')
+        && name.len() <= 128
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The result of a successful validation: an execution order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatedGraph {
+    /// Node indices in a topological order (upstream first).
+    pub order: Vec<usize>,
+}
+
+/// Checks a spec against a registry, reporting every problem found.
+pub fn validate(
+    spec: &PipelineSpec,
+    registry: &Registry,
+) -> Result<ValidatedGraph, Vec<ValidationIssue>> {
+    let mut check = Checker {
+        spec,
+        registry,
+        issues: Vec::new(),
+        index_of: BTreeMap::new(),
+        trial_values: BTreeMap::new(),
+    };
+    check.trial_values = check.trial_parameter_values();
+    check.pipeline_fields();
+    check.parameters();
+    check.node_ids();
+    for node in &spec.nodes {
+        check.node(node);
+    }
+    check.exit_handler();
+    let order = check.order();
+    if check.issues.is_empty() {
+        Ok(ValidatedGraph { order })
+    } else {
+        Err(check.issues)
+    }
+}
+
+struct Checker<'a> {
+    spec: &'a PipelineSpec,
+    registry: &'a Registry,
+    issues: Vec<ValidationIssue>,
+    index_of: BTreeMap<&'a str, usize>,
+    /// A value for every parameter, used to try each configuration.
+    trial_values: BTreeMap<String, Value>,
+}
+
+impl<'a> Checker<'a> {
+    fn pipeline_issue(&mut self, problem: Problem) {
+        self.issues.push(ValidationIssue::pipeline(problem));
+    }
+
+    fn node_issue(&mut self, node: &str, problem: Problem) {
+        self.issues.push(ValidationIssue::node(node, problem));
+    }
+
+    fn pipeline_fields(&mut self) {
+        if self.spec.schema_version != SCHEMA_VERSION {
+            self.pipeline_issue(Problem::UnsupportedSchemaVersion {
+                found: self.spec.schema_version.clone(),
+                expected: SCHEMA_VERSION,
+            });
+        }
+        if !is_valid_id(&self.spec.name) {
+            self.pipeline_issue(Problem::InvalidPipelineName(self.spec.name.clone()));
+        }
+        if let Some(schedule) = &self.spec.schedule {
+            if let Err(why) = check_cron(&schedule.cron) {
+                self.pipeline_issue(Problem::InvalidSchedule(why));
+            }
+            if let Some(date) = &schedule.start_date
+                && let Err(why) = check_date(date)
+            {
+                self.pipeline_issue(Problem::InvalidSchedule(why));
+            }
+            if schedule.max_active_runs == Some(0) {
+                self.pipeline_issue(Problem::InvalidSchedule(
+                    "max_active_runs must be at least 1".to_owned(),
+                ));
+            }
+        }
+    }
+
+    fn parameters(&mut self) {
+        let mut seen = BTreeSet::new();
+        for parameter in &self.spec.parameters {
+            if !is_valid_parameter_name(&parameter.name) {
+                self.pipeline_issue(Problem::InvalidParameterName(parameter.name.clone()));
+            }
+            if !seen.insert(parameter.name.as_str()) {
+                self.pipeline_issue(Problem::DuplicateParameter(parameter.name.clone()));
+            }
+            if let Some(default) = &parameter.default
+                && !parameter.parameter_type.accepts(default)
+            {
+                self.pipeline_issue(Problem::BadParameterDefault {
+                    name: parameter.name.clone(),
+                    parameter_type: parameter.parameter_type,
+                    value: default.to_string(),
+                });
+            }
+        }
+    }
+
+    fn node_ids(&mut self) {
+        for (index, node) in self.spec.nodes.iter().enumerate() {
+            if !is_valid_id(&node.id) {
+                self.node_issue(&node.id, Problem::InvalidNodeId(node.id.clone()));
+            }
+            if self.index_of.contains_key(node.id.as_str()) {
+                self.node_issue(&node.id, Problem::DuplicateNodeId(node.id.clone()));
+            } else {
+                self.index_of.insert(&node.id, index);
+            }
+        }
+    }
+
+    /// The artifact type of `channel`'s output, or why it cannot be read.
+    fn output_type(&self, channel: &ChannelRef) -> Result<&'a str, String> {
+        let Some(&producer) = self.index_of.get(channel.node.as_str()) else {
+            return Err(format!("there is no node `{}`", channel.node));
+        };
+        let producer = &self.spec.nodes[producer];
+        match producer.outputs.get(&channel.output) {
+            Some(output) => Ok(output.artifact_type.as_str()),
+            None => Err(format!(
+                "node `{}` has no output `{}`",
+                channel.node, channel.output
+            )),
+        }
+    }
+
+    fn node(&mut self, node: &'a NodeSpec) {
+        for problem in node.options.problems() {
+            self.node_issue(&node.id, Problem::InvalidOption(problem));
+        }
+        for (name, output) in &node.outputs {
+            if self.registry.artifact_type(&output.artifact_type).is_none() {
+                self.node_issue(
+                    &node.id,
+                    Problem::UnknownArtifactType(format!(
+                        "{} (output `{name}`)",
+                        output.artifact_type
+                    )),
+                );
+            }
+        }
+        self.edges(node);
+        self.condition(node);
+        match &node.task {
+            TaskSpec::Component {
+                kind,
+                version,
+                config,
+            } => self.component(node, kind, *version, config),
+            TaskSpec::Resolver { strategy } => self.resolver(node, strategy),
+            TaskSpec::Importer {
+                source_uri,
+                properties,
+                ..
+            } => self.importer(node, source_uri, properties),
+        }
+    }
+
+    fn edges(&mut self, node: &NodeSpec) {
+        for (input, spec) in &node.inputs {
+            if self.registry.artifact_type(&spec.artifact_type).is_none() {
+                self.node_issue(
+                    &node.id,
+                    Problem::UnknownArtifactType(format!(
+                        "{} (input `{input}`)",
+                        spec.artifact_type
+                    )),
+                );
+            }
+            match self.output_type(&spec.channel) {
+                Err(reason) => self.node_issue(
+                    &node.id,
+                    Problem::DanglingReference {
+                        input: input.clone(),
+                        channel: spec.channel.clone(),
+                        reason,
+                    },
+                ),
+                Ok(found) if found != spec.artifact_type => self.node_issue(
+                    &node.id,
+                    Problem::TypeMismatch {
+                        input: input.clone(),
+                        expected: spec.artifact_type.clone(),
+                        found: found.to_owned(),
+                        channel: spec.channel.clone(),
+                    },
+                ),
+                Ok(_) => {}
+            }
+        }
+    }
+
+    fn condition(&mut self, node: &NodeSpec) {
+        let Some(condition) = &node.options.when else {
+            return;
+        };
+        for operand in condition.operands() {
+            match operand {
+                Operand::Parameter { name } => {
+                    if self.spec.parameter(name).is_none() {
+                        self.node_issue(
+                            &node.id,
+                            Problem::UnknownParameter {
+                                name: name.clone(),
+                                place: "the `when` condition".to_owned(),
+                            },
+                        );
+                    }
+                }
+                Operand::ArtifactProperty {
+                    channel,
+                    property,
+                    custom,
+                } => match self.output_type(channel) {
+                    Err(reason) => self.node_issue(
+                        &node.id,
+                        Problem::DanglingReference {
+                            input: "when".to_owned(),
+                            channel: channel.clone(),
+                            reason,
+                        },
+                    ),
+                    Ok(artifact_type) => {
+                        let declared = self
+                            .registry
+                            .artifact_type(artifact_type)
+                            .is_none_or(|info| info.property(property).is_some());
+                        if !custom && !declared {
+                            self.node_issue(
+                                &node.id,
+                                Problem::InvalidCondition(format!(
+                                    "{artifact_type} (`{channel}`) declares no property `{property}`; use a custom property if its producer sets one"
+                                )),
+                            );
+                        }
+                    }
+                },
+                Operand::Literal { .. } => {}
+            }
+        }
+    }
+
+    fn component(&mut self, node: &NodeSpec, kind: &str, version: u32, config: &Value) {
+        if let Some(conflict) = self.registry.conflict(kind) {
+            self.node_issue(&node.id, Problem::RegistryConflict(conflict.to_owned()));
+        }
+        for name in referenced_parameters(config) {
+            if self.spec.parameter(&name).is_none() {
+                self.node_issue(
+                    &node.id,
+                    Problem::UnknownParameter {
+                        name,
+                        place: "the configuration".to_owned(),
+                    },
+                );
+            }
+        }
+        let Some(registration) = self.registry.component(kind) else {
+            self.node_issue(&node.id, Problem::UnknownComponentKind(kind.to_owned()));
+            return;
+        };
+        if registration.version() != version {
+            self.node_issue(
+                &node.id,
+                Problem::ComponentVersionMismatch {
+                    kind: kind.to_owned(),
+                    spec: version,
+                    registered: registration.version(),
+                },
+            );
+        }
+        let interface = registration.interface();
+        self.interface(node, kind, &interface);
+
+        let Ok(trial_config) = substitute_parameters(config, &self.trial_values) else {
+            return; // unknown parameters were reported above
+        };
+        match registration.instantiate(trial_config) {
+            Err(why) => self.node_issue(&node.id, Problem::InvalidConfig(why)),
+            Ok(component) => {
+                if let Execution::Command(command) = component.execution() {
+                    self.placeholders(node, &interface, command.placeholders());
+                }
+            }
+        }
+    }
+
+    /// A value of the right type for every parameter: its default, or a neutral value.
+    fn trial_parameter_values(&self) -> BTreeMap<String, Value> {
+        self.spec
+            .parameters
+            .iter()
+            .map(|parameter| {
+                let value = match &parameter.default {
+                    Some(default) if parameter.parameter_type.accepts(default) => default.clone(),
+                    _ => match parameter.parameter_type {
+                        ParameterType::Int => Value::from(0),
+                        ParameterType::Double => Value::from(0.0),
+                        ParameterType::String => Value::from(""),
+                        ParameterType::Bool => Value::from(false),
+                        ParameterType::List => Value::Array(Vec::new()),
+                        ParameterType::Struct => Value::Object(serde_json::Map::new()),
+                    },
+                };
+                (parameter.name.clone(), value)
+            })
+            .collect()
+    }
+
+    fn interface(&mut self, node: &NodeSpec, kind: &str, interface: &ComponentInterface) {
+        for declared in &interface.inputs {
+            match node.inputs.get(declared.name) {
+                None if !declared.optional => self.node_issue(
+                    &node.id,
+                    Problem::MissingRequiredInput {
+                        input: declared.name.to_owned(),
+                        artifact_type: declared.artifact_type.name.to_owned(),
+                    },
+                ),
+                Some(spec) if spec.artifact_type != declared.artifact_type.name => self
+                    .node_issue(
+                        &node.id,
+                        Problem::TypeMismatch {
+                            input: declared.name.to_owned(),
+                            expected: declared.artifact_type.name.to_owned(),
+                            found: spec.artifact_type.clone(),
+                            channel: spec.channel.clone(),
+                        },
+                    ),
+                _ => {}
+            }
+        }
+        for input in node.inputs.keys() {
+            if interface.input(input).is_none() {
+                let declared = interface
+                    .inputs
+                    .iter()
+                    .map(|declared| declared.name)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                self.node_issue(
+                    &node.id,
+                    Problem::UnknownInput {
+                        input: input.clone(),
+                        kind: kind.to_owned(),
+                        declared: if declared.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            declared
+                        },
+                    },
+                );
+            }
+        }
+        let declared_outputs: Vec<(&str, &str)> = interface
+            .outputs
+            .iter()
+            .map(|output| (output.name, output.artifact_type.name))
+            .collect();
+        self.outputs(node, &declared_outputs);
+    }
+
+    fn outputs(&mut self, node: &NodeSpec, declared: &[(&str, &str)]) {
+        for (name, artifact_type) in declared {
+            match node.outputs.get(*name) {
+                None => self.node_issue(
+                    &node.id,
+                    Problem::OutputMismatch {
+                        output: (*name).to_owned(),
+                        reason: format!("the component produces {artifact_type}, but the node does not declare it"),
+                    },
+                ),
+                Some(spec) if spec.artifact_type != *artifact_type => self.node_issue(
+                    &node.id,
+                    Problem::OutputMismatch {
+                        output: (*name).to_owned(),
+                        reason: format!(
+                            "declared as {}, but the component produces {artifact_type}",
+                            spec.artifact_type
+                        ),
+                    },
+                ),
+                Some(_) => {}
+            }
+        }
+        for name in node.outputs.keys() {
+            if !declared.iter().any(|(declared, _)| declared == name) {
+                self.node_issue(
+                    &node.id,
+                    Problem::OutputMismatch {
+                        output: name.clone(),
+                        reason: "the component produces no such output".to_owned(),
+                    },
+                );
+            }
+        }
+    }
+
+    fn placeholders(
+        &mut self,
+        node: &NodeSpec,
+        interface: &ComponentInterface,
+        placeholders: Result<Vec<Placeholder>, crate::command::PlaceholderError>,
+    ) {
+        let placeholders = match placeholders {
+            Ok(placeholders) => placeholders,
+            Err(error) => {
+                self.node_issue(&node.id, Problem::InvalidPlaceholder(error.to_string()));
+                return;
+            }
+        };
+        for placeholder in placeholders {
+            let problem = match &placeholder {
+                Placeholder::InputUri(name) | Placeholder::InputProperty(name, _) => {
+                    match interface.input(name) {
+                        None => Some(format!("`{placeholder}`: the component has no input `{name}`")),
+                        Some(_) if !node.inputs.contains_key(name) => Some(format!(
+                            "`{placeholder}`: input `{name}` is not connected"
+                        )),
+                        Some(_) => None,
+                    }
+                }
+                Placeholder::OutputUri(name) => interface
+                    .output(name)
+                    .is_none()
+                    .then(|| format!("`{placeholder}`: the component has no output `{name}`")),
+                Placeholder::Parameter(name) => self.spec.parameter(name).is_none().then(|| {
+                    format!("`{placeholder}`: the pipeline declares no parameter `{name}`")
+                }),
+                Placeholder::RunId
+                | Placeholder::NodeId
+                | Placeholder::Pipeline
+                | Placeholder::ExecutorOutput => None,
+            };
+            if let Some(problem) = problem {
+                self.node_issue(&node.id, Problem::InvalidPlaceholder(problem));
+            }
+        }
+    }
+
+    fn resolver(&mut self, node: &NodeSpec, strategy: &ResolverStrategy) {
+        let (source, output, fixed_type) = match strategy {
+            ResolverStrategy::LatestArtifact => ("source", "artifact", None),
+            ResolverStrategy::LatestBlessedModel => ("model", "model", Some("Model")),
+            ResolverStrategy::SpanRange {
+                min_span, max_span, ..
+            } => {
+                if let (Some(min), Some(max)) = (min_span, max_span)
+                    && min > max
+                {
+                    self.node_issue(
+                        &node.id,
+                        Problem::InvalidResolver(format!("span range {min}..={max} is empty")),
+                    );
+                }
+                ("examples", "examples", Some("Examples"))
+            }
+        };
+        let names: Vec<&String> = node.inputs.keys().collect();
+        if names != [source] {
+            self.node_issue(
+                &node.id,
+                Problem::InvalidResolver(format!(
+                    "the {} strategy takes exactly one source input, `{source}`",
+                    strategy.name()
+                )),
+            );
+        }
+        let source_type = node.inputs.get(source).map(|input| input.artifact_type.as_str());
+        if let (Some(expected), Some(found)) = (fixed_type, source_type)
+            && expected != found
+        {
+            self.node_issue(
+                &node.id,
+                Problem::InvalidResolver(format!(
+                    "the {} strategy reads {expected}, not {found}",
+                    strategy.name()
+                )),
+            );
+        }
+        if let Some(artifact_type) = fixed_type.or(source_type) {
+            self.outputs(node, &[(output, artifact_type)]);
+        }
+    }
+
+    fn importer(
+        &mut self,
+        node: &NodeSpec,
+        source_uri: &str,
+        properties: &BTreeMap<String, Value>,
+    ) {
+        if source_uri.trim().is_empty() {
+            self.node_issue(
+                &node.id,
+                Problem::InvalidImporter("the source URI is empty".to_owned()),
+            );
+        }
+        if !node.inputs.is_empty() {
+            self.node_issue(
+                &node.id,
+                Problem::InvalidImporter("an importer takes no inputs".to_owned()),
+            );
+        }
+        let outputs: Vec<(&String, &crate::spec::OutputSpec)> = node.outputs.iter().collect();
+        let [(name, output)] = outputs.as_slice() else {
+            self.node_issue(
+                &node.id,
+                Problem::InvalidImporter("an importer has exactly one output, `result`".to_owned()),
+            );
+            return;
+        };
+        if name.as_str() != "result" {
+            self.node_issue(
+                &node.id,
+                Problem::InvalidImporter(format!(
+                    "the importer's output is called `result`, not `{name}`"
+                )),
+            );
+        }
+        let Some(info) = self.registry.artifact_type(&output.artifact_type) else {
+            return; // reported with the outputs
+        };
+        for (property, value) in properties {
+            match info.property(property) {
+                None => self.node_issue(
+                    &node.id,
+                    Problem::InvalidImporter(format!(
+                        "{} declares no property `{property}`; use a custom property",
+                        info.name
+                    )),
+                ),
+                Some(spec) if !spec.property_type.accepts(value) => self.node_issue(
+                    &node.id,
+                    Problem::InvalidImporter(format!(
+                        "property `{property}` of {} is {:?}, not {value}",
+                        info.name, spec.property_type
+                    )),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+
+    fn exit_handler(&mut self) {
+        let Some(handler) = &self.spec.exit_handler else {
+            return;
+        };
+        if !self.index_of.contains_key(handler.as_str()) {
+            self.pipeline_issue(Problem::InvalidExitHandler(format!(
+                "there is no node `{handler}`"
+            )));
+            return;
+        }
+        for node in &self.spec.nodes {
+            let depends_on_handler = node.upstream_node_ids().contains(&handler.as_str())
+                || node
+                    .inputs
+                    .values()
+                    .any(|input| input.channel.node == *handler);
+            if node.id != *handler && depends_on_handler {
+                self.node_issue(
+                    &node.id,
+                    Problem::InvalidExitHandler(format!(
+                        "reads the exit handler `{handler}`, which runs after every other node"
+                    )),
+                );
+            }
+        }
+    }
+
+    /// A topological order, or a `Cycle` issue for every strongly connected component.
+    fn order(&mut self) -> Vec<usize> {
+        let mut graph = DiGraph::<usize, ()>::new();
+        let indices: Vec<NodeIndex> = (0..self.spec.nodes.len())
+            .map(|index| graph.add_node(index))
+            .collect();
+        for (index, node) in self.spec.nodes.iter().enumerate() {
+            if self.index_of.get(node.id.as_str()) != Some(&index) {
+                continue; // a duplicate id, already reported
+            }
+            for upstream in node.upstream_node_ids() {
+                if let Some(&producer) = self.index_of.get(upstream) {
+                    graph.add_edge(indices[producer], indices[index], ());
+                }
+            }
+        }
+        match petgraph::algo::toposort(&graph, None) {
+            Ok(order) => order.into_iter().map(|index| graph[index]).collect(),
+            Err(_) => {
+                for component in petgraph::algo::tarjan_scc(&graph) {
+                    let is_cycle = component.len() > 1
+                        || component
+                            .first()
+                            .is_some_and(|&index| graph.contains_edge(index, index));
+                    if is_cycle {
+                        let mut ids: Vec<String> = component
+                            .iter()
+                            .map(|&index| self.spec.nodes[graph[index]].id.clone())
+                            .collect();
+                        ids.sort();
+                        self.issues.push(ValidationIssue {
+                            node: ids.first().cloned(),
+                            problem: Problem::Cycle(ids),
+                        });
+                    }
+                }
+                Vec::new()
+            }
+        }
+    }
+}
