@@ -1,1 +1,76 @@
-//! placeholder
+//! # Millrace
+//!
+//! Machine-learning pipelines as code, in Rust: typed components wired by typed channels,
+//! ML-Metadata lineage, and one binary that runs locally or on Airflow, Argo and Kubeflow.
+//!
+//! A pipeline is an ordinary program. Components are added to a builder, which hands back
+//! their outputs as typed channels; wiring a model where examples are expected does not
+//! compile. `build()` turns the typed pipeline into a validated, fingerprinted IR, and
+//! [`cli::main`] gives the binary its command line (`compile`, `graph`, and the runner's
+//! commands as they arrive).
+//!
+//! ```
+//! use millrace::prelude::*;
+//!
+//! /// Writes a greeting: a function component with one output and one parameter.
+//! #[millrace::component]
+//! async fn greet(greeting: Output<Dataset>, name: String) -> Result<(), ComponentError> {
+//!     std::fs::write(greeting.uri().join("greeting.txt"), format!("hello, {name}"))?;
+//!     Ok(())
+//! }
+//!
+//! /// Counts the words of a greeting: a command component, run as a subprocess.
+//! #[derive(serde::Serialize, serde::Deserialize)]
+//! struct CountWords;
+//!
+//! #[derive(millrace::Inputs)]
+//! struct CountWordsInputs {
+//!     text: Channel<Dataset>,
+//! }
+//!
+//! #[derive(millrace::Outputs)]
+//! struct CountWordsOutputs {
+//!     counts: Channel<Metrics>,
+//! }
+//!
+//! impl Component for CountWords {
+//!     const KIND: &'static str = "doc.CountWords";
+//!     type Inputs = CountWordsInputs;
+//!     type Outputs = CountWordsOutputs;
+//!     fn execution(&self) -> Execution<'_> {
+//!         Execution::Command(CommandSpec::new(["sh", "-c"]).args([
+//!             "wc -w < {{inputs.text.uri}}/greeting.txt > {{outputs.counts.uri}}/words.txt",
+//!         ]))
+//!     }
+//! }
+//!
+//! fn pipeline() -> Result<Pipeline, BuildError> {
+//!     let mut p = Pipeline::builder("hello");
+//!     let who = p.param("who", "world".to_string());
+//!     let greeting = p.add("greet", Greet::new(&who));
+//!     p.add("count_words", CountWords.with_inputs(CountWordsInputs { text: greeting.greeting }));
+//!     p.build()
+//! }
+//!
+//! let pipeline = pipeline()?;
+//! assert_eq!(pipeline.spec().nodes.len(), 2);
+//! # Ok::<(), BuildError>(())
+//! ```
+//!
+//! The crates behind the facade: `millrace-core` (artifacts, channels, components, builder,
+//! IR), `millrace-macros` (derives and `#[component]`), `millrace-cli` (the command line).
+
+pub use millrace_core::*;
+pub use millrace_macros::{Artifact, Inputs, Outputs, component};
+
+/// The command line every pipeline binary gets: `millrace::cli::main(pipeline).await`.
+pub mod cli {
+    pub use millrace_cli::*;
+}
+
+/// The names a pipeline author needs, in one `use`.
+pub mod prelude {
+    pub use millrace_core::prelude::*;
+    pub use millrace_core::{BuildError, RuntimeParameter};
+    pub use millrace_macros::{Artifact, Inputs, Outputs, component};
+}

@@ -1,1 +1,97 @@
-//! placeholder
+//! # millrace-cli
+//!
+//! The command line that every Millrace pipeline binary gets from one call:
+//!
+//! ```no_run
+//! use millrace_core::prelude::*;
+//!
+//! fn pipeline() -> Result<Pipeline, millrace_core::BuildError> {
+//!     Pipeline::builder("hello").build()
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::process::ExitCode {
+//!     millrace_cli::main(pipeline).await
+//! }
+//! ```
+//!
+//! | command | does |
+//! |---|---|
+//! | `compile --target ir [--out PATH]` | writes the pipeline IR (JSON) |
+//! | `graph [--format dot\|mermaid] [--out PATH]` | draws the pipeline |
+//! | `validate` | checks the pipeline and prints its fingerprint |
+//!
+//! Exit codes: 0 success, 1 the pipeline or a node failed, 2 invalid usage or an invalid
+//! pipeline (every problem is listed, with node ids). The runner's commands (`run`,
+//! `run-node`, `runs`, `artifacts`, `lineage`) join when the runner crate lands.
+
+mod command;
+mod error;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+use millrace_core::{BuildError, Pipeline};
+
+pub use command::{Cli, Command, GraphFormat, Target};
+pub use error::CliError;
+
+/// Runs the command line of a pipeline binary with the process's arguments.
+///
+/// `pipeline` builds the pipeline; it is called once, after the arguments are parsed.
+pub async fn main<F>(pipeline: F) -> ExitCode
+where
+    F: FnOnce() -> Result<Pipeline, BuildError>,
+{
+    init_logging();
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr().lock();
+    run(std::env::args_os(), pipeline, &mut stdout, &mut stderr)
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MILLRACE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs the command line on explicit arguments and output streams (what tests call).
+pub fn run<I, T, F>(
+    arguments: I,
+    pipeline: F,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+    F: FnOnce() -> Result<Pipeline, BuildError>,
+{
+    use clap::Parser;
+
+    let cli = match Cli::try_parse_from(arguments) {
+        Ok(cli) => cli,
+        Err(error) => {
+            // Help and version go to standard output with success; usage errors to standard
+            // error with exit code 2.
+            return if error.use_stderr() {
+                let _ = write!(stderr, "{}", error.render());
+                ExitCode::from(2)
+            } else {
+                let _ = write!(stdout, "{}", error.render());
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match command::execute(&cli.command, pipeline, stdout, stderr) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let _ = writeln!(stderr, "error: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}

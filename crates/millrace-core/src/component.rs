@@ -201,6 +201,16 @@ impl<T: Artifact> InputField for Option<Channel<T>> {
     }
 }
 
+/// Helps `#[derive(Outputs)]`: the artifact type of a `Channel<T>` field.
+pub trait OutputField {
+    /// The artifact type.
+    type Artifact: Artifact;
+}
+
+impl<T: Artifact> OutputField for Channel<T> {
+    type Artifact = T;
+}
+
 /// The typed output channels of a component; derive it with `#[derive(millrace::Outputs)]`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a set of output channels",

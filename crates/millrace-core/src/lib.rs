@@ -92,7 +92,7 @@ pub use channel::{Channel, ErasedChannel, NodeHandle};
 pub use command::{CommandSpec, Placeholder};
 pub use component::{
     Component, ComponentInterface, ErasedComponent, Execution, InputDeclaration, InputField,
-    InputSet, IntoNode, Node, OutputDeclaration, OutputSet,
+    InputSet, IntoNode, Node, OutputDeclaration, OutputField, OutputSet,
 };
 pub use condition::{Comparison, Condition, ConditionSpec};
 pub use error::{BuildError, Error};

@@ -1,0 +1,136 @@
+//! The subcommands and what they do.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use millrace_core::{BuildError, Pipeline};
+
+use crate::error::CliError;
+
+/// The command line of a Millrace pipeline binary.
+#[derive(Debug, Parser)]
+#[command(version, about = "A Millrace pipeline: compile it, draw it, run it.")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write the pipeline for a target (the IR: canonical, versioned JSON).
+    Compile {
+        /// The target.
+        #[arg(long, value_enum, default_value_t = Target::Ir)]
+        target: Target,
+        /// Write here instead of standard output (a directory gets `<pipeline>.json`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Draw the pipeline.
+    Graph {
+        /// The drawing language.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check the pipeline and print its fingerprint.
+    Validate,
+}
+
+/// What `compile` produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// The Millrace pipeline IR (JSON).
+    Ir,
+}
+
+/// What `graph` draws in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT.
+    Dot,
+    /// A Mermaid flowchart.
+    Mermaid,
+}
+
+pub(crate) fn execute<F>(
+    command: &Command,
+    pipeline: F,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), CliError>
+where
+    F: FnOnce() -> Result<Pipeline, BuildError>,
+{
+    let pipeline = pipeline()?;
+    match command {
+        Command::Compile { target, out } => {
+            let Target::Ir = target;
+            let mut json = pipeline.to_json();
+            json.push('\n');
+            let file_name = format!("{}.json", pipeline.name());
+            emit(&json, out.as_deref(), &file_name, stdout)?;
+            if let Some(path) = out {
+                let _ = writeln!(
+                    stderr,
+                    "wrote the IR of `{}` to {} (fingerprint {})",
+                    pipeline.name(),
+                    path.display(),
+                    pipeline.fingerprint()
+                );
+            }
+        }
+        Command::Graph { format, out } => {
+            let (drawing, extension) = match format {
+                GraphFormat::Dot => (pipeline.to_dot(), "dot"),
+                GraphFormat::Mermaid => (pipeline.to_mermaid(), "mmd"),
+            };
+            let file_name = format!("{}.{extension}", pipeline.name());
+            emit(&drawing, out.as_deref(), &file_name, stdout)?;
+        }
+        Command::Validate => {
+            writeln!(
+                stdout,
+                "pipeline `{}` is valid: {} nodes, fingerprint {}",
+                pipeline.name(),
+                pipeline.spec().nodes.len(),
+                pipeline.fingerprint()
+            )
+            .map_err(CliError::Stdout)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `text` to `out` (a file, or `file_name` inside a directory) or to standard output.
+fn emit(
+    text: &str,
+    out: Option<&Path>,
+    file_name: &str,
+    stdout: &mut dyn Write,
+) -> Result<(), CliError> {
+    let Some(out) = out else {
+        return stdout.write_all(text.as_bytes()).map_err(CliError::Stdout);
+    };
+    let path = if out.is_dir() {
+        out.join(file_name)
+    } else {
+        out.to_path_buf()
+    };
+    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| CliError::Write {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    // Write beside the target and rename, so a reader never sees a half-written file.
+    let staging = path.with_extension("partial");
+    std::fs::write(&staging, text)
+        .and_then(|()| std::fs::rename(&staging, &path))
+        .map_err(|source| CliError::Write { path, source })
+}

@@ -1,0 +1,33 @@
+//! The error type of `millrace-cli`.
+
+use std::path::PathBuf;
+
+/// What can make a command fail.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// The pipeline is invalid or cannot be used as asked.
+    #[error(transparent)]
+    Pipeline(#[from] millrace_core::Error),
+    /// A file could not be written.
+    #[error("cannot write `{path}`: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Standard output could not be written.
+    #[error("cannot write to standard output: {0}")]
+    Stdout(std::io::Error),
+}
+
+impl CliError {
+    /// The process exit code: 2 for an invalid pipeline or usage, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Pipeline(_) => 2,
+            CliError::Write { .. } | CliError::Stdout(_) => 1,
+        }
+    }
+}
