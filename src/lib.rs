@@ -63,6 +63,9 @@
 pub use millrace_core::*;
 pub use millrace_macros::{Artifact, Inputs, Outputs, component};
 
+/// `#[millrace::async_trait]`, for implementing [`Execute`] by hand.
+pub use async_trait::async_trait;
+
 /// The command line every pipeline binary gets: `millrace::cli::main(pipeline).await`.
 pub mod cli {
     pub use millrace_cli::*;

@@ -210,6 +210,11 @@ impl Default for NodeOptions {
 }
 
 impl NodeOptions {
+    /// Whether these are the default options (which the IR leaves out).
+    pub fn is_default(&self) -> bool {
+        self == &NodeOptions::default()
+    }
+
     /// The problems with these options, as sentences (conditions are checked elsewhere).
     pub(crate) fn problems(&self) -> Vec<String> {
         let mut problems = self.retry.problems();

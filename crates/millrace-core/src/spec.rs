@@ -145,7 +145,7 @@ pub struct NodeSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, OutputSpec>,
     /// How it runs.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "NodeOptions::is_default")]
     pub options: NodeOptions,
 }
 
