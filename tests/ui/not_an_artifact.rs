@@ -1,0 +1,8 @@
+use millrace::prelude::*;
+
+#[derive(millrace::Inputs)]
+struct Inputs {
+    text: Channel<String>,
+}
+
+fn main() {}
