@@ -40,6 +40,12 @@ pub enum Command {
     },
     /// Check the pipeline and print its fingerprint.
     Validate,
+    /// List the component kinds and artifact types this binary can rebuild from the IR.
+    Registry {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// What `compile` produces.
@@ -92,6 +98,25 @@ where
             };
             let file_name = format!("{}.{extension}", pipeline.name());
             emit(&drawing, out.as_deref(), &file_name, stdout)?;
+        }
+        Command::Registry { json } => {
+            let registry = pipeline.registry();
+            let kinds = registry.component_kinds();
+            let types = registry.artifact_type_names();
+            let text = if *json {
+                let listing = serde_json::json!({
+                    "component_kinds": kinds,
+                    "artifact_types": types,
+                });
+                format!("{listing:#}\n")
+            } else {
+                format!(
+                    "component kinds:\n{}\nartifact types:\n{}\n",
+                    kinds.iter().map(|kind| format!("  {kind}")).collect::<Vec<_>>().join("\n"),
+                    types.iter().map(|name| format!("  {name}")).collect::<Vec<_>>().join("\n"),
+                )
+            };
+            stdout.write_all(text.as_bytes()).map_err(CliError::Stdout)?;
         }
         Command::Validate => {
             writeln!(

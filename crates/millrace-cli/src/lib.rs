@@ -20,6 +20,7 @@
 //! | `compile --target ir [--out PATH]` | writes the pipeline IR (JSON) |
 //! | `graph [--format dot\|mermaid] [--out PATH]` | draws the pipeline |
 //! | `validate` | checks the pipeline and prints its fingerprint |
+//! | `registry [--json]` | lists the component kinds and artifact types the binary knows |
 //!
 //! Exit codes: 0 success, 1 the pipeline or a node failed, 2 invalid usage or an invalid
 //! pipeline (every problem is listed, with node ids). The runner's commands (`run`,
