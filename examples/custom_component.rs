@@ -38,8 +38,15 @@ async fn tokenize(
 ) -> Result<(), ComponentError> {
     let corpus = std::fs::read_to_string(text.uri().join("corpus.txt"))?;
     let mut frequencies: BTreeMap<String, u64> = BTreeMap::new();
-    for word in corpus.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-        let word = if lowercase { word.to_lowercase() } else { word.to_owned() };
+    for word in corpus
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let word = if lowercase {
+            word.to_lowercase()
+        } else {
+            word.to_owned()
+        };
         *frequencies.entry(word).or_default() += 1;
     }
     std::fs::write(
@@ -92,7 +99,10 @@ impl Execute for TopWords {
         let mut ranked: Vec<(String, u64)> = frequencies.into_iter().collect();
         ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         ranked.truncate(usize::try_from(*self.k.value()?).unwrap_or(0));
-        std::fs::write(top.uri().join("top.json"), serde_json::to_vec_pretty(&ranked)?)?;
+        std::fs::write(
+            top.uri().join("top.json"),
+            serde_json::to_vec_pretty(&ranked)?,
+        )?;
         context.log_metric("kept_words", ranked.len() as f64);
         Ok(())
     }

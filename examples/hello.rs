@@ -58,7 +58,11 @@ impl Component for CountWords {
         Execution::Command(
             CommandSpec::new(["sh", "-c", r#"wc -w < "$1/greeting.txt" > "$2/words.txt""#])
                 .image("debian:bookworm-slim")
-                .args(["count_words", "{{inputs.text.uri}}", "{{outputs.counts.uri}}"]),
+                .args([
+                    "count_words",
+                    "{{inputs.text.uri}}",
+                    "{{outputs.counts.uri}}",
+                ]),
         )
     }
 }

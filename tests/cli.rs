@@ -1,5 +1,7 @@
 //! The pipeline binary's command line: what it prints, writes and exits with.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
+
 mod common;
 
 use std::process::ExitCode;
@@ -65,16 +67,27 @@ fn graph_draws_dot_and_mermaid_with_every_node_and_edge() {
     assert!(dot.stdout.starts_with("digraph \"chicago-taxi\" {"));
     let spec = full().unwrap().into_spec();
     for node in &spec.nodes {
-        assert!(dot.stdout.contains(&format!("{}\\n", node.id)), "{} missing", node.id);
+        assert!(
+            dot.stdout.contains(&format!("{}\\n", node.id)),
+            "{} missing",
+            node.id
+        );
     }
-    let edges = spec.nodes.iter().map(|node| node.inputs.len()).sum::<usize>();
+    let edges = spec
+        .nodes
+        .iter()
+        .map(|node| node.inputs.len())
+        .sum::<usize>();
     let conditions = 1;
     assert_eq!(dot.stdout.matches(" -> ").count(), edges + conditions);
 
     let mermaid = run(&["graph"], full);
     assert_eq!(mermaid.code, ExitCode::SUCCESS);
     assert!(mermaid.stdout.starts_with("flowchart TD\n"));
-    assert_eq!(mermaid.stdout.matches("-->").count() + mermaid.stdout.matches(".->").count(), edges + conditions);
+    assert_eq!(
+        mermaid.stdout.matches("-->").count() + mermaid.stdout.matches(".->").count(),
+        edges + conditions
+    );
 }
 
 #[test]
@@ -82,9 +95,23 @@ fn an_invalid_pipeline_exits_2_and_lists_every_problem() {
     let outcome = run(&["compile"], invalid);
     assert_eq!(outcome.code, ExitCode::from(2));
     assert!(outcome.stdout.is_empty());
-    assert!(outcome.stderr.contains("pipeline `broken` is invalid (3 problems)"), "{}", outcome.stderr);
-    assert!(outcome.stderr.contains("node `ingest`: node id `ingest` is used by more than one node"));
-    assert!(outcome.stderr.contains("node `bad id!`: node id `bad id!` is invalid"));
+    assert!(
+        outcome
+            .stderr
+            .contains("pipeline `broken` is invalid (3 problems)"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome
+            .stderr
+            .contains("node `ingest`: node id `ingest` is used by more than one node")
+    );
+    assert!(
+        outcome
+            .stderr
+            .contains("node `bad id!`: node id `bad id!` is invalid")
+    );
     assert!(outcome.stderr.contains("cpu request `a lot`"));
 }
 
@@ -104,10 +131,24 @@ fn usage_errors_exit_2_and_help_exits_0() {
 fn validate_and_registry_report_what_the_binary_knows() {
     let validate = run(&["validate"], full);
     assert_eq!(validate.code, ExitCode::SUCCESS);
-    assert!(validate.stdout.contains(&full().unwrap().fingerprint().to_hex()));
+    assert!(
+        validate
+            .stdout
+            .contains(&full().unwrap().fingerprint().to_hex())
+    );
     let registry = run(&["registry", "--json"], full);
     assert_eq!(registry.code, ExitCode::SUCCESS);
     let listing: serde_json::Value = serde_json::from_str(&registry.stdout).unwrap();
-    assert!(listing["component_kinds"].as_array().unwrap().contains(&"test.Trainer".into()));
-    assert!(listing["artifact_types"].as_array().unwrap().contains(&"Examples".into()));
+    assert!(
+        listing["component_kinds"]
+            .as_array()
+            .unwrap()
+            .contains(&"test.Trainer".into())
+    );
+    assert!(
+        listing["artifact_types"]
+            .as_array()
+            .unwrap()
+            .contains(&"Examples".into())
+    );
 }

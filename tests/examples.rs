@@ -2,6 +2,8 @@
 //! tests run them as a user would. (`cargo test --test examples` alone does not rebuild the
 //! examples; run `cargo build --examples` first, or the whole `cargo test`.)
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -9,7 +11,9 @@ use std::process::{Command, Output};
 fn example(name: &str) -> PathBuf {
     let test_binary = std::env::current_exe().unwrap();
     let profile_dir = test_binary.parent().and_then(|deps| deps.parent()).unwrap();
-    profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+    profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
 fn run(name: &str, arguments: &[&str]) -> Output {
@@ -80,7 +84,13 @@ fn custom_component_compiles_and_draws() {
     let spec: serde_json::Value = serde_json::from_str(&ir).unwrap();
     assert_eq!(spec["nodes"].as_array().unwrap().len(), 5);
     let dot = stdout(&run("custom_component", &["graph", "--format", "dot"]));
-    assert!(dot.contains("style=dashed"), "the resolver's query edge is dashed");
+    assert!(
+        dot.contains("style=dashed"),
+        "the resolver's query edge is dashed"
+    );
     let listing = stdout(&run("custom_component", &["registry", "--json"]));
-    assert!(listing.contains("WordCounts"), "the custom artifact type is registered");
+    assert!(
+        listing.contains("WordCounts"),
+        "the custom artifact type is registered"
+    );
 }

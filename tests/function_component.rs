@@ -1,6 +1,8 @@
 //! Components execute in process as the runner will run them: with an `ExecutionContext`
 //! holding resolved inputs, allocated outputs and substituted parameters.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -25,15 +27,19 @@ async fn execute(
 async fn a_function_component_receives_its_parameters_and_records_properties() {
     let dir = tempfile::tempdir().unwrap();
     let pipeline = common::full_pipeline(0.1).unwrap();
-    let mut parameters = pipeline.parameter_values(&BTreeMap::from([(
-        "destination".to_owned(),
-        "/srv".to_owned(),
-    )])).unwrap();
+    let mut parameters = pipeline
+        .parameter_values(&BTreeMap::from([(
+            "destination".to_owned(),
+            "/srv".to_owned(),
+        )]))
+        .unwrap();
     parameters.insert("learning_rate".into(), 0.5.into());
 
     let mut context = ExecutionContext::new("chicago-taxi", "run-1", "example_gen");
     context.add_output("examples", ArtifactInstance::new("Examples", dir.path()));
-    execute(&pipeline, "example_gen", &parameters, &mut context).await.unwrap();
+    execute(&pipeline, "example_gen", &parameters, &mut context)
+        .await
+        .unwrap();
 
     assert_eq!(
         std::fs::read_to_string(dir.path().join("pattern.txt")).unwrap(),
@@ -46,10 +52,12 @@ async fn a_function_component_receives_its_parameters_and_records_properties() {
 #[tokio::test]
 async fn a_missing_input_is_an_error_naming_node_and_input() {
     let pipeline = common::full_pipeline(0.1).unwrap();
-    let parameters = pipeline.parameter_values(&BTreeMap::from([(
-        "destination".to_owned(),
-        "/srv".to_owned(),
-    )])).unwrap();
+    let parameters = pipeline
+        .parameter_values(&BTreeMap::from([(
+            "destination".to_owned(),
+            "/srv".to_owned(),
+        )]))
+        .unwrap();
     let mut context = ExecutionContext::new("chicago-taxi", "run-1", "statistics_gen");
     let error = execute(&pipeline, "statistics_gen", &parameters, &mut context)
         .await
@@ -90,10 +98,12 @@ fn runtime_parameters_are_substituted_into_configurations() {
 #[test]
 fn a_command_component_expands_its_placeholders() {
     let pipeline = common::full_pipeline(0.1).unwrap();
-    let parameters = pipeline.parameter_values(&BTreeMap::from([(
-        "destination".to_owned(),
-        "/srv".to_owned(),
-    )])).unwrap();
+    let parameters = pipeline
+        .parameter_values(&BTreeMap::from([(
+            "destination".to_owned(),
+            "/srv".to_owned(),
+        )]))
+        .unwrap();
     let component = pipeline.instantiate("pusher", &parameters).unwrap();
     let Execution::Command(command) = component.execution() else {
         panic!("the pusher is a command component");
@@ -114,14 +124,18 @@ fn a_command_component_expands_its_placeholders() {
 #[test]
 fn conditions_evaluate_against_artifact_properties() {
     let pipeline = common::full_pipeline(0.1).unwrap();
-    let condition = pipeline.node("pusher").unwrap().options.when.clone().unwrap();
+    let condition = pipeline
+        .node("pusher")
+        .unwrap()
+        .options
+        .when
+        .clone()
+        .unwrap();
     let blessed = |value: bool| {
         condition.evaluate(&mut |operand| match operand {
-            millrace::condition::Operand::ArtifactProperty { channel, property, .. }
-                if channel.node == "evaluator" && property == "blessed" =>
-            {
-                Some(value.into())
-            }
+            millrace::condition::Operand::ArtifactProperty {
+                channel, property, ..
+            } if channel.node == "evaluator" && property == "blessed" => Some(value.into()),
             _ => None,
         })
     };

@@ -1,5 +1,7 @@
 //! The IR: lossless round trips and a fingerprint that is stable and sensitive.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
+
 mod common;
 
 use millrace::prelude::*;
@@ -40,7 +42,10 @@ fn the_full_pipeline_builds_and_round_trips_losslessly() {
 #[test]
 fn nodes_come_out_upstream_first() {
     let pipeline = common::full_pipeline(0.1).unwrap();
-    let order: Vec<&str> = pipeline.nodes_in_order().map(|node| node.id.as_str()).collect();
+    let order: Vec<&str> = pipeline
+        .nodes_in_order()
+        .map(|node| node.id.as_str())
+        .collect();
     let position = |id: &str| order.iter().position(|other| *other == id).unwrap();
     assert_eq!(order.len(), pipeline.spec().nodes.len());
     assert!(position("example_gen") < position("statistics_gen"));
@@ -97,7 +102,11 @@ fn print_fingerprint_in_child_process() {
 #[test]
 fn the_fingerprint_is_identical_in_another_process() {
     let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "print_fingerprint_in_child_process", "--nocapture"])
+        .args([
+            "--exact",
+            "print_fingerprint_in_child_process",
+            "--nocapture",
+        ])
         .env(CHILD_ENV, "1")
         .output()
         .unwrap();

@@ -1,5 +1,7 @@
 //! Compile-time assertions: the types a runner moves across threads are `Send + Sync`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
+
 use millrace::prelude::*;
 use millrace::spec::{InputSpec, NodeSpec, OutputSpec, ParameterSpec, ScheduleSpec, TaskSpec};
 

@@ -1,5 +1,7 @@
 //! Validation of specs read from JSON: every problem at once, with node ids, and no panics.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
+
 mod common;
 
 use millrace::prelude::*;
@@ -15,6 +17,7 @@ fn issues_of(spec: Value) -> Vec<ValidationIssue> {
     }
 }
 
+#[allow(clippy::needless_pass_by_value)] // Reads as a JSON literal at the call sites.
 fn component(id: &str, kind: &str, config: Value, inputs: Value, outputs: Value) -> Value {
     json!({
         "id": id,
@@ -41,11 +44,29 @@ fn faulty_spec() -> Value {
                "comparison": "gt",
                "right": {"operand": "literal", "value": 0}})
     };
-    let mut loop_a = component("loop_a", "test.ExampleGen", json!({"pattern": "a"}), json!({}), examples.clone());
+    let mut loop_a = component(
+        "loop_a",
+        "test.ExampleGen",
+        json!({"pattern": "a"}),
+        json!({}),
+        examples.clone(),
+    );
     loop_a["options"] = json!({"when": span_of("loop_b")});
-    let mut loop_b = component("loop_b", "test.ExampleGen", json!({"pattern": "b"}), json!({}), examples.clone());
+    let mut loop_b = component(
+        "loop_b",
+        "test.ExampleGen",
+        json!({"pattern": "b"}),
+        json!({}),
+        examples.clone(),
+    );
     loop_b["options"] = json!({"when": span_of("loop_a")});
-    let mut greedy = component("greedy", "test.ExampleGen", json!({"pattern": "g"}), json!({}), examples.clone());
+    let mut greedy = component(
+        "greedy",
+        "test.ExampleGen",
+        json!({"pattern": "g"}),
+        json!({}),
+        examples.clone(),
+    );
     greedy["options"] = json!({"resources": {"cpu": "lots"}, "retry": {"multiplier": 0.5}});
 
     json!({
@@ -71,7 +92,7 @@ fn faulty_spec() -> Value {
                 json!({"examples": channel("Examples", "ingest", "examples"),
                        "schema": channel("Schema", "ingest", "examples")}),
                 json!({"model": output("Model")})),
-            component("unknown_param", "test.ExampleGen", json!({"pattern": {"$param": "nope"}}), json!({}), examples.clone()),
+            component("unknown_param", "test.ExampleGen", json!({"pattern": {"$param": "nope"}}), json!({}), examples),
             component("echo", "test.Echo", json!({"text": "{{parameters.missing}}"}), json!({}), json!({})),
             loop_a,
             loop_b,
@@ -91,30 +112,108 @@ fn has(issues: &[ValidationIssue], node: Option<&str>, matches: impl Fn(&Problem
 #[test]
 fn a_spec_with_many_faults_reports_every_one_with_its_node() {
     let issues = issues_of(faulty_spec());
-    let expectations: Vec<(&str, Option<&str>, Box<dyn Fn(&Problem) -> bool>)> = vec![
-        ("invalid id", Some("1bad"), Box::new(|p| matches!(p, Problem::InvalidNodeId(_)))),
-        ("duplicate id", Some("dup"), Box::new(|p| matches!(p, Problem::DuplicateNodeId(_)))),
-        ("unknown kind", Some("mystery"), Box::new(|p| matches!(p, Problem::UnknownComponentKind(k) if k == "test.Nope"))),
-        ("unknown artifact type", Some("bogus_output"), Box::new(|p| matches!(p, Problem::UnknownArtifactType(t) if t.contains("Bogus")))),
-        ("dangling reference", Some("dangling"), Box::new(|p| matches!(p, Problem::DanglingReference { .. }))),
-        ("missing required input", Some("no_inputs"), Box::new(|p| matches!(p, Problem::MissingRequiredInput { input, .. } if input == "statistics"))),
-        ("type mismatch on an edge", Some("trainer"), Box::new(|p| matches!(p, Problem::TypeMismatch { input, found, .. } if input == "schema" && found == "Examples"))),
-        ("bad config value", Some("trainer"), Box::new(|p| matches!(p, Problem::InvalidConfig(why) if why.contains("fast")))),
-        ("bad parameter default", None, Box::new(|p| matches!(p, Problem::BadParameterDefault { name, .. } if name == "epochs"))),
-        ("unknown parameter", Some("unknown_param"), Box::new(|p| matches!(p, Problem::UnknownParameter { name, .. } if name == "nope"))),
-        ("bad placeholder", Some("echo"), Box::new(|p| matches!(p, Problem::InvalidPlaceholder(why) if why.contains("missing")))),
-        ("cycle", Some("loop_a"), Box::new(|p| matches!(p, Problem::Cycle(ids) if ids == &["loop_a", "loop_b"]))),
-        ("bad resources", Some("greedy"), Box::new(|p| matches!(p, Problem::InvalidOption(why) if why.contains("lots")))),
-        ("bad retry", Some("greedy"), Box::new(|p| matches!(p, Problem::InvalidOption(why) if why.contains("multiplier")))),
-        ("bad exit handler", None, Box::new(|p| matches!(p, Problem::InvalidExitHandler(_)))),
-        ("bad schedule", None, Box::new(|p| matches!(p, Problem::InvalidSchedule(why) if why.contains("hour")))),
+    type Expectation = (
+        &'static str,
+        Option<&'static str>,
+        Box<dyn Fn(&Problem) -> bool>,
+    );
+    let expectations: Vec<Expectation> = vec![
+        (
+            "invalid id",
+            Some("1bad"),
+            Box::new(|p| matches!(p, Problem::InvalidNodeId(_))),
+        ),
+        (
+            "duplicate id",
+            Some("dup"),
+            Box::new(|p| matches!(p, Problem::DuplicateNodeId(_))),
+        ),
+        (
+            "unknown kind",
+            Some("mystery"),
+            Box::new(|p| matches!(p, Problem::UnknownComponentKind(k) if k == "test.Nope")),
+        ),
+        (
+            "unknown artifact type",
+            Some("bogus_output"),
+            Box::new(|p| matches!(p, Problem::UnknownArtifactType(t) if t.contains("Bogus"))),
+        ),
+        (
+            "dangling reference",
+            Some("dangling"),
+            Box::new(|p| matches!(p, Problem::DanglingReference { .. })),
+        ),
+        (
+            "missing required input",
+            Some("no_inputs"),
+            Box::new(
+                |p| matches!(p, Problem::MissingRequiredInput { input, .. } if input == "statistics"),
+            ),
+        ),
+        (
+            "type mismatch on an edge",
+            Some("trainer"),
+            Box::new(
+                |p| matches!(p, Problem::TypeMismatch { input, found, .. } if input == "schema" && found == "Examples"),
+            ),
+        ),
+        (
+            "bad config value",
+            Some("trainer"),
+            Box::new(|p| matches!(p, Problem::InvalidConfig(why) if why.contains("fast"))),
+        ),
+        (
+            "bad parameter default",
+            None,
+            Box::new(
+                |p| matches!(p, Problem::BadParameterDefault { name, .. } if name == "epochs"),
+            ),
+        ),
+        (
+            "unknown parameter",
+            Some("unknown_param"),
+            Box::new(|p| matches!(p, Problem::UnknownParameter { name, .. } if name == "nope")),
+        ),
+        (
+            "bad placeholder",
+            Some("echo"),
+            Box::new(|p| matches!(p, Problem::InvalidPlaceholder(why) if why.contains("missing"))),
+        ),
+        (
+            "cycle",
+            Some("loop_a"),
+            Box::new(|p| matches!(p, Problem::Cycle(ids) if ids == &["loop_a", "loop_b"])),
+        ),
+        (
+            "bad resources",
+            Some("greedy"),
+            Box::new(|p| matches!(p, Problem::InvalidOption(why) if why.contains("lots"))),
+        ),
+        (
+            "bad retry",
+            Some("greedy"),
+            Box::new(|p| matches!(p, Problem::InvalidOption(why) if why.contains("multiplier"))),
+        ),
+        (
+            "bad exit handler",
+            None,
+            Box::new(|p| matches!(p, Problem::InvalidExitHandler(_))),
+        ),
+        (
+            "bad schedule",
+            None,
+            Box::new(|p| matches!(p, Problem::InvalidSchedule(why) if why.contains("hour"))),
+        ),
     ];
     let missing: Vec<&str> = expectations
         .iter()
         .filter(|(_, node, matches)| !has(&issues, *node, matches))
         .map(|(name, _, _)| *name)
         .collect();
-    assert!(missing.is_empty(), "not reported: {missing:?}\nreported:\n{issues:#?}");
+    assert!(
+        missing.is_empty(),
+        "not reported: {missing:?}\nreported:\n{issues:#?}"
+    );
 }
 
 #[test]
@@ -122,11 +221,19 @@ fn the_error_message_lists_every_problem_with_node_ids() {
     let spec: PipelineSpec = serde_json::from_value(faulty_spec()).unwrap();
     let error = Pipeline::from_spec(spec).unwrap_err();
     let message = error.to_string();
-    assert!(message.starts_with("pipeline `faulty` is invalid ("), "{message}");
+    assert!(
+        message.starts_with("pipeline `faulty` is invalid ("),
+        "{message}"
+    );
     for issue in error.issues() {
-        assert!(message.contains(&issue.to_string()), "{issue} missing from\n{message}");
+        assert!(
+            message.contains(&issue.to_string()),
+            "{issue} missing from\n{message}"
+        );
     }
-    assert!(message.contains("node `trainer`: input `schema` expects Schema, but `ingest.examples` is Examples"));
+    assert!(message.contains(
+        "node `trainer`: input `schema` expects Schema, but `ingest.examples` is Examples"
+    ));
     assert!(message.contains("node `mystery`: unknown component kind `test.Nope`"));
 }
 
@@ -141,13 +248,20 @@ fn a_malformed_spec_names_line_and_column() {
         r#"{"schema_version": "millrace.pipeline/v1", "name": "x", "nodes": [], "colour": 1}"#,
     )
     .unwrap_err();
-    assert!(unknown_field.to_string().contains("colour"), "{unknown_field}");
+    assert!(
+        unknown_field.to_string().contains("colour"),
+        "{unknown_field}"
+    );
 }
 
 #[test]
 fn a_newer_schema_version_is_refused() {
-    let issues = issues_of(json!({"schema_version": "millrace.pipeline/v9", "name": "x", "nodes": []}));
-    assert!(has(&issues, None, |p| matches!(p, Problem::UnsupportedSchemaVersion { .. })));
+    let issues =
+        issues_of(json!({"schema_version": "millrace.pipeline/v9", "name": "x", "nodes": []}));
+    assert!(has(&issues, None, |p| matches!(
+        p,
+        Problem::UnsupportedSchemaVersion { .. }
+    )));
 }
 
 #[test]
@@ -155,7 +269,10 @@ fn an_explicit_registry_without_the_component_reports_it_unknown() {
     let pipeline = common::full_pipeline(0.1).unwrap();
     let empty = millrace::Registry::empty();
     let error = Pipeline::from_spec_with_registry(pipeline.spec().clone(), &empty).unwrap_err();
-    assert!(has(error.issues(), Some("trainer"), |p| matches!(p, Problem::UnknownComponentKind(_))));
+    assert!(has(error.issues(), Some("trainer"), |p| matches!(
+        p,
+        Problem::UnknownComponentKind(_)
+    )));
     let mut registry = millrace::Registry::empty();
     registry.merge(pipeline.registry());
     assert!(Pipeline::from_spec_with_registry(pipeline.spec().clone(), &registry).is_ok());
@@ -165,13 +282,25 @@ fn an_explicit_registry_without_the_component_reports_it_unknown() {
 fn a_condition_on_an_undeclared_property_is_rejected_but_a_custom_one_is_allowed() {
     let mut p = Pipeline::builder("conditions");
     let ingest = p.add("ingest", common::ExampleGen::new("x"));
-    p.add("stats", common::StatisticsGen::new(ingest.examples).when(ingest.examples.property("colour").eq("red")));
+    p.add(
+        "stats",
+        common::StatisticsGen::new(ingest.examples)
+            .when(ingest.examples.property("colour").eq("red")),
+    );
     let error = p.build().unwrap_err();
-    assert!(has(error.issues(), Some("stats"), |p| matches!(p, Problem::InvalidCondition(why) if why.contains("colour"))));
+    assert!(has(
+        error.issues(),
+        Some("stats"),
+        |p| matches!(p, Problem::InvalidCondition(why) if why.contains("colour"))
+    ));
 
     let mut p = Pipeline::builder("conditions");
     let ingest = p.add("ingest", common::ExampleGen::new("x"));
-    p.add("stats", common::StatisticsGen::new(ingest.examples).when(ingest.examples.custom_property("colour").eq("red")));
+    p.add(
+        "stats",
+        common::StatisticsGen::new(ingest.examples)
+            .when(ingest.examples.custom_property("colour").eq("red")),
+    );
     assert!(p.build().is_ok());
 }
 
@@ -182,7 +311,10 @@ fn a_channel_from_another_builder_is_reported() {
     let mut second = Pipeline::builder("second");
     second.add("stats", common::StatisticsGen::new(foreign.examples));
     let error = second.build().unwrap_err();
-    assert!(has(error.issues(), Some("stats"), |p| matches!(p, Problem::ForeignChannel { .. })));
+    assert!(has(error.issues(), Some("stats"), |p| matches!(
+        p,
+        Problem::ForeignChannel { .. }
+    )));
 }
 
 #[test]
@@ -190,12 +322,24 @@ fn typed_api_problems_are_all_reported_at_build() {
     let mut p = Pipeline::builder("bad name!");
     let a = p.add("ingest", common::ExampleGen::new("x"));
     p.add("ingest", common::StatisticsGen::new(a.examples));
-    p.add("slow", common::Notify::new("x").timeout(std::time::Duration::ZERO));
+    p.add(
+        "slow",
+        common::Notify::new("x").timeout(std::time::Duration::ZERO),
+    );
     let error = p.build().unwrap_err();
     let issues = error.issues();
-    assert!(has(issues, None, |p| matches!(p, Problem::InvalidPipelineName(_))));
-    assert!(has(issues, Some("ingest"), |p| matches!(p, Problem::DuplicateNodeId(_))));
-    assert!(has(issues, Some("slow"), |p| matches!(p, Problem::InvalidOption(_))));
+    assert!(has(issues, None, |p| matches!(
+        p,
+        Problem::InvalidPipelineName(_)
+    )));
+    assert!(has(issues, Some("ingest"), |p| matches!(
+        p,
+        Problem::DuplicateNodeId(_)
+    )));
+    assert!(has(issues, Some("slow"), |p| matches!(
+        p,
+        Problem::InvalidOption(_)
+    )));
 }
 
 // ---- Random DAGs and random edits -------------------------------------------------------
@@ -211,18 +355,33 @@ fn random_dag(choices: &[(bool, usize, Option<usize>)]) -> Value {
             nodes.push(component(&id, "test.Source", json!({}), json!({}), out));
         } else {
             let mut inputs = serde_json::Map::new();
-            inputs.insert("left".into(), channel("Dataset", &format!("n{}", left % index), "out"));
+            inputs.insert(
+                "left".into(),
+                channel("Dataset", &format!("n{}", left % index), "out"),
+            );
             if let Some(right) = right {
-                inputs.insert("right".into(), channel("Dataset", &format!("n{}", right % index), "out"));
+                inputs.insert(
+                    "right".into(),
+                    channel("Dataset", &format!("n{}", right % index), "out"),
+                );
             }
-            nodes.push(component(&id, "test.Combine", json!({}), Value::Object(inputs), out));
+            nodes.push(component(
+                &id,
+                "test.Combine",
+                json!({}),
+                Value::Object(inputs),
+                out,
+            ));
         }
     }
     json!({"schema_version": "millrace.pipeline/v1", "name": "random", "nodes": nodes})
 }
 
 fn dag_strategy() -> impl Strategy<Value = Vec<(bool, usize, Option<usize>)>> {
-    prop::collection::vec((any::<bool>(), 0usize..1000, prop::option::of(0usize..1000)), 1..40)
+    prop::collection::vec(
+        (any::<bool>(), 0usize..1000, prop::option::of(0usize..1000)),
+        1..40,
+    )
 }
 
 /// An edit of a JSON tree: walk to a node by indices, then replace, remove or duplicate it.
@@ -238,10 +397,22 @@ fn leaf_strategy() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |x| x.is_finite()).prop_map(Value::from),
-        "[a-z0-9_.{}$ -]{0,12}".prop_map(Value::from),
-        prop::sample::select(vec!["n0", "n1", "out", "left", "Dataset", "Model", "test.Combine", "{{parameters.x}}", "$param"])
+        any::<f64>()
+            .prop_filter("finite", |x| x.is_finite())
             .prop_map(Value::from),
+        "[a-z0-9_.{}$ -]{0,12}".prop_map(Value::from),
+        prop::sample::select(vec![
+            "n0",
+            "n1",
+            "out",
+            "left",
+            "Dataset",
+            "Model",
+            "test.Combine",
+            "{{parameters.x}}",
+            "$param"
+        ])
+        .prop_map(Value::from),
         Just(json!({"$param": "ghost"})),
         Just(json!({"node": "n0", "output": "out"})),
     ]
@@ -264,18 +435,29 @@ fn apply(value: &mut Value, edit: &Edit) {
     for (depth, step) in path.iter().enumerate() {
         let last = depth + 1 == path.len();
         let child_key = match &*target {
-            Value::Object(map) if !map.is_empty() => map.keys().nth(step % map.len()).cloned().map(Ok),
+            Value::Object(map) if !map.is_empty() => {
+                map.keys().nth(step % map.len()).cloned().map(Ok)
+            }
             Value::Array(items) if !items.is_empty() => Some(Err(step % items.len())),
             _ => None,
         };
         let Some(key) = child_key else { break };
         if last {
             match (action, target, key) {
-                (Edit::Replace(_, new), Value::Object(map), Ok(key)) => { map.insert(key, new.clone()); }
+                (Edit::Replace(_, new), Value::Object(map), Ok(key)) => {
+                    map.insert(key, new.clone());
+                }
                 (Edit::Replace(_, new), Value::Array(items), Err(i)) => items[i] = new.clone(),
-                (Edit::Remove(_), Value::Object(map), Ok(key)) => { map.remove(&key); }
-                (Edit::Remove(_), Value::Array(items), Err(i)) => { items.remove(i); }
-                (Edit::Duplicate(_), Value::Array(items), Err(i)) => { let copy = items[i].clone(); items.push(copy); }
+                (Edit::Remove(_), Value::Object(map), Ok(key)) => {
+                    map.remove(&key);
+                }
+                (Edit::Remove(_), Value::Array(items), Err(i)) => {
+                    items.remove(i);
+                }
+                (Edit::Duplicate(_), Value::Array(items), Err(i)) => {
+                    let copy = items[i].clone();
+                    items.push(copy);
+                }
                 (Edit::Duplicate(_), Value::Object(map), Ok(key)) => {
                     let copy = map[&key].clone();
                     map.insert(format!("{key}_copy"), copy);
@@ -285,7 +467,10 @@ fn apply(value: &mut Value, edit: &Edit) {
             return;
         }
         target = match (target, key) {
-            (Value::Object(map), Ok(key)) => match map.get_mut(&key) { Some(child) => child, None => return },
+            (Value::Object(map), Ok(key)) => match map.get_mut(&key) {
+                Some(child) => child,
+                None => return,
+            },
             (Value::Array(items), Err(i)) => &mut items[i],
             _ => return,
         };
@@ -340,7 +525,7 @@ proptest! {
         if closes_cycle {
             prop_assert_eq!(issues.len(), 1, "{:?}", issues);
             let Problem::Cycle(ids) = &issues[0].problem else {
-                panic!("expected a cycle, got {:?}", issues);
+                panic!("expected a cycle, got {issues:?}");
             };
             prop_assert!(ids.contains(&"n0".to_owned()));
             let last_id = format!("n{last}");

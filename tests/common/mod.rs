@@ -1,5 +1,6 @@
 //! Components and pipelines shared by the integration tests.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 #![allow(dead_code)]
 
 use std::time::Duration;
@@ -48,7 +49,14 @@ pub async fn trainer(
     learning_rate: f64,
     epochs: i64,
 ) -> Result<(), ComponentError> {
-    let _ = (examples, schema, hyperparameters, model, learning_rate, epochs);
+    let _ = (
+        examples,
+        schema,
+        hyperparameters,
+        model,
+        learning_rate,
+        epochs,
+    );
     Ok(())
 }
 

@@ -112,11 +112,21 @@ where
             } else {
                 format!(
                     "component kinds:\n{}\nartifact types:\n{}\n",
-                    kinds.iter().map(|kind| format!("  {kind}")).collect::<Vec<_>>().join("\n"),
-                    types.iter().map(|name| format!("  {name}")).collect::<Vec<_>>().join("\n"),
+                    kinds
+                        .iter()
+                        .map(|kind| format!("  {kind}"))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    types
+                        .iter()
+                        .map(|name| format!("  {name}"))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
                 )
             };
-            stdout.write_all(text.as_bytes()).map_err(CliError::Stdout)?;
+            stdout
+                .write_all(text.as_bytes())
+                .map_err(CliError::Stdout)?;
         }
         Command::Validate => {
             writeln!(
@@ -147,7 +157,10 @@ fn emit(
     } else {
         out.to_path_buf()
     };
-    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(parent).map_err(|source| CliError::Write {
             path: parent.to_path_buf(),
             source,

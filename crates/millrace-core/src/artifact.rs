@@ -179,7 +179,9 @@ impl ArtifactTypeInfo {
 
     /// The declared property called `name`.
     pub fn property(&self, name: &str) -> Option<&PropertySpec> {
-        self.properties.iter().find(|property| property.name == name)
+        self.properties
+            .iter()
+            .find(|property| property.name == name)
     }
 }
 

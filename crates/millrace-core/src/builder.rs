@@ -171,11 +171,7 @@ impl PipelineBuilder {
     }
 
     /// Adds a component as node `id`; returns its typed output channels.
-    pub fn add<N: IntoNode>(
-        &mut self,
-        id: &str,
-        node: N,
-    ) -> <N::Component as Component>::Outputs {
+    pub fn add<N: IntoNode>(&mut self, id: &str, node: N) -> <N::Component as Component>::Outputs {
         let node = node.into_node();
         let handle = self.handle();
         let config = component_config(&node.component).unwrap_or_else(|why| {

@@ -340,7 +340,10 @@ fn resolve_operand<C>(
 fn compare(left: &Value, comparison: Comparison, right: &Value) -> Result<bool, String> {
     let ordering = match (left, right) {
         (Value::Number(a), Value::Number(b)) => {
-            let (a, b) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
+            let (a, b) = (
+                a.as_f64().unwrap_or(f64::NAN),
+                b.as_f64().unwrap_or(f64::NAN),
+            );
             a.partial_cmp(&b)
         }
         (Value::String(a), Value::String(b)) => Some(a.cmp(b)),
@@ -351,7 +354,11 @@ fn compare(left: &Value, comparison: Comparison, right: &Value) -> Result<bool, 
                 _ => Err(format!("cannot order {a} and {b} with {comparison}")),
             };
         }
-        (a, b) => return Err(format!("cannot compare {a} with {b}: different kinds of value")),
+        (a, b) => {
+            return Err(format!(
+                "cannot compare {a} with {b}: different kinds of value"
+            ));
+        }
     };
     Ok(match (comparison, ordering) {
         (Comparison::Eq, ordering) => ordering == Some(Ordering::Equal),

@@ -271,10 +271,7 @@ impl ExecutionContext {
     /// Output `name`, typed; its URI exists when the executor runs.
     pub fn output<T: Artifact>(&self, name: &str) -> Result<Output<T>, ComponentError> {
         let record = self.outputs.get(name).ok_or_else(|| {
-            ComponentError::new(format!(
-                "node `{}` has no output `{name}`",
-                self.node_id
-            ))
+            ComponentError::new(format!("node `{}` has no output `{name}`", self.node_id))
         })?;
         let guard = lock(record);
         if guard.artifact_type != T::TYPE_NAME {
@@ -297,9 +294,8 @@ impl ExecutionContext {
         let value = self.parameters.get(name).ok_or_else(|| {
             ComponentError::new(format!("runtime parameter `{name}` has no value"))
         })?;
-        T::deserialize(value).map_err(|error| {
-            ComponentError::new(format!("runtime parameter `{name}`: {error}"))
-        })
+        T::deserialize(value)
+            .map_err(|error| ComponentError::new(format!("runtime parameter `{name}`: {error}")))
     }
 
     /// Records a metric of this execution.

@@ -89,7 +89,10 @@ mod tests {
     #[test]
     fn canonical_form_sorts_keys_at_every_depth() {
         let value = json!({"b": [ {"z": 1, "a": 2.5} ], "a": "x\"y"});
-        assert_eq!(canonical_json(&value), r#"{"a":"x\"y","b":[{"a":2.5,"z":1}]}"#);
+        assert_eq!(
+            canonical_json(&value),
+            r#"{"a":"x\"y","b":[{"a":2.5,"z":1}]}"#
+        );
     }
 
     #[test]

@@ -164,7 +164,11 @@ pub fn to_mermaid(spec: &PipelineSpec) -> String {
     let mut out = String::from("flowchart TD\n");
     for (index, node) in spec.nodes.iter().enumerate() {
         let (id, kind) = node_label(node);
-        let label = format!("{}<br/><small>{}</small>", mermaid_text(&id), mermaid_text(&kind));
+        let label = format!(
+            "{}<br/><small>{}</small>",
+            mermaid_text(&id),
+            mermaid_text(&kind)
+        );
         let shape = match node.task {
             TaskSpec::Resolver { .. } => format!("n{index}{{{{\"{label}\"}}}}"),
             TaskSpec::Importer { .. } => format!("n{index}[(\"{label}\")]"),
@@ -186,7 +190,10 @@ pub fn to_mermaid(spec: &PipelineSpec) -> String {
         .as_ref()
         .and_then(|handler| spec.nodes.iter().position(|node| &node.id == handler))
     {
-        let _ = writeln!(out, "  classDef exitHandler stroke-width:3px,stroke-dasharray: 4 2");
+        let _ = writeln!(
+            out,
+            "  classDef exitHandler stroke-width:3px,stroke-dasharray: 4 2"
+        );
         let _ = writeln!(out, "  class n{index} exitHandler");
     }
     out

@@ -86,7 +86,9 @@ pub mod schedule;
 pub mod spec;
 pub mod validate;
 
-pub use artifact::{Artifact, ArtifactTypeInfo, BaseType, PropertySpec, PropertyType, PropertyValue};
+pub use artifact::{
+    Artifact, ArtifactTypeInfo, BaseType, PropertySpec, PropertyType, PropertyValue,
+};
 pub use builder::{PipelineBuilder, Schedule};
 pub use channel::{Channel, ErasedChannel, NodeHandle};
 pub use command::{CommandSpec, Placeholder};

@@ -124,7 +124,9 @@ impl Resources {
         if let Some(memory) = &self.memory
             && !is_quantity(
                 memory,
-                &["Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "k", "M", "G", "T", "P", "E"],
+                &[
+                    "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "k", "M", "G", "T", "P", "E",
+                ],
             )
         {
             problems.push(format!(
@@ -225,9 +227,7 @@ impl NodeOptions {
         if let Some(image) = &self.image
             && (image.is_empty() || image.chars().any(char::is_whitespace))
         {
-            problems.push(format!(
-                "image `{image}` is not a valid image reference"
-            ));
+            problems.push(format!("image `{image}` is not a valid image reference"));
         }
         problems
     }
@@ -250,18 +250,18 @@ mod tests {
 
     #[test]
     fn backoff_grows_exponentially_up_to_the_cap() {
-        let policy = RetryPolicy::retries(5).backoff(
-            Duration::from_secs(1),
-            2.0,
-            Duration::from_secs(5),
-        );
+        let policy =
+            RetryPolicy::retries(5).backoff(Duration::from_secs(1), 2.0, Duration::from_secs(5));
         let delays: Vec<u64> = (1..=5).map(|n| policy.delay_before(n).as_secs()).collect();
         assert_eq!(delays, vec![1, 2, 4, 5, 5]);
     }
 
     #[test]
     fn defaults_serialise_to_nothing() {
-        assert_eq!(serde_json::to_string(&NodeOptions::default()).unwrap(), "{}");
+        assert_eq!(
+            serde_json::to_string(&NodeOptions::default()).unwrap(),
+            "{}"
+        );
         let parsed: NodeOptions = serde_json::from_str("{}").unwrap();
         assert_eq!(parsed, NodeOptions::default());
     }

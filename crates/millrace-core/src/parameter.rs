@@ -294,8 +294,12 @@ fn collect_references(value: &Value, names: &mut BTreeSet<String>) {
         return;
     }
     match value {
-        Value::Array(items) => items.iter().for_each(|item| collect_references(item, names)),
-        Value::Object(map) => map.values().for_each(|item| collect_references(item, names)),
+        Value::Array(items) => items
+            .iter()
+            .for_each(|item| collect_references(item, names)),
+        Value::Object(map) => map
+            .values()
+            .for_each(|item| collect_references(item, names)),
         _ => {}
     }
 }

@@ -104,7 +104,9 @@ impl Pipeline {
 
     /// The nodes, upstream first.
     pub fn nodes_in_order(&self) -> impl Iterator<Item = &NodeSpec> {
-        self.order.iter().filter_map(|&index| self.spec.nodes.get(index))
+        self.order
+            .iter()
+            .filter_map(|&index| self.spec.nodes.get(index))
     }
 
     /// The node called `id`, or an error listing the ids there are.
@@ -151,19 +153,19 @@ impl Pipeline {
         }
         let mut values = BTreeMap::new();
         for parameter in &self.spec.parameters {
-            let value = match overrides.get(&parameter.name) {
-                Some(text) => parameter
-                    .parameter_type
-                    .parse(text)
-                    .map_err(|message| Error::Parameter {
-                        name: parameter.name.clone(),
-                        message,
+            let value =
+                match overrides.get(&parameter.name) {
+                    Some(text) => parameter.parameter_type.parse(text).map_err(|message| {
+                        Error::Parameter {
+                            name: parameter.name.clone(),
+                            message,
+                        }
                     })?,
-                None => parameter.default.clone().ok_or_else(|| Error::Parameter {
-                    name: parameter.name.clone(),
-                    message: "has no default; set it with --param".to_owned(),
-                })?,
-            };
+                    None => parameter.default.clone().ok_or_else(|| Error::Parameter {
+                        name: parameter.name.clone(),
+                        message: "has no default; set it with --param".to_owned(),
+                    })?,
+                };
             values.insert(parameter.name.clone(), value);
         }
         Ok(values)
@@ -187,10 +189,9 @@ impl Pipeline {
             node: id.to_owned(),
             message,
         };
-        let registration = self
-            .registry
-            .component(kind)
-            .ok_or_else(|| instantiate_error(format!("component kind `{kind}` is not registered")))?;
+        let registration = self.registry.component(kind).ok_or_else(|| {
+            instantiate_error(format!("component kind `{kind}` is not registered"))
+        })?;
         let config = substitute_parameters(config, parameters).map_err(|missing| {
             instantiate_error(format!(
                 "runtime parameters without a value: {}",

@@ -2,7 +2,13 @@
 
 /// The presets every target understands.
 pub const CRON_PRESETS: &[&str] = &[
-    "@once", "@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually",
+    "@once",
+    "@hourly",
+    "@daily",
+    "@weekly",
+    "@monthly",
+    "@yearly",
+    "@annually",
 ];
 
 const FIELDS: [(&str, u32, u32, &[&str]); 5] = [
@@ -69,7 +75,10 @@ fn check_cron_item(item: &str, min: u32, max: u32, names: &[&str]) -> Result<(),
         return Ok(());
     }
     let value = |text: &str| -> Result<u32, String> {
-        if let Some(index) = names.iter().position(|name| name.eq_ignore_ascii_case(text)) {
+        if let Some(index) = names
+            .iter()
+            .position(|name| name.eq_ignore_ascii_case(text))
+        {
             return Ok(min.max(if max == 7 { 0 } else { 1 }) + index as u32);
         }
         match text.parse::<u32>() {
@@ -98,7 +107,9 @@ pub fn check_date(date: &str) -> Result<(), String> {
         && parts[0].len() == 4
         && parts[1].len() == 2
         && parts[2].len() == 2
-        && parts.iter().all(|part| part.bytes().all(|b| b.is_ascii_digit()));
+        && parts
+            .iter()
+            .all(|part| part.bytes().all(|b| b.is_ascii_digit()));
     if !well_formed {
         return Err(format!("start date `{date}` is not in the form YYYY-MM-DD"));
     }

@@ -155,7 +155,11 @@ impl NodeSpec {
     pub fn upstream_node_ids(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = Vec::new();
         if !matches!(self.task, TaskSpec::Resolver { .. }) {
-            ids.extend(self.inputs.values().map(|input| input.channel.node.as_str()));
+            ids.extend(
+                self.inputs
+                    .values()
+                    .map(|input| input.channel.node.as_str()),
+            );
         }
         if let Some(condition) = &self.options.when {
             for operand in condition.operands() {

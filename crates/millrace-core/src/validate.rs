@@ -547,16 +547,15 @@ impl<'a> Checker<'a> {
                         artifact_type: declared.artifact_type.name.to_owned(),
                     },
                 ),
-                Some(spec) if spec.artifact_type != declared.artifact_type.name => self
-                    .node_issue(
-                        &node.id,
-                        Problem::TypeMismatch {
-                            input: declared.name.to_owned(),
-                            expected: declared.artifact_type.name.to_owned(),
-                            found: spec.artifact_type.clone(),
-                            channel: spec.channel.clone(),
-                        },
-                    ),
+                Some(spec) if spec.artifact_type != declared.artifact_type.name => self.node_issue(
+                    &node.id,
+                    Problem::TypeMismatch {
+                        input: declared.name.to_owned(),
+                        expected: declared.artifact_type.name.to_owned(),
+                        found: spec.artifact_type.clone(),
+                        channel: spec.channel.clone(),
+                    },
+                ),
                 _ => {}
             }
         }
@@ -643,10 +642,12 @@ impl<'a> Checker<'a> {
             let problem = match &placeholder {
                 Placeholder::InputUri(name) | Placeholder::InputProperty(name, _) => {
                     match interface.input(name) {
-                        None => Some(format!("`{placeholder}`: the component has no input `{name}`")),
-                        Some(_) if !node.inputs.contains_key(name) => Some(format!(
-                            "`{placeholder}`: input `{name}` is not connected"
+                        None => Some(format!(
+                            "`{placeholder}`: the component has no input `{name}`"
                         )),
+                        Some(_) if !node.inputs.contains_key(name) => {
+                            Some(format!("`{placeholder}`: input `{name}` is not connected"))
+                        }
                         Some(_) => None,
                     }
                 }
@@ -696,7 +697,10 @@ impl<'a> Checker<'a> {
                 )),
             );
         }
-        let source_type = node.inputs.get(source).map(|input| input.artifact_type.as_str());
+        let source_type = node
+            .inputs
+            .get(source)
+            .map(|input| input.artifact_type.as_str());
         if let (Some(expected), Some(found)) = (fixed_type, source_type)
             && expected != found
         {

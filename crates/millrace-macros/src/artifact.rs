@@ -35,7 +35,9 @@ pub(crate) fn derive(input: TokenStream) -> syn::Result<TokenStream> {
                 base = quote!(::core::option::Option::Some(#krate::BaseType::#base_ident));
                 Ok(())
             } else {
-                Err(meta.error("expected `name = \"...\"` or `base = Dataset|Model|Metrics|Statistics`"))
+                Err(meta.error(
+                    "expected `name = \"...\"` or `base = Dataset|Model|Metrics|Statistics`",
+                ))
             }
         })?;
     }
@@ -50,7 +52,11 @@ pub(crate) fn derive(input: TokenStream) -> syn::Result<TokenStream> {
             .named
             .iter()
             .map(|field| {
-                let name = field.ident.as_ref().map(ToString::to_string).unwrap_or_default();
+                let name = field
+                    .ident
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
                 let ty = &field.ty;
                 quote! {
                     #krate::PropertySpec {

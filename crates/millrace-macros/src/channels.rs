@@ -13,7 +13,9 @@ fn named_fields(input: &DeriveInput, derive: &str) -> syn::Result<Vec<Field>> {
             Fields::Unit => Ok(Vec::new()),
             Fields::Unnamed(fields) => Err(syn::Error::new_spanned(
                 fields,
-                format!("#[derive({derive})] needs named fields: the field names are the channel names"),
+                format!(
+                    "#[derive({derive})] needs named fields: the field names are the channel names"
+                ),
             )),
         },
         _ => Err(syn::Error::new_spanned(
@@ -30,7 +32,11 @@ pub(crate) fn derive_inputs(input: TokenStream) -> syn::Result<TokenStream> {
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
     let fields = named_fields(&input, "Inputs")?;
     let declarations = fields.iter().map(|field| {
-        let name = field.ident.as_ref().map(ToString::to_string).unwrap_or_default();
+        let name = field
+            .ident
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         let ty = &field.ty;
         quote! {
             #krate::InputDeclaration {
@@ -64,7 +70,11 @@ pub(crate) fn derive_outputs(input: TokenStream) -> syn::Result<TokenStream> {
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
     let fields = named_fields(&input, "Outputs")?;
     let declarations = fields.iter().map(|field| {
-        let name = field.ident.as_ref().map(ToString::to_string).unwrap_or_default();
+        let name = field
+            .ident
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         let ty = &field.ty;
         quote! {
             #krate::OutputDeclaration::of::<<#ty as #krate::OutputField>::Artifact>(#name)

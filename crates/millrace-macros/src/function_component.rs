@@ -28,7 +28,7 @@ struct Options {
 }
 
 impl Options {
-    fn parse(&mut self, meta: ParseNestedMeta<'_>) -> syn::Result<()> {
+    fn parse(&mut self, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
         if meta.path.is_ident("crate") {
             self.krate = meta.value()?.parse()?;
         } else if meta.path.is_ident("kind") {
@@ -138,7 +138,7 @@ pub(crate) fn expand(attributes: TokenStream, item: TokenStream) -> syn::Result<
         name: None,
         version: None,
     };
-    let parser = syn::meta::parser(|meta| options.parse(meta));
+    let parser = syn::meta::parser(|meta| options.parse(&meta));
     syn::parse::Parser::parse2(parser, attributes)?;
 
     let signature = &function.sig;
@@ -174,7 +174,10 @@ pub(crate) fn expand(attributes: TokenStream, item: TokenStream) -> syn::Result<
     let function_ident = &signature.ident;
     let visibility = &function.vis;
     let struct_ident = options.name.clone().unwrap_or_else(|| {
-        Ident::new(&camel_case(&function_ident.to_string()), function_ident.span())
+        Ident::new(
+            &camel_case(&function_ident.to_string()),
+            function_ident.span(),
+        )
     });
     let inputs_ident = format_ident!("{}Inputs", struct_ident);
     let outputs_ident = format_ident!("{}Outputs", struct_ident);
@@ -195,7 +198,10 @@ pub(crate) fn expand(attributes: TokenStream, item: TokenStream) -> syn::Result<
         .filter(|attribute| attribute.path().is_ident("doc"))
         .collect();
     let serde_path = LitStr::new(
-        &format!("{}::__private::serde", quote!(#krate).to_string().replace(' ', "")),
+        &format!(
+            "{}::__private::serde",
+            quote!(#krate).to_string().replace(' ', "")
+        ),
         Span::call_site(),
     );
 
@@ -252,7 +258,9 @@ pub(crate) fn expand(attributes: TokenStream, item: TokenStream) -> syn::Result<
                 constructor_arguments
                     .push(quote!(#ident: impl ::core::convert::Into<#krate::Param<#ty>>));
                 parameter_inits.push(quote!(#ident: #ident.into()));
-                prepare.push(quote!(let #ident: #ty = ::core::clone::Clone::clone(self.#ident.value()?);));
+                prepare.push(
+                    quote!(let #ident: #ty = ::core::clone::Clone::clone(self.#ident.value()?);),
+                );
                 call_arguments.push(quote!(#ident));
             }
         }
@@ -263,7 +271,8 @@ pub(crate) fn expand(attributes: TokenStream, item: TokenStream) -> syn::Result<
     );
     let inputs_doc = format!("The input channels of [`{struct_ident}`].");
     let outputs_doc = format!("The output channels of [`{struct_ident}`].");
-    let new_doc = format!("Wires a `{struct_ident}` node: its input channels, then its parameters.");
+    let new_doc =
+        format!("Wires a `{struct_ident}` node: its input channels, then its parameters.");
 
     Ok(quote! {
         #function
