@@ -549,3 +549,52 @@ proptest! {
         }
     }
 }
+
+/// Prints a report of a data set and, optionally, of a second one: a command component.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Report;
+
+#[derive(millrace::Inputs)]
+struct ReportInputs {
+    main: Channel<Dataset>,
+    extra: Option<Channel<Dataset>>,
+}
+
+impl millrace::Component for Report {
+    const KIND: &'static str = "test.Report";
+    type Inputs = ReportInputs;
+    type Outputs = ();
+    fn execution(&self) -> millrace::Execution<'_> {
+        millrace::Execution::Command(CommandSpec::new([
+            "report",
+            "{{inputs.main.uri}}",
+            "{{inputs.extra.uri}}",
+        ]))
+    }
+}
+
+#[test]
+fn a_placeholder_of_an_unconnected_optional_input_is_reported_per_node() {
+    let mut p = Pipeline::builder("reports");
+    let data = p.add("data", common::Source::new());
+    p.add(
+        "with_extra",
+        Report.with_inputs(ReportInputs {
+            main: data.out,
+            extra: Some(data.out),
+        }),
+    );
+    p.add(
+        "without_extra",
+        Report.with_inputs(ReportInputs {
+            main: data.out,
+            extra: None,
+        }),
+    );
+    let error = p.build().unwrap_err();
+    assert_eq!(error.issues().len(), 1, "{error}");
+    assert!(has(error.issues(), Some("without_extra"), |p| matches!(
+        p,
+        Problem::InvalidPlaceholder(why) if why.contains("input `extra` is not connected")
+    )));
+}

@@ -29,6 +29,7 @@ use crate::component::{Component, ComponentInterface, ErasedComponent};
 #[derive(Clone, Copy)]
 pub struct ComponentRegistration {
     kind: &'static str,
+    type_id: fn() -> std::any::TypeId,
     version: u32,
     interface: fn() -> ComponentInterface,
     instantiate: fn(Value) -> Result<Box<dyn ErasedComponent>, serde_json::Error>,
@@ -48,6 +49,10 @@ fn instantiate<C: Component>(config: Value) -> Result<Box<dyn ErasedComponent>, 
     Ok(Box::new(component))
 }
 
+fn type_id<C: Component>() -> std::any::TypeId {
+    std::any::TypeId::of::<C>()
+}
+
 fn interface<C: Component>() -> ComponentInterface {
     ComponentInterface::of::<C>()
 }
@@ -57,6 +62,7 @@ impl ComponentRegistration {
     pub const fn of<C: Component>() -> Self {
         ComponentRegistration {
             kind: C::KIND,
+            type_id: type_id::<C>,
             version: C::VERSION,
             interface: interface::<C>,
             instantiate: instantiate::<C>,
@@ -84,7 +90,8 @@ impl ComponentRegistration {
     }
 
     fn same_component(&self, other: &ComponentRegistration) -> bool {
-        self.version == other.version && self.interface() == other.interface()
+        (self.type_id)() == (other.type_id)()
+            || (self.version == other.version && self.interface() == other.interface())
     }
 }
 
@@ -133,6 +140,11 @@ impl Registry {
 
     /// Adds a registration made elsewhere.
     pub fn add_component(&mut self, registration: ComponentRegistration) {
+        if let Some(existing) = self.components.get(registration.kind)
+            && (existing.type_id)() == (registration.type_id)()
+        {
+            return; // the same Rust type again: nothing new to learn
+        }
         let interface = registration.interface();
         for input in &interface.inputs {
             self.add_artifact_type(input.artifact_type);

@@ -97,7 +97,13 @@ impl PipelineSpec {
 
     /// The hash of the canonical form: equal specs have equal fingerprints on every machine.
     pub fn fingerprint(&self) -> Fingerprint {
-        Fingerprint::of_value(&self.to_value())
+        Fingerprint::of_serialize(self)
+    }
+
+    /// The canonical form that the fingerprint hashes: compact JSON, fields in declaration
+    /// order, map keys sorted.
+    pub fn canonical_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     /// The node called `id`.

@@ -6,7 +6,7 @@
 //! cycles, parameter values, configurations, command placeholders, conditions, resolvers,
 //! importers, the exit handler and the schedule — and never panics, whatever the input.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -241,8 +241,10 @@ pub fn validate(
         spec,
         registry,
         issues: Vec::new(),
-        index_of: BTreeMap::new(),
+        index_of: HashMap::new(),
         trial_values: BTreeMap::new(),
+        interfaces: HashMap::new(),
+        last_trial: HashMap::new(),
     };
     check.trial_values = check.trial_parameter_values();
     check.pipeline_fields();
@@ -260,13 +262,27 @@ pub fn validate(
     }
 }
 
+/// What trying a configuration found.
+#[derive(Debug, Clone, Default)]
+struct Trial {
+    /// Problems with the configuration itself.
+    problems: Vec<Problem>,
+    /// The inputs a command's placeholders read, with the placeholder's text.
+    placeholder_inputs: Vec<(String, String)>,
+}
+
 struct Checker<'a> {
     spec: &'a PipelineSpec,
     registry: &'a Registry,
     issues: Vec<ValidationIssue>,
-    index_of: BTreeMap<&'a str, usize>,
+    index_of: HashMap<&'a str, usize>,
     /// A value for every parameter, used to try each configuration.
     trial_values: BTreeMap<String, Value>,
+    /// The interface of each component kind met so far.
+    interfaces: HashMap<&'a str, ComponentInterface>,
+    /// Per kind, the last configuration tried and the problems it had: pipelines often repeat
+    /// a component with the same configuration, and trying it is a pure function of it.
+    last_trial: HashMap<&'a str, (&'a Value, Trial)>,
 }
 
 impl<'a> Checker<'a> {
@@ -470,7 +486,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn component(&mut self, node: &NodeSpec, kind: &str, version: u32, config: &Value) {
+    fn component(&mut self, node: &'a NodeSpec, kind: &'a str, version: u32, config: &'a Value) {
         if let Some(conflict) = self.registry.conflict(kind) {
             self.node_issue(&node.id, Problem::RegistryConflict(conflict.to_owned()));
         }
@@ -499,19 +515,77 @@ impl<'a> Checker<'a> {
                 },
             );
         }
-        let interface = registration.interface();
+        let interface = self
+            .interfaces
+            .entry(kind)
+            .or_insert_with(|| registration.interface())
+            .clone();
         self.interface(node, kind, &interface);
 
-        let Ok(trial_config) = substitute_parameters(config, &self.trial_values) else {
-            return; // unknown parameters were reported above
-        };
-        match registration.instantiate(trial_config) {
-            Err(why) => self.node_issue(&node.id, Problem::InvalidConfig(why)),
-            Ok(component) => {
-                if let Execution::Command(command) = component.execution() {
-                    self.placeholders(node, &interface, command.placeholders());
-                }
+        let trial = match self.last_trial.get(kind) {
+            Some((last_config, trial)) if *last_config == config => trial.clone(),
+            _ => {
+                let trial = self.try_configuration(registration, &interface, config);
+                self.last_trial.insert(kind, (config, trial.clone()));
+                trial
             }
+        };
+        for problem in trial.problems {
+            self.node_issue(&node.id, problem);
+        }
+        for (input, placeholder) in trial.placeholder_inputs {
+            if interface.input(&input).is_some() && !node.inputs.contains_key(&input) {
+                self.node_issue(
+                    &node.id,
+                    Problem::InvalidPlaceholder(format!(
+                        "`{placeholder}`: input `{input}` is not connected"
+                    )),
+                );
+            }
+        }
+    }
+
+    /// Instantiates a configuration with trial parameter values; for a command component,
+    /// checks its placeholders. Whether the inputs they read are connected depends on the node,
+    /// so those are returned for a per-node check.
+    fn try_configuration(
+        &self,
+        registration: &crate::registry::ComponentRegistration,
+        interface: &ComponentInterface,
+        config: &Value,
+    ) -> Trial {
+        let Ok(trial_config) = substitute_parameters(config, &self.trial_values) else {
+            return Trial::default(); // unknown parameters are reported per node
+        };
+        let component = match registration.instantiate(trial_config) {
+            Ok(component) => component,
+            Err(why) => {
+                return Trial {
+                    problems: vec![Problem::InvalidConfig(why)],
+                    placeholder_inputs: Vec::new(),
+                };
+            }
+        };
+        let Execution::Command(command) = component.execution() else {
+            return Trial::default();
+        };
+        match command.placeholders() {
+            Err(error) => Trial {
+                problems: vec![Problem::InvalidPlaceholder(error.to_string())],
+                placeholder_inputs: Vec::new(),
+            },
+            Ok(placeholders) => Trial {
+                problems: self.placeholder_problems(interface, &placeholders),
+                placeholder_inputs: placeholders
+                    .iter()
+                    .filter_map(|placeholder| match placeholder {
+                        Placeholder::InputUri(name) | Placeholder::InputProperty(name, _) => {
+                            Some((name.clone(), placeholder.to_string()))
+                        }
+                        _ => None,
+                    })
+                    .collect(),
+            },
         }
     }
 
@@ -625,32 +699,18 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn placeholders(
-        &mut self,
-        node: &NodeSpec,
+    fn placeholder_problems(
+        &self,
         interface: &ComponentInterface,
-        placeholders: Result<Vec<Placeholder>, crate::command::PlaceholderError>,
-    ) {
-        let placeholders = match placeholders {
-            Ok(placeholders) => placeholders,
-            Err(error) => {
-                self.node_issue(&node.id, Problem::InvalidPlaceholder(error.to_string()));
-                return;
-            }
-        };
+        placeholders: &[Placeholder],
+    ) -> Vec<Problem> {
+        let mut problems = Vec::new();
         for placeholder in placeholders {
             let problem = match &placeholder {
-                Placeholder::InputUri(name) | Placeholder::InputProperty(name, _) => {
-                    match interface.input(name) {
-                        None => Some(format!(
-                            "`{placeholder}`: the component has no input `{name}`"
-                        )),
-                        Some(_) if !node.inputs.contains_key(name) => {
-                            Some(format!("`{placeholder}`: input `{name}` is not connected"))
-                        }
-                        Some(_) => None,
-                    }
-                }
+                Placeholder::InputUri(name) | Placeholder::InputProperty(name, _) => interface
+                    .input(name)
+                    .is_none()
+                    .then(|| format!("`{placeholder}`: the component has no input `{name}`")),
                 Placeholder::OutputUri(name) => interface
                     .output(name)
                     .is_none()
@@ -663,10 +723,9 @@ impl<'a> Checker<'a> {
                 | Placeholder::Pipeline
                 | Placeholder::ExecutorOutput => None,
             };
-            if let Some(problem) = problem {
-                self.node_issue(&node.id, Problem::InvalidPlaceholder(problem));
-            }
+            problems.extend(problem.map(Problem::InvalidPlaceholder));
         }
+        problems
     }
 
     fn resolver(&mut self, node: &NodeSpec, strategy: &ResolverStrategy) {

@@ -7,25 +7,63 @@
 //! - `#[component]` turns an `async fn` into a component (the TFX `@component` and KFP
 //!   `@dsl.component` equivalent).
 //!
-//! ```ignore
+//! ```
 //! use millrace::prelude::*;
+//!
+//! /// Sentence embeddings; the fields are the artifact type's typed properties.
+//! #[derive(millrace::Artifact)]
+//! #[artifact(base = Dataset)]
+//! struct Embeddings {
+//!     dimension: i64,
+//! }
 //!
 //! /// Scales every value of a data set.
 //! #[millrace::component]
-//! async fn scale(data: Input<Dataset>, scaled: Output<Dataset>, factor: f64)
-//!     -> Result<(), ComponentError>
-//! {
-//!     // read data.uri(), write into scaled.uri()
+//! async fn scale(
+//!     data: Input<Dataset>,
+//!     scaled: Output<Dataset>,
+//!     factor: f64,
+//! ) -> Result<(), ComponentError> {
+//!     let text = std::fs::read_to_string(data.uri().join("values.txt"))?;
+//!     let values: Vec<String> = text
+//!         .split_whitespace()
+//!         .map(|value| value.parse::<f64>().map(|v| (v * factor).to_string()))
+//!         .collect::<Result<_, _>>()?;
+//!     std::fs::write(scaled.uri().join("values.txt"), values.join(" "))?;
 //!     Ok(())
 //! }
 //!
-//! let mut p = Pipeline::builder("demo");
-//! # let source: Channel<Dataset> = todo!();
-//! let scaled = p.add("scale", Scale::new(source, 2.0));
-//! ```
+//! /// Embeds sentences: its inputs and outputs as typed channel sets.
+//! #[derive(serde::Serialize, serde::Deserialize)]
+//! struct Embed;
 //!
-//! (The example is not compiled here because it needs the facade crate; the facade's own docs
-//! and `examples/` compile and run it.)
+//! #[derive(millrace::Inputs)]
+//! struct EmbedInputs {
+//!     sentences: Channel<Dataset>,
+//! }
+//!
+//! #[derive(millrace::Outputs)]
+//! struct EmbedOutputs {
+//!     embeddings: Channel<Embeddings>,
+//! }
+//!
+//! impl Component for Embed {
+//!     const KIND: &'static str = "doc.Embed";
+//!     type Inputs = EmbedInputs;
+//!     type Outputs = EmbedOutputs;
+//!     fn execution(&self) -> Execution<'_> {
+//!         Execution::Command(CommandSpec::new(["embed", "{{inputs.sentences.uri}}", "{{outputs.embeddings.uri}}"]))
+//!     }
+//! }
+//!
+//! let mut p = Pipeline::builder("demo");
+//! let raw = p.import("raw", Importer::<Dataset>::new("data/values"));
+//! let scaled = p.add("scale", Scale::new(raw.result, 2.0));
+//! let embedded = p.add("embed", Embed.with_inputs(EmbedInputs { sentences: scaled.scaled }));
+//! # let _ = embedded.embeddings;
+//! let pipeline = p.build().unwrap();
+//! assert_eq!(pipeline.spec().node("embed").unwrap().outputs["embeddings"].artifact_type, "Embeddings");
+//! ```
 //!
 //! Generated code names the facade as `::millrace`. Crates that depend on `millrace-core`
 //! directly pass `crate = millrace_core` (`#[millrace(crate = millrace_core)]` on derives,
