@@ -79,10 +79,19 @@ fn build_and_validate_random_dag(nodes: usize) -> Pipeline {
     build(Shape::RandomDag, divan::black_box(nodes))
 }
 
-/// What the issue measures end to end: build + validate + serialise to JSON.
+/// What the issue measures end to end: build + validate + serialise to JSON (the indented form
+/// `compile --target ir` writes).
 #[divan::bench(args = SIZES)]
 fn build_validate_serialise(nodes: usize) -> String {
     build(Shape::RandomDag, divan::black_box(nodes)).to_json()
+}
+
+/// The same, serialising to compact (canonical) JSON instead of the indented file form.
+#[divan::bench(args = SIZES)]
+fn build_validate_serialise_compact(nodes: usize) -> String {
+    build(Shape::RandomDag, divan::black_box(nodes))
+        .spec()
+        .canonical_json()
 }
 
 /// The IR path: parse a JSON spec and validate it against the registry (what `run-node`

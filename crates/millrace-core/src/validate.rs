@@ -209,6 +209,13 @@ pub enum Problem {
     },
 }
 
+fn unknown_config_parameter(name: String) -> Problem {
+    Problem::UnknownParameter {
+        name,
+        place: "the configuration".to_owned(),
+    }
+}
+
 /// Whether `id` is a valid node id or pipeline name.
 pub fn is_valid_id(id: &str) -> bool {
     let mut chars = id.chars();
@@ -279,7 +286,7 @@ struct Checker<'a> {
     /// A value for every parameter, used to try each configuration.
     trial_values: BTreeMap<String, Value>,
     /// The interface of each component kind met so far.
-    interfaces: HashMap<&'a str, ComponentInterface>,
+    interfaces: HashMap<&'a str, std::rc::Rc<ComponentInterface>>,
     /// Per kind, the last configuration tried and the problems it had: pipelines often repeat
     /// a component with the same configuration, and trying it is a pure function of it.
     last_trial: HashMap<&'a str, (&'a Value, Trial)>,
@@ -490,18 +497,12 @@ impl<'a> Checker<'a> {
         if let Some(conflict) = self.registry.conflict(kind) {
             self.node_issue(&node.id, Problem::RegistryConflict(conflict.to_owned()));
         }
-        for name in referenced_parameters(config) {
-            if self.spec.parameter(&name).is_none() {
-                self.node_issue(
-                    &node.id,
-                    Problem::UnknownParameter {
-                        name,
-                        place: "the configuration".to_owned(),
-                    },
-                );
-            }
-        }
         let Some(registration) = self.registry.component(kind) else {
+            for name in referenced_parameters(config) {
+                if self.spec.parameter(&name).is_none() {
+                    self.node_issue(&node.id, unknown_config_parameter(name));
+                }
+            }
             self.node_issue(&node.id, Problem::UnknownComponentKind(kind.to_owned()));
             return;
         };
@@ -515,11 +516,11 @@ impl<'a> Checker<'a> {
                 },
             );
         }
-        let interface = self
-            .interfaces
-            .entry(kind)
-            .or_insert_with(|| registration.interface())
-            .clone();
+        let interface = std::rc::Rc::clone(
+            self.interfaces
+                .entry(kind)
+                .or_insert_with(|| std::rc::Rc::new(registration.interface())),
+        );
         self.interface(node, kind, &interface);
 
         let trial = match self.last_trial.get(kind) {
@@ -554,8 +555,14 @@ impl<'a> Checker<'a> {
         interface: &ComponentInterface,
         config: &Value,
     ) -> Trial {
-        let Ok(trial_config) = substitute_parameters(config, &self.trial_values) else {
-            return Trial::default(); // unknown parameters are reported per node
+        let trial_config = match substitute_parameters(config, &self.trial_values) {
+            Ok(trial_config) => trial_config,
+            Err(unknown) => {
+                return Trial {
+                    problems: unknown.into_iter().map(unknown_config_parameter).collect(),
+                    placeholder_inputs: Vec::new(),
+                };
+            }
         };
         let component = match registration.instantiate(trial_config) {
             Ok(component) => component,
