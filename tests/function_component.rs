@@ -10,6 +10,12 @@ use std::collections::BTreeMap;
 use millrace::prelude::*;
 use millrace::{ArtifactInstance, Execution, Placeholder};
 
+/// The default parameter values, with the one required parameter set.
+fn parameters_of(pipeline: &Pipeline) -> BTreeMap<String, serde_json::Value> {
+    let overrides = BTreeMap::from([("destination".to_owned(), "/srv".to_owned())]);
+    pipeline.parameter_values(&overrides).unwrap()
+}
+
 async fn execute(
     pipeline: &Pipeline,
     node: &str,
@@ -27,12 +33,7 @@ async fn execute(
 async fn a_function_component_receives_its_parameters_and_records_properties() {
     let dir = tempfile::tempdir().unwrap();
     let pipeline = common::full_pipeline(0.1).unwrap();
-    let mut parameters = pipeline
-        .parameter_values(&BTreeMap::from([(
-            "destination".to_owned(),
-            "/srv".to_owned(),
-        )]))
-        .unwrap();
+    let mut parameters = parameters_of(&pipeline);
     parameters.insert("learning_rate".into(), 0.5.into());
 
     let mut context = ExecutionContext::new("chicago-taxi", "run-1", "example_gen");
@@ -52,12 +53,7 @@ async fn a_function_component_receives_its_parameters_and_records_properties() {
 #[tokio::test]
 async fn a_missing_input_is_an_error_naming_node_and_input() {
     let pipeline = common::full_pipeline(0.1).unwrap();
-    let parameters = pipeline
-        .parameter_values(&BTreeMap::from([(
-            "destination".to_owned(),
-            "/srv".to_owned(),
-        )]))
-        .unwrap();
+    let parameters = parameters_of(&pipeline);
     let mut context = ExecutionContext::new("chicago-taxi", "run-1", "statistics_gen");
     let error = execute(&pipeline, "statistics_gen", &parameters, &mut context)
         .await
@@ -98,12 +94,7 @@ fn runtime_parameters_are_substituted_into_configurations() {
 #[test]
 fn a_command_component_expands_its_placeholders() {
     let pipeline = common::full_pipeline(0.1).unwrap();
-    let parameters = pipeline
-        .parameter_values(&BTreeMap::from([(
-            "destination".to_owned(),
-            "/srv".to_owned(),
-        )]))
-        .unwrap();
+    let parameters = parameters_of(&pipeline);
     let component = pipeline.instantiate("pusher", &parameters).unwrap();
     let Execution::Command(command) = component.execution() else {
         panic!("the pusher is a command component");

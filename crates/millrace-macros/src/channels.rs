@@ -25,12 +25,43 @@ fn named_fields(input: &DeriveInput, derive: &str) -> syn::Result<Vec<Field>> {
     }
 }
 
+/// What both derives start from: the parsed struct, the crate path and its named fields.
+struct ChannelStruct {
+    input: DeriveInput,
+    krate: syn::Path,
+    fields: Vec<Field>,
+}
+
+impl ChannelStruct {
+    fn parse(input: TokenStream, derive: &str) -> syn::Result<Self> {
+        let input: DeriveInput = syn::parse2(input)?;
+        let krate = crate_path(&input.attrs)?;
+        let fields = named_fields(&input, derive)?;
+        Ok(ChannelStruct {
+            input,
+            krate,
+            fields,
+        })
+    }
+}
+
+/// A field's name as a string literal's content.
+pub(crate) fn field_name(field: &Field) -> String {
+    field
+        .ident
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default()
+}
+
 pub(crate) fn derive_inputs(input: TokenStream) -> syn::Result<TokenStream> {
-    let input: DeriveInput = syn::parse2(input)?;
-    let krate = crate_path(&input.attrs)?;
+    let ChannelStruct {
+        input,
+        krate,
+        fields,
+    } = ChannelStruct::parse(input, "Inputs")?;
     let ident = &input.ident;
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
-    let fields = named_fields(&input, "Inputs")?;
     let declarations = fields.iter().map(|field| {
         let name = field
             .ident
@@ -48,7 +79,7 @@ pub(crate) fn derive_inputs(input: TokenStream) -> syn::Result<TokenStream> {
     });
     let bindings = fields.iter().map(|field| {
         let ident = &field.ident;
-        let name = ident.as_ref().map(ToString::to_string).unwrap_or_default();
+        let name = field_name(field);
         quote!((#name, #krate::InputField::erased(&self.#ident)))
     });
     Ok(quote! {
@@ -64,11 +95,13 @@ pub(crate) fn derive_inputs(input: TokenStream) -> syn::Result<TokenStream> {
 }
 
 pub(crate) fn derive_outputs(input: TokenStream) -> syn::Result<TokenStream> {
-    let input: DeriveInput = syn::parse2(input)?;
-    let krate = crate_path(&input.attrs)?;
+    let ChannelStruct {
+        input,
+        krate,
+        fields,
+    } = ChannelStruct::parse(input, "Outputs")?;
     let ident = &input.ident;
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
-    let fields = named_fields(&input, "Outputs")?;
     let declarations = fields.iter().map(|field| {
         let name = field
             .ident
@@ -82,7 +115,7 @@ pub(crate) fn derive_outputs(input: TokenStream) -> syn::Result<TokenStream> {
     });
     let binds = fields.iter().map(|field| {
         let ident = &field.ident;
-        let name = ident.as_ref().map(ToString::to_string).unwrap_or_default();
+        let name = field_name(field);
         quote!(#ident: node.channel(#name))
     });
     Ok(quote! {
