@@ -1,0 +1,88 @@
+//! The error type of `millrace-metadata`.
+
+/// What can go wrong with a metadata store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetadataError {
+    /// The store URL is not one this build understands.
+    #[error(
+        "unsupported metadata store URL `{url}`: {reason} (use sqlite://PATH, memory:// or postgres://USER@HOST:PORT/DATABASE)"
+    )]
+    InvalidUrl {
+        /// The URL.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The file is not a SQLite database.
+    #[error("`{path}` is not a readable SQLite database (is it corrupt?): {message}")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// SQLite's message.
+        message: String,
+    },
+    /// The database exists but is not an ML-Metadata store.
+    #[error(
+        "`{location}` is a database but not an ML-Metadata store (it has tables but no MLMDEnv table); refusing to add metadata tables to it"
+    )]
+    NotAStore {
+        /// The database.
+        location: String,
+    },
+    /// The store was written by a newer ML-Metadata schema.
+    #[error(
+        "`{location}` has ML-Metadata schema version {found}, newer than the version {supported} this build reads: upgrade Millrace to open it"
+    )]
+    NewerSchema {
+        /// The database.
+        location: String,
+        /// Its schema version.
+        found: i64,
+        /// The version this build reads.
+        supported: i64,
+    },
+    /// The store was written by an older ML-Metadata schema.
+    #[error(
+        "`{location}` has ML-Metadata schema version {found}, older than the version {supported} this build reads: migrate it with ML-Metadata's tools first"
+    )]
+    OlderSchema {
+        /// The database.
+        location: String,
+        /// Its schema version.
+        found: i64,
+        /// The version this build reads.
+        supported: i64,
+    },
+    /// The PostgreSQL server cannot be reached.
+    #[error("cannot connect to PostgreSQL at {location}: {message}")]
+    Unreachable {
+        /// Host, port and database (no password).
+        location: String,
+        /// Why.
+        message: String,
+    },
+    /// A request that breaks the data model (a property of the wrong type, an unknown type).
+    #[error("invalid request: {0}")]
+    InvalidArgument(String),
+    /// Something with that name or id exists already.
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    /// Something asked for does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The database reported an error.
+    #[error("database error: {0}")]
+    Database(String),
+    /// A file could not be removed during garbage collection.
+    #[error("cannot remove `{uri}`: {source}")]
+    Io {
+        /// The artifact's URI.
+        uri: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A `Result` with a [`MetadataError`].
+pub type Result<T, E = MetadataError> = std::result::Result<T, E>;

@@ -1,0 +1,1108 @@
+//! Every store operation, as statements on one transaction.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::error::{MetadataError, Result};
+use crate::model::{
+    Artifact, ArtifactState, Association, Attribution, BaseType, Context, Event, EventType,
+    Execution, ExecutionState, NodeType, ParentContext, PathStep, Properties, PropertyType,
+    TypeKind, Value,
+};
+use crate::proto;
+use crate::query::{Comparison, Direction, LineageQuery, NodeQuery, OrderBy};
+use crate::sql::{Dialect, Row, SqlTx, SqlValue, placeholders};
+use crate::store::{
+    EventQuery, LineageGraph, PutExecution, PutExecutionResult,
+};
+
+/// Milliseconds since the epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// At most this many values in one `IN (...)` list.
+const CHUNK: usize = 500;
+
+fn int_at(row: &Row, index: usize) -> i64 {
+    row.get(index).and_then(SqlValue::int).unwrap_or(0)
+}
+
+fn text_at(row: &Row, index: usize) -> Option<String> {
+    row.get(index).and_then(SqlValue::text)
+}
+
+fn property_type_from_code(code: i64) -> Option<PropertyType> {
+    Some(match code {
+        1 => PropertyType::Int,
+        2 => PropertyType::Double,
+        3 => PropertyType::String,
+        4 => PropertyType::Struct,
+        5 => PropertyType::Proto,
+        6 => PropertyType::Boolean,
+        _ => return None,
+    })
+}
+
+fn kind_from_code(code: i64) -> Option<TypeKind> {
+    Some(match code {
+        0 => TypeKind::Execution,
+        1 => TypeKind::Artifact,
+        2 => TypeKind::Context,
+        _ => return None,
+    })
+}
+
+// ---- Types ---------------------------------------------------------------------------------
+
+fn read_type(tx: &mut dyn SqlTx, row: &Row) -> Result<NodeType> {
+    let id = int_at(row, 0);
+    let kind = kind_from_code(int_at(row, 2))
+        .ok_or_else(|| MetadataError::Database(format!("type {id} has an unknown kind")))?;
+    let mut properties = BTreeMap::new();
+    for property in tx.query(
+        r#"SELECT "name", "data_type" FROM "TypeProperty" WHERE "type_id" = $1"#,
+        &[SqlValue::Int(id)],
+    )? {
+        if let (Some(name), Some(property_type)) = (
+            text_at(&property, 0),
+            property_type_from_code(int_at(&property, 1)),
+        ) {
+            properties.insert(name, property_type);
+        }
+    }
+    let base_type = tx
+        .query(
+            r#"SELECT t."name" FROM "ParentType" p JOIN "Type" t ON t."id" = p."parent_type_id" WHERE p."type_id" = $1"#,
+            &[SqlValue::Int(id)],
+        )?
+        .first()
+        .and_then(|row| text_at(row, 0))
+        .and_then(|name| BaseType::from_type_name(&name));
+    Ok(NodeType {
+        id: Some(id),
+        kind,
+        name: text_at(row, 1).unwrap_or_default(),
+        version: text_at(row, 3),
+        description: text_at(row, 4),
+        external_id: text_at(row, 5),
+        properties,
+        base_type,
+    })
+}
+
+const TYPE_COLUMNS: &str = r#""id", "name", "type_kind", "version", "description", "external_id""#;
+
+fn is_simple_type(name: &str) -> bool {
+    BaseType::from_type_name(name).is_some()
+}
+
+pub(crate) fn get_type(tx: &mut dyn SqlTx, kind: TypeKind, name: &str) -> Result<Option<NodeType>> {
+    let rows = tx.query(
+        &format!(
+            r#"SELECT {TYPE_COLUMNS} FROM "Type" WHERE "type_kind" = $1 AND "name" = $2 ORDER BY ("version" IS NOT NULL), "id" LIMIT 1"#
+        ),
+        &[SqlValue::Int(kind.code()), name.into()],
+    )?;
+    match rows.first() {
+        Some(row) => Ok(Some(read_type(tx, row)?)),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn get_type_by_id(tx: &mut dyn SqlTx, id: i64) -> Result<NodeType> {
+    let rows = tx.query(
+        &format!(r#"SELECT {TYPE_COLUMNS} FROM "Type" WHERE "id" = $1"#),
+        &[SqlValue::Int(id)],
+    )?;
+    match rows.first() {
+        Some(row) => read_type(tx, row),
+        None => Err(MetadataError::NotFound(format!("type {id}"))),
+    }
+}
+
+pub(crate) fn get_types(tx: &mut dyn SqlTx, kind: TypeKind) -> Result<Vec<NodeType>> {
+    let rows = tx.query(
+        &format!(r#"SELECT {TYPE_COLUMNS} FROM "Type" WHERE "type_kind" = $1 ORDER BY "id""#),
+        &[SqlValue::Int(kind.code())],
+    )?;
+    let mut types = Vec::new();
+    for row in rows {
+        if !text_at(&row, 1).is_some_and(|name| is_simple_type(&name)) {
+            types.push(read_type(tx, &row)?);
+        }
+    }
+    Ok(types)
+}
+
+pub(crate) fn put_type(tx: &mut dyn SqlTx, node_type: &NodeType) -> Result<i64> {
+    if node_type.name.trim().is_empty() {
+        return Err(MetadataError::InvalidArgument("a type needs a name".to_owned()));
+    }
+    if let Some(base) = node_type.base_type
+        && base.kind() != node_type.kind
+    {
+        return Err(MetadataError::InvalidArgument(format!(
+            "type `{}`: {} cannot be the base of a {:?} type",
+            node_type.name,
+            base.type_name(),
+            node_type.kind
+        )));
+    }
+    let existing = tx.query(
+        r#"SELECT "id" FROM "Type" WHERE "type_kind" = $1 AND "name" = $2 AND "version" IS NOT DISTINCT FROM $3"#,
+        &[
+            SqlValue::Int(node_type.kind.code()),
+            node_type.name.as_str().into(),
+            node_type.version.as_deref().into(),
+        ],
+    )?;
+    let id = match existing.first() {
+        Some(row) => {
+            let id = int_at(row, 0);
+            let stored = get_type_by_id(tx, id)?;
+            for (name, property_type) in &node_type.properties {
+                match stored.properties.get(name) {
+                    Some(stored_type) if stored_type != property_type => {
+                        return Err(MetadataError::AlreadyExists(format!(
+                            "type `{}` declares property `{name}` as {stored_type:?}, not {property_type:?}; properties can be added but not changed",
+                            node_type.name
+                        )));
+                    }
+                    Some(_) => {}
+                    None => insert_type_property(tx, id, name, *property_type)?,
+                }
+            }
+            match (stored.base_type, node_type.base_type) {
+                (Some(stored_base), Some(base)) if stored_base != base => {
+                    return Err(MetadataError::AlreadyExists(format!(
+                        "type `{}` derives from {}, not {}",
+                        node_type.name,
+                        stored_base.type_name(),
+                        base.type_name()
+                    )));
+                }
+                (None, Some(base)) => insert_parent_type(tx, id, base)?,
+                _ => {}
+            }
+            id
+        }
+        None => {
+            let id = tx
+                .query(
+                    r#"INSERT INTO "Type" ("name", "version", "type_kind", "description", "external_id") VALUES ($1, $2, $3, $4, $5) RETURNING "id""#,
+                    &[
+                        node_type.name.as_str().into(),
+                        node_type.version.as_deref().into(),
+                        SqlValue::Int(node_type.kind.code()),
+                        node_type.description.as_deref().into(),
+                        node_type.external_id.as_deref().into(),
+                    ],
+                )?
+                .first()
+                .map(|row| int_at(row, 0))
+                .ok_or_else(|| MetadataError::Database("no id returned for a new type".to_owned()))?;
+            for (name, property_type) in &node_type.properties {
+                insert_type_property(tx, id, name, *property_type)?;
+            }
+            if let Some(base) = node_type.base_type {
+                insert_parent_type(tx, id, base)?;
+            }
+            id
+        }
+    };
+    Ok(id)
+}
+
+fn insert_type_property(tx: &mut dyn SqlTx, type_id: i64, name: &str, property_type: PropertyType) -> Result<()> {
+    tx.execute(
+        r#"INSERT INTO "TypeProperty" ("type_id", "name", "data_type") VALUES ($1, $2, $3)"#,
+        &[
+            SqlValue::Int(type_id),
+            name.into(),
+            SqlValue::Int(i64::from(property_type.mlmd_code())),
+        ],
+    )?;
+    Ok(())
+}
+
+fn insert_parent_type(tx: &mut dyn SqlTx, type_id: i64, base: BaseType) -> Result<()> {
+    let parent = tx
+        .query(
+            r#"SELECT "id" FROM "Type" WHERE "name" = $1 AND "type_kind" = $2 ORDER BY "id" LIMIT 1"#,
+            &[base.type_name().into(), SqlValue::Int(base.kind().code())],
+        )?
+        .first()
+        .map(|row| int_at(row, 0));
+    let parent = match parent {
+        Some(parent) => parent,
+        // A store created by another tool may lack the simple types: add the one needed.
+        None => tx
+            .query(
+                r#"INSERT INTO "Type" ("name", "type_kind") VALUES ($1, $2) RETURNING "id""#,
+                &[base.type_name().into(), SqlValue::Int(base.kind().code())],
+            )?
+            .first()
+            .map(|row| int_at(row, 0))
+            .ok_or_else(|| MetadataError::Database("no id returned for a simple type".to_owned()))?,
+    };
+    tx.execute(
+        r#"INSERT INTO "ParentType" ("type_id", "parent_type_id") VALUES ($1, $2) ON CONFLICT DO NOTHING"#,
+        &[SqlValue::Int(type_id), SqlValue::Int(parent)],
+    )?;
+    Ok(())
+}
+
+// ---- Nodes ---------------------------------------------------------------------------------
+
+/// The three kinds of node and where each keeps its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NodeKind {
+    Artifact,
+    Execution,
+    Context,
+}
+
+impl NodeKind {
+    fn table(self) -> &'static str {
+        match self {
+            NodeKind::Artifact => "Artifact",
+            NodeKind::Execution => "Execution",
+            NodeKind::Context => "Context",
+        }
+    }
+
+    fn property_table(self) -> &'static str {
+        match self {
+            NodeKind::Artifact => "ArtifactProperty",
+            NodeKind::Execution => "ExecutionProperty",
+            NodeKind::Context => "ContextProperty",
+        }
+    }
+
+    fn property_owner(self) -> &'static str {
+        match self {
+            NodeKind::Artifact => "artifact_id",
+            NodeKind::Execution => "execution_id",
+            NodeKind::Context => "context_id",
+        }
+    }
+
+    fn type_kind(self) -> TypeKind {
+        match self {
+            NodeKind::Artifact => TypeKind::Artifact,
+            NodeKind::Execution => TypeKind::Execution,
+            NodeKind::Context => TypeKind::Context,
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            NodeKind::Artifact => "artifact",
+            NodeKind::Execution => "execution",
+            NodeKind::Context => "context",
+        }
+    }
+}
+
+/// The declared-property schema of a node's type, checked against its properties.
+fn check_properties(
+    tx: &mut dyn SqlTx,
+    kind: NodeKind,
+    type_id: i64,
+    properties: &Properties,
+    what: &str,
+) -> Result<()> {
+    let node_type = get_type_by_id(tx, type_id).map_err(|_| {
+        MetadataError::InvalidArgument(format!("{what}: there is no type with id {type_id}"))
+    })?;
+    if node_type.kind != kind.type_kind() {
+        return Err(MetadataError::InvalidArgument(format!(
+            "{what}: type `{}` is not an {} type",
+            node_type.name,
+            kind.noun()
+        )));
+    }
+    for (name, value) in properties {
+        match node_type.properties.get(name) {
+            None => {
+                return Err(MetadataError::InvalidArgument(format!(
+                    "{what}: type `{}` declares no property `{name}`; put it in custom_properties",
+                    node_type.name
+                )));
+            }
+            Some(declared) if *declared != value.property_type() => {
+                return Err(MetadataError::InvalidArgument(format!(
+                    "{what}: property `{name}` of type `{}` is {declared:?}, but the value is {:?}",
+                    node_type.name,
+                    value.property_type()
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The column values of a property value, in the order
+/// `int_value, double_value, string_value, proto_value, bool_value`.
+fn value_columns(value: &Value) -> [SqlValue; 5] {
+    let mut columns = [SqlValue::Null, SqlValue::Null, SqlValue::Null, SqlValue::Null, SqlValue::Null];
+    match value {
+        Value::Int(number) => columns[0] = SqlValue::Int(*number),
+        Value::Double(number) => columns[1] = SqlValue::Double(*number),
+        Value::String(text) => columns[2] = SqlValue::Text(text.clone()),
+        Value::Struct(map) => {
+            columns[2] = SqlValue::Text(format!(
+                "{}{}",
+                proto::STRUCT_PREFIX,
+                proto::base64_encode(&proto::encode_struct(map))
+            ));
+        }
+        Value::Proto { type_url, value } => {
+            columns[3] = SqlValue::Text(proto::base64_encode(&proto::encode_any(type_url, value)));
+        }
+        Value::Bool(flag) => columns[4] = SqlValue::Bool(*flag),
+    }
+    columns
+}
+
+fn decode_value(row: &Row, first: usize) -> Result<Option<Value>> {
+    let column = |offset: usize| row.get(first + offset).filter(|value| !value.is_null());
+    if let Some(value) = column(0).and_then(SqlValue::int) {
+        return Ok(Some(Value::Int(value)));
+    }
+    if let Some(value) = column(1).and_then(SqlValue::double) {
+        return Ok(Some(Value::Double(value)));
+    }
+    if let Some(text) = column(2).and_then(SqlValue::text) {
+        if let Some(encoded) = text.strip_prefix(proto::STRUCT_PREFIX) {
+            return Ok(Some(Value::Struct(proto::decode_struct(&proto::base64_decode(encoded)?)?)));
+        }
+        return Ok(Some(Value::String(text)));
+    }
+    if let Some(text) = column(3).and_then(SqlValue::text) {
+        let (type_url, value) = proto::decode_any(&proto::base64_decode(&text)?)?;
+        return Ok(Some(Value::Proto { type_url, value }));
+    }
+    if let Some(flag) = column(4).and_then(SqlValue::bool) {
+        return Ok(Some(Value::Bool(flag)));
+    }
+    Ok(None)
+}
+
+fn write_properties(
+    tx: &mut dyn SqlTx,
+    kind: NodeKind,
+    id: i64,
+    properties: &Properties,
+    custom_properties: &Properties,
+) -> Result<()> {
+    let table = kind.property_table();
+    let owner = kind.property_owner();
+    tx.execute(
+        &format!(r#"DELETE FROM "{table}" WHERE "{owner}" = $1"#),
+        &[SqlValue::Int(id)],
+    )?;
+    let sql = format!(
+        r#"INSERT INTO "{table}" ("{owner}", "name", "is_custom_property", "int_value", "double_value", "string_value", "proto_value", "bool_value") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#
+    );
+    for (custom, map) in [(0, properties), (1, custom_properties)] {
+        for (name, value) in map {
+            let [int, double, string, proto_value, boolean] = value_columns(value);
+            let boolean = match (tx.dialect(), boolean) {
+                (Dialect::Sqlite, SqlValue::Bool(flag)) => SqlValue::Int(i64::from(flag)),
+                (_, other) => other,
+            };
+            tx.execute(
+                &sql,
+                &[SqlValue::Int(id), name.as_str().into(), SqlValue::Int(custom), int, double, string, proto_value, boolean],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads the properties of many nodes: `(declared, custom)` by node id.
+fn read_properties(
+    tx: &mut dyn SqlTx,
+    kind: NodeKind,
+    ids: &[i64],
+) -> Result<BTreeMap<i64, (Properties, Properties)>> {
+    let mut by_node: BTreeMap<i64, (Properties, Properties)> = BTreeMap::new();
+    let table = kind.property_table();
+    let owner = kind.property_owner();
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            r#"SELECT "{owner}", "name", "is_custom_property", "int_value", "double_value", "string_value", "proto_value", "bool_value" FROM "{table}" WHERE "{owner}" IN ({})"#,
+            placeholders(1, chunk.len())
+        );
+        let params: Vec<SqlValue> = chunk.iter().map(|id| SqlValue::Int(*id)).collect();
+        for row in tx.query(&sql, &params)? {
+            let (Some(name), Some(value)) = (text_at(&row, 1), decode_value(&row, 3)?) else {
+                continue;
+            };
+            let entry = by_node.entry(int_at(&row, 0)).or_default();
+            if int_at(&row, 2) == 0 {
+                entry.0.insert(name, value);
+            } else {
+                entry.1.insert(name, value);
+            }
+        }
+    }
+    Ok(by_node)
+}
+
+fn map_unique_violation(error: MetadataError, what: &str) -> MetadataError {
+    match error {
+        MetadataError::AlreadyExists(detail) => {
+            MetadataError::AlreadyExists(format!("{what}: {detail}"))
+        }
+        other => other,
+    }
+}
+
+fn insert_or_update(
+    tx: &mut dyn SqlTx,
+    kind: NodeKind,
+    id: Option<i64>,
+    columns: &[(&str, SqlValue)],
+    now: i64,
+    what: &str,
+) -> Result<i64> {
+    let table = kind.table();
+    match id {
+        None => {
+            let names: Vec<String> = columns.iter().map(|(name, _)| format!(r#""{name}""#)).collect();
+            let sql = format!(
+                r#"INSERT INTO "{table}" ({}, "create_time_since_epoch", "last_update_time_since_epoch") VALUES ({}) RETURNING "id""#,
+                names.join(", "),
+                placeholders(1, columns.len() + 2)
+            );
+            let mut params: Vec<SqlValue> = columns.iter().map(|(_, value)| value.clone()).collect();
+            params.push(SqlValue::Int(now));
+            params.push(SqlValue::Int(now));
+            tx.query(&sql, &params)
+                .map_err(|error| map_unique_violation(error, what))?
+                .first()
+                .map(|row| int_at(row, 0))
+                .ok_or_else(|| MetadataError::Database(format!("no id returned for a new {}", kind.noun())))
+        }
+        Some(id) => {
+            let stored_type = tx
+                .query(&format!(r#"SELECT "type_id" FROM "{table}" WHERE "id" = $1"#), &[SqlValue::Int(id)])?
+                .first()
+                .map(|row| int_at(row, 0))
+                .ok_or_else(|| MetadataError::NotFound(format!("{what}: no {} with id {id}", kind.noun())))?;
+            if columns.first().and_then(|(_, value)| value.int()) != Some(stored_type) {
+                return Err(MetadataError::InvalidArgument(format!(
+                    "{what}: the type of an existing {} cannot change",
+                    kind.noun()
+                )));
+            }
+            let assignments: Vec<String> = columns
+                .iter()
+                .enumerate()
+                .map(|(index, (name, _))| format!(r#""{name}" = ${}"#, index + 1))
+                .collect();
+            let sql = format!(
+                r#"UPDATE "{table}" SET {}, "last_update_time_since_epoch" = ${} WHERE "id" = ${}"#,
+                assignments.join(", "),
+                columns.len() + 1,
+                columns.len() + 2
+            );
+            let mut params: Vec<SqlValue> = columns.iter().map(|(_, value)| value.clone()).collect();
+            params.push(SqlValue::Int(now));
+            params.push(SqlValue::Int(id));
+            tx.execute(&sql, &params).map_err(|error| map_unique_violation(error, what))?;
+            Ok(id)
+        }
+    }
+}
+
+pub(crate) fn put_artifact(tx: &mut dyn SqlTx, artifact: &Artifact, now: i64) -> Result<i64> {
+    let what = format!("artifact {}", describe_node(artifact.id, artifact.name.as_deref(), artifact.uri.as_deref()));
+    check_properties(tx, NodeKind::Artifact, artifact.type_id, &artifact.properties, &what)?;
+    let id = insert_or_update(
+        tx,
+        NodeKind::Artifact,
+        artifact.id,
+        &[
+            ("type_id", SqlValue::Int(artifact.type_id)),
+            ("uri", artifact.uri.as_deref().into()),
+            ("state", SqlValue::Int(artifact.state.code())),
+            ("name", artifact.name.as_deref().into()),
+            ("external_id", artifact.external_id.as_deref().into()),
+        ],
+        now,
+        &what,
+    )?;
+    write_properties(tx, NodeKind::Artifact, id, &artifact.properties, &artifact.custom_properties)?;
+    Ok(id)
+}
+
+pub(crate) fn put_execution_node(tx: &mut dyn SqlTx, execution: &Execution, now: i64) -> Result<i64> {
+    let what = format!("execution {}", describe_node(execution.id, execution.name.as_deref(), None));
+    check_properties(tx, NodeKind::Execution, execution.type_id, &execution.properties, &what)?;
+    let id = insert_or_update(
+        tx,
+        NodeKind::Execution,
+        execution.id,
+        &[
+            ("type_id", SqlValue::Int(execution.type_id)),
+            ("last_known_state", SqlValue::Int(execution.last_known_state.code())),
+            ("name", execution.name.as_deref().into()),
+            ("external_id", execution.external_id.as_deref().into()),
+        ],
+        now,
+        &what,
+    )?;
+    write_properties(tx, NodeKind::Execution, id, &execution.properties, &execution.custom_properties)?;
+    Ok(id)
+}
+
+pub(crate) fn put_context(tx: &mut dyn SqlTx, context: &Context, now: i64) -> Result<i64> {
+    let what = format!("context `{}`", context.name);
+    if context.name.is_empty() {
+        return Err(MetadataError::InvalidArgument("a context needs a name".to_owned()));
+    }
+    check_properties(tx, NodeKind::Context, context.type_id, &context.properties, &what)?;
+    let id = insert_or_update(
+        tx,
+        NodeKind::Context,
+        context.id,
+        &[
+            ("type_id", SqlValue::Int(context.type_id)),
+            ("name", context.name.as_str().into()),
+            ("external_id", context.external_id.as_deref().into()),
+        ],
+        now,
+        &what,
+    )?;
+    write_properties(tx, NodeKind::Context, id, &context.properties, &context.custom_properties)?;
+    Ok(id)
+}
+
+fn describe_node(id: Option<i64>, name: Option<&str>, uri: Option<&str>) -> String {
+    match (id, name, uri) {
+        (Some(id), _, _) => format!("{id}"),
+        (None, Some(name), _) => format!("`{name}`"),
+        (None, None, Some(uri)) => format!("at `{uri}`"),
+        (None, None, None) => "(new)".to_owned(),
+    }
+}
+
+/// The `WHERE` clause and parameters of a node query on table alias `n`.
+fn where_clause(kind: NodeKind, query: &NodeQuery, params: &mut Vec<SqlValue>) -> Result<String> {
+    let mut conditions: Vec<String> = Vec::new();
+    let bind = |params: &mut Vec<SqlValue>, value: SqlValue| -> String {
+        params.push(value);
+        format!("${}", params.len())
+    };
+    if let Some(ids) = &query.ids {
+        if ids.is_empty() {
+            conditions.push("1 = 0".to_owned());
+        } else {
+            let list: Vec<String> = ids.iter().map(|id| bind(params, SqlValue::Int(*id))).collect();
+            conditions.push(format!(r#"n."id" IN ({})"#, list.join(", ")));
+        }
+    }
+    if let Some(type_name) = &query.type_name {
+        let name = bind(params, type_name.as_str().into());
+        conditions.push(format!(r#"t."name" = {name}"#));
+    }
+    if let Some(name) = &query.name {
+        let name = bind(params, name.as_str().into());
+        conditions.push(format!(r#"n."name" = {name}"#));
+    }
+    if let Some(uri) = &query.uri {
+        if kind != NodeKind::Artifact {
+            return Err(MetadataError::InvalidArgument(format!("only artifacts have URIs, not {}s", kind.noun())));
+        }
+        let uri = bind(params, uri.as_str().into());
+        conditions.push(format!(r#"n."uri" = {uri}"#));
+    }
+    if let Some(external_ids) = &query.external_ids {
+        let list: Vec<String> = external_ids.iter().map(|id| bind(params, id.as_str().into())).collect();
+        conditions.push(if list.is_empty() { "1 = 0".to_owned() } else { format!(r#"n."external_id" IN ({})"#, list.join(", ")) });
+    }
+    if let Some(context_id) = query.context_id {
+        let context = bind(params, SqlValue::Int(context_id));
+        conditions.push(match kind {
+            NodeKind::Artifact => format!(r#"n."id" IN (SELECT "artifact_id" FROM "Attribution" WHERE "context_id" = {context})"#),
+            NodeKind::Execution => format!(r#"n."id" IN (SELECT "execution_id" FROM "Association" WHERE "context_id" = {context})"#),
+            NodeKind::Context => {
+                return Err(MetadataError::InvalidArgument("use child_of or parent_of to relate contexts".to_owned()));
+            }
+        });
+    }
+    let context_only = [
+        (query.with_artifact, r#"n."id" IN (SELECT "context_id" FROM "Attribution" WHERE "artifact_id" = {})"#),
+        (query.with_execution, r#"n."id" IN (SELECT "context_id" FROM "Association" WHERE "execution_id" = {})"#),
+        (query.parent_of, r#"n."id" IN (SELECT "parent_context_id" FROM "ParentContext" WHERE "context_id" = {})"#),
+        (query.child_of, r#"n."id" IN (SELECT "context_id" FROM "ParentContext" WHERE "parent_context_id" = {})"#),
+    ];
+    for (value, template) in context_only {
+        if let Some(value) = value {
+            if kind != NodeKind::Context {
+                return Err(MetadataError::InvalidArgument(format!(
+                    "with_artifact, with_execution, parent_of and child_of select contexts, not {}s",
+                    kind.noun()
+                )));
+            }
+            let placeholder = bind(params, SqlValue::Int(value));
+            conditions.push(template.replace("{}", &placeholder));
+        }
+    }
+    if let Some(states) = &query.states {
+        let column = match kind {
+            NodeKind::Artifact => "state",
+            NodeKind::Execution => "last_known_state",
+            NodeKind::Context => {
+                return Err(MetadataError::InvalidArgument("contexts have no state".to_owned()));
+            }
+        };
+        let list: Vec<String> = states.iter().map(|state| bind(params, SqlValue::Int(*state))).collect();
+        conditions.push(if list.is_empty() { "1 = 0".to_owned() } else { format!(r#"n."{column}" IN ({})"#, list.join(", ")) });
+    }
+    for filter in &query.property_filters {
+        let (column, value) = match &filter.value {
+            Value::Int(number) => ("int_value", SqlValue::Int(*number)),
+            Value::Double(number) => ("double_value", SqlValue::Double(*number)),
+            Value::String(text) => ("string_value", SqlValue::Text(text.clone())),
+            Value::Bool(flag) => ("bool_value", SqlValue::Bool(*flag)),
+            Value::Struct(_) | Value::Proto { .. } => {
+                return Err(MetadataError::InvalidArgument(format!(
+                    "property `{}`: struct and proto values cannot be compared",
+                    filter.name
+                )));
+            }
+        };
+        let operator = match filter.comparison {
+            Comparison::Eq => "=",
+            Comparison::Ne => "<>",
+            Comparison::Lt => "<",
+            Comparison::Le => "<=",
+            Comparison::Gt => ">",
+            Comparison::Ge => ">=",
+        };
+        let value = bind(params, value);
+        let name = bind(params, filter.name.as_str().into());
+        let custom = bind(params, SqlValue::Int(i64::from(filter.custom)));
+        conditions.push(format!(
+            r#"EXISTS (SELECT 1 FROM "{}" p WHERE p."{}" = n."id" AND p."name" = {name} AND p."is_custom_property" = {custom} AND p."{column}" {operator} {value})"#,
+            kind.property_table(),
+            kind.property_owner(),
+        ));
+    }
+    Ok(if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) })
+}
+
+fn order_clause(query: &NodeQuery) -> String {
+    let direction = if query.descending { "DESC" } else { "ASC" };
+    match query.order_by {
+        OrderBy::Id => format!(r#"ORDER BY n."id" {direction}"#),
+        OrderBy::CreateTime => format!(r#"ORDER BY n."create_time_since_epoch" {direction}, n."id" {direction}"#),
+        OrderBy::LastUpdateTime => format!(r#"ORDER BY n."last_update_time_since_epoch" {direction}, n."id" {direction}"#),
+    }
+}
+
+fn select_nodes(tx: &mut dyn SqlTx, kind: NodeKind, columns: &str, query: &NodeQuery) -> Result<Vec<Row>> {
+    let mut params = Vec::new();
+    let conditions = where_clause(kind, query, &mut params)?;
+    let mut sql = format!(
+        r#"SELECT n."id", n."type_id", t."name", n."create_time_since_epoch", n."last_update_time_since_epoch", {columns} FROM "{}" n JOIN "Type" t ON t."id" = n."type_id" {conditions} {}"#,
+        kind.table(),
+        order_clause(query)
+    );
+    match (query.limit, tx.dialect()) {
+        (Some(limit), _) => sql.push_str(&format!(" LIMIT {limit}")),
+        // SQLite reads OFFSET only after a LIMIT; -1 means none.
+        (None, Dialect::Sqlite) if query.offset > 0 => sql.push_str(" LIMIT -1"),
+        (None, _) => {}
+    }
+    if query.offset > 0 {
+        sql.push_str(&format!(" OFFSET {}", query.offset));
+    }
+    tx.query(&sql, &params)
+}
+
+pub(crate) fn get_artifacts(tx: &mut dyn SqlTx, query: &NodeQuery) -> Result<Vec<Artifact>> {
+    let rows = select_nodes(tx, NodeKind::Artifact, r#"n."uri", n."state", n."name", n."external_id""#, query)?;
+    let ids: Vec<i64> = rows.iter().map(|row| int_at(row, 0)).collect();
+    let mut properties = read_properties(tx, NodeKind::Artifact, &ids)?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let id = int_at(row, 0);
+            let (declared, custom) = properties.remove(&id).unwrap_or_default();
+            Artifact {
+                id: Some(id),
+                type_id: int_at(row, 1),
+                type_name: text_at(row, 2),
+                create_time_since_epoch: int_at(row, 3),
+                last_update_time_since_epoch: int_at(row, 4),
+                uri: text_at(row, 5),
+                state: ArtifactState::from_code(int_at(row, 6)).unwrap_or_default(),
+                name: text_at(row, 7),
+                external_id: text_at(row, 8),
+                properties: declared,
+                custom_properties: custom,
+            }
+        })
+        .collect())
+}
+
+pub(crate) fn get_executions(tx: &mut dyn SqlTx, query: &NodeQuery) -> Result<Vec<Execution>> {
+    let rows = select_nodes(tx, NodeKind::Execution, r#"n."last_known_state", n."name", n."external_id""#, query)?;
+    let ids: Vec<i64> = rows.iter().map(|row| int_at(row, 0)).collect();
+    let mut properties = read_properties(tx, NodeKind::Execution, &ids)?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let id = int_at(row, 0);
+            let (declared, custom) = properties.remove(&id).unwrap_or_default();
+            Execution {
+                id: Some(id),
+                type_id: int_at(row, 1),
+                type_name: text_at(row, 2),
+                create_time_since_epoch: int_at(row, 3),
+                last_update_time_since_epoch: int_at(row, 4),
+                last_known_state: ExecutionState::from_code(int_at(row, 5)).unwrap_or_default(),
+                name: text_at(row, 6),
+                external_id: text_at(row, 7),
+                properties: declared,
+                custom_properties: custom,
+            }
+        })
+        .collect())
+}
+
+pub(crate) fn get_contexts(tx: &mut dyn SqlTx, query: &NodeQuery) -> Result<Vec<Context>> {
+    let rows = select_nodes(tx, NodeKind::Context, r#"n."name", n."external_id""#, query)?;
+    let ids: Vec<i64> = rows.iter().map(|row| int_at(row, 0)).collect();
+    let mut properties = read_properties(tx, NodeKind::Context, &ids)?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let id = int_at(row, 0);
+            let (declared, custom) = properties.remove(&id).unwrap_or_default();
+            Context {
+                id: Some(id),
+                type_id: int_at(row, 1),
+                type_name: text_at(row, 2),
+                create_time_since_epoch: int_at(row, 3),
+                last_update_time_since_epoch: int_at(row, 4),
+                name: text_at(row, 5).unwrap_or_default(),
+                external_id: text_at(row, 6),
+                properties: declared,
+                custom_properties: custom,
+            }
+        })
+        .collect())
+}
+
+pub(crate) fn set_artifact_states(tx: &mut dyn SqlTx, ids: &[i64], state: ArtifactState, now: i64) -> Result<()> {
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            r#"UPDATE "Artifact" SET "state" = $1, "last_update_time_since_epoch" = $2 WHERE "id" IN ({})"#,
+            placeholders(3, chunk.len())
+        );
+        let mut params = vec![SqlValue::Int(state.code()), SqlValue::Int(now)];
+        params.extend(chunk.iter().map(|id| SqlValue::Int(*id)));
+        tx.execute(&sql, &params)?;
+    }
+    Ok(())
+}
+
+// ---- Events and links ---------------------------------------------------------------------
+
+fn require_exists(tx: &mut dyn SqlTx, table: &str, id: i64, what: &str) -> Result<()> {
+    let found = tx.query(&format!(r#"SELECT 1 FROM "{table}" WHERE "id" = $1"#), &[SqlValue::Int(id)])?;
+    if found.is_empty() {
+        return Err(MetadataError::InvalidArgument(format!("{what}: there is no {} {id}", table.to_lowercase())));
+    }
+    Ok(())
+}
+
+/// Records an event; an identical (artifact, execution, type) event already there is kept.
+pub(crate) fn put_event(tx: &mut dyn SqlTx, event: &Event, now: i64) -> Result<()> {
+    let what = format!("event {:?} between artifact {} and execution {}", event.event_type, event.artifact_id, event.execution_id);
+    require_exists(tx, "Artifact", event.artifact_id, &what)?;
+    require_exists(tx, "Execution", event.execution_id, &what)?;
+    let time = if event.milliseconds_since_epoch > 0 { event.milliseconds_since_epoch } else { now };
+    let inserted = tx.query(
+        r#"INSERT INTO "Event" ("artifact_id", "execution_id", "type", "milliseconds_since_epoch") VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING "id""#,
+        &[
+            SqlValue::Int(event.artifact_id),
+            SqlValue::Int(event.execution_id),
+            SqlValue::Int(event.event_type.code()),
+            SqlValue::Int(time),
+        ],
+    )?;
+    let Some(event_id) = inserted.first().map(|row| int_at(row, 0)) else {
+        return Ok(());
+    };
+    for step in &event.path {
+        let (is_index, index, key) = match step {
+            PathStep::Index(index) => (1, SqlValue::Int(*index), SqlValue::Null),
+            PathStep::Key(key) => (0, SqlValue::Null, SqlValue::Text(key.clone())),
+        };
+        tx.execute(
+            r#"INSERT INTO "EventPath" ("event_id", "is_index_step", "step_index", "step_key") VALUES ($1, $2, $3, $4)"#,
+            &[SqlValue::Int(event_id), SqlValue::Int(is_index), index, key],
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn get_events(tx: &mut dyn SqlTx, query: &EventQuery) -> Result<Vec<Event>> {
+    let mut params = Vec::new();
+    let mut conditions = Vec::new();
+    for (ids, column) in [(&query.artifact_ids, "artifact_id"), (&query.execution_ids, "execution_id")] {
+        if let Some(ids) = ids {
+            if ids.is_empty() {
+                conditions.push("1 = 0".to_owned());
+                continue;
+            }
+            let first = params.len() + 1;
+            params.extend(ids.iter().map(|id| SqlValue::Int(*id)));
+            conditions.push(format!(r#"e."{column}" IN ({})"#, placeholders(first, ids.len())));
+        }
+    }
+    let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" OR ")) };
+    let rows = tx.query(
+        &format!(r#"SELECT e."id", e."artifact_id", e."execution_id", e."type", e."milliseconds_since_epoch" FROM "Event" e {filter} ORDER BY e."execution_id", e."artifact_id", e."type""#),
+        &params,
+    )?;
+    events_with_paths(tx, &rows)
+}
+
+fn events_with_paths(tx: &mut dyn SqlTx, rows: &[Row]) -> Result<Vec<Event>> {
+    let ids: Vec<i64> = rows.iter().map(|row| int_at(row, 0)).collect();
+    let order = match tx.dialect() {
+        Dialect::Sqlite => "rowid",
+        Dialect::Postgres => r#""position""#,
+    };
+    let mut paths: BTreeMap<i64, Vec<PathStep>> = BTreeMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            r#"SELECT "event_id", "is_index_step", "step_index", "step_key" FROM "EventPath" WHERE "event_id" IN ({}) ORDER BY {order}"#,
+            placeholders(1, chunk.len())
+        );
+        let params: Vec<SqlValue> = chunk.iter().map(|id| SqlValue::Int(*id)).collect();
+        for row in tx.query(&sql, &params)? {
+            let step = if int_at(&row, 1) != 0 {
+                PathStep::Index(int_at(&row, 2))
+            } else {
+                PathStep::Key(text_at(&row, 3).unwrap_or_default())
+            };
+            paths.entry(int_at(&row, 0)).or_default().push(step);
+        }
+    }
+    Ok(rows
+        .iter()
+        .map(|row| Event {
+            artifact_id: int_at(row, 1),
+            execution_id: int_at(row, 2),
+            event_type: EventType::from_code(int_at(row, 3)).unwrap_or(EventType::Unknown),
+            milliseconds_since_epoch: int_at(row, 4),
+            path: paths.remove(&int_at(row, 0)).unwrap_or_default(),
+        })
+        .collect())
+}
+
+pub(crate) fn put_attribution(tx: &mut dyn SqlTx, attribution: Attribution) -> Result<()> {
+    let what = format!("attribution of artifact {} to context {}", attribution.artifact_id, attribution.context_id);
+    require_exists(tx, "Context", attribution.context_id, &what)?;
+    require_exists(tx, "Artifact", attribution.artifact_id, &what)?;
+    tx.execute(
+        r#"INSERT INTO "Attribution" ("context_id", "artifact_id") VALUES ($1, $2) ON CONFLICT DO NOTHING"#,
+        &[SqlValue::Int(attribution.context_id), SqlValue::Int(attribution.artifact_id)],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn put_association(tx: &mut dyn SqlTx, association: Association) -> Result<()> {
+    let what = format!("association of execution {} with context {}", association.execution_id, association.context_id);
+    require_exists(tx, "Context", association.context_id, &what)?;
+    require_exists(tx, "Execution", association.execution_id, &what)?;
+    tx.execute(
+        r#"INSERT INTO "Association" ("context_id", "execution_id") VALUES ($1, $2) ON CONFLICT DO NOTHING"#,
+        &[SqlValue::Int(association.context_id), SqlValue::Int(association.execution_id)],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn put_parent_context(tx: &mut dyn SqlTx, link: ParentContext) -> Result<()> {
+    let what = format!("context {} as the parent of context {}", link.parent_id, link.child_id);
+    require_exists(tx, "Context", link.child_id, &what)?;
+    require_exists(tx, "Context", link.parent_id, &what)?;
+    // The parent must not already descend from the child.
+    let cycle = tx.query(
+        r#"WITH RECURSIVE descendants("id") AS (SELECT CAST($1 AS BIGINT) UNION SELECT p."context_id" FROM "ParentContext" p JOIN descendants d ON p."parent_context_id" = d."id") SELECT 1 FROM descendants WHERE "id" = $2"#,
+        &[SqlValue::Int(link.child_id), SqlValue::Int(link.parent_id)],
+    )?;
+    if !cycle.is_empty() {
+        return Err(MetadataError::InvalidArgument(format!("{what} would make a cycle of contexts")));
+    }
+    tx.execute(
+        r#"INSERT INTO "ParentContext" ("context_id", "parent_context_id") VALUES ($1, $2) ON CONFLICT DO NOTHING"#,
+        &[SqlValue::Int(link.child_id), SqlValue::Int(link.parent_id)],
+    )?;
+    Ok(())
+}
+
+fn id_filter(column: &str, ids: Option<&[i64]>, params: &mut Vec<SqlValue>) -> String {
+    match ids {
+        None => String::new(),
+        Some([]) => "WHERE 1 = 0".to_owned(),
+        Some(ids) => {
+            params.extend(ids.iter().map(|id| SqlValue::Int(*id)));
+            format!(r#"WHERE "{column}" IN ({})"#, placeholders(1, ids.len()))
+        }
+    }
+}
+
+pub(crate) fn get_attributions(tx: &mut dyn SqlTx, context_ids: Option<&[i64]>) -> Result<Vec<Attribution>> {
+    let mut params = Vec::new();
+    let filter = id_filter("context_id", context_ids, &mut params);
+    Ok(tx
+        .query(&format!(r#"SELECT "context_id", "artifact_id" FROM "Attribution" {filter} ORDER BY "context_id", "artifact_id""#), &params)?
+        .iter()
+        .map(|row| Attribution { context_id: int_at(row, 0), artifact_id: int_at(row, 1) })
+        .collect())
+}
+
+pub(crate) fn get_associations(tx: &mut dyn SqlTx, context_ids: Option<&[i64]>) -> Result<Vec<Association>> {
+    let mut params = Vec::new();
+    let filter = id_filter("context_id", context_ids, &mut params);
+    Ok(tx
+        .query(&format!(r#"SELECT "context_id", "execution_id" FROM "Association" {filter} ORDER BY "context_id", "execution_id""#), &params)?
+        .iter()
+        .map(|row| Association { context_id: int_at(row, 0), execution_id: int_at(row, 1) })
+        .collect())
+}
+
+pub(crate) fn get_parent_contexts(tx: &mut dyn SqlTx, child_ids: Option<&[i64]>) -> Result<Vec<ParentContext>> {
+    let mut params = Vec::new();
+    let filter = id_filter("context_id", child_ids, &mut params);
+    Ok(tx
+        .query(&format!(r#"SELECT "context_id", "parent_context_id" FROM "ParentContext" {filter} ORDER BY "context_id", "parent_context_id""#), &params)?
+        .iter()
+        .map(|row| ParentContext { child_id: int_at(row, 0), parent_id: int_at(row, 1) })
+        .collect())
+}
+
+// ---- The atomic execution write ------------------------------------------------------------
+
+pub(crate) fn put_execution(tx: &mut dyn SqlTx, request: &PutExecution, now: i64) -> Result<PutExecutionResult> {
+    let execution_id = put_execution_node(tx, &request.execution, now)?;
+    let mut artifact_ids = Vec::with_capacity(request.artifacts.len());
+    for item in &request.artifacts {
+        let artifact_id = put_artifact(tx, &item.artifact, now)?;
+        if let Some((event_type, path)) = &item.event {
+            put_event(
+                tx,
+                &Event {
+                    artifact_id,
+                    execution_id,
+                    event_type: *event_type,
+                    path: path.clone(),
+                    milliseconds_since_epoch: now,
+                },
+                now,
+            )?;
+        }
+        artifact_ids.push(artifact_id);
+    }
+    let mut context_ids = Vec::with_capacity(request.contexts.len());
+    for context in &request.contexts {
+        let existing = match context.id {
+            Some(id) => Some(id),
+            None => tx
+                .query(
+                    r#"SELECT "id" FROM "Context" WHERE "type_id" = $1 AND "name" = $2"#,
+                    &[SqlValue::Int(context.type_id), context.name.as_str().into()],
+                )?
+                .first()
+                .map(|row| int_at(row, 0)),
+        };
+        let context_id = match existing {
+            Some(id) => id,
+            None => put_context(tx, context, now)?,
+        };
+        put_association(tx, Association { context_id, execution_id })?;
+        for artifact_id in &artifact_ids {
+            put_attribution(tx, Attribution { context_id, artifact_id: *artifact_id })?;
+        }
+        context_ids.push(context_id);
+    }
+    Ok(PutExecutionResult { execution_id, artifact_ids, context_ids })
+}
+
+// ---- Lineage -------------------------------------------------------------------------------
+
+pub(crate) fn get_lineage(tx: &mut dyn SqlTx, query: &LineageQuery) -> Result<LineageGraph> {
+    // Nodes are (kind, id): kind 0 for artifacts, 1 for executions. An edge for each event,
+    // oriented by the direction asked for.
+    let input_types: Vec<String> = [EventType::Input, EventType::DeclaredInput, EventType::InternalInput]
+        .iter()
+        .map(|t| t.code().to_string())
+        .collect();
+    let inputs = input_types.join(", ");
+    let edges = match query.direction {
+        // Downstream: artifact → execution that read it; execution → artifact it wrote.
+        Direction::Downstream => format!(
+            r#"SELECT 0 AS from_kind, "artifact_id" AS from_id, 1 AS to_kind, "execution_id" AS to_id FROM "Event" WHERE "type" IN ({inputs})
+               UNION ALL SELECT 1, "execution_id", 0, "artifact_id" FROM "Event" WHERE "type" NOT IN ({inputs})"#
+        ),
+        Direction::Upstream => format!(
+            r#"SELECT 1 AS from_kind, "execution_id" AS from_id, 0 AS to_kind, "artifact_id" AS to_id FROM "Event" WHERE "type" IN ({inputs})
+               UNION ALL SELECT 0, "artifact_id", 1, "execution_id" FROM "Event" WHERE "type" NOT IN ({inputs})"#
+        ),
+        Direction::Both => r#"SELECT 0 AS from_kind, "artifact_id" AS from_id, 1 AS to_kind, "execution_id" AS to_id FROM "Event"
+               UNION ALL SELECT 1, "execution_id", 0, "artifact_id" FROM "Event""#
+            .to_owned(),
+    };
+    let mut params = vec![SqlValue::Int(i64::from(query.max_hops))];
+    let mut starts = Vec::new();
+    for (kind, ids) in [(0, &query.artifact_ids), (1, &query.execution_ids)] {
+        for id in ids {
+            params.push(SqlValue::Int(*id));
+            starts.push(format!("SELECT CAST({kind} AS BIGINT), CAST(${} AS BIGINT), CAST(0 AS BIGINT)", params.len()));
+        }
+    }
+    if starts.is_empty() {
+        return Ok(LineageGraph::default());
+    }
+    let sql = format!(
+        r#"WITH RECURSIVE edges(from_kind, from_id, to_kind, to_id) AS ({edges}),
+           reach(kind, id, depth) AS ({starts}
+               UNION SELECT e.to_kind, e.to_id, r.depth + 1 FROM reach r JOIN edges e ON e.from_kind = r.kind AND e.from_id = r.id WHERE r.depth < $1)
+           SELECT DISTINCT kind, id FROM reach"#,
+        starts = starts.join(" UNION ")
+    );
+    let mut artifact_ids = BTreeSet::new();
+    let mut execution_ids = BTreeSet::new();
+    for row in tx.query(&sql, &params)? {
+        if int_at(&row, 0) == 0 {
+            artifact_ids.insert(int_at(&row, 1));
+        } else {
+            execution_ids.insert(int_at(&row, 1));
+        }
+    }
+    let artifacts = get_artifacts(tx, &NodeQuery::all().ids(artifact_ids.iter().copied()))?;
+    let executions = get_executions(tx, &NodeQuery::all().ids(execution_ids.iter().copied()))?;
+    let events = get_events(
+        tx,
+        &EventQuery { artifact_ids: Some(artifact_ids.iter().copied().collect()), execution_ids: None },
+    )?
+    .into_iter()
+    .filter(|event| execution_ids.contains(&event.execution_id))
+    .collect();
+    Ok(LineageGraph { artifacts, executions, events })
+}

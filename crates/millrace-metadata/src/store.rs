@@ -1,0 +1,348 @@
+//! The `MetadataStore` trait: the ML-Metadata operations every backend provides, plus the
+//! composite operations built on them (caching, garbage collection, pruning).
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use async_trait::async_trait;
+
+use crate::error::{MetadataError, Result};
+use crate::model::{
+    Artifact, ArtifactState, Association, Attribution, Context, Event, EventType, Execution,
+    ExecutionState, NodeType, ParentContext, PathStep, TypeKind,
+};
+use crate::query::{LineageQuery, NodeQuery, OrderBy};
+
+/// An artifact to write with an execution, and how it relates to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArtifactAndEvent {
+    /// The artifact (new when its id is `None`, updated otherwise).
+    pub artifact: Artifact,
+    /// The event linking it to the execution, if any (its ids are filled in).
+    pub event: Option<(EventType, Vec<PathStep>)>,
+}
+
+/// The atomic write "an execution with its input and output artifacts, events and contexts".
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PutExecution {
+    /// The execution (new when its id is `None`, updated otherwise).
+    pub execution: Execution,
+    /// Its artifacts and events.
+    pub artifacts: Vec<ArtifactAndEvent>,
+    /// Contexts to associate the execution with and attribute the artifacts to; a new context
+    /// whose type and name exist already is reused.
+    pub contexts: Vec<Context>,
+}
+
+/// The ids [`MetadataStore::put_execution`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutExecutionResult {
+    /// The execution.
+    pub execution_id: i64,
+    /// The artifacts, in request order.
+    pub artifact_ids: Vec<i64>,
+    /// The contexts, in request order.
+    pub context_ids: Vec<i64>,
+}
+
+/// Which events to read: those touching any of these artifacts or executions.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EventQuery {
+    /// Events of these artifacts (`None`: no condition on artifacts).
+    pub artifact_ids: Option<Vec<i64>>,
+    /// Events of these executions (`None`: no condition on executions).
+    pub execution_ids: Option<Vec<i64>>,
+}
+
+/// The subgraph a lineage query reached.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LineageGraph {
+    /// The artifacts, by id.
+    pub artifacts: Vec<Artifact>,
+    /// The executions, by id.
+    pub executions: Vec<Execution>,
+    /// The events between them.
+    pub events: Vec<Event>,
+}
+
+/// An earlier execution whose results can be reused.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachedExecution {
+    /// The execution.
+    pub execution: Execution,
+    /// Its output events and artifacts.
+    pub outputs: Vec<(Event, Artifact)>,
+}
+
+/// What garbage collection did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GarbageReport {
+    /// Artifacts whose files were removed and which are now DELETED.
+    pub deleted: Vec<i64>,
+    /// Artifacts whose files could not be removed (they stay MARKED_FOR_DELETION), with why.
+    pub failed: Vec<(i64, String)>,
+}
+
+/// What pruning did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PruneReport {
+    /// The `pipeline_run` contexts pruned.
+    pub runs: Vec<i64>,
+    /// The artifacts marked for deletion.
+    pub marked_artifacts: Vec<i64>,
+}
+
+/// The context type of a cache entry (TFX's vocabulary): its name is the cache key.
+pub const EXECUTION_CACHE_CONTEXT: &str = "execution_cache";
+/// The context type of a pipeline.
+pub const PIPELINE_CONTEXT: &str = "pipeline";
+/// The context type of a pipeline run.
+pub const PIPELINE_RUN_CONTEXT: &str = "pipeline_run";
+/// The context type of a node of a pipeline.
+pub const NODE_CONTEXT: &str = "node";
+
+/// A metadata store: the ML-Metadata data model, lineage, caching and garbage collection.
+///
+/// Every write is one transaction: it happens entirely or not at all.
+#[async_trait]
+pub trait MetadataStore: Send + Sync + fmt::Debug {
+    /// Creates a type, or extends an existing one of the same kind, name and version with new
+    /// properties. Changing an existing property's type is an error. Returns its id.
+    async fn put_type(&self, node_type: &NodeType) -> Result<i64>;
+
+    /// The type of `kind` called `name` (the unversioned one if several exist).
+    async fn get_type(&self, kind: TypeKind, name: &str) -> Result<Option<NodeType>>;
+
+    /// Every type of `kind`, by id, without ML-Metadata's simple types.
+    async fn get_types(&self, kind: TypeKind) -> Result<Vec<NodeType>>;
+
+    /// Creates artifacts (id `None`) or updates them (id set); returns their ids.
+    async fn put_artifacts(&self, artifacts: &[Artifact]) -> Result<Vec<i64>>;
+
+    /// Creates or updates executions; returns their ids.
+    async fn put_executions(&self, executions: &[Execution]) -> Result<Vec<i64>>;
+
+    /// Creates or updates contexts; returns their ids.
+    async fn put_contexts(&self, contexts: &[Context]) -> Result<Vec<i64>>;
+
+    /// Records events.
+    async fn put_events(&self, events: &[Event]) -> Result<()>;
+
+    /// Records attributions and associations (existing ones are kept).
+    async fn put_attributions_and_associations(
+        &self,
+        attributions: &[Attribution],
+        associations: &[Association],
+    ) -> Result<()>;
+
+    /// Records parent contexts; a link that would make a cycle is an error.
+    async fn put_parent_contexts(&self, links: &[ParentContext]) -> Result<()>;
+
+    /// Writes an execution with its artifacts, events and contexts in one transaction.
+    async fn put_execution(&self, request: &PutExecution) -> Result<PutExecutionResult>;
+
+    /// Artifacts matching a query.
+    async fn get_artifacts(&self, query: &NodeQuery) -> Result<Vec<Artifact>>;
+
+    /// Executions matching a query.
+    async fn get_executions(&self, query: &NodeQuery) -> Result<Vec<Execution>>;
+
+    /// Contexts matching a query.
+    async fn get_contexts(&self, query: &NodeQuery) -> Result<Vec<Context>>;
+
+    /// Events matching a query, by execution then artifact.
+    async fn get_events(&self, query: &EventQuery) -> Result<Vec<Event>>;
+
+    /// Attributions, of these contexts or of all.
+    async fn get_attributions(&self, context_ids: Option<&[i64]>) -> Result<Vec<Attribution>>;
+
+    /// Associations, of these contexts or of all.
+    async fn get_associations(&self, context_ids: Option<&[i64]>) -> Result<Vec<Association>>;
+
+    /// Parent-context links, of these children or of all.
+    async fn get_parent_contexts(&self, child_ids: Option<&[i64]>) -> Result<Vec<ParentContext>>;
+
+    /// The lineage subgraph reached from the starting nodes within `max_hops` events, in one
+    /// call whatever its depth.
+    async fn get_lineage(&self, query: &LineageQuery) -> Result<LineageGraph>;
+
+    /// Sets the state of artifacts.
+    async fn set_artifact_states(&self, ids: &[i64], state: ArtifactState) -> Result<()>;
+
+    /// Where the store is, for messages (no password).
+    fn location(&self) -> String;
+
+    /// Marks artifacts for deletion: garbage collection removes their files later.
+    async fn mark_artifacts_for_deletion(&self, ids: &[i64]) -> Result<()> {
+        self.set_artifact_states(ids, ArtifactState::MarkedForDeletion)
+            .await
+    }
+
+    /// Removes the files of every artifact marked for deletion with `remove`, and marks those
+    /// whose removal succeeded DELETED.
+    async fn collect_garbage(
+        &self,
+        remove: &(dyn for<'a> Fn(&'a Artifact) -> std::io::Result<()> + Send + Sync),
+    ) -> Result<GarbageReport> {
+        let marked = self
+            .get_artifacts(&NodeQuery::all().states([ArtifactState::MarkedForDeletion.code()]))
+            .await?;
+        let mut report = GarbageReport::default();
+        for artifact in &marked {
+            let Some(id) = artifact.id else { continue };
+            match remove(artifact) {
+                Ok(()) => report.deleted.push(id),
+                Err(error) => report.failed.push((id, error.to_string())),
+            }
+        }
+        self.set_artifact_states(&report.deleted, ArtifactState::Deleted)
+            .await?;
+        Ok(report)
+    }
+
+    /// Prunes the runs of `pipeline` created before `older_than_ms`, keeping the newest
+    /// `keep_last` runs whatever their age: the artifacts attributed only to pruned runs are
+    /// marked for deletion (collect garbage to remove their files).
+    async fn prune_runs(
+        &self,
+        pipeline: &str,
+        older_than_ms: i64,
+        keep_last: usize,
+    ) -> Result<PruneReport> {
+        let Some(pipeline_context) = self
+            .get_contexts(&NodeQuery::all().of_type(PIPELINE_CONTEXT).named(pipeline))
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Err(MetadataError::NotFound(format!(
+                "no pipeline `{pipeline}` in {}",
+                self.location()
+            )));
+        };
+        let runs = self
+            .get_contexts(&NodeQuery {
+                child_of: pipeline_context.id,
+                ..NodeQuery::all()
+                    .of_type(PIPELINE_RUN_CONTEXT)
+                    .order_by(OrderBy::CreateTime)
+                    .descending()
+            })
+            .await?;
+        let (kept, pruned): (Vec<&Context>, Vec<&Context>) =
+            runs.iter().enumerate().fold((Vec::new(), Vec::new()), |(mut kept, mut pruned), (rank, run)| {
+                if rank < keep_last || run.create_time_since_epoch >= older_than_ms {
+                    kept.push(run);
+                } else {
+                    pruned.push(run);
+                }
+                (kept, pruned)
+            });
+        let ids = |contexts: &[&Context]| -> Vec<i64> { contexts.iter().filter_map(|c| c.id).collect() };
+        let kept_ids = ids(&kept);
+        let pruned_ids = ids(&pruned);
+        let still_used: BTreeSet<i64> = self
+            .get_attributions(Some(&kept_ids))
+            .await?
+            .into_iter()
+            .map(|attribution| attribution.artifact_id)
+            .collect();
+        let candidates: BTreeSet<i64> = self
+            .get_attributions(Some(&pruned_ids))
+            .await?
+            .into_iter()
+            .map(|attribution| attribution.artifact_id)
+            .filter(|id| !still_used.contains(id))
+            .collect();
+        let live: Vec<i64> = self
+            .get_artifacts(&NodeQuery::all().ids(candidates).states([
+                ArtifactState::Live.code(),
+                ArtifactState::Pending.code(),
+                ArtifactState::Abandoned.code(),
+                ArtifactState::Unknown.code(),
+            ]))
+            .await?
+            .into_iter()
+            .filter_map(|artifact| artifact.id)
+            .collect();
+        self.mark_artifacts_for_deletion(&live).await?;
+        Ok(PruneReport {
+            runs: pruned_ids,
+            marked_artifacts: live,
+        })
+    }
+
+    /// The newest successful execution recorded under `cache_key` whose outputs are all still
+    /// LIVE, with those outputs.
+    async fn find_cached_execution(&self, cache_key: &str) -> Result<Option<CachedExecution>> {
+        let Some(cache_context) = self
+            .get_contexts(&NodeQuery::all().of_type(EXECUTION_CACHE_CONTEXT).named(cache_key))
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(None);
+        };
+        let Some(context_id) = cache_context.id else {
+            return Ok(None);
+        };
+        let executions = self
+            .get_executions(
+                &NodeQuery::all()
+                    .in_context(context_id)
+                    .states([ExecutionState::Complete.code()])
+                    .order_by(OrderBy::CreateTime)
+                    .descending(),
+            )
+            .await?;
+        for execution in executions {
+            let Some(execution_id) = execution.id else { continue };
+            let events: Vec<Event> = self
+                .get_events(&EventQuery {
+                    artifact_ids: None,
+                    execution_ids: Some(vec![execution_id]),
+                })
+                .await?
+                .into_iter()
+                .filter(|event| event.event_type == EventType::Output)
+                .collect();
+            let artifacts = self
+                .get_artifacts(&NodeQuery::all().ids(events.iter().map(|event| event.artifact_id)))
+                .await?;
+            let all_live = artifacts.len() == events.len()
+                && artifacts.iter().all(|artifact| artifact.state == ArtifactState::Live);
+            if all_live {
+                let outputs = events
+                    .into_iter()
+                    .filter_map(|event| {
+                        let artifact = artifacts
+                            .iter()
+                            .find(|artifact| artifact.id == Some(event.artifact_id))?
+                            .clone();
+                        Some((event, artifact))
+                    })
+                    .collect();
+                return Ok(Some(CachedExecution { execution, outputs }));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Removes an artifact's local files: the directory or file its URI names (`file://` or a
+/// plain path). A URI that no longer exists counts as removed.
+pub fn remove_local_files(artifact: &Artifact) -> std::io::Result<()> {
+    let Some(uri) = &artifact.uri else {
+        return Ok(());
+    };
+    let path = std::path::Path::new(uri.strip_prefix("file://").unwrap_or(uri));
+    let result = if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    match result {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
