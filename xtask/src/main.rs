@@ -1,31 +1,46 @@
 //! Project automation for Millrace.
 //!
 //! ```text
-//! cargo xtask test [-- CARGO-TEST-ARGS]   set up what the test suites need, then run them all
-//! cargo xtask lint                        cargo fmt --check and clippy with -D warnings
-//! cargo xtask bench                       run the benchmarks in benches/
+//! cargo xtask test [--no-python] [--no-postgres] [-- CARGO-TEST-ARGS]
+//!                                          set up the tools the suites need, then run them all
+//! cargo xtask lint                         cargo fmt --check and clippy with -D warnings
+//! cargo xtask bench                        run the benchmarks in benches/
 //! ```
 //!
-//! `cargo xtask test` prepares every external tool a suite needs — today none beyond the Rust
-//! toolchain; the Python tools (into a virtual environment) and a throwaway PostgreSQL arrive
-//! with the suites that use them — exports where they are through `MILLRACE_TEST_*`
-//! variables, and runs `cargo test --workspace`. Plain `cargo test` works too; suites whose
-//! tools are missing then say that they were skipped and why.
+//! `cargo xtask test` prepares every external tool a suite needs and exports where it is
+//! through a `MILLRACE_TEST_*` variable: a CPython 3.11 virtual environment with the pinned
+//! `ml-metadata` (`MILLRACE_TEST_PYTHON`, see [`python`]) and a throwaway PostgreSQL
+//! (`MILLRACE_TEST_POSTGRES_URL`, see [`postgres`]). Then it runs
+//! `cargo test --workspace --all-features` (see [`test_task`]). Plain `cargo test` works too;
+//! suites whose tools are missing then say that they were skipped and why.
+//!
+//! Only `std`: xtask builds in seconds on a cold machine.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A command-line tool talks on the terminal.
 
-use std::process::{Command, ExitCode};
+mod host;
+mod postgres;
+mod process;
+mod python;
+mod test_task;
 
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use process::{cargo, run};
+
+/// Runs the task named by the first argument; a failure is one `xtask: ...` line and exit code 1.
 fn main() -> ExitCode {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     let (task, rest) = match arguments.split_first() {
         Some((task, rest)) => (task.as_str(), rest),
         None => ("help", &[][..]),
     };
+    let root = workspace_root();
     let result = match task {
-        "test" => test(rest),
-        "lint" => lint(),
-        "bench" => bench(),
+        "test" => test_task::test(&root, rest),
+        "lint" => lint(&root),
+        "bench" => bench(&root),
         "help" | "--help" | "-h" => {
             usage();
             Ok(())
@@ -41,43 +56,31 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints the tasks.
 fn usage() {
     println!(
-        "cargo xtask test [-- CARGO-TEST-ARGS]   set up the tools the tests need, then run them all\n\
-         cargo xtask lint                        cargo fmt --check, then clippy with -D warnings\n\
-         cargo xtask bench                       run the benchmarks in benches/"
+        "cargo xtask test [--no-python] [--no-postgres] [-- CARGO-TEST-ARGS]\n\
+         \x20   set up the tools the tests need, then run them all (cargo test --workspace --all-features):\n\
+         \x20   a CPython 3.11 venv with ml-metadata at $MILLRACE_VENV (default .venv) as MILLRACE_TEST_PYTHON,\n\
+         \x20   and a throwaway PostgreSQL as MILLRACE_TEST_POSTGRES_URL; --no-python / --no-postgres skip one\n\
+         \x20   (`-- -p PACKAGE` tests one package instead of the workspace)\n\
+         cargo xtask lint     cargo fmt --check, then clippy with -D warnings\n\
+         cargo xtask bench    run the benchmarks in benches/"
     );
 }
 
-fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
+/// The workspace's root directory: the parent of this package's.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
 
-fn run(command: &mut Command) -> Result<(), String> {
-    eprintln!("xtask: running {command:?}");
-    let status = command
-        .status()
-        .map_err(|error| format!("cannot start {command:?}: {error}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{command:?} failed with {status}"))
-    }
-}
-
-fn test(extra: &[String]) -> Result<(), String> {
-    let extra = match extra.split_first() {
-        Some((separator, rest)) if separator == "--" => rest,
-        _ => extra,
-    };
+/// `cargo xtask lint`: rustfmt's check, then clippy on everything with warnings as errors.
+fn lint(root: &Path) -> Result<(), String> {
     run(cargo()
-        .args(["test", "--workspace", "--all-features"])
-        .args(extra))
-}
-
-fn lint() -> Result<(), String> {
-    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
-    run(cargo().args([
+        .current_dir(root)
+        .args(["fmt", "--all", "--", "--check"]))?;
+    run(cargo().current_dir(root).args([
         "clippy",
         "--workspace",
         "--all-targets",
@@ -88,6 +91,7 @@ fn lint() -> Result<(), String> {
     ]))
 }
 
-fn bench() -> Result<(), String> {
-    run(cargo().args(["bench", "--workspace"]))
+/// `cargo xtask bench`: every benchmark of the workspace.
+fn bench(root: &Path) -> Result<(), String> {
+    run(cargo().current_dir(root).args(["bench", "--workspace"]))
 }

@@ -1,0 +1,203 @@
+//! `cargo xtask test`: provide the tools the suites need, run every suite, say what was provided.
+//!
+//! ```text
+//! cargo xtask test [--no-python] [--no-postgres] [-- CARGO-TEST-ARGS]
+//! ```
+//!
+//! | tool | given to `cargo test` as | skipped by |
+//! |---|---|---|
+//! | a CPython 3.11 virtual environment with `ml-metadata` ([`crate::python`]) | `MILLRACE_TEST_PYTHON` | `--no-python` |
+//! | a throwaway PostgreSQL server ([`crate::postgres`]) | `MILLRACE_TEST_POSTGRES_URL` | `--no-postgres` |
+//!
+//! A skipped tool's variable is removed from the tests' environment, so their suites skip and
+//! say why. The server is stopped and deleted once `cargo test` ends, pass or fail.
+
+use std::path::Path;
+
+use crate::postgres;
+use crate::process::{cargo, run};
+use crate::python;
+
+/// The environment variable that hands the virtual environment's interpreter to the tests.
+pub const PYTHON_VAR: &str = "MILLRACE_TEST_PYTHON";
+
+/// What `cargo xtask test` was asked to do.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Provide the Python virtual environment.
+    pub python: bool,
+    /// Provide a throwaway PostgreSQL.
+    pub postgres: bool,
+    /// Arguments for `cargo test`.
+    pub cargo_args: Vec<String>,
+}
+
+impl Options {
+    /// Reads the flags; everything after `--` (and any argument xtask does not know, before
+    /// it) goes to `cargo test`.
+    pub fn parse(arguments: &[String]) -> Options {
+        let mut options = Options {
+            python: true,
+            postgres: true,
+            cargo_args: Vec::new(),
+        };
+        let mut arguments = arguments.iter();
+        while let Some(argument) = arguments.next() {
+            match argument.as_str() {
+                "--no-python" => options.python = false,
+                "--no-postgres" => options.postgres = false,
+                "--" => {
+                    options.cargo_args.extend(arguments.by_ref().cloned());
+                }
+                _ => options.cargo_args.push(argument.clone()),
+            }
+        }
+        options
+    }
+
+    /// Whether the `cargo test` arguments pick packages (`-p`/`--package`, before any `--`
+    /// that starts the test binaries' arguments), in which case `--workspace` must not be
+    /// added (it would override them and build everything).
+    fn picks_packages(&self) -> bool {
+        let cargo_own = self
+            .cargo_args
+            .iter()
+            .take_while(|argument| *argument != "--");
+        cargo_own.into_iter().any(|argument| {
+            argument == "-p"
+                || argument == "--package"
+                || argument.starts_with("--package=")
+                || (argument.starts_with("-p") && !argument.starts_with("--"))
+        })
+    }
+}
+
+/// Runs `cargo xtask test` with `arguments`, from the workspace at `workspace_root`.
+pub fn test(workspace_root: &Path, arguments: &[String]) -> Result<(), String> {
+    let options = Options::parse(arguments);
+    let mut command = cargo();
+    command.current_dir(workspace_root).arg("test");
+    if !options.picks_packages() {
+        command.arg("--workspace");
+    }
+    command.arg("--all-features").args(&options.cargo_args);
+
+    let mut provided = Vec::new();
+    if options.python {
+        let venv = python::ensure(workspace_root)?;
+        command.env(PYTHON_VAR, &venv.python);
+        provided.push(format!(
+            "{PYTHON_VAR}={} (CPython {}, ml-metadata {}, in the venv {})",
+            venv.python.display(),
+            venv.python_version,
+            venv.ml_metadata_version,
+            venv.dir.display(),
+        ));
+    } else {
+        command.env_remove(PYTHON_VAR);
+        provided.push(format!(
+            "{PYTHON_VAR} not set (--no-python): the Python interop suites skip"
+        ));
+    }
+    // Declared after `command` is built and before it runs; dropped (server stopped, files
+    // deleted) when this function returns, whatever the tests did.
+    let server = if options.postgres {
+        let server = postgres::Server::start()?;
+        command.env(postgres::URL_VAR, server.url());
+        provided.push(format!(
+            "{}={} (PostgreSQL {}, stopped and deleted after the tests)",
+            postgres::URL_VAR,
+            server.url(),
+            server.version()
+        ));
+        Some(server)
+    } else {
+        command.env_remove(postgres::URL_VAR);
+        provided.push(format!(
+            "{} not set (--no-postgres): the PostgreSQL suites skip",
+            postgres::URL_VAR
+        ));
+        None
+    };
+
+    let result = run(&mut command);
+    eprintln!("xtask: tools provided to `cargo test`:");
+    for line in &provided {
+        eprintln!("xtask:   {line}");
+    }
+    drop(server);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(arguments: &[&str]) -> Vec<String> {
+        arguments
+            .iter()
+            .map(|&argument| argument.to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn by_default_every_tool_is_provided() {
+        assert_eq!(
+            Options::parse(&[]),
+            Options {
+                python: true,
+                postgres: true,
+                cargo_args: Vec::new()
+            }
+        );
+    }
+
+    #[test]
+    fn flags_skip_tools_and_the_rest_goes_to_cargo() {
+        let options = Options::parse(&strings(&[
+            "--no-python",
+            "--no-postgres",
+            "--",
+            "-p",
+            "xtask",
+            "--no-python",
+        ]));
+        assert!(!options.python);
+        assert!(!options.postgres);
+        assert_eq!(options.cargo_args, strings(&["-p", "xtask", "--no-python"]));
+    }
+
+    #[test]
+    fn unknown_arguments_before_the_separator_go_to_cargo() {
+        let options = Options::parse(&strings(&["--release", "--no-postgres"]));
+        assert!(options.python);
+        assert!(!options.postgres);
+        assert_eq!(options.cargo_args, strings(&["--release"]));
+    }
+
+    #[test]
+    fn package_selection_is_recognised() {
+        for picked in [
+            &["-p", "xtask"][..],
+            &["-pxtask"],
+            &["--package", "xtask"],
+            &["--package=xtask"],
+        ] {
+            assert!(
+                Options::parse(&strings(picked)).picks_packages(),
+                "{picked:?}"
+            );
+        }
+        for whole in [
+            &["--", "--ignored"][..],
+            &["--test", "ir"],
+            &["--profile", "x"],
+            &["--", "--", "-p"],
+        ] {
+            assert!(
+                !Options::parse(&strings(whole)).picks_packages(),
+                "{whole:?}"
+            );
+        }
+    }
+}
