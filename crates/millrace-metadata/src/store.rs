@@ -63,6 +63,8 @@ pub struct LineageGraph {
     pub executions: Vec<Execution>,
     /// The events between them.
     pub events: Vec<Event>,
+    /// The contexts the artifacts are attributed to and the executions associated with.
+    pub contexts: Vec<Context>,
 }
 
 /// An earlier execution whose results can be reused.

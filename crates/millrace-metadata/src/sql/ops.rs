@@ -1104,5 +1104,20 @@ pub(crate) fn get_lineage(tx: &mut dyn SqlTx, query: &LineageQuery) -> Result<Li
     .into_iter()
     .filter(|event| execution_ids.contains(&event.execution_id))
     .collect();
-    Ok(LineageGraph { artifacts, executions, events })
+    let mut context_ids = BTreeSet::new();
+    for (ids, table, column) in [
+        (artifact_ids.iter().copied().collect::<Vec<_>>(), "Attribution", "artifact_id"),
+        (execution_ids.iter().copied().collect::<Vec<_>>(), "Association", "execution_id"),
+    ] {
+        for chunk in ids.chunks(CHUNK) {
+            let params: Vec<SqlValue> = chunk.iter().map(|id| SqlValue::Int(*id)).collect();
+            let sql = format!(
+                r#"SELECT DISTINCT "context_id" FROM "{table}" WHERE "{column}" IN ({})"#,
+                placeholders(1, chunk.len())
+            );
+            context_ids.extend(tx.query(&sql, &params)?.iter().map(|row| int_at(row, 0)));
+        }
+    }
+    let contexts = get_contexts(tx, &NodeQuery::all().ids(context_ids))?;
+    Ok(LineageGraph { artifacts, executions, events, contexts })
 }
