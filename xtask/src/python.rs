@@ -60,7 +60,7 @@ pub fn ensure(workspace_root: &Path) -> Result<Venv, String> {
     let python_version = match cpython_version(&python) {
         Ok(version) => version,
         Err(why) => {
-            if dir.exists() {
+            if dir.join("pyvenv.cfg").is_file() {
                 eprintln!(
                     "xtask: the virtual environment {} is broken ({why}); making it again",
                     dir.display()
@@ -147,7 +147,11 @@ fn create(dir: &Path) -> Result<(), String> {
         )
     })?;
     let base_version = cpython_version(&base).map_err(|why| {
-        format!("cannot make the virtual environment: {why} (or pass --no-python to skip them)")
+        format!(
+            "cannot make the virtual environment {}: {why} \
+             (or pass --no-python to skip the Python interop suites)",
+            dir.display()
+        )
     })?;
     // Only ever delete a virtual environment, never whatever else `$MILLRACE_VENV` names.
     if dir.join("pyvenv.cfg").is_file() {
