@@ -77,7 +77,9 @@ fn open(url: &str) -> Result<Arc<dyn MetadataStore>> {
         reason: reason.to_owned(),
     };
     if url == "memory://" || url == "memory:" {
-        return Ok(Arc::new(sql::SqlStore::new(sqlite::SqliteBackend::in_memory()?)));
+        return Ok(Arc::new(sql::SqlStore::new(
+            sqlite::SqliteBackend::in_memory()?,
+        )));
     }
     if let Some(rest) = url.strip_prefix("sqlite://") {
         let (path, options) = rest.split_once('?').unwrap_or((rest, ""));
@@ -102,7 +104,9 @@ fn open(url: &str) -> Result<Arc<dyn MetadataStore>> {
         return Ok(Arc::new(sql::SqlStore::new(backend)));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Arc::new(sql::SqlStore::new(postgres::PostgresBackend::connect(url)?)));
+        return Ok(Arc::new(sql::SqlStore::new(
+            postgres::PostgresBackend::connect(url)?,
+        )));
     }
     Err(invalid("unknown scheme"))
 }

@@ -95,7 +95,9 @@ impl BaseType {
 
     /// The simple type called `name`.
     pub fn from_type_name(name: &str) -> Option<BaseType> {
-        BaseType::ALL.into_iter().find(|base| base.type_name() == name)
+        BaseType::ALL
+            .into_iter()
+            .find(|base| base.type_name() == name)
     }
 }
 
@@ -283,7 +285,9 @@ impl From<bool> for Value {
 pub type Properties = BTreeMap<String, Value>;
 
 /// The state of an artifact (ML-Metadata's `Artifact.State`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ArtifactState {
     /// `UNKNOWN = 0`.
@@ -304,7 +308,9 @@ pub enum ArtifactState {
 }
 
 /// The state of an execution (ML-Metadata's `Execution.State`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ExecutionState {
     /// `UNKNOWN = 0`.
@@ -489,7 +495,13 @@ pub struct Event {
 
 impl Event {
     /// An event with the path `[key, index]`, TFX's convention.
-    pub fn new(artifact_id: i64, execution_id: i64, event_type: EventType, key: &str, index: i64) -> Self {
+    pub fn new(
+        artifact_id: i64,
+        execution_id: i64,
+        event_type: EventType,
+        key: &str,
+        index: i64,
+    ) -> Self {
         Event {
             artifact_id,
             execution_id,

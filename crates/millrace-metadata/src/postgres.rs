@@ -28,7 +28,11 @@ impl Drop for PostgresBackend {
     /// The synchronous client owns a runtime, which must not be dropped on an async thread:
     /// close it on a thread of its own.
     fn drop(&mut self) {
-        let client = self.client.get_mut().unwrap_or_else(PoisonError::into_inner).take();
+        let client = self
+            .client
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         if let Some(client) = client {
             let _ = std::thread::spawn(move || drop(client)).join();
         }
@@ -75,16 +79,21 @@ impl PostgresBackend {
     /// Connects and creates the tables if the database has none.
     pub(crate) fn connect(url: &str) -> Result<Self> {
         let location = describe(url);
-        let config = postgres::Config::from_str(url).map_err(|error| MetadataError::InvalidUrl {
-            url: location.clone(),
-            reason: error.to_string(),
-        })?;
+        let config =
+            postgres::Config::from_str(url).map_err(|error| MetadataError::InvalidUrl {
+                url: location.clone(),
+                reason: error.to_string(),
+            })?;
         let mut config = config;
         config.connect_timeout(std::time::Duration::from_secs(10));
-        let client = config.connect(NoTls).map_err(|error| MetadataError::Unreachable {
-            location: location.clone(),
-            message: error.source().map_or_else(|| error.to_string(), ToString::to_string),
-        })?;
+        let client = config
+            .connect(NoTls)
+            .map_err(|error| MetadataError::Unreachable {
+                location: location.clone(),
+                message: error
+                    .source()
+                    .map_or_else(|| error.to_string(), ToString::to_string),
+            })?;
         let backend = PostgresBackend {
             client: Mutex::new(Some(client)),
             location,
@@ -99,7 +108,11 @@ impl PostgresBackend {
 }
 
 impl ToSql for SqlValue {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn StdError + Sync + Send>> {
         match self {
             SqlValue::Null => Ok(IsNull::Yes),
             SqlValue::Int(value) => match *ty {
@@ -133,26 +146,42 @@ struct PostgresTx<'a, 'b> {
 }
 
 fn bind(params: &[SqlValue]) -> Vec<&(dyn ToSql + Sync)> {
-    params.iter().map(|param| param as &(dyn ToSql + Sync)).collect()
+    params
+        .iter()
+        .map(|param| param as &(dyn ToSql + Sync))
+        .collect()
 }
 
-fn read_column(row: &postgres::Row, index: usize) -> std::result::Result<SqlValue, postgres::Error> {
+fn read_column(
+    row: &postgres::Row,
+    index: usize,
+) -> std::result::Result<SqlValue, postgres::Error> {
     let ty = row.columns()[index].type_().clone();
     Ok(match ty {
-        Type::INT8 => row.try_get::<_, Option<i64>>(index)?.map_or(SqlValue::Null, SqlValue::Int),
+        Type::INT8 => row
+            .try_get::<_, Option<i64>>(index)?
+            .map_or(SqlValue::Null, SqlValue::Int),
         Type::INT4 => row
             .try_get::<_, Option<i32>>(index)?
             .map_or(SqlValue::Null, |value| SqlValue::Int(i64::from(value))),
         Type::INT2 => row
             .try_get::<_, Option<i16>>(index)?
             .map_or(SqlValue::Null, |value| SqlValue::Int(i64::from(value))),
-        Type::FLOAT8 => row.try_get::<_, Option<f64>>(index)?.map_or(SqlValue::Null, SqlValue::Double),
+        Type::FLOAT8 => row
+            .try_get::<_, Option<f64>>(index)?
+            .map_or(SqlValue::Null, SqlValue::Double),
         Type::FLOAT4 => row
             .try_get::<_, Option<f32>>(index)?
             .map_or(SqlValue::Null, |value| SqlValue::Double(f64::from(value))),
-        Type::BOOL => row.try_get::<_, Option<bool>>(index)?.map_or(SqlValue::Null, SqlValue::Bool),
-        Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(index)?.map_or(SqlValue::Null, SqlValue::Blob),
-        _ => row.try_get::<_, Option<String>>(index)?.map_or(SqlValue::Null, SqlValue::Text),
+        Type::BOOL => row
+            .try_get::<_, Option<bool>>(index)?
+            .map_or(SqlValue::Null, SqlValue::Bool),
+        Type::BYTEA => row
+            .try_get::<_, Option<Vec<u8>>>(index)?
+            .map_or(SqlValue::Null, SqlValue::Blob),
+        _ => row
+            .try_get::<_, Option<String>>(index)?
+            .map_or(SqlValue::Null, SqlValue::Text),
     })
 }
 

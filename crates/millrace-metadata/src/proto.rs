@@ -93,7 +93,10 @@ impl<'a> Reader<'a> {
     fn varint(&mut self) -> Result<u64> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
-            let (&byte, rest) = self.bytes.split_first().ok_or_else(|| malformed("varint"))?;
+            let (&byte, rest) = self
+                .bytes
+                .split_first()
+                .ok_or_else(|| malformed("varint"))?;
             self.bytes = rest;
             value |= u64::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
@@ -236,7 +239,9 @@ mod tests {
     #[test]
     fn structs_round_trip_through_the_wire_format() {
         let value = json!({"a": 1.5, "b": "text", "c": [true, null, {"d": -2.0}], "e": {}});
-        let Json::Object(map) = value else { unreachable!() };
+        let Json::Object(map) = value else {
+            unreachable!()
+        };
         assert_eq!(decode_struct(&encode_struct(&map)).unwrap(), map);
     }
 
@@ -245,9 +250,17 @@ mod tests {
         // `mlmd-struct::Cg4KAWsSCREAAAAAAADwPw==` as written by ml-metadata 1.17.1:
         // {"k": 1.0}.
         let bytes = base64_decode("Cg4KAWsSCREAAAAAAADwPw==").unwrap();
-        assert_eq!(Json::Object(decode_struct(&bytes).unwrap()), json!({"k": 1.0}));
-        let Json::Object(map) = json!({"k": 1.0}) else { unreachable!() };
-        assert_eq!(base64_encode(&encode_struct(&map)), "Cg4KAWsSCREAAAAAAADwPw==");
+        assert_eq!(
+            Json::Object(decode_struct(&bytes).unwrap()),
+            json!({"k": 1.0})
+        );
+        let Json::Object(map) = json!({"k": 1.0}) else {
+            unreachable!()
+        };
+        assert_eq!(
+            base64_encode(&encode_struct(&map)),
+            "Cg4KAWsSCREAAAAAAADwPw=="
+        );
     }
 
     #[test]

@@ -51,12 +51,12 @@ pub(crate) struct SqliteBackend {
     location: String,
 }
 
-fn sqlite_error(error: rusqlite::Error, location: &str) -> MetadataError {
-    match &error {
+fn sqlite_error(error: &rusqlite::Error, location: &str) -> MetadataError {
+    match error {
         rusqlite::Error::SqliteFailure(failure, message) => match failure.code {
-            ErrorCode::ConstraintViolation => MetadataError::AlreadyExists(
-                message.clone().unwrap_or_else(|| error.to_string()),
-            ),
+            ErrorCode::ConstraintViolation => {
+                MetadataError::AlreadyExists(message.clone().unwrap_or_else(|| error.to_string()))
+            }
             ErrorCode::NotADatabase => MetadataError::Corrupt {
                 path: location.to_owned(),
                 message: error.to_string(),
@@ -75,15 +75,21 @@ impl SqliteBackend {
     /// Opens (creating if needed) the store in the file at `path`.
     pub(crate) fn open(path: &Path, settings: SqliteSettings) -> Result<Self> {
         let location = path.display().to_string();
-        if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(parent).map_err(|error| {
-                MetadataError::Database(format!("cannot create the directory of {location}: {error}"))
+                MetadataError::Database(format!(
+                    "cannot create the directory of {location}: {error}"
+                ))
             })?;
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let connection = Connection::open_with_flags(path, flags).map_err(|error| sqlite_error(error, &location))?;
+        let connection = Connection::open_with_flags(path, flags)
+            .map_err(|error| sqlite_error(&error, &location))?;
         SqliteBackend::configure(&connection, settings, &location)?;
         SqliteBackend::initialise(connection, location)
     }
@@ -91,23 +97,32 @@ impl SqliteBackend {
     /// A private in-memory store (`memory://`).
     pub(crate) fn in_memory() -> Result<Self> {
         let location = "memory://".to_owned();
-        let connection = Connection::open_in_memory().map_err(|error| sqlite_error(error, &location))?;
+        let connection =
+            Connection::open_in_memory().map_err(|error| sqlite_error(&error, &location))?;
         SqliteBackend::initialise(connection, location)
     }
 
     fn configure(connection: &Connection, settings: SqliteSettings, location: &str) -> Result<()> {
         connection
             .busy_timeout(BUSY_TIMEOUT)
-            .map_err(|error| sqlite_error(error, location))?;
-        let journal = if settings.write_ahead_log { "WAL" } else { "DELETE" };
+            .map_err(|error| sqlite_error(&error, location))?;
+        let journal = if settings.write_ahead_log {
+            "WAL"
+        } else {
+            "DELETE"
+        };
         // The first statement reads the file: a file that is not a database fails here.
         connection
             .query_row(&format!("PRAGMA journal_mode = {journal}"), [], |_| Ok(()))
-            .map_err(|error| sqlite_error(error, location))?;
-        let synchronous = if settings.sync_every_commit { "FULL" } else { "NORMAL" };
+            .map_err(|error| sqlite_error(&error, location))?;
+        let synchronous = if settings.sync_every_commit {
+            "FULL"
+        } else {
+            "NORMAL"
+        };
         connection
             .execute_batch(&format!("PRAGMA synchronous = {synchronous};"))
-            .map_err(|error| sqlite_error(error, location))
+            .map_err(|error| sqlite_error(&error, location))
     }
 
     fn initialise(connection: Connection, location: String) -> Result<Self> {
@@ -165,10 +180,10 @@ impl SqlTx for SqliteTx<'_> {
         let mut statement = self
             .connection
             .prepare_cached(&numbered_parameters(sql))
-            .map_err(|error| sqlite_error(error, self.location))?;
+            .map_err(|error| sqlite_error(&error, self.location))?;
         let changed = statement
             .execute(rusqlite::params_from_iter(params))
-            .map_err(|error| sqlite_error(error, self.location))?;
+            .map_err(|error| sqlite_error(&error, self.location))?;
         Ok(changed as u64)
     }
 
@@ -176,21 +191,28 @@ impl SqlTx for SqliteTx<'_> {
         let mut statement = self
             .connection
             .prepare_cached(&numbered_parameters(sql))
-            .map_err(|error| sqlite_error(error, self.location))?;
+            .map_err(|error| sqlite_error(&error, self.location))?;
         let columns = statement.column_count();
         let mut rows = statement
             .query(rusqlite::params_from_iter(params))
-            .map_err(|error| sqlite_error(error, self.location))?;
+            .map_err(|error| sqlite_error(&error, self.location))?;
         let mut result = Vec::new();
-        while let Some(row) = rows.next().map_err(|error| sqlite_error(error, self.location))? {
+        while let Some(row) = rows
+            .next()
+            .map_err(|error| sqlite_error(&error, self.location))?
+        {
             let mut values = Vec::with_capacity(columns);
             for index in 0..columns {
-                let value = row.get_ref(index).map_err(|error| sqlite_error(error, self.location))?;
+                let value = row
+                    .get_ref(index)
+                    .map_err(|error| sqlite_error(&error, self.location))?;
                 values.push(match value {
                     ValueRef::Null => SqlValue::Null,
                     ValueRef::Integer(number) => SqlValue::Int(number),
                     ValueRef::Real(number) => SqlValue::Double(number),
-                    ValueRef::Text(text) => SqlValue::Text(String::from_utf8_lossy(text).into_owned()),
+                    ValueRef::Text(text) => {
+                        SqlValue::Text(String::from_utf8_lossy(text).into_owned())
+                    }
                     ValueRef::Blob(bytes) => SqlValue::Blob(bytes.to_vec()),
                 });
             }
@@ -210,11 +232,18 @@ impl Backend for SqliteBackend {
         write: bool,
         work: &mut dyn FnMut(&mut dyn SqlTx) -> Result<()>,
     ) -> Result<()> {
-        let connection = self.connection.lock().unwrap_or_else(PoisonError::into_inner);
-        let begin = if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" };
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let begin = if write {
+            "BEGIN IMMEDIATE"
+        } else {
+            "BEGIN DEFERRED"
+        };
         connection
             .execute_batch(begin)
-            .map_err(|error| sqlite_error(error, &self.location))?;
+            .map_err(|error| sqlite_error(&error, &self.location))?;
         let mut tx = SqliteTx {
             connection: &connection,
             location: &self.location,
@@ -222,7 +251,7 @@ impl Backend for SqliteBackend {
         match work(&mut tx) {
             Ok(()) => connection
                 .execute_batch("COMMIT")
-                .map_err(|error| sqlite_error(error, &self.location)),
+                .map_err(|error| sqlite_error(&error, &self.location)),
             Err(error) => {
                 let _ = connection.execute_batch("ROLLBACK");
                 Err(error)

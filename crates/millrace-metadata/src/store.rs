@@ -231,16 +231,19 @@ pub trait MetadataStore: Send + Sync + fmt::Debug {
                     .descending()
             })
             .await?;
-        let (kept, pruned): (Vec<&Context>, Vec<&Context>) =
-            runs.iter().enumerate().fold((Vec::new(), Vec::new()), |(mut kept, mut pruned), (rank, run)| {
+        let (kept, pruned): (Vec<&Context>, Vec<&Context>) = runs.iter().enumerate().fold(
+            (Vec::new(), Vec::new()),
+            |(mut kept, mut pruned), (rank, run)| {
                 if rank < keep_last || run.create_time_since_epoch >= older_than_ms {
                     kept.push(run);
                 } else {
                     pruned.push(run);
                 }
                 (kept, pruned)
-            });
-        let ids = |contexts: &[&Context]| -> Vec<i64> { contexts.iter().filter_map(|c| c.id).collect() };
+            },
+        );
+        let ids =
+            |contexts: &[&Context]| -> Vec<i64> { contexts.iter().filter_map(|c| c.id).collect() };
         let kept_ids = ids(&kept);
         let pruned_ids = ids(&pruned);
         let still_used: BTreeSet<i64> = self
@@ -278,7 +281,11 @@ pub trait MetadataStore: Send + Sync + fmt::Debug {
     /// LIVE, with those outputs.
     async fn find_cached_execution(&self, cache_key: &str) -> Result<Option<CachedExecution>> {
         let Some(cache_context) = self
-            .get_contexts(&NodeQuery::all().of_type(EXECUTION_CACHE_CONTEXT).named(cache_key))
+            .get_contexts(
+                &NodeQuery::all()
+                    .of_type(EXECUTION_CACHE_CONTEXT)
+                    .named(cache_key),
+            )
             .await?
             .into_iter()
             .next()
@@ -298,7 +305,9 @@ pub trait MetadataStore: Send + Sync + fmt::Debug {
             )
             .await?;
         for execution in executions {
-            let Some(execution_id) = execution.id else { continue };
+            let Some(execution_id) = execution.id else {
+                continue;
+            };
             let events: Vec<Event> = self
                 .get_events(&EventQuery {
                     artifact_ids: None,
@@ -312,7 +321,9 @@ pub trait MetadataStore: Send + Sync + fmt::Debug {
                 .get_artifacts(&NodeQuery::all().ids(events.iter().map(|event| event.artifact_id)))
                 .await?;
             let all_live = artifacts.len() == events.len()
-                && artifacts.iter().all(|artifact| artifact.state == ArtifactState::Live);
+                && artifacts
+                    .iter()
+                    .all(|artifact| artifact.state == ArtifactState::Live);
             if all_live {
                 let outputs = events
                     .into_iter()

@@ -1,7 +1,12 @@
 //! Several processes writing one store at once, as parallel Airflow tasks would: every write
 //! succeeds, none sees "database is locked".
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)] // Tests fail loudly and say what they skip.
 
 mod common;
 
@@ -23,13 +28,21 @@ async fn concurrent_writer_child() {
     let (Ok(url), Ok(index)) = (std::env::var(CHILD_STORE), std::env::var(CHILD_INDEX)) else {
         return;
     };
-    let store = connect(&url).await.unwrap_or_else(|error| panic!("writer {index}: {error}"));
+    let store = connect(&url)
+        .await
+        .unwrap_or_else(|error| panic!("writer {index}: {error}"));
     let examples = store
         .put_type(&NodeType::artifact("Examples").property("span", PropertyType::Int))
         .await
         .unwrap();
-    let trainer = store.put_type(&NodeType::execution("Trainer")).await.unwrap();
-    let run_type = store.put_type(&NodeType::context("pipeline_run")).await.unwrap();
+    let trainer = store
+        .put_type(&NodeType::execution("Trainer"))
+        .await
+        .unwrap();
+    let run_type = store
+        .put_type(&NodeType::context("pipeline_run"))
+        .await
+        .unwrap();
     let node_type = store.put_type(&NodeType::context("node")).await.unwrap();
     for write in 0..WRITES_PER_WRITER {
         store
@@ -47,12 +60,23 @@ async fn concurrent_writer_child() {
                         properties: [("span".to_owned(), Value::Int(write as i64))].into(),
                         ..Artifact::default()
                     },
-                    event: Some((EventType::Output, vec![PathStep::Key("out".into()), PathStep::Index(0)])),
+                    event: Some((
+                        EventType::Output,
+                        vec![PathStep::Key("out".into()), PathStep::Index(0)],
+                    )),
                 }],
                 contexts: vec![
-                    Context { type_id: run_type, name: format!("run-{index}"), ..Context::default() },
+                    Context {
+                        type_id: run_type,
+                        name: format!("run-{index}"),
+                        ..Context::default()
+                    },
                     // Every writer shares this one: concurrent get-or-create of one context.
-                    Context { type_id: node_type, name: "shared.trainer".into(), ..Context::default() },
+                    Context {
+                        type_id: node_type,
+                        name: "shared.trainer".into(),
+                        ..Context::default()
+                    },
                 ],
             })
             .await
@@ -66,7 +90,12 @@ async fn writers_all_succeed(url: &str) {
     let children: Vec<_> = (0..WRITERS)
         .map(|index| {
             Command::new(&test_binary)
-                .args(["--exact", "concurrent_writer_child", "--nocapture", "--test-threads=1"])
+                .args([
+                    "--exact",
+                    "concurrent_writer_child",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
                 .env(CHILD_STORE, url)
                 .env(CHILD_INDEX, index.to_string())
                 .output_async()
@@ -76,8 +105,14 @@ async fn writers_all_succeed(url: &str) {
         let output = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "writer {index} failed:\n{stdout}\n{stderr}");
-        assert!(!stderr.contains("locked") && !stdout.contains("locked"), "writer {index}: {stderr}");
+        assert!(
+            output.status.success(),
+            "writer {index} failed:\n{stdout}\n{stderr}"
+        );
+        assert!(
+            !stderr.contains("locked") && !stdout.contains("locked"),
+            "writer {index}: {stderr}"
+        );
     }
 
     let store = connect(url).await.unwrap();
@@ -95,13 +130,23 @@ async fn writers_all_succeed(url: &str) {
     assert_eq!(in_shared.len(), WRITERS * WRITES_PER_WRITER);
     for index in 0..WRITERS {
         let run = store
-            .get_contexts(&NodeQuery::all().of_type("pipeline_run").named(format!("run-{index}")))
+            .get_contexts(
+                &NodeQuery::all()
+                    .of_type("pipeline_run")
+                    .named(format!("run-{index}")),
+            )
             .await
             .unwrap();
-        let artifacts = store.get_artifacts(&NodeQuery::all().in_context(run[0].id.unwrap())).await.unwrap();
+        let artifacts = store
+            .get_artifacts(&NodeQuery::all().in_context(run[0].id.unwrap()))
+            .await
+            .unwrap();
         assert_eq!(artifacts.len(), WRITES_PER_WRITER, "run-{index}");
     }
-    let types = store.get_types(millrace_metadata::TypeKind::Artifact).await.unwrap();
+    let types = store
+        .get_types(millrace_metadata::TypeKind::Artifact)
+        .await
+        .unwrap();
     assert_eq!(types.len(), 1, "the type was created once");
 }
 
@@ -130,7 +175,9 @@ async fn eight_processes_write_one_new_sqlite_store_at_once() {
     writers_all_succeed(&url).await;
 
     let connection = rusqlite::Connection::open(dir.path().join("metadata.sqlite")).unwrap();
-    let check: String = connection.query_row("PRAGMA integrity_check", [], |row| row.get(0)).unwrap();
+    let check: String = connection
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
     assert_eq!(check, "ok");
 }
 

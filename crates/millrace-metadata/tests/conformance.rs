@@ -2,7 +2,12 @@
 //! PostgreSQL (when `cargo xtask test` provides a server; otherwise that backend's tests say
 //! they were skipped and why).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)] // Tests fail loudly and say what they skip.
 
 mod common;
 
@@ -90,7 +95,11 @@ async fn artifact_type(store: &Store) -> i64 {
 
 async fn execution_type(store: &Store) -> i64 {
     store
-        .put_type(&NodeType::execution("Trainer").property("epochs", PropertyType::Int).base(BaseType::Train))
+        .put_type(
+            &NodeType::execution("Trainer")
+                .property("epochs", PropertyType::Int)
+                .base(BaseType::Train),
+        )
         .await
         .unwrap()
 }
@@ -111,35 +120,72 @@ fn examples(type_id: i64, uri: &str, span: i64) -> Artifact {
 
 async fn types_are_created_extended_and_never_changed(store: Store, _dir: &tempfile::TempDir) {
     let id = artifact_type(&store).await;
-    assert_eq!(artifact_type(&store).await, id, "putting the same type again is a no-op");
+    assert_eq!(
+        artifact_type(&store).await,
+        id,
+        "putting the same type again is a no-op"
+    );
 
     let extended = store
         .put_type(&NodeType::artifact("Examples").property("version", PropertyType::Int))
         .await
         .unwrap();
     assert_eq!(extended, id);
-    let stored = store.get_type(TypeKind::Artifact, "Examples").await.unwrap().unwrap();
-    assert_eq!(stored.properties.len(), 7, "the new property is added, the old ones kept");
+    let stored = store
+        .get_type(TypeKind::Artifact, "Examples")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.properties.len(),
+        7,
+        "the new property is added, the old ones kept"
+    );
     assert_eq!(stored.base_type, Some(BaseType::Dataset));
 
     let changed = store
         .put_type(&NodeType::artifact("Examples").property("span", PropertyType::String))
         .await;
-    assert!(matches!(changed, Err(MetadataError::AlreadyExists(_))), "{changed:?}");
+    assert!(
+        matches!(changed, Err(MetadataError::AlreadyExists(_))),
+        "{changed:?}"
+    );
 
-    let wrong_base = store.put_type(&NodeType::artifact("Model").base(BaseType::Train)).await;
-    assert!(matches!(wrong_base, Err(MetadataError::InvalidArgument(_))), "{wrong_base:?}");
+    let wrong_base = store
+        .put_type(&NodeType::artifact("Model").base(BaseType::Train))
+        .await;
+    assert!(
+        matches!(wrong_base, Err(MetadataError::InvalidArgument(_))),
+        "{wrong_base:?}"
+    );
 
     execution_type(&store).await;
     let artifact_types = store.get_types(TypeKind::Artifact).await.unwrap();
-    assert_eq!(artifact_types.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["Examples"]);
-    assert_eq!(store.get_types(TypeKind::Execution).await.unwrap()[0].base_type, Some(BaseType::Train));
-    assert!(store.get_type(TypeKind::Context, "Examples").await.unwrap().is_none());
+    assert_eq!(
+        artifact_types
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>(),
+        ["Examples"]
+    );
+    assert_eq!(
+        store.get_types(TypeKind::Execution).await.unwrap()[0].base_type,
+        Some(BaseType::Train)
+    );
+    assert!(
+        store
+            .get_type(TypeKind::Context, "Examples")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn artifacts_keep_every_kind_of_property_value(store: Store, _dir: &tempfile::TempDir) {
     let type_id = artifact_type(&store).await;
-    let serde_json::Value::Object(schema) = json!({"features": ["fare", "tips"], "nested": {"x": 1.5, "ok": true, "none": null}}) else {
+    let serde_json::Value::Object(schema) =
+        json!({"features": ["fare", "tips"], "nested": {"x": 1.5, "ok": true, "none": null}})
+    else {
         unreachable!()
     };
     let artifact = Artifact {
@@ -151,9 +197,18 @@ async fn artifacts_keep_every_kind_of_property_value(store: Store, _dir: &tempfi
         properties: [
             ("span".to_owned(), Value::Int(-7)),
             ("weight".to_owned(), Value::Double(0.25)),
-            ("split_names".to_owned(), Value::String("[\"train\",\"eval\"] ünïcode".into())),
+            (
+                "split_names".to_owned(),
+                Value::String("[\"train\",\"eval\"] ünïcode".into()),
+            ),
             ("schema".to_owned(), Value::Struct(schema.clone())),
-            ("proto".to_owned(), Value::Proto { type_url: "type.googleapis.com/google.protobuf.Value".into(), value: vec![0x1a, 0x01, b'x'] }),
+            (
+                "proto".to_owned(),
+                Value::Proto {
+                    type_url: "type.googleapis.com/google.protobuf.Value".into(),
+                    value: vec![0x1a, 0x01, b'x'],
+                },
+            ),
             ("validated".to_owned(), Value::Bool(true)),
         ]
         .into(),
@@ -167,9 +222,15 @@ async fn artifacts_keep_every_kind_of_property_value(store: Store, _dir: &tempfi
         .into(),
         ..Artifact::default()
     };
-    let id = store.put_artifacts(std::slice::from_ref(&artifact)).await.unwrap()[0];
+    let id = store
+        .put_artifacts(std::slice::from_ref(&artifact))
+        .await
+        .unwrap()[0];
 
-    let read = store.get_artifacts(&NodeQuery::all().ids([id])).await.unwrap();
+    let read = store
+        .get_artifacts(&NodeQuery::all().ids([id]))
+        .await
+        .unwrap();
     let read = &read[0];
     assert_eq!(read.properties, artifact.properties);
     assert_eq!(read.custom_properties, artifact.custom_properties);
@@ -184,16 +245,25 @@ async fn artifacts_keep_every_kind_of_property_value(store: Store, _dir: &tempfi
         NodeQuery::all().external_ids(["ext-examples-1".to_owned()]),
     ] {
         let found = store.get_artifacts(&query).await.unwrap();
-        assert_eq!(found.iter().map(|a| a.id).collect::<Vec<_>>(), [Some(id)], "{query:?}");
+        assert_eq!(
+            found.iter().map(|a| a.id).collect::<Vec<_>>(),
+            [Some(id)],
+            "{query:?}"
+        );
     }
 
     // An update replaces the properties and moves the state on.
     let mut updated = read.clone();
     updated.state = ArtifactState::Live;
     updated.properties.remove("weight");
-    updated.custom_properties.insert("note".into(), Value::String("published".into()));
+    updated
+        .custom_properties
+        .insert("note".into(), Value::String("published".into()));
     store.put_artifacts(&[updated.clone()]).await.unwrap();
-    let reread = &store.get_artifacts(&NodeQuery::all().ids([id])).await.unwrap()[0];
+    let reread = &store
+        .get_artifacts(&NodeQuery::all().ids([id]))
+        .await
+        .unwrap()[0];
     assert_eq!(reread.state, ArtifactState::Live);
     assert_eq!(reread.properties, updated.properties);
     assert_eq!(reread.custom_properties, updated.custom_properties);
@@ -205,21 +275,40 @@ async fn a_property_of_the_wrong_type_writes_nothing(store: Store, _dir: &tempfi
     let type_id = artifact_type(&store).await;
     let good = examples(type_id, "/a", 1);
     let mut bad = examples(type_id, "/b", 2);
-    bad.properties.insert("span".into(), Value::String("two".into()));
+    bad.properties
+        .insert("span".into(), Value::String("two".into()));
     let result = store.put_artifacts(&[good.clone(), bad]).await;
     let Err(MetadataError::InvalidArgument(message)) = result else {
         panic!("expected an invalid-argument error, got {result:?}");
     };
-    assert!(message.contains("span") && message.contains("Int"), "{message}");
-    assert!(store.get_artifacts(&NodeQuery::all()).await.unwrap().is_empty(), "nothing was written");
+    assert!(
+        message.contains("span") && message.contains("Int"),
+        "{message}"
+    );
+    assert!(
+        store
+            .get_artifacts(&NodeQuery::all())
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing was written"
+    );
 
     let mut undeclared = good;
-    undeclared.properties.insert("colour".into(), Value::String("red".into()));
+    undeclared
+        .properties
+        .insert("colour".into(), Value::String("red".into()));
     let result = store.put_artifacts(&[undeclared]).await;
-    assert!(matches!(&result, Err(MetadataError::InvalidArgument(message)) if message.contains("colour")), "{result:?}");
+    assert!(
+        matches!(&result, Err(MetadataError::InvalidArgument(message)) if message.contains("colour")),
+        "{result:?}"
+    );
 
     let unknown_type = store.put_artifacts(&[examples(9999, "/c", 1)]).await;
-    assert!(matches!(unknown_type, Err(MetadataError::InvalidArgument(_))), "{unknown_type:?}");
+    assert!(
+        matches!(unknown_type, Err(MetadataError::InvalidArgument(_))),
+        "{unknown_type:?}"
+    );
 }
 
 async fn names_are_unique_within_a_type(store: Store, _dir: &tempfile::TempDir) {
@@ -228,12 +317,25 @@ async fn names_are_unique_within_a_type(store: Store, _dir: &tempfile::TempDir) 
     first.name = Some("same".into());
     store.put_artifacts(&[first.clone()]).await.unwrap();
     let second = store.put_artifacts(&[first]).await;
-    assert!(matches!(second, Err(MetadataError::AlreadyExists(_))), "{second:?}");
+    assert!(
+        matches!(second, Err(MetadataError::AlreadyExists(_))),
+        "{second:?}"
+    );
 
     let run_type = context_type(&store, "pipeline_run").await;
-    let run = Context { type_id: run_type, name: "run-1".into(), ..Context::default() };
-    store.put_contexts(&[run.clone()]).await.unwrap();
-    assert!(matches!(store.put_contexts(&[run]).await, Err(MetadataError::AlreadyExists(_))));
+    let run = Context {
+        type_id: run_type,
+        name: "run-1".into(),
+        ..Context::default()
+    };
+    store
+        .put_contexts(std::slice::from_ref(&run))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.put_contexts(&[run]).await,
+        Err(MetadataError::AlreadyExists(_))
+    ));
 }
 
 async fn executions_and_contexts_round_trip(store: Store, _dir: &tempfile::TempDir) {
@@ -246,8 +348,14 @@ async fn executions_and_contexts_round_trip(store: Store, _dir: &tempfile::TempD
         custom_properties: [("learning_rate".to_owned(), Value::Double(0.1))].into(),
         ..Execution::default()
     };
-    let execution_id = store.put_executions(&[execution.clone()]).await.unwrap()[0];
-    let read = &store.get_executions(&NodeQuery::all().ids([execution_id])).await.unwrap()[0];
+    let execution_id = store
+        .put_executions(std::slice::from_ref(&execution))
+        .await
+        .unwrap()[0];
+    let read = &store
+        .get_executions(&NodeQuery::all().ids([execution_id]))
+        .await
+        .unwrap()[0];
     assert_eq!(read.last_known_state, ExecutionState::Running);
     assert_eq!(read.properties, execution.properties);
     assert_eq!(read.custom_properties, execution.custom_properties);
@@ -263,20 +371,50 @@ async fn executions_and_contexts_round_trip(store: Store, _dir: &tempfile::TempD
         properties: [("owner".to_owned(), Value::String("ml-team".into()))].into(),
         ..Context::default()
     };
-    let context_id = store.put_contexts(&[context.clone()]).await.unwrap()[0];
-    let read = &store.get_contexts(&NodeQuery::all().of_type("pipeline").named("taxi")).await.unwrap()[0];
+    let context_id = store
+        .put_contexts(std::slice::from_ref(&context))
+        .await
+        .unwrap()[0];
+    let read = &store
+        .get_contexts(&NodeQuery::all().of_type("pipeline").named("taxi"))
+        .await
+        .unwrap()[0];
     assert_eq!(read.id, Some(context_id));
     assert_eq!(read.properties, context.properties);
 
     store
-        .put_attributions_and_associations(&[], &[Association { context_id, execution_id }, Association { context_id, execution_id }])
+        .put_attributions_and_associations(
+            &[],
+            &[
+                Association {
+                    context_id,
+                    execution_id,
+                },
+                Association {
+                    context_id,
+                    execution_id,
+                },
+            ],
+        )
         .await
         .unwrap();
-    assert_eq!(store.get_associations(None).await.unwrap(), [Association { context_id, execution_id }]);
-    let in_context = store.get_executions(&NodeQuery::all().in_context(context_id)).await.unwrap();
+    assert_eq!(
+        store.get_associations(None).await.unwrap(),
+        [Association {
+            context_id,
+            execution_id
+        }]
+    );
+    let in_context = store
+        .get_executions(&NodeQuery::all().in_context(context_id))
+        .await
+        .unwrap();
     assert_eq!(in_context.len(), 1);
     let contexts = store
-        .get_contexts(&NodeQuery { with_execution: Some(execution_id), ..NodeQuery::all() })
+        .get_contexts(&NodeQuery {
+            with_execution: Some(execution_id),
+            ..NodeQuery::all()
+        })
         .await
         .unwrap();
     assert_eq!(contexts[0].name, "taxi");
@@ -287,34 +425,74 @@ async fn parent_contexts_form_a_dag(store: Store, _dir: &tempfile::TempDir) {
     let run_type = context_type(&store, "pipeline_run").await;
     let ids = store
         .put_contexts(&[
-            Context { type_id: pipeline_type, name: "taxi".into(), ..Context::default() },
-            Context { type_id: run_type, name: "run-1".into(), ..Context::default() },
-            Context { type_id: run_type, name: "run-2".into(), ..Context::default() },
+            Context {
+                type_id: pipeline_type,
+                name: "taxi".into(),
+                ..Context::default()
+            },
+            Context {
+                type_id: run_type,
+                name: "run-1".into(),
+                ..Context::default()
+            },
+            Context {
+                type_id: run_type,
+                name: "run-2".into(),
+                ..Context::default()
+            },
         ])
         .await
         .unwrap();
     let (pipeline, run_1, run_2) = (ids[0], ids[1], ids[2]);
     store
         .put_parent_contexts(&[
-            ParentContext { child_id: run_1, parent_id: pipeline },
-            ParentContext { child_id: run_2, parent_id: pipeline },
+            ParentContext {
+                child_id: run_1,
+                parent_id: pipeline,
+            },
+            ParentContext {
+                child_id: run_2,
+                parent_id: pipeline,
+            },
         ])
         .await
         .unwrap();
     let children = store
-        .get_contexts(&NodeQuery { child_of: Some(pipeline), ..NodeQuery::all() })
+        .get_contexts(&NodeQuery {
+            child_of: Some(pipeline),
+            ..NodeQuery::all()
+        })
         .await
         .unwrap();
-    assert_eq!(children.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["run-1", "run-2"]);
+    assert_eq!(
+        children.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["run-1", "run-2"]
+    );
     let parents = store
-        .get_contexts(&NodeQuery { parent_of: Some(run_2), ..NodeQuery::all() })
+        .get_contexts(&NodeQuery {
+            parent_of: Some(run_2),
+            ..NodeQuery::all()
+        })
         .await
         .unwrap();
     assert_eq!(parents[0].name, "taxi");
 
-    let cycle = store.put_parent_contexts(&[ParentContext { child_id: pipeline, parent_id: run_1 }]).await;
-    assert!(matches!(&cycle, Err(MetadataError::InvalidArgument(message)) if message.contains("cycle")), "{cycle:?}");
-    let self_loop = store.put_parent_contexts(&[ParentContext { child_id: run_1, parent_id: run_1 }]).await;
+    let cycle = store
+        .put_parent_contexts(&[ParentContext {
+            child_id: pipeline,
+            parent_id: run_1,
+        }])
+        .await;
+    assert!(
+        matches!(&cycle, Err(MetadataError::InvalidArgument(message)) if message.contains("cycle")),
+        "{cycle:?}"
+    );
+    let self_loop = store
+        .put_parent_contexts(&[ParentContext {
+            child_id: run_1,
+            parent_id: run_1,
+        }])
+        .await;
     assert!(self_loop.is_err());
     assert_eq!(store.get_parent_contexts(None).await.unwrap().len(), 2);
 }
@@ -327,7 +505,10 @@ async fn events_keep_their_paths_in_order(store: Store, _dir: &tempfile::TempDir
         .await
         .unwrap();
     let execution = store
-        .put_executions(&[Execution { type_id: trainer, ..Execution::default() }])
+        .put_executions(&[Execution {
+            type_id: trainer,
+            ..Execution::default()
+        }])
         .await
         .unwrap()[0];
     let path = vec![
@@ -338,70 +519,141 @@ async fn events_keep_their_paths_in_order(store: Store, _dir: &tempfile::TempDir
     ];
     store
         .put_events(&[
-            Event { artifact_id: artifacts[0], execution_id: execution, event_type: EventType::Input, path: path.clone(), milliseconds_since_epoch: 0 },
+            Event {
+                artifact_id: artifacts[0],
+                execution_id: execution,
+                event_type: EventType::Input,
+                path: path.clone(),
+                milliseconds_since_epoch: 0,
+            },
             Event::new(artifacts[1], execution, EventType::Output, "model", 0),
         ])
         .await
         .unwrap();
     let events = store
-        .get_events(&EventQuery { artifact_ids: None, execution_ids: Some(vec![execution]) })
+        .get_events(&EventQuery {
+            artifact_ids: None,
+            execution_ids: Some(vec![execution]),
+        })
         .await
         .unwrap();
     assert_eq!(events.len(), 2);
     assert_eq!(events[0].path, path);
     assert_eq!(events[0].event_type, EventType::Input);
     assert!(events[0].milliseconds_since_epoch > 0);
-    assert_eq!(events[1].path, [PathStep::Key("model".into()), PathStep::Index(0)]);
+    assert_eq!(
+        events[1].path,
+        [PathStep::Key("model".into()), PathStep::Index(0)]
+    );
 
-    let dangling = store.put_events(&[Event::new(9999, execution, EventType::Input, "x", 0)]).await;
-    assert!(matches!(dangling, Err(MetadataError::InvalidArgument(_))), "{dangling:?}");
+    let dangling = store
+        .put_events(&[Event::new(9999, execution, EventType::Input, "x", 0)])
+        .await;
+    assert!(
+        matches!(dangling, Err(MetadataError::InvalidArgument(_))),
+        "{dangling:?}"
+    );
 }
 
 /// A run of one node: its execution, input and output, in the run's and node's contexts.
-fn run_request(store_types: (i64, i64, i64, i64), input: i64, run: &str, uri: &str) -> PutExecution {
+fn run_request(
+    store_types: (i64, i64, i64, i64),
+    input: i64,
+    run: &str,
+    uri: &str,
+) -> PutExecution {
     let (examples_type, trainer, run_type, node_type) = store_types;
     PutExecution {
-        execution: Execution { type_id: trainer, last_known_state: ExecutionState::Complete, ..Execution::default() },
+        execution: Execution {
+            type_id: trainer,
+            last_known_state: ExecutionState::Complete,
+            ..Execution::default()
+        },
         artifacts: vec![
             ArtifactAndEvent {
-                artifact: Artifact { id: Some(input), ..examples(examples_type, "/in", 1) },
-                event: Some((EventType::Input, vec![PathStep::Key("examples".into()), PathStep::Index(0)])),
+                artifact: Artifact {
+                    id: Some(input),
+                    ..examples(examples_type, "/in", 1)
+                },
+                event: Some((
+                    EventType::Input,
+                    vec![PathStep::Key("examples".into()), PathStep::Index(0)],
+                )),
             },
             ArtifactAndEvent {
                 artifact: examples(examples_type, uri, 2),
-                event: Some((EventType::Output, vec![PathStep::Key("model".into()), PathStep::Index(0)])),
+                event: Some((
+                    EventType::Output,
+                    vec![PathStep::Key("model".into()), PathStep::Index(0)],
+                )),
             },
         ],
         contexts: vec![
-            Context { type_id: run_type, name: run.into(), ..Context::default() },
-            Context { type_id: node_type, name: "taxi.trainer".into(), ..Context::default() },
+            Context {
+                type_id: run_type,
+                name: run.into(),
+                ..Context::default()
+            },
+            Context {
+                type_id: node_type,
+                name: "taxi.trainer".into(),
+                ..Context::default()
+            },
         ],
     }
 }
 
-async fn put_execution_writes_everything_in_one_transaction(store: Store, _dir: &tempfile::TempDir) {
+async fn put_execution_writes_everything_in_one_transaction(
+    store: Store,
+    _dir: &tempfile::TempDir,
+) {
     let types = (
         artifact_type(&store).await,
         execution_type(&store).await,
         context_type(&store, "pipeline_run").await,
         context_type(&store, "node").await,
     );
-    let input = store.put_artifacts(&[examples(types.0, "/in", 1)]).await.unwrap()[0];
-    let first = store.put_execution(&run_request(types, input, "run-1", "/out/1")).await.unwrap();
+    let input = store
+        .put_artifacts(&[examples(types.0, "/in", 1)])
+        .await
+        .unwrap()[0];
+    let first = store
+        .put_execution(&run_request(types, input, "run-1", "/out/1"))
+        .await
+        .unwrap();
     assert_eq!(first.artifact_ids[0], input, "the existing input is reused");
     assert_eq!(first.context_ids.len(), 2);
-    let second = store.put_execution(&run_request(types, input, "run-2", "/out/2")).await.unwrap();
-    assert_eq!(second.context_ids[1], first.context_ids[1], "the node context is reused by name");
+    let second = store
+        .put_execution(&run_request(types, input, "run-2", "/out/2"))
+        .await
+        .unwrap();
+    assert_eq!(
+        second.context_ids[1], first.context_ids[1],
+        "the node context is reused by name"
+    );
     assert_ne!(second.context_ids[0], first.context_ids[0]);
 
     let events = store
-        .get_events(&EventQuery { artifact_ids: None, execution_ids: Some(vec![first.execution_id]) })
+        .get_events(&EventQuery {
+            artifact_ids: None,
+            execution_ids: Some(vec![first.execution_id]),
+        })
         .await
         .unwrap();
     assert_eq!(events.len(), 2);
-    let node_artifacts = store.get_artifacts(&NodeQuery::all().in_context(first.context_ids[1])).await.unwrap();
-    assert_eq!(node_artifacts.len(), 3, "the input and both outputs are attributed to the node");
-    let run_executions = store.get_executions(&NodeQuery::all().in_context(first.context_ids[0])).await.unwrap();
+    let node_artifacts = store
+        .get_artifacts(&NodeQuery::all().in_context(first.context_ids[1]))
+        .await
+        .unwrap();
+    assert_eq!(
+        node_artifacts.len(),
+        3,
+        "the input and both outputs are attributed to the node"
+    );
+    let run_executions = store
+        .get_executions(&NodeQuery::all().in_context(first.context_ids[0]))
+        .await
+        .unwrap();
     assert_eq!(run_executions.len(), 1);
 }
 
@@ -412,14 +664,41 @@ async fn a_failed_put_execution_writes_nothing(store: Store, _dir: &tempfile::Te
         context_type(&store, "pipeline_run").await,
         context_type(&store, "node").await,
     );
-    let input = store.put_artifacts(&[examples(types.0, "/in", 1)]).await.unwrap()[0];
+    let input = store
+        .put_artifacts(&[examples(types.0, "/in", 1)])
+        .await
+        .unwrap()[0];
     let mut request = run_request(types, input, "run-1", "/out/1");
-    request.artifacts[1].artifact.properties.insert("span".into(), Value::Double(2.0));
+    request.artifacts[1]
+        .artifact
+        .properties
+        .insert("span".into(), Value::Double(2.0));
     assert!(store.put_execution(&request).await.is_err());
-    assert!(store.get_executions(&NodeQuery::all()).await.unwrap().is_empty());
-    assert_eq!(store.get_artifacts(&NodeQuery::all()).await.unwrap().len(), 1);
-    assert!(store.get_contexts(&NodeQuery::all()).await.unwrap().is_empty());
-    assert!(store.get_events(&EventQuery::default()).await.unwrap().is_empty());
+    assert!(
+        store
+            .get_executions(&NodeQuery::all())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.get_artifacts(&NodeQuery::all()).await.unwrap().len(),
+        1
+    );
+    assert!(
+        store
+            .get_contexts(&NodeQuery::all())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .get_events(&EventQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn queries_filter_order_and_page(store: Store, _dir: &tempfile::TempDir) {
@@ -427,9 +706,16 @@ async fn queries_filter_order_and_page(store: Store, _dir: &tempfile::TempDir) {
     let mut artifacts = Vec::new();
     for span in 1..=10 {
         let mut artifact = examples(type_id, &format!("/e/{span}"), span);
-        artifact.properties.insert("weight".into(), Value::Double(span as f64 / 10.0));
-        artifact.properties.insert("validated".into(), Value::Bool(span % 2 == 0));
-        artifact.custom_properties.insert("owner".into(), Value::String(if span <= 3 { "alice" } else { "bob" }.into()));
+        artifact
+            .properties
+            .insert("weight".into(), Value::Double(span as f64 / 10.0));
+        artifact
+            .properties
+            .insert("validated".into(), Value::Bool(span % 2 == 0));
+        artifact.custom_properties.insert(
+            "owner".into(),
+            Value::String(if span <= 3 { "alice" } else { "bob" }.into()),
+        );
         artifacts.push(artifact);
     }
     store.put_artifacts(&artifacts).await.unwrap();
@@ -442,9 +728,15 @@ async fn queries_filter_order_and_page(store: Store, _dir: &tempfile::TempDir) {
             })
             .collect()
     };
-    let at_least_8 = store.get_artifacts(&NodeQuery::all().where_property("span", Comparison::Ge, 8)).await.unwrap();
+    let at_least_8 = store
+        .get_artifacts(&NodeQuery::all().where_property("span", Comparison::Ge, 8))
+        .await
+        .unwrap();
     assert_eq!(spans(&at_least_8), [8, 9, 10]);
-    let light = store.get_artifacts(&NodeQuery::all().where_property("weight", Comparison::Lt, 0.25)).await.unwrap();
+    let light = store
+        .get_artifacts(&NodeQuery::all().where_property("weight", Comparison::Lt, 0.25))
+        .await
+        .unwrap();
     assert_eq!(spans(&light), [1, 2]);
     let validated_by_bob = store
         .get_artifacts(
@@ -462,20 +754,45 @@ async fn queries_filter_order_and_page(store: Store, _dir: &tempfile::TempDir) {
     assert_eq!(not_alice.len(), 7);
 
     let page = store
-        .get_artifacts(&NodeQuery::all().order_by(OrderBy::CreateTime).descending().limit(3).offset(2))
+        .get_artifacts(
+            &NodeQuery::all()
+                .order_by(OrderBy::CreateTime)
+                .descending()
+                .limit(3)
+                .offset(2),
+        )
         .await
         .unwrap();
     assert_eq!(spans(&page), [8, 7, 6]);
-    let rest = store.get_artifacts(&NodeQuery::all().offset(8)).await.unwrap();
+    let rest = store
+        .get_artifacts(&NodeQuery::all().offset(8))
+        .await
+        .unwrap();
     assert_eq!(spans(&rest), [9, 10]);
-    let live = store.get_artifacts(&NodeQuery::all().states([ArtifactState::Live.code()])).await.unwrap();
+    let live = store
+        .get_artifacts(&NodeQuery::all().states([ArtifactState::Live.code()]))
+        .await
+        .unwrap();
     assert_eq!(live.len(), 10);
-    assert!(store.get_artifacts(&NodeQuery::all().ids([])).await.unwrap().is_empty());
+    assert!(
+        store
+            .get_artifacts(&NodeQuery::all().ids([]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let struct_filter = store
-        .get_artifacts(&NodeQuery::all().where_property("schema", Comparison::Eq, Value::Struct(Default::default())))
+        .get_artifacts(&NodeQuery::all().where_property(
+            "schema",
+            Comparison::Eq,
+            Value::Struct(Default::default()),
+        ))
         .await;
-    assert!(matches!(struct_filter, Err(MetadataError::InvalidArgument(_))));
+    assert!(matches!(
+        struct_filter,
+        Err(MetadataError::InvalidArgument(_))
+    ));
 }
 
 /// A chain `a0 → e1 → a1 → e2 → ... → a_n`: each execution reads the previous artifact and
@@ -483,16 +800,26 @@ async fn queries_filter_order_and_page(store: Store, _dir: &tempfile::TempDir) {
 pub(crate) async fn chain(store: &Store, length: usize) -> (Vec<i64>, Vec<i64>) {
     let type_id = artifact_type(store).await;
     let trainer = execution_type(store).await;
-    let mut artifacts = store.put_artifacts(&[examples(type_id, "/chain/0", 0)]).await.unwrap();
+    let mut artifacts = store
+        .put_artifacts(&[examples(type_id, "/chain/0", 0)])
+        .await
+        .unwrap();
     let mut executions = Vec::new();
     for step in 1..=length {
         let previous = *artifacts.last().unwrap();
         let result = store
             .put_execution(&PutExecution {
-                execution: Execution { type_id: trainer, last_known_state: ExecutionState::Complete, ..Execution::default() },
+                execution: Execution {
+                    type_id: trainer,
+                    last_known_state: ExecutionState::Complete,
+                    ..Execution::default()
+                },
                 artifacts: vec![
                     ArtifactAndEvent {
-                        artifact: Artifact { id: Some(previous), ..examples(type_id, &format!("/chain/{}", step - 1), 0) },
+                        artifact: Artifact {
+                            id: Some(previous),
+                            ..examples(type_id, &format!("/chain/{}", step - 1), 0)
+                        },
                         event: Some((EventType::Input, vec![PathStep::Key("in".into())])),
                     },
                     ArtifactAndEvent {
@@ -526,55 +853,129 @@ async fn lineage_follows_events_within_the_hop_limit(store: Store, _dir: &tempfi
     };
 
     // Downstream from a2 within 3 hops: a2 → e3 → a3 → e4.
-    let down = store.get_lineage(&lineage(vec![artifacts[2]], Direction::Downstream, 3)).await.unwrap();
-    assert_eq!(ids(&down), (vec![artifacts[2], artifacts[3]], vec![executions[2], executions[3]]));
+    let down = store
+        .get_lineage(&lineage(vec![artifacts[2]], Direction::Downstream, 3))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&down),
+        (
+            vec![artifacts[2], artifacts[3]],
+            vec![executions[2], executions[3]]
+        )
+    );
     assert_eq!(down.events.len(), 3);
 
     // Upstream from a2 without a practical limit: everything before it.
-    let up = store.get_lineage(&lineage(vec![artifacts[2]], Direction::Upstream, 100)).await.unwrap();
-    assert_eq!(ids(&up), (artifacts[..=2].to_vec(), executions[..2].to_vec()));
+    let up = store
+        .get_lineage(&lineage(vec![artifacts[2]], Direction::Upstream, 100))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&up),
+        (artifacts[..=2].to_vec(), executions[..2].to_vec())
+    );
 
     // Both ways within 2 hops of a2: a1, e2, a2, e3, a3.
-    let both = store.get_lineage(&lineage(vec![artifacts[2]], Direction::Both, 2)).await.unwrap();
-    assert_eq!(ids(&both), (artifacts[1..=3].to_vec(), executions[1..=2].to_vec()));
+    let both = store
+        .get_lineage(&lineage(vec![artifacts[2]], Direction::Both, 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&both),
+        (artifacts[1..=3].to_vec(), executions[1..=2].to_vec())
+    );
 
     // Zero hops: just the start.
-    let none = store.get_lineage(&lineage(vec![artifacts[2]], Direction::Both, 0)).await.unwrap();
+    let none = store
+        .get_lineage(&lineage(vec![artifacts[2]], Direction::Both, 0))
+        .await
+        .unwrap();
     assert_eq!(ids(&none), (vec![artifacts[2]], vec![]));
 
     // From an execution.
     let from_execution = store
-        .get_lineage(&LineageQuery { artifact_ids: vec![], execution_ids: vec![executions[0]], direction: Direction::Downstream, max_hops: 1 })
+        .get_lineage(&LineageQuery {
+            artifact_ids: vec![],
+            execution_ids: vec![executions[0]],
+            direction: Direction::Downstream,
+            max_hops: 1,
+        })
         .await
         .unwrap();
-    assert_eq!(ids(&from_execution), (vec![artifacts[1]], vec![executions[0]]));
+    assert_eq!(
+        ids(&from_execution),
+        (vec![artifacts[1]], vec![executions[0]])
+    );
 }
 
-async fn the_cache_lookup_finds_the_newest_complete_execution_with_live_outputs(store: Store, _dir: &tempfile::TempDir) {
+async fn the_cache_lookup_finds_the_newest_complete_execution_with_live_outputs(
+    store: Store,
+    _dir: &tempfile::TempDir,
+) {
     let type_id = artifact_type(&store).await;
     let trainer = execution_type(&store).await;
     let cache_type = context_type(&store, millrace_metadata::store::EXECUTION_CACHE_CONTEXT).await;
     let cached_run = |uri: &str, state| PutExecution {
-        execution: Execution { type_id: trainer, last_known_state: state, ..Execution::default() },
+        execution: Execution {
+            type_id: trainer,
+            last_known_state: state,
+            ..Execution::default()
+        },
         artifacts: vec![ArtifactAndEvent {
             artifact: examples(type_id, uri, 1),
-            event: Some((EventType::Output, vec![PathStep::Key("model".into()), PathStep::Index(0)])),
+            event: Some((
+                EventType::Output,
+                vec![PathStep::Key("model".into()), PathStep::Index(0)],
+            )),
         }],
-        contexts: vec![Context { type_id: cache_type, name: "key-1".into(), ..Context::default() }],
+        contexts: vec![Context {
+            type_id: cache_type,
+            name: "key-1".into(),
+            ..Context::default()
+        }],
     };
-    assert!(store.find_cached_execution("key-1").await.unwrap().is_none());
-    let older = store.put_execution(&cached_run("/m/1", ExecutionState::Complete)).await.unwrap();
-    let newer = store.put_execution(&cached_run("/m/2", ExecutionState::Complete)).await.unwrap();
-    store.put_execution(&cached_run("/m/3", ExecutionState::Failed)).await.unwrap();
+    assert!(
+        store
+            .find_cached_execution("key-1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let older = store
+        .put_execution(&cached_run("/m/1", ExecutionState::Complete))
+        .await
+        .unwrap();
+    let newer = store
+        .put_execution(&cached_run("/m/2", ExecutionState::Complete))
+        .await
+        .unwrap();
+    store
+        .put_execution(&cached_run("/m/3", ExecutionState::Failed))
+        .await
+        .unwrap();
 
     let hit = store.find_cached_execution("key-1").await.unwrap().unwrap();
     assert_eq!(hit.execution.id, Some(newer.execution_id));
     assert_eq!(hit.outputs[0].1.uri.as_deref(), Some("/m/2"));
 
-    store.mark_artifacts_for_deletion(&newer.artifact_ids).await.unwrap();
+    store
+        .mark_artifacts_for_deletion(&newer.artifact_ids)
+        .await
+        .unwrap();
     let fallback = store.find_cached_execution("key-1").await.unwrap().unwrap();
-    assert_eq!(fallback.execution.id, Some(older.execution_id), "an execution whose outputs are gone is no hit");
-    assert!(store.find_cached_execution("key-2").await.unwrap().is_none());
+    assert_eq!(
+        fallback.execution.id,
+        Some(older.execution_id),
+        "an execution whose outputs are gone is no hit"
+    );
+    assert!(
+        store
+            .find_cached_execution("key-2")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn garbage_collection_removes_files_and_marks_deleted(store: Store, dir: &tempfile::TempDir) {
@@ -599,7 +1000,10 @@ async fn garbage_collection_removes_files_and_marks_deleted(store: Store, dir: &
     let report = store
         .collect_garbage(&|artifact: &Artifact| {
             if artifact.uri.as_deref() == Some(stuck_uri.as_str()) {
-                Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, "read-only volume"))
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    "read-only volume",
+                ))
             } else {
                 millrace_metadata::remove_local_files(artifact)
             }
@@ -616,30 +1020,69 @@ async fn garbage_collection_removes_files_and_marks_deleted(store: Store, dir: &
         .iter()
         .map(|artifact| artifact.state)
         .collect();
-    assert_eq!(states, [ArtifactState::Live, ArtifactState::Deleted, ArtifactState::MarkedForDeletion]);
+    assert_eq!(
+        states,
+        [
+            ArtifactState::Live,
+            ArtifactState::Deleted,
+            ArtifactState::MarkedForDeletion
+        ]
+    );
 }
 
-async fn pruning_keeps_the_newest_runs_and_shared_artifacts(store: Store, _dir: &tempfile::TempDir) {
+async fn pruning_keeps_the_newest_runs_and_shared_artifacts(
+    store: Store,
+    _dir: &tempfile::TempDir,
+) {
     let type_id = artifact_type(&store).await;
     let pipeline_type = context_type(&store, "pipeline").await;
     let run_type = context_type(&store, "pipeline_run").await;
     let pipeline = store
-        .put_contexts(&[Context { type_id: pipeline_type, name: "taxi".into(), ..Context::default() }])
+        .put_contexts(&[Context {
+            type_id: pipeline_type,
+            name: "taxi".into(),
+            ..Context::default()
+        }])
         .await
         .unwrap()[0];
-    let shared = store.put_artifacts(&[examples(type_id, "/shared", 0)]).await.unwrap()[0];
+    let shared = store
+        .put_artifacts(&[examples(type_id, "/shared", 0)])
+        .await
+        .unwrap()[0];
     let mut runs = Vec::new();
     let mut outputs = Vec::new();
     for index in 0..4 {
         let run = store
-            .put_contexts(&[Context { type_id: run_type, name: format!("run-{index}"), ..Context::default() }])
+            .put_contexts(&[Context {
+                type_id: run_type,
+                name: format!("run-{index}"),
+                ..Context::default()
+            }])
             .await
             .unwrap()[0];
-        store.put_parent_contexts(&[ParentContext { child_id: run, parent_id: pipeline }]).await.unwrap();
-        let output = store.put_artifacts(&[examples(type_id, &format!("/out/{index}"), index)]).await.unwrap()[0];
+        store
+            .put_parent_contexts(&[ParentContext {
+                child_id: run,
+                parent_id: pipeline,
+            }])
+            .await
+            .unwrap();
+        let output = store
+            .put_artifacts(&[examples(type_id, &format!("/out/{index}"), index)])
+            .await
+            .unwrap()[0];
         store
             .put_attributions_and_associations(
-                &[Attribution { context_id: run, artifact_id: output }, Attribution { context_id: run, artifact_id: shared }],
+                &[
+                    Attribution {
+                        context_id: run,
+                        artifact_id: output,
+                    },
+                    Attribution {
+                        context_id: run,
+                        artifact_id: shared,
+                    },
+                ],
                 &[],
             )
             .await
@@ -652,7 +1095,18 @@ async fn pruning_keeps_the_newest_runs_and_shared_artifacts(store: Store, _dir: 
     let report = store.prune_runs("taxi", i64::MAX, 2).await.unwrap();
     assert_eq!(report.runs, [runs[1], runs[0]]);
     assert_eq!(report.marked_artifacts, [outputs[0], outputs[1]]);
-    let shared_state = store.get_artifacts(&NodeQuery::all().ids([shared])).await.unwrap()[0].state;
-    assert_eq!(shared_state, ArtifactState::Live, "an artifact a kept run uses is kept");
-    assert!(matches!(store.prune_runs("nope", 0, 1).await, Err(MetadataError::NotFound(_))));
+    let shared_state = store
+        .get_artifacts(&NodeQuery::all().ids([shared]))
+        .await
+        .unwrap()[0]
+        .state;
+    assert_eq!(
+        shared_state,
+        ArtifactState::Live,
+        "an artifact a kept run uses is kept"
+    );
+    assert!(matches!(
+        store.prune_runs("nope", 0, 1).await,
+        Err(MetadataError::NotFound(_))
+    ));
 }

@@ -6,7 +6,12 @@
 //! `cargo xtask test` installs the package and sets `MILLRACE_TEST_PYTHON`; without it these
 //! tests say they were skipped and why.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)] // Tests fail loudly and say what they skip.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,7 +39,9 @@ fn python() -> Option<PathBuf> {
 }
 
 fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/python").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tools/python")
+        .join(name)
 }
 
 fn run_python(python: &Path, arguments: &[&str]) -> String {
@@ -63,7 +70,12 @@ fn value_json(value: &Value) -> Json {
 }
 
 fn properties_json(properties: &millrace_metadata::Properties) -> Json {
-    Json::Object(properties.iter().map(|(name, value)| (name.clone(), value_json(value))).collect())
+    Json::Object(
+        properties
+            .iter()
+            .map(|(name, value)| (name.clone(), value_json(value)))
+            .collect(),
+    )
 }
 
 fn type_json(node_type: &NodeType) -> Json {
@@ -89,16 +101,34 @@ fn path_json(path: &[PathStep]) -> Json {
 }
 
 fn event_key(event: &Event) -> (i64, i64, String) {
-    (event.execution_id, event.artifact_id, enum_name(&event.event_type).as_str().unwrap_or("").to_owned())
+    (
+        event.execution_id,
+        event.artifact_id,
+        enum_name(&event.event_type)
+            .as_str()
+            .unwrap_or("")
+            .to_owned(),
+    )
 }
 
 /// The store as `mlmd_dump.py` prints it (see tools/python/README.md).
-async fn dump(store: &Arc<dyn MetadataStore>, lineage: Option<&LineageQuery>, filter: Option<&NodeQuery>) -> Json {
+async fn dump(
+    store: &Arc<dyn MetadataStore>,
+    lineage: Option<&LineageQuery>,
+    filter: Option<&NodeQuery>,
+) -> Json {
     let mut types = serde_json::Map::new();
-    for (key, kind) in [("artifact_types", TypeKind::Artifact), ("execution_types", TypeKind::Execution), ("context_types", TypeKind::Context)] {
+    for (key, kind) in [
+        ("artifact_types", TypeKind::Artifact),
+        ("execution_types", TypeKind::Execution),
+        ("context_types", TypeKind::Context),
+    ] {
         let mut listed = store.get_types(kind).await.unwrap();
         listed.sort_by(|a, b| a.name.cmp(&b.name));
-        types.insert(key.to_owned(), Json::Array(listed.iter().map(type_json).collect()));
+        types.insert(
+            key.to_owned(),
+            Json::Array(listed.iter().map(type_json).collect()),
+        );
     }
     let artifacts = store.get_artifacts(&NodeQuery::all()).await.unwrap();
     let executions = store.get_executions(&NodeQuery::all()).await.unwrap();
@@ -150,7 +180,13 @@ async fn dump(store: &Arc<dyn MetadataStore>, lineage: Option<&LineageQuery>, fi
         });
     }
     if let Some(query) = filter {
-        let ids: Vec<i64> = store.get_artifacts(query).await.unwrap().iter().filter_map(|a| a.id).collect();
+        let ids: Vec<i64> = store
+            .get_artifacts(query)
+            .await
+            .unwrap()
+            .iter()
+            .filter_map(|a| a.id)
+            .collect();
         document["filter"] = json!({"kind": "artifacts", "ids": ids});
     }
     for (key, value) in types {
@@ -180,18 +216,37 @@ async fn write_rich_store(store: &Arc<dyn MetadataStore>) {
     model_type.external_id = Some("types/model".into());
     let model = store.put_type(&model_type).await.unwrap();
     let trainer = store
-        .put_type(&NodeType::execution("Trainer").property("epochs", PropertyType::Int).base(BaseType::Train))
+        .put_type(
+            &NodeType::execution("Trainer")
+                .property("epochs", PropertyType::Int)
+                .base(BaseType::Train),
+        )
         .await
         .unwrap();
-    let pipeline_type = store.put_type(&NodeType::context("pipeline").property("owner", PropertyType::String)).await.unwrap();
-    let run_type = store.put_type(&NodeType::context("pipeline_run")).await.unwrap();
+    let pipeline_type = store
+        .put_type(&NodeType::context("pipeline").property("owner", PropertyType::String))
+        .await
+        .unwrap();
+    let run_type = store
+        .put_type(&NodeType::context("pipeline_run"))
+        .await
+        .unwrap();
     let node_type = store.put_type(&NodeType::context("node")).await.unwrap();
 
-    let serde_json::Value::Object(schema) = json!({"features": ["fare", "tips"], "nested": {"x": 1.5, "ok": true, "none": null}, "count": 3.0}) else {
+    let serde_json::Value::Object(schema) = json!({"features": ["fare", "tips"], "nested": {"x": 1.5, "ok": true, "none": null}, "count": 3.0})
+    else {
         unreachable!()
     };
     let mut artifacts = Vec::new();
-    for (index, state) in [ArtifactState::Pending, ArtifactState::Live, ArtifactState::MarkedForDeletion, ArtifactState::Deleted].into_iter().enumerate() {
+    for (index, state) in [
+        ArtifactState::Pending,
+        ArtifactState::Live,
+        ArtifactState::MarkedForDeletion,
+        ArtifactState::Deleted,
+    ]
+    .into_iter()
+    .enumerate()
+    {
         artifacts.push(Artifact {
             type_id: examples,
             uri: Some(format!("/data/examples/{index}")),
@@ -201,14 +256,26 @@ async fn write_rich_store(store: &Arc<dyn MetadataStore>) {
             properties: [
                 ("span".to_owned(), Value::Int(7 + index as i64)),
                 ("weight".to_owned(), Value::Double(0.5 + index as f64)),
-                ("split_names".to_owned(), Value::String("[\"train\",\"eval\"] ü".into())),
+                (
+                    "split_names".to_owned(),
+                    Value::String("[\"train\",\"eval\"] ü".into()),
+                ),
                 ("schema".to_owned(), Value::Struct(schema.clone())),
-                ("proto".to_owned(), Value::Proto { type_url: "type.googleapis.com/google.protobuf.Value".into(), value: vec![0x1a, 0x01, b'x'] }),
+                (
+                    "proto".to_owned(),
+                    Value::Proto {
+                        type_url: "type.googleapis.com/google.protobuf.Value".into(),
+                        value: vec![0x1a, 0x01, b'x'],
+                    },
+                ),
                 ("validated".to_owned(), Value::Bool(index % 2 == 0)),
             ]
             .into(),
             custom_properties: [
-                ("note".to_owned(), Value::String(format!("artifact {index}"))),
+                (
+                    "note".to_owned(),
+                    Value::String(format!("artifact {index}")),
+                ),
                 ("score".to_owned(), Value::Double(-1.25)),
                 ("big".to_owned(), Value::Int(i64::MAX)),
                 ("flag".to_owned(), Value::Bool(true)),
@@ -221,15 +288,39 @@ async fn write_rich_store(store: &Arc<dyn MetadataStore>) {
     let ids = store.put_artifacts(&artifacts).await.unwrap();
     let contexts = store
         .put_contexts(&[
-            Context { type_id: pipeline_type, name: "taxi".into(), external_id: Some("pipelines/taxi".into()), properties: [("owner".to_owned(), Value::String("ml".into()))].into(), ..Context::default() },
-            Context { type_id: run_type, name: "run-1".into(), custom_properties: [("attempt".to_owned(), Value::Int(1))].into(), ..Context::default() },
+            Context {
+                type_id: pipeline_type,
+                name: "taxi".into(),
+                external_id: Some("pipelines/taxi".into()),
+                properties: [("owner".to_owned(), Value::String("ml".into()))].into(),
+                ..Context::default()
+            },
+            Context {
+                type_id: run_type,
+                name: "run-1".into(),
+                custom_properties: [("attempt".to_owned(), Value::Int(1))].into(),
+                ..Context::default()
+            },
         ])
         .await
         .unwrap();
-    store.put_parent_contexts(&[ParentContext { child_id: contexts[1], parent_id: contexts[0] }]).await.unwrap();
+    store
+        .put_parent_contexts(&[ParentContext {
+            child_id: contexts[1],
+            parent_id: contexts[0],
+        }])
+        .await
+        .unwrap();
 
     let mut previous = ids[1];
-    for (step, state) in [ExecutionState::Complete, ExecutionState::Failed, ExecutionState::Cached].into_iter().enumerate() {
+    for (step, state) in [
+        ExecutionState::Complete,
+        ExecutionState::Failed,
+        ExecutionState::Cached,
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let result = store
             .put_execution(&PutExecution {
                 execution: Execution {
@@ -242,26 +333,72 @@ async fn write_rich_store(store: &Arc<dyn MetadataStore>) {
                 },
                 artifacts: vec![
                     ArtifactAndEvent {
-                        artifact: store.get_artifacts(&NodeQuery::all().ids([previous])).await.unwrap().remove(0),
-                        event: Some((EventType::Input, vec![PathStep::Key("examples".into()), PathStep::Index(0)])),
+                        artifact: store
+                            .get_artifacts(&NodeQuery::all().ids([previous]))
+                            .await
+                            .unwrap()
+                            .remove(0),
+                        event: Some((
+                            EventType::Input,
+                            vec![PathStep::Key("examples".into()), PathStep::Index(0)],
+                        )),
                     },
                     ArtifactAndEvent {
-                        artifact: Artifact { type_id: model, uri: Some(format!("/models/{step}")), state: ArtifactState::Live, ..Artifact::default() },
-                        event: Some((EventType::Output, vec![PathStep::Key("model".into()), PathStep::Index(step as i64), PathStep::Key("weights".into())])),
+                        artifact: Artifact {
+                            type_id: model,
+                            uri: Some(format!("/models/{step}")),
+                            state: ArtifactState::Live,
+                            ..Artifact::default()
+                        },
+                        event: Some((
+                            EventType::Output,
+                            vec![
+                                PathStep::Key("model".into()),
+                                PathStep::Index(step as i64),
+                                PathStep::Key("weights".into()),
+                            ],
+                        )),
                     },
                 ],
                 contexts: vec![
-                    Context { id: Some(contexts[1]), type_id: run_type, name: "run-1".into(), ..Context::default() },
-                    Context { type_id: node_type, name: "taxi.trainer".into(), ..Context::default() },
+                    Context {
+                        id: Some(contexts[1]),
+                        type_id: run_type,
+                        name: "run-1".into(),
+                        ..Context::default()
+                    },
+                    Context {
+                        type_id: node_type,
+                        name: "taxi.trainer".into(),
+                        ..Context::default()
+                    },
                 ],
             })
             .await
             .unwrap();
         previous = result.artifact_ids[1];
-        store.put_events(&[Event::new(ids[0], result.execution_id, EventType::DeclaredInput, "hint", 0)]).await.unwrap();
+        store
+            .put_events(&[Event::new(
+                ids[0],
+                result.execution_id,
+                EventType::DeclaredInput,
+                "hint",
+                0,
+            )])
+            .await
+            .unwrap();
     }
     store
-        .put_attributions_and_associations(&[Attribution { context_id: contexts[0], artifact_id: ids[3] }], &[Association { context_id: contexts[0], execution_id: 1 }])
+        .put_attributions_and_associations(
+            &[Attribution {
+                context_id: contexts[0],
+                artifact_id: ids[3],
+            }],
+            &[Association {
+                context_id: contexts[0],
+                execution_id: 1,
+            }],
+        )
         .await
         .unwrap();
 }
@@ -271,11 +408,20 @@ async fn a_millrace_store_reads_back_identically_in_ml_metadata() {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("millrace.sqlite");
-    let store = connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    let store = connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
     write_rich_store(&store).await;
 
-    let lineage = LineageQuery { artifact_ids: vec![2], execution_ids: vec![], direction: Direction::Both, max_hops: 4 };
-    let filter = NodeQuery::all().of_type("Examples").where_property("span", Comparison::Ge, 8);
+    let lineage = LineageQuery {
+        artifact_ids: vec![2],
+        execution_ids: vec![],
+        direction: Direction::Both,
+        max_hops: 4,
+    };
+    let filter = NodeQuery::all()
+        .of_type("Examples")
+        .where_property("span", Comparison::Ge, 8);
     let ours = dump(&store, Some(&lineage), Some(&filter)).await;
     drop(store);
     let theirs: Json = serde_json::from_str(&run_python(
@@ -283,25 +429,48 @@ async fn a_millrace_store_reads_back_identically_in_ml_metadata() {
         &[
             script("mlmd_dump.py").to_str().unwrap(),
             path.to_str().unwrap(),
-            "--lineage-artifact", "2", "--lineage-hops", "4", "--lineage-direction", "both",
-            "--filter", "type = 'Examples' AND properties.span.int_value >= 8", "--filter-kind", "artifacts",
+            "--lineage-artifact",
+            "2",
+            "--lineage-hops",
+            "4",
+            "--lineage-direction",
+            "both",
+            "--filter",
+            "type = 'Examples' AND properties.span.int_value >= 8",
+            "--filter-kind",
+            "artifacts",
         ],
     ))
     .unwrap();
     assert_same(&ours, &theirs);
     for direction in ["upstream", "downstream"] {
-        let store = connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        let store = connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
         let query = LineageQuery {
             artifact_ids: vec![5],
             execution_ids: vec![],
-            direction: if direction == "upstream" { Direction::Upstream } else { Direction::Downstream },
+            direction: if direction == "upstream" {
+                Direction::Upstream
+            } else {
+                Direction::Downstream
+            },
             max_hops: 3,
         };
         let ours = dump(&store, Some(&query), None).await;
         drop(store);
         let theirs: Json = serde_json::from_str(&run_python(
             &python,
-            &[script("mlmd_dump.py").to_str().unwrap(), path.to_str().unwrap(), "--lineage-artifact", "5", "--lineage-hops", "3", "--lineage-direction", direction],
+            &[
+                script("mlmd_dump.py").to_str().unwrap(),
+                path.to_str().unwrap(),
+                "--lineage-artifact",
+                "5",
+                "--lineage-hops",
+                "3",
+                "--lineage-direction",
+                direction,
+            ],
         ))
         .unwrap();
         assert_eq!(ours["lineage"], theirs["lineage"], "{direction} lineage");
@@ -313,22 +482,60 @@ async fn a_store_written_by_ml_metadata_reads_back_identically_in_millrace() {
     let Some(python) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("python.sqlite");
-    run_python(&python, &[script("mlmd_write.py").to_str().unwrap(), path.to_str().unwrap()]);
+    run_python(
+        &python,
+        &[
+            script("mlmd_write.py").to_str().unwrap(),
+            path.to_str().unwrap(),
+        ],
+    );
     let theirs: Json = serde_json::from_str(&run_python(
         &python,
-        &[script("mlmd_dump.py").to_str().unwrap(), path.to_str().unwrap(), "--lineage-artifact", "1", "--lineage-hops", "6", "--lineage-direction", "both"],
+        &[
+            script("mlmd_dump.py").to_str().unwrap(),
+            path.to_str().unwrap(),
+            "--lineage-artifact",
+            "1",
+            "--lineage-hops",
+            "6",
+            "--lineage-direction",
+            "both",
+        ],
     ))
     .unwrap();
-    let store = connect(&format!("sqlite://{}", path.display())).await.unwrap();
-    let lineage = LineageQuery { artifact_ids: vec![1], execution_ids: vec![], direction: Direction::Both, max_hops: 6 };
+    let store = connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    let lineage = LineageQuery {
+        artifact_ids: vec![1],
+        execution_ids: vec![],
+        direction: Direction::Both,
+        max_hops: 6,
+    };
     let ours = dump(&store, Some(&lineage), None).await;
     assert_same(&ours, &theirs);
-    assert!(theirs["artifacts"].as_array().unwrap().len() >= 4, "the Python store is not trivial");
+    assert!(
+        theirs["artifacts"].as_array().unwrap().len() >= 4,
+        "the Python store is not trivial"
+    );
 }
 
 /// Compares section by section, so that a failure names what differs.
 fn assert_same(ours: &Json, theirs: &Json) {
-    for key in ["artifact_types", "execution_types", "context_types", "artifacts", "executions", "contexts", "events", "attributions", "associations", "parent_contexts", "lineage", "filter"] {
+    for key in [
+        "artifact_types",
+        "execution_types",
+        "context_types",
+        "artifacts",
+        "executions",
+        "contexts",
+        "events",
+        "attributions",
+        "associations",
+        "parent_contexts",
+        "lineage",
+        "filter",
+    ] {
         assert_eq!(
             ours[key], theirs[key],
             "`{key}` differs:\nMillrace: {:#}\nml-metadata: {:#}",

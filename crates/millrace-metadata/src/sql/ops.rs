@@ -12,9 +12,7 @@ use crate::model::{
 use crate::proto;
 use crate::query::{Comparison, Direction, LineageQuery, NodeQuery, OrderBy};
 use crate::sql::{Dialect, Row, SqlTx, SqlValue, placeholders};
-use crate::store::{
-    EventQuery, LineageGraph, PutExecution, PutExecutionResult,
-};
+use crate::store::{EventQuery, LineageGraph, PutExecution, PutExecutionResult};
 
 /// Milliseconds since the epoch, now.
 pub(crate) fn now_ms() -> i64 {
@@ -140,7 +138,9 @@ pub(crate) fn get_types(tx: &mut dyn SqlTx, kind: TypeKind) -> Result<Vec<NodeTy
 
 pub(crate) fn put_type(tx: &mut dyn SqlTx, node_type: &NodeType) -> Result<i64> {
     if node_type.name.trim().is_empty() {
-        return Err(MetadataError::InvalidArgument("a type needs a name".to_owned()));
+        return Err(MetadataError::InvalidArgument(
+            "a type needs a name".to_owned(),
+        ));
     }
     if let Some(base) = node_type.base_type
         && base.kind() != node_type.kind
@@ -217,7 +217,12 @@ pub(crate) fn put_type(tx: &mut dyn SqlTx, node_type: &NodeType) -> Result<i64> 
     Ok(id)
 }
 
-fn insert_type_property(tx: &mut dyn SqlTx, type_id: i64, name: &str, property_type: PropertyType) -> Result<()> {
+fn insert_type_property(
+    tx: &mut dyn SqlTx,
+    type_id: i64,
+    name: &str,
+    property_type: PropertyType,
+) -> Result<()> {
     tx.execute(
         r#"INSERT INTO "TypeProperty" ("type_id", "name", "data_type") VALUES ($1, $2, $3)"#,
         &[
@@ -240,14 +245,15 @@ fn insert_parent_type(tx: &mut dyn SqlTx, type_id: i64, base: BaseType) -> Resul
     let parent = match parent {
         Some(parent) => parent,
         // A store created by another tool may lack the simple types: add the one needed.
-        None => tx
-            .query(
+        None => {
+            tx.query(
                 r#"INSERT INTO "Type" ("name", "type_kind") VALUES ($1, $2) RETURNING "id""#,
                 &[base.type_name().into(), SqlValue::Int(base.kind().code())],
             )?
             .first()
             .map(|row| int_at(row, 0))
-            .ok_or_else(|| MetadataError::Database("no id returned for a simple type".to_owned()))?,
+            .ok_or_else(|| MetadataError::Database("no id returned for a simple type".to_owned()))?
+        }
     };
     tx.execute(
         r#"INSERT INTO "ParentType" ("type_id", "parent_type_id") VALUES ($1, $2) ON CONFLICT DO NOTHING"#,
@@ -350,7 +356,13 @@ fn check_properties(
 /// The column values of a property value, in the order
 /// `int_value, double_value, string_value, proto_value, bool_value`.
 fn value_columns(value: &Value) -> [SqlValue; 5] {
-    let mut columns = [SqlValue::Null, SqlValue::Null, SqlValue::Null, SqlValue::Null, SqlValue::Null];
+    let mut columns = [
+        SqlValue::Null,
+        SqlValue::Null,
+        SqlValue::Null,
+        SqlValue::Null,
+        SqlValue::Null,
+    ];
     match value {
         Value::Int(number) => columns[0] = SqlValue::Int(*number),
         Value::Double(number) => columns[1] = SqlValue::Double(*number),
@@ -380,7 +392,9 @@ fn decode_value(row: &Row, first: usize) -> Result<Option<Value>> {
     }
     if let Some(text) = column(2).and_then(SqlValue::text) {
         if let Some(encoded) = text.strip_prefix(proto::STRUCT_PREFIX) {
-            return Ok(Some(Value::Struct(proto::decode_struct(&proto::base64_decode(encoded)?)?)));
+            return Ok(Some(Value::Struct(proto::decode_struct(
+                &proto::base64_decode(encoded)?,
+            )?)));
         }
         return Ok(Some(Value::String(text)));
     }
@@ -419,7 +433,16 @@ fn write_properties(
             };
             tx.execute(
                 &sql,
-                &[SqlValue::Int(id), name.as_str().into(), SqlValue::Int(custom), int, double, string, proto_value, boolean],
+                &[
+                    SqlValue::Int(id),
+                    name.as_str().into(),
+                    SqlValue::Int(custom),
+                    int,
+                    double,
+                    string,
+                    proto_value,
+                    boolean,
+                ],
             )?;
         }
     }
@@ -476,27 +499,38 @@ fn insert_or_update(
     let table = kind.table();
     match id {
         None => {
-            let names: Vec<String> = columns.iter().map(|(name, _)| format!(r#""{name}""#)).collect();
+            let names: Vec<String> = columns
+                .iter()
+                .map(|(name, _)| format!(r#""{name}""#))
+                .collect();
             let sql = format!(
                 r#"INSERT INTO "{table}" ({}, "create_time_since_epoch", "last_update_time_since_epoch") VALUES ({}) RETURNING "id""#,
                 names.join(", "),
                 placeholders(1, columns.len() + 2)
             );
-            let mut params: Vec<SqlValue> = columns.iter().map(|(_, value)| value.clone()).collect();
+            let mut params: Vec<SqlValue> =
+                columns.iter().map(|(_, value)| value.clone()).collect();
             params.push(SqlValue::Int(now));
             params.push(SqlValue::Int(now));
             tx.query(&sql, &params)
                 .map_err(|error| map_unique_violation(error, what))?
                 .first()
                 .map(|row| int_at(row, 0))
-                .ok_or_else(|| MetadataError::Database(format!("no id returned for a new {}", kind.noun())))
+                .ok_or_else(|| {
+                    MetadataError::Database(format!("no id returned for a new {}", kind.noun()))
+                })
         }
         Some(id) => {
             let stored_type = tx
-                .query(&format!(r#"SELECT "type_id" FROM "{table}" WHERE "id" = $1"#), &[SqlValue::Int(id)])?
+                .query(
+                    &format!(r#"SELECT "type_id" FROM "{table}" WHERE "id" = $1"#),
+                    &[SqlValue::Int(id)],
+                )?
                 .first()
                 .map(|row| int_at(row, 0))
-                .ok_or_else(|| MetadataError::NotFound(format!("{what}: no {} with id {id}", kind.noun())))?;
+                .ok_or_else(|| {
+                    MetadataError::NotFound(format!("{what}: no {} with id {id}", kind.noun()))
+                })?;
             if columns.first().and_then(|(_, value)| value.int()) != Some(stored_type) {
                 return Err(MetadataError::InvalidArgument(format!(
                     "{what}: the type of an existing {} cannot change",
@@ -514,18 +548,33 @@ fn insert_or_update(
                 columns.len() + 1,
                 columns.len() + 2
             );
-            let mut params: Vec<SqlValue> = columns.iter().map(|(_, value)| value.clone()).collect();
+            let mut params: Vec<SqlValue> =
+                columns.iter().map(|(_, value)| value.clone()).collect();
             params.push(SqlValue::Int(now));
             params.push(SqlValue::Int(id));
-            tx.execute(&sql, &params).map_err(|error| map_unique_violation(error, what))?;
+            tx.execute(&sql, &params)
+                .map_err(|error| map_unique_violation(error, what))?;
             Ok(id)
         }
     }
 }
 
 pub(crate) fn put_artifact(tx: &mut dyn SqlTx, artifact: &Artifact, now: i64) -> Result<i64> {
-    let what = format!("artifact {}", describe_node(artifact.id, artifact.name.as_deref(), artifact.uri.as_deref()));
-    check_properties(tx, NodeKind::Artifact, artifact.type_id, &artifact.properties, &what)?;
+    let what = format!(
+        "artifact {}",
+        describe_node(
+            artifact.id,
+            artifact.name.as_deref(),
+            artifact.uri.as_deref()
+        )
+    );
+    check_properties(
+        tx,
+        NodeKind::Artifact,
+        artifact.type_id,
+        &artifact.properties,
+        &what,
+    )?;
     let id = insert_or_update(
         tx,
         NodeKind::Artifact,
@@ -540,36 +589,72 @@ pub(crate) fn put_artifact(tx: &mut dyn SqlTx, artifact: &Artifact, now: i64) ->
         now,
         &what,
     )?;
-    write_properties(tx, NodeKind::Artifact, id, &artifact.properties, &artifact.custom_properties)?;
+    write_properties(
+        tx,
+        NodeKind::Artifact,
+        id,
+        &artifact.properties,
+        &artifact.custom_properties,
+    )?;
     Ok(id)
 }
 
-pub(crate) fn put_execution_node(tx: &mut dyn SqlTx, execution: &Execution, now: i64) -> Result<i64> {
-    let what = format!("execution {}", describe_node(execution.id, execution.name.as_deref(), None));
-    check_properties(tx, NodeKind::Execution, execution.type_id, &execution.properties, &what)?;
+pub(crate) fn put_execution_node(
+    tx: &mut dyn SqlTx,
+    execution: &Execution,
+    now: i64,
+) -> Result<i64> {
+    let what = format!(
+        "execution {}",
+        describe_node(execution.id, execution.name.as_deref(), None)
+    );
+    check_properties(
+        tx,
+        NodeKind::Execution,
+        execution.type_id,
+        &execution.properties,
+        &what,
+    )?;
     let id = insert_or_update(
         tx,
         NodeKind::Execution,
         execution.id,
         &[
             ("type_id", SqlValue::Int(execution.type_id)),
-            ("last_known_state", SqlValue::Int(execution.last_known_state.code())),
+            (
+                "last_known_state",
+                SqlValue::Int(execution.last_known_state.code()),
+            ),
             ("name", execution.name.as_deref().into()),
             ("external_id", execution.external_id.as_deref().into()),
         ],
         now,
         &what,
     )?;
-    write_properties(tx, NodeKind::Execution, id, &execution.properties, &execution.custom_properties)?;
+    write_properties(
+        tx,
+        NodeKind::Execution,
+        id,
+        &execution.properties,
+        &execution.custom_properties,
+    )?;
     Ok(id)
 }
 
 pub(crate) fn put_context(tx: &mut dyn SqlTx, context: &Context, now: i64) -> Result<i64> {
     let what = format!("context `{}`", context.name);
     if context.name.is_empty() {
-        return Err(MetadataError::InvalidArgument("a context needs a name".to_owned()));
+        return Err(MetadataError::InvalidArgument(
+            "a context needs a name".to_owned(),
+        ));
     }
-    check_properties(tx, NodeKind::Context, context.type_id, &context.properties, &what)?;
+    check_properties(
+        tx,
+        NodeKind::Context,
+        context.type_id,
+        &context.properties,
+        &what,
+    )?;
     let id = insert_or_update(
         tx,
         NodeKind::Context,
@@ -582,7 +667,13 @@ pub(crate) fn put_context(tx: &mut dyn SqlTx, context: &Context, now: i64) -> Re
         now,
         &what,
     )?;
-    write_properties(tx, NodeKind::Context, id, &context.properties, &context.custom_properties)?;
+    write_properties(
+        tx,
+        NodeKind::Context,
+        id,
+        &context.properties,
+        &context.custom_properties,
+    )?;
     Ok(id)
 }
 
@@ -606,7 +697,10 @@ fn where_clause(kind: NodeKind, query: &NodeQuery, params: &mut Vec<SqlValue>) -
         if ids.is_empty() {
             conditions.push("1 = 0".to_owned());
         } else {
-            let list: Vec<String> = ids.iter().map(|id| bind(params, SqlValue::Int(*id))).collect();
+            let list: Vec<String> = ids
+                .iter()
+                .map(|id| bind(params, SqlValue::Int(*id)))
+                .collect();
             conditions.push(format!(r#"n."id" IN ({})"#, list.join(", ")));
         }
     }
@@ -620,14 +714,24 @@ fn where_clause(kind: NodeKind, query: &NodeQuery, params: &mut Vec<SqlValue>) -
     }
     if let Some(uri) = &query.uri {
         if kind != NodeKind::Artifact {
-            return Err(MetadataError::InvalidArgument(format!("only artifacts have URIs, not {}s", kind.noun())));
+            return Err(MetadataError::InvalidArgument(format!(
+                "only artifacts have URIs, not {}s",
+                kind.noun()
+            )));
         }
         let uri = bind(params, uri.as_str().into());
         conditions.push(format!(r#"n."uri" = {uri}"#));
     }
     if let Some(external_ids) = &query.external_ids {
-        let list: Vec<String> = external_ids.iter().map(|id| bind(params, id.as_str().into())).collect();
-        conditions.push(if list.is_empty() { "1 = 0".to_owned() } else { format!(r#"n."external_id" IN ({})"#, list.join(", ")) });
+        let list: Vec<String> = external_ids
+            .iter()
+            .map(|id| bind(params, id.as_str().into()))
+            .collect();
+        conditions.push(if list.is_empty() {
+            "1 = 0".to_owned()
+        } else {
+            format!(r#"n."external_id" IN ({})"#, list.join(", "))
+        });
     }
     if let Some(context_id) = query.context_id {
         let context = bind(params, SqlValue::Int(context_id));
@@ -640,10 +744,22 @@ fn where_clause(kind: NodeKind, query: &NodeQuery, params: &mut Vec<SqlValue>) -
         });
     }
     let context_only = [
-        (query.with_artifact, r#"n."id" IN (SELECT "context_id" FROM "Attribution" WHERE "artifact_id" = {})"#),
-        (query.with_execution, r#"n."id" IN (SELECT "context_id" FROM "Association" WHERE "execution_id" = {})"#),
-        (query.parent_of, r#"n."id" IN (SELECT "parent_context_id" FROM "ParentContext" WHERE "context_id" = {})"#),
-        (query.child_of, r#"n."id" IN (SELECT "context_id" FROM "ParentContext" WHERE "parent_context_id" = {})"#),
+        (
+            query.with_artifact,
+            r#"n."id" IN (SELECT "context_id" FROM "Attribution" WHERE "artifact_id" = {})"#,
+        ),
+        (
+            query.with_execution,
+            r#"n."id" IN (SELECT "context_id" FROM "Association" WHERE "execution_id" = {})"#,
+        ),
+        (
+            query.parent_of,
+            r#"n."id" IN (SELECT "parent_context_id" FROM "ParentContext" WHERE "context_id" = {})"#,
+        ),
+        (
+            query.child_of,
+            r#"n."id" IN (SELECT "context_id" FROM "ParentContext" WHERE "parent_context_id" = {})"#,
+        ),
     ];
     for (value, template) in context_only {
         if let Some(value) = value {
@@ -662,11 +778,20 @@ fn where_clause(kind: NodeKind, query: &NodeQuery, params: &mut Vec<SqlValue>) -
             NodeKind::Artifact => "state",
             NodeKind::Execution => "last_known_state",
             NodeKind::Context => {
-                return Err(MetadataError::InvalidArgument("contexts have no state".to_owned()));
+                return Err(MetadataError::InvalidArgument(
+                    "contexts have no state".to_owned(),
+                ));
             }
         };
-        let list: Vec<String> = states.iter().map(|state| bind(params, SqlValue::Int(*state))).collect();
-        conditions.push(if list.is_empty() { "1 = 0".to_owned() } else { format!(r#"n."{column}" IN ({})"#, list.join(", ")) });
+        let list: Vec<String> = states
+            .iter()
+            .map(|state| bind(params, SqlValue::Int(*state)))
+            .collect();
+        conditions.push(if list.is_empty() {
+            "1 = 0".to_owned()
+        } else {
+            format!(r#"n."{column}" IN ({})"#, list.join(", "))
+        });
     }
     for filter in &query.property_filters {
         let (column, value) = match &filter.value {
@@ -698,19 +823,32 @@ fn where_clause(kind: NodeKind, query: &NodeQuery, params: &mut Vec<SqlValue>) -
             kind.property_owner(),
         ));
     }
-    Ok(if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) })
+    Ok(if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    })
 }
 
 fn order_clause(query: &NodeQuery) -> String {
     let direction = if query.descending { "DESC" } else { "ASC" };
     match query.order_by {
         OrderBy::Id => format!(r#"ORDER BY n."id" {direction}"#),
-        OrderBy::CreateTime => format!(r#"ORDER BY n."create_time_since_epoch" {direction}, n."id" {direction}"#),
-        OrderBy::LastUpdateTime => format!(r#"ORDER BY n."last_update_time_since_epoch" {direction}, n."id" {direction}"#),
+        OrderBy::CreateTime => {
+            format!(r#"ORDER BY n."create_time_since_epoch" {direction}, n."id" {direction}"#)
+        }
+        OrderBy::LastUpdateTime => {
+            format!(r#"ORDER BY n."last_update_time_since_epoch" {direction}, n."id" {direction}"#)
+        }
     }
 }
 
-fn select_nodes(tx: &mut dyn SqlTx, kind: NodeKind, columns: &str, query: &NodeQuery) -> Result<Vec<Row>> {
+fn select_nodes(
+    tx: &mut dyn SqlTx,
+    kind: NodeKind,
+    columns: &str,
+    query: &NodeQuery,
+) -> Result<Vec<Row>> {
     let mut params = Vec::new();
     let conditions = where_clause(kind, query, &mut params)?;
     let mut sql = format!(
@@ -731,7 +869,12 @@ fn select_nodes(tx: &mut dyn SqlTx, kind: NodeKind, columns: &str, query: &NodeQ
 }
 
 pub(crate) fn get_artifacts(tx: &mut dyn SqlTx, query: &NodeQuery) -> Result<Vec<Artifact>> {
-    let rows = select_nodes(tx, NodeKind::Artifact, r#"n."uri", n."state", n."name", n."external_id""#, query)?;
+    let rows = select_nodes(
+        tx,
+        NodeKind::Artifact,
+        r#"n."uri", n."state", n."name", n."external_id""#,
+        query,
+    )?;
     let ids: Vec<i64> = rows.iter().map(|row| int_at(row, 0)).collect();
     let mut properties = read_properties(tx, NodeKind::Artifact, &ids)?;
     Ok(rows
@@ -757,7 +900,12 @@ pub(crate) fn get_artifacts(tx: &mut dyn SqlTx, query: &NodeQuery) -> Result<Vec
 }
 
 pub(crate) fn get_executions(tx: &mut dyn SqlTx, query: &NodeQuery) -> Result<Vec<Execution>> {
-    let rows = select_nodes(tx, NodeKind::Execution, r#"n."last_known_state", n."name", n."external_id""#, query)?;
+    let rows = select_nodes(
+        tx,
+        NodeKind::Execution,
+        r#"n."last_known_state", n."name", n."external_id""#,
+        query,
+    )?;
     let ids: Vec<i64> = rows.iter().map(|row| int_at(row, 0)).collect();
     let mut properties = read_properties(tx, NodeKind::Execution, &ids)?;
     Ok(rows
@@ -805,7 +953,12 @@ pub(crate) fn get_contexts(tx: &mut dyn SqlTx, query: &NodeQuery) -> Result<Vec<
         .collect())
 }
 
-pub(crate) fn set_artifact_states(tx: &mut dyn SqlTx, ids: &[i64], state: ArtifactState, now: i64) -> Result<()> {
+pub(crate) fn set_artifact_states(
+    tx: &mut dyn SqlTx,
+    ids: &[i64],
+    state: ArtifactState,
+    now: i64,
+) -> Result<()> {
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
             r#"UPDATE "Artifact" SET "state" = $1, "last_update_time_since_epoch" = $2 WHERE "id" IN ({})"#,
@@ -821,19 +974,32 @@ pub(crate) fn set_artifact_states(tx: &mut dyn SqlTx, ids: &[i64], state: Artifa
 // ---- Events and links ---------------------------------------------------------------------
 
 fn require_exists(tx: &mut dyn SqlTx, table: &str, id: i64, what: &str) -> Result<()> {
-    let found = tx.query(&format!(r#"SELECT 1 FROM "{table}" WHERE "id" = $1"#), &[SqlValue::Int(id)])?;
+    let found = tx.query(
+        &format!(r#"SELECT 1 FROM "{table}" WHERE "id" = $1"#),
+        &[SqlValue::Int(id)],
+    )?;
     if found.is_empty() {
-        return Err(MetadataError::InvalidArgument(format!("{what}: there is no {} {id}", table.to_lowercase())));
+        return Err(MetadataError::InvalidArgument(format!(
+            "{what}: there is no {} {id}",
+            table.to_lowercase()
+        )));
     }
     Ok(())
 }
 
 /// Records an event; an identical (artifact, execution, type) event already there is kept.
 pub(crate) fn put_event(tx: &mut dyn SqlTx, event: &Event, now: i64) -> Result<()> {
-    let what = format!("event {:?} between artifact {} and execution {}", event.event_type, event.artifact_id, event.execution_id);
+    let what = format!(
+        "event {:?} between artifact {} and execution {}",
+        event.event_type, event.artifact_id, event.execution_id
+    );
     require_exists(tx, "Artifact", event.artifact_id, &what)?;
     require_exists(tx, "Execution", event.execution_id, &what)?;
-    let time = if event.milliseconds_since_epoch > 0 { event.milliseconds_since_epoch } else { now };
+    let time = if event.milliseconds_since_epoch > 0 {
+        event.milliseconds_since_epoch
+    } else {
+        now
+    };
     let inserted = tx.query(
         r#"INSERT INTO "Event" ("artifact_id", "execution_id", "type", "milliseconds_since_epoch") VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING "id""#,
         &[
@@ -862,7 +1028,10 @@ pub(crate) fn put_event(tx: &mut dyn SqlTx, event: &Event, now: i64) -> Result<(
 pub(crate) fn get_events(tx: &mut dyn SqlTx, query: &EventQuery) -> Result<Vec<Event>> {
     let mut params = Vec::new();
     let mut conditions = Vec::new();
-    for (ids, column) in [(&query.artifact_ids, "artifact_id"), (&query.execution_ids, "execution_id")] {
+    for (ids, column) in [
+        (&query.artifact_ids, "artifact_id"),
+        (&query.execution_ids, "execution_id"),
+    ] {
         if let Some(ids) = ids {
             if ids.is_empty() {
                 conditions.push("1 = 0".to_owned());
@@ -870,10 +1039,17 @@ pub(crate) fn get_events(tx: &mut dyn SqlTx, query: &EventQuery) -> Result<Vec<E
             }
             let first = params.len() + 1;
             params.extend(ids.iter().map(|id| SqlValue::Int(*id)));
-            conditions.push(format!(r#"e."{column}" IN ({})"#, placeholders(first, ids.len())));
+            conditions.push(format!(
+                r#"e."{column}" IN ({})"#,
+                placeholders(first, ids.len())
+            ));
         }
     }
-    let filter = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" OR ")) };
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" OR "))
+    };
     let rows = tx.query(
         &format!(r#"SELECT e."id", e."artifact_id", e."execution_id", e."type", e."milliseconds_since_epoch" FROM "Event" e {filter} ORDER BY e."execution_id", e."artifact_id", e."type""#),
         &params,
@@ -916,7 +1092,10 @@ fn events_with_paths(tx: &mut dyn SqlTx, rows: &[Row]) -> Result<Vec<Event>> {
 }
 
 pub(crate) fn put_attribution(tx: &mut dyn SqlTx, attribution: Attribution) -> Result<()> {
-    let what = format!("attribution of artifact {} to context {}", attribution.artifact_id, attribution.context_id);
+    let what = format!(
+        "attribution of artifact {} to context {}",
+        attribution.artifact_id, attribution.context_id
+    );
     require_exists(tx, "Context", attribution.context_id, &what)?;
     require_exists(tx, "Artifact", attribution.artifact_id, &what)?;
     tx.execute(
@@ -927,7 +1106,10 @@ pub(crate) fn put_attribution(tx: &mut dyn SqlTx, attribution: Attribution) -> R
 }
 
 pub(crate) fn put_association(tx: &mut dyn SqlTx, association: Association) -> Result<()> {
-    let what = format!("association of execution {} with context {}", association.execution_id, association.context_id);
+    let what = format!(
+        "association of execution {} with context {}",
+        association.execution_id, association.context_id
+    );
     require_exists(tx, "Context", association.context_id, &what)?;
     require_exists(tx, "Execution", association.execution_id, &what)?;
     tx.execute(
@@ -938,7 +1120,10 @@ pub(crate) fn put_association(tx: &mut dyn SqlTx, association: Association) -> R
 }
 
 pub(crate) fn put_parent_context(tx: &mut dyn SqlTx, link: ParentContext) -> Result<()> {
-    let what = format!("context {} as the parent of context {}", link.parent_id, link.child_id);
+    let what = format!(
+        "context {} as the parent of context {}",
+        link.parent_id, link.child_id
+    );
     require_exists(tx, "Context", link.child_id, &what)?;
     require_exists(tx, "Context", link.parent_id, &what)?;
     // The parent must not already descend from the child.
@@ -947,7 +1132,9 @@ pub(crate) fn put_parent_context(tx: &mut dyn SqlTx, link: ParentContext) -> Res
         &[SqlValue::Int(link.child_id), SqlValue::Int(link.parent_id)],
     )?;
     if !cycle.is_empty() {
-        return Err(MetadataError::InvalidArgument(format!("{what} would make a cycle of contexts")));
+        return Err(MetadataError::InvalidArgument(format!(
+            "{what} would make a cycle of contexts"
+        )));
     }
     tx.execute(
         r#"INSERT INTO "ParentContext" ("context_id", "parent_context_id") VALUES ($1, $2) ON CONFLICT DO NOTHING"#,
@@ -967,7 +1154,10 @@ fn id_filter(column: &str, ids: Option<&[i64]>, params: &mut Vec<SqlValue>) -> S
     }
 }
 
-pub(crate) fn get_attributions(tx: &mut dyn SqlTx, context_ids: Option<&[i64]>) -> Result<Vec<Attribution>> {
+pub(crate) fn get_attributions(
+    tx: &mut dyn SqlTx,
+    context_ids: Option<&[i64]>,
+) -> Result<Vec<Attribution>> {
     let mut params = Vec::new();
     let filter = id_filter("context_id", context_ids, &mut params);
     Ok(tx
@@ -977,7 +1167,10 @@ pub(crate) fn get_attributions(tx: &mut dyn SqlTx, context_ids: Option<&[i64]>) 
         .collect())
 }
 
-pub(crate) fn get_associations(tx: &mut dyn SqlTx, context_ids: Option<&[i64]>) -> Result<Vec<Association>> {
+pub(crate) fn get_associations(
+    tx: &mut dyn SqlTx,
+    context_ids: Option<&[i64]>,
+) -> Result<Vec<Association>> {
     let mut params = Vec::new();
     let filter = id_filter("context_id", context_ids, &mut params);
     Ok(tx
@@ -987,7 +1180,10 @@ pub(crate) fn get_associations(tx: &mut dyn SqlTx, context_ids: Option<&[i64]>) 
         .collect())
 }
 
-pub(crate) fn get_parent_contexts(tx: &mut dyn SqlTx, child_ids: Option<&[i64]>) -> Result<Vec<ParentContext>> {
+pub(crate) fn get_parent_contexts(
+    tx: &mut dyn SqlTx,
+    child_ids: Option<&[i64]>,
+) -> Result<Vec<ParentContext>> {
     let mut params = Vec::new();
     let filter = id_filter("context_id", child_ids, &mut params);
     Ok(tx
@@ -999,7 +1195,11 @@ pub(crate) fn get_parent_contexts(tx: &mut dyn SqlTx, child_ids: Option<&[i64]>)
 
 // ---- The atomic execution write ------------------------------------------------------------
 
-pub(crate) fn put_execution(tx: &mut dyn SqlTx, request: &PutExecution, now: i64) -> Result<PutExecutionResult> {
+pub(crate) fn put_execution(
+    tx: &mut dyn SqlTx,
+    request: &PutExecution,
+    now: i64,
+) -> Result<PutExecutionResult> {
     let execution_id = put_execution_node(tx, &request.execution, now)?;
     let mut artifact_ids = Vec::with_capacity(request.artifacts.len());
     for item in &request.artifacts {
@@ -1035,13 +1235,29 @@ pub(crate) fn put_execution(tx: &mut dyn SqlTx, request: &PutExecution, now: i64
             Some(id) => id,
             None => put_context(tx, context, now)?,
         };
-        put_association(tx, Association { context_id, execution_id })?;
+        put_association(
+            tx,
+            Association {
+                context_id,
+                execution_id,
+            },
+        )?;
         for artifact_id in &artifact_ids {
-            put_attribution(tx, Attribution { context_id, artifact_id: *artifact_id })?;
+            put_attribution(
+                tx,
+                Attribution {
+                    context_id,
+                    artifact_id: *artifact_id,
+                },
+            )?;
         }
         context_ids.push(context_id);
     }
-    Ok(PutExecutionResult { execution_id, artifact_ids, context_ids })
+    Ok(PutExecutionResult {
+        execution_id,
+        artifact_ids,
+        context_ids,
+    })
 }
 
 // ---- Lineage -------------------------------------------------------------------------------
@@ -1049,10 +1265,14 @@ pub(crate) fn put_execution(tx: &mut dyn SqlTx, request: &PutExecution, now: i64
 pub(crate) fn get_lineage(tx: &mut dyn SqlTx, query: &LineageQuery) -> Result<LineageGraph> {
     // Nodes are (kind, id): kind 0 for artifacts, 1 for executions. An edge for each event,
     // oriented by the direction asked for.
-    let input_types: Vec<String> = [EventType::Input, EventType::DeclaredInput, EventType::InternalInput]
-        .iter()
-        .map(|t| t.code().to_string())
-        .collect();
+    let input_types: Vec<String> = [
+        EventType::Input,
+        EventType::DeclaredInput,
+        EventType::InternalInput,
+    ]
+    .iter()
+    .map(|t| t.code().to_string())
+    .collect();
     let inputs = input_types.join(", ");
     let edges = match query.direction {
         // Downstream: artifact → execution that read it; execution → artifact it wrote.
@@ -1073,7 +1293,10 @@ pub(crate) fn get_lineage(tx: &mut dyn SqlTx, query: &LineageQuery) -> Result<Li
     for (kind, ids) in [(0, &query.artifact_ids), (1, &query.execution_ids)] {
         for id in ids {
             params.push(SqlValue::Int(*id));
-            starts.push(format!("SELECT CAST({kind} AS BIGINT), CAST(${} AS BIGINT), CAST(0 AS BIGINT)", params.len()));
+            starts.push(format!(
+                "SELECT CAST({kind} AS BIGINT), CAST(${} AS BIGINT), CAST(0 AS BIGINT)",
+                params.len()
+            ));
         }
     }
     if starts.is_empty() {
@@ -1099,15 +1322,26 @@ pub(crate) fn get_lineage(tx: &mut dyn SqlTx, query: &LineageQuery) -> Result<Li
     let executions = get_executions(tx, &NodeQuery::all().ids(execution_ids.iter().copied()))?;
     let events = get_events(
         tx,
-        &EventQuery { artifact_ids: Some(artifact_ids.iter().copied().collect()), execution_ids: None },
+        &EventQuery {
+            artifact_ids: Some(artifact_ids.iter().copied().collect()),
+            execution_ids: None,
+        },
     )?
     .into_iter()
     .filter(|event| execution_ids.contains(&event.execution_id))
     .collect();
     let mut context_ids = BTreeSet::new();
     for (ids, table, column) in [
-        (artifact_ids.iter().copied().collect::<Vec<_>>(), "Attribution", "artifact_id"),
-        (execution_ids.iter().copied().collect::<Vec<_>>(), "Association", "execution_id"),
+        (
+            artifact_ids.iter().copied().collect::<Vec<_>>(),
+            "Attribution",
+            "artifact_id",
+        ),
+        (
+            execution_ids.iter().copied().collect::<Vec<_>>(),
+            "Association",
+            "execution_id",
+        ),
     ] {
         for chunk in ids.chunks(CHUNK) {
             let params: Vec<SqlValue> = chunk.iter().map(|id| SqlValue::Int(*id)).collect();
@@ -1119,5 +1353,10 @@ pub(crate) fn get_lineage(tx: &mut dyn SqlTx, query: &LineageQuery) -> Result<Li
         }
     }
     let contexts = get_contexts(tx, &NodeQuery::all().ids(context_ids))?;
-    Ok(LineageGraph { artifacts, executions, events, contexts })
+    Ok(LineageGraph {
+        artifacts,
+        executions,
+        events,
+        contexts,
+    })
 }

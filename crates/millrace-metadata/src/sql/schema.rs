@@ -94,8 +94,12 @@ pub(crate) enum Existing {
 /// Checks what the database holds: refuses one that is not a store or of another version.
 pub(crate) fn inspect(tx: &mut dyn SqlTx, location: &str) -> Result<Existing> {
     let table_count_sql = match tx.dialect() {
-        Dialect::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-        Dialect::Postgres => "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+        Dialect::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        }
+        Dialect::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+        }
     };
     let tables = tx
         .query(table_count_sql, &[])?
@@ -106,8 +110,12 @@ pub(crate) fn inspect(tx: &mut dyn SqlTx, location: &str) -> Result<Existing> {
         return Ok(Existing::Empty);
     }
     let has_env_sql = match tx.dialect() {
-        Dialect::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'MLMDEnv'",
-        Dialect::Postgres => "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'MLMDEnv'",
+        Dialect::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'MLMDEnv'"
+        }
+        Dialect::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'MLMDEnv'"
+        }
     };
     let has_env = tx
         .query(has_env_sql, &[])?

@@ -1,6 +1,12 @@
 //! What the metadata test suites share: the backends to run against.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -41,7 +47,9 @@ pub fn fresh_postgres_url(server: &str) -> String {
     std::thread::spawn(move || {
         let mut client = postgres::Client::connect(&server_url, postgres::NoTls)
             .expect("the test server accepts connections");
-        client.batch_execute(&statement).expect("a schema can be created");
+        client
+            .batch_execute(&statement)
+            .expect("a schema can be created");
     })
     .join()
     .expect("the schema is created");
@@ -57,5 +65,9 @@ pub async fn fresh_store(backend: &str, dir: &tempfile::TempDir) -> Option<Arc<d
         "postgres" => fresh_postgres_url(&postgres_server()?),
         other => panic!("unknown backend {other}"),
     };
-    Some(connect(&url).await.unwrap_or_else(|error| panic!("cannot open {url}: {error}")))
+    Some(
+        connect(&url)
+            .await
+            .unwrap_or_else(|error| panic!("cannot open {url}: {error}")),
+    )
 }
