@@ -32,8 +32,14 @@ async fn types(store: &Arc<dyn MetadataStore>) -> Types {
             .put_type(&NodeType::artifact("Examples").property("span", PropertyType::Int))
             .await
             .unwrap(),
-        trainer: store.put_type(&NodeType::execution("Trainer")).await.unwrap(),
-        run: store.put_type(&NodeType::context("pipeline_run")).await.unwrap(),
+        trainer: store
+            .put_type(&NodeType::execution("Trainer"))
+            .await
+            .unwrap(),
+        run: store
+            .put_type(&NodeType::context("pipeline_run"))
+            .await
+            .unwrap(),
     }
 }
 
@@ -58,11 +64,17 @@ fn step(types: &Types, run_context: i64, input: &Artifact, index: usize) -> PutE
         artifacts: vec![
             ArtifactAndEvent {
                 artifact: input.clone(),
-                event: Some((EventType::Input, vec![PathStep::Key("examples".into()), PathStep::Index(0)])),
+                event: Some((
+                    EventType::Input,
+                    vec![PathStep::Key("examples".into()), PathStep::Index(0)],
+                )),
             },
             ArtifactAndEvent {
                 artifact: artifact(types, format!("/out/{index}"), index as i64),
-                event: Some((EventType::Output, vec![PathStep::Key("model".into()), PathStep::Index(0)])),
+                event: Some((
+                    EventType::Output,
+                    vec![PathStep::Key("model".into()), PathStep::Index(0)],
+                )),
             },
         ],
         contexts: vec![Context {
@@ -92,10 +104,13 @@ async fn main() {
             .cloned()
     };
     let settings = option("--settings").unwrap_or_else(|| "wal".to_owned());
-    let scale: f64 = option("--scale").and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    let scale: f64 = option("--scale")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
     let query = match settings.as_str() {
         "wal" => "",
         "mlmd" => "?journal=delete&synchronous=full",
+        "memory" => "",
         other => panic!("unknown settings {other}: use wal or mlmd"),
     };
     let artifacts_total = (10_000.0 * scale) as usize;
@@ -103,7 +118,13 @@ async fn main() {
     let chain_length = 1_000;
 
     let dir = tempfile::tempdir().unwrap();
-    let open = |name: &str| format!("sqlite://{}{query}", dir.path().join(name).display());
+    let open = |name: &str| {
+        if settings == "memory" {
+            "memory://".to_owned()
+        } else {
+            format!("sqlite://{}{query}", dir.path().join(name).display())
+        }
+    };
 
     // 1. Artifacts in batches of 100.
     let store = connect(&open("artifacts.sqlite")).await.unwrap();
@@ -115,36 +136,78 @@ async fn main() {
             .collect();
         store.put_artifacts(&artifacts).await.unwrap();
     }
-    report("put_artifacts_batch_100", &settings, artifacts_total, started.elapsed().as_secs_f64());
+    report(
+        "put_artifacts_batch_100",
+        &settings,
+        artifacts_total,
+        started.elapsed().as_secs_f64(),
+    );
 
     // 2. Executions with an input, a new output, two events and a context.
     let store = connect(&open("executions.sqlite")).await.unwrap();
     let types_2 = types(&store).await;
     let run = store
-        .put_contexts(&[Context { type_id: types_2.run, name: "run-1".into(), ..Context::default() }])
+        .put_contexts(&[Context {
+            type_id: types_2.run,
+            name: "run-1".into(),
+            ..Context::default()
+        }])
         .await
         .unwrap()[0];
-    let first = store.put_artifacts(&[artifact(&types_2, "/in/0".into(), 0)]).await.unwrap()[0];
-    let mut input = Artifact { id: Some(first), ..artifact(&types_2, "/in/0".into(), 0) };
+    let first = store
+        .put_artifacts(&[artifact(&types_2, "/in/0".into(), 0)])
+        .await
+        .unwrap()[0];
+    let mut input = Artifact {
+        id: Some(first),
+        ..artifact(&types_2, "/in/0".into(), 0)
+    };
     let started = Instant::now();
     for index in 0..executions_total {
-        let result = store.put_execution(&step(&types_2, run, &input, index)).await.unwrap();
-        input = Artifact { id: Some(result.artifact_ids[1]), ..artifact(&types_2, format!("/out/{index}"), index as i64) };
+        let result = store
+            .put_execution(&step(&types_2, run, &input, index))
+            .await
+            .unwrap();
+        input = Artifact {
+            id: Some(result.artifact_ids[1]),
+            ..artifact(&types_2, format!("/out/{index}"), index as i64)
+        };
     }
-    report("put_execution_with_events", &settings, executions_total, started.elapsed().as_secs_f64());
+    report(
+        "put_execution_with_events",
+        &settings,
+        executions_total,
+        started.elapsed().as_secs_f64(),
+    );
 
     // 3. The lineage of a 1,000-execution chain, in one call.
     let store = connect(&open("chain.sqlite")).await.unwrap();
     let types_3 = types(&store).await;
     let run = store
-        .put_contexts(&[Context { type_id: types_3.run, name: "run-1".into(), ..Context::default() }])
+        .put_contexts(&[Context {
+            type_id: types_3.run,
+            name: "run-1".into(),
+            ..Context::default()
+        }])
         .await
         .unwrap()[0];
-    let first = store.put_artifacts(&[artifact(&types_3, "/chain/0".into(), 0)]).await.unwrap()[0];
-    let mut input = Artifact { id: Some(first), ..artifact(&types_3, "/chain/0".into(), 0) };
+    let first = store
+        .put_artifacts(&[artifact(&types_3, "/chain/0".into(), 0)])
+        .await
+        .unwrap()[0];
+    let mut input = Artifact {
+        id: Some(first),
+        ..artifact(&types_3, "/chain/0".into(), 0)
+    };
     for index in 0..chain_length {
-        let result = store.put_execution(&step(&types_3, run, &input, index)).await.unwrap();
-        input = Artifact { id: Some(result.artifact_ids[1]), ..artifact(&types_3, format!("/out/{index}"), index as i64) };
+        let result = store
+            .put_execution(&step(&types_3, run, &input, index))
+            .await
+            .unwrap();
+        input = Artifact {
+            id: Some(result.artifact_ids[1]),
+            ..artifact(&types_3, format!("/out/{index}"), index as i64)
+        };
     }
     let last = input.id.unwrap();
     let mut samples = Vec::new();
@@ -164,5 +227,10 @@ async fn main() {
         assert_eq!(graph.artifacts.len(), chain_length + 1);
     }
     samples.sort_by(f64::total_cmp);
-    report("lineage_1000_chain_median", &settings, 1, samples[samples.len() / 2]);
+    report(
+        "lineage_1000_chain_median",
+        &settings,
+        1,
+        samples[samples.len() / 2],
+    );
 }

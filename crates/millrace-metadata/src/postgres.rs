@@ -12,7 +12,7 @@ use postgres::{Client, NoTls};
 
 use crate::error::{MetadataError, Result};
 use crate::sql::schema::{self, Existing};
-use crate::sql::{Backend, Dialect, Row, SqlTx, SqlValue};
+use crate::sql::{Backend, Dialect, Row, SqlTx, SqlValue, TypeCache};
 
 /// The advisory lock every write transaction holds ("mlmd" in ASCII).
 const WRITE_LOCK: i64 = 0x6d6c_6d64;
@@ -21,6 +21,7 @@ const WRITE_LOCK: i64 = 0x6d6c_6d64;
 pub(crate) struct PostgresBackend {
     /// Always `Some` until dropped.
     client: Mutex<Option<Client>>,
+    types: Mutex<TypeCache>,
     location: String,
 }
 
@@ -96,6 +97,7 @@ impl PostgresBackend {
             })?;
         let backend = PostgresBackend {
             client: Mutex::new(Some(client)),
+            types: Mutex::new(TypeCache::new()),
             location,
         };
         let location = backend.location.clone();
@@ -142,6 +144,7 @@ impl ToSql for SqlValue {
 
 struct PostgresTx<'a, 'b> {
     transaction: &'a mut postgres::Transaction<'b>,
+    types: &'a mut TypeCache,
     location: &'a str,
 }
 
@@ -186,6 +189,10 @@ fn read_column(
 }
 
 impl SqlTx for PostgresTx<'_, '_> {
+    fn type_cache(&mut self) -> &mut TypeCache {
+        self.types
+    }
+
     fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64> {
         self.transaction
             .execute(sql, &bind(params))
@@ -231,8 +238,10 @@ impl Backend for PostgresBackend {
                 .execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
                 .map_err(|error| postgres_error(&error, &self.location))?;
         }
+        let mut types = self.types.lock().unwrap_or_else(PoisonError::into_inner);
         let mut tx = PostgresTx {
             transaction: &mut transaction,
+            types: &mut types,
             location: &self.location,
         };
         work(&mut tx)?;

@@ -87,8 +87,14 @@ impl From<Option<&str>> for SqlValue {
 /// One result row.
 pub(crate) type Row = Vec<SqlValue>;
 
+/// Types by id, as last read. Types only ever gain properties, so a cached type that lacks a
+/// property is refreshed from the database before a request is refused.
+pub(crate) type TypeCache = std::collections::HashMap<i64, crate::model::NodeType>;
+
 /// A transaction on one connection.
 pub(crate) trait SqlTx {
+    /// The connection's cache of types.
+    fn type_cache(&mut self) -> &mut TypeCache;
     /// Runs a statement; returns the rows it changed.
     fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64>;
     /// Runs a query; returns its rows.

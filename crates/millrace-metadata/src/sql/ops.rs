@@ -163,6 +163,7 @@ pub(crate) fn put_type(tx: &mut dyn SqlTx, node_type: &NodeType) -> Result<i64> 
     let id = match existing.first() {
         Some(row) => {
             let id = int_at(row, 0);
+            tx.type_cache().remove(&id);
             let stored = get_type_by_id(tx, id)?;
             for (name, property_type) in &node_type.properties {
                 match stored.properties.get(name) {
@@ -314,7 +315,19 @@ impl NodeKind {
     }
 }
 
-/// The declared-property schema of a node's type, checked against its properties.
+/// The type with id `type_id`, from the cache or the database (`refresh` bypasses the cache).
+fn cached_type(tx: &mut dyn SqlTx, type_id: i64, refresh: bool) -> Result<NodeType> {
+    if !refresh && let Some(node_type) = tx.type_cache().get(&type_id) {
+        return Ok(node_type.clone());
+    }
+    let node_type = get_type_by_id(tx, type_id)?;
+    tx.type_cache().insert(type_id, node_type.clone());
+    Ok(node_type)
+}
+
+/// The declared-property schema of a node's type, checked against its properties. A cached
+/// type is trusted when the properties fit it; otherwise it is read again, since another
+/// process may have added properties since.
 fn check_properties(
     tx: &mut dyn SqlTx,
     kind: NodeKind,
@@ -322,7 +335,17 @@ fn check_properties(
     properties: &Properties,
     what: &str,
 ) -> Result<()> {
-    let node_type = get_type_by_id(tx, type_id).map_err(|_| {
+    let fits = |node_type: &NodeType| {
+        properties
+            .iter()
+            .all(|(name, value)| node_type.properties.get(name) == Some(&value.property_type()))
+    };
+    let cached = cached_type(tx, type_id, false);
+    let node_type = match cached {
+        Ok(node_type) if fits(&node_type) => Ok(node_type),
+        _ => cached_type(tx, type_id, true),
+    }
+    .map_err(|_| {
         MetadataError::InvalidArgument(format!("{what}: there is no type with id {type_id}"))
     })?;
     if node_type.kind != kind.type_kind() {
@@ -412,15 +435,18 @@ fn write_properties(
     tx: &mut dyn SqlTx,
     kind: NodeKind,
     id: i64,
+    is_new: bool,
     properties: &Properties,
     custom_properties: &Properties,
 ) -> Result<()> {
     let table = kind.property_table();
     let owner = kind.property_owner();
-    tx.execute(
-        &format!(r#"DELETE FROM "{table}" WHERE "{owner}" = $1"#),
-        &[SqlValue::Int(id)],
-    )?;
+    if !is_new {
+        tx.execute(
+            &format!(r#"DELETE FROM "{table}" WHERE "{owner}" = $1"#),
+            &[SqlValue::Int(id)],
+        )?;
+    }
     let sql = format!(
         r#"INSERT INTO "{table}" ("{owner}", "name", "is_custom_property", "int_value", "double_value", "string_value", "proto_value", "bool_value") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#
     );
@@ -560,6 +586,22 @@ fn insert_or_update(
 }
 
 pub(crate) fn put_artifact(tx: &mut dyn SqlTx, artifact: &Artifact, now: i64) -> Result<i64> {
+    if let Some(id) = artifact.id
+        && let Some(stored) = get_artifacts(tx, &NodeQuery::all().ids([id]))?.first()
+    {
+        let unchanged = stored.type_id == artifact.type_id
+            && stored.uri == artifact.uri
+            && stored.state == artifact.state
+            && stored.name == artifact.name
+            && stored.external_id == artifact.external_id
+            && stored.properties == artifact.properties
+            && stored.custom_properties == artifact.custom_properties;
+        if unchanged {
+            // Nothing to write (an input passed back to put_execution, say): the update time
+            // keeps meaning "last changed".
+            return Ok(id);
+        }
+    }
     let what = format!(
         "artifact {}",
         describe_node(
@@ -593,6 +635,7 @@ pub(crate) fn put_artifact(tx: &mut dyn SqlTx, artifact: &Artifact, now: i64) ->
         tx,
         NodeKind::Artifact,
         id,
+        artifact.id.is_none(),
         &artifact.properties,
         &artifact.custom_properties,
     )?;
@@ -635,6 +678,7 @@ pub(crate) fn put_execution_node(
         tx,
         NodeKind::Execution,
         id,
+        execution.id.is_none(),
         &execution.properties,
         &execution.custom_properties,
     )?;
@@ -671,6 +715,7 @@ pub(crate) fn put_context(tx: &mut dyn SqlTx, context: &Context, now: i64) -> Re
         tx,
         NodeKind::Context,
         id,
+        context.id.is_none(),
         &context.properties,
         &context.custom_properties,
     )?;
@@ -995,6 +1040,11 @@ pub(crate) fn put_event(tx: &mut dyn SqlTx, event: &Event, now: i64) -> Result<(
     );
     require_exists(tx, "Artifact", event.artifact_id, &what)?;
     require_exists(tx, "Execution", event.execution_id, &what)?;
+    insert_event(tx, event, now)
+}
+
+/// Records an event whose artifact and execution are known to exist.
+fn insert_event(tx: &mut dyn SqlTx, event: &Event, now: i64) -> Result<()> {
     let time = if event.milliseconds_since_epoch > 0 {
         event.milliseconds_since_epoch
     } else {
@@ -1012,16 +1062,27 @@ pub(crate) fn put_event(tx: &mut dyn SqlTx, event: &Event, now: i64) -> Result<(
     let Some(event_id) = inserted.first().map(|row| int_at(row, 0)) else {
         return Ok(());
     };
+    if event.path.is_empty() {
+        return Ok(());
+    }
+    // One statement for the whole path; rows keep their order (rowid / position).
+    let mut params = Vec::with_capacity(event.path.len() * 4);
+    let mut rows = Vec::with_capacity(event.path.len());
     for step in &event.path {
         let (is_index, index, key) = match step {
             PathStep::Index(index) => (1, SqlValue::Int(*index), SqlValue::Null),
             PathStep::Key(key) => (0, SqlValue::Null, SqlValue::Text(key.clone())),
         };
-        tx.execute(
-            r#"INSERT INTO "EventPath" ("event_id", "is_index_step", "step_index", "step_key") VALUES ($1, $2, $3, $4)"#,
-            &[SqlValue::Int(event_id), SqlValue::Int(is_index), index, key],
-        )?;
+        rows.push(format!("({})", placeholders(params.len() + 1, 4)));
+        params.extend([SqlValue::Int(event_id), SqlValue::Int(is_index), index, key]);
     }
+    tx.execute(
+        &format!(
+            r#"INSERT INTO "EventPath" ("event_id", "is_index_step", "step_index", "step_key") VALUES {}"#,
+            rows.join(", ")
+        ),
+        &params,
+    )?;
     Ok(())
 }
 
@@ -1205,7 +1266,7 @@ pub(crate) fn put_execution(
     for item in &request.artifacts {
         let artifact_id = put_artifact(tx, &item.artifact, now)?;
         if let Some((event_type, path)) = &item.event {
-            put_event(
+            insert_event(
                 tx,
                 &Event {
                     artifact_id,
@@ -1232,23 +1293,33 @@ pub(crate) fn put_execution(
                 .map(|row| int_at(row, 0)),
         };
         let context_id = match existing {
-            Some(id) => id,
+            Some(id) => {
+                if context.id.is_some() {
+                    require_exists(tx, "Context", id, "put_execution")?;
+                }
+                id
+            }
             None => put_context(tx, context, now)?,
         };
-        put_association(
-            tx,
-            Association {
-                context_id,
-                execution_id,
-            },
+        tx.execute(
+            r#"INSERT INTO "Association" ("context_id", "execution_id") VALUES ($1, $2) ON CONFLICT DO NOTHING"#,
+            &[SqlValue::Int(context_id), SqlValue::Int(execution_id)],
         )?;
-        for artifact_id in &artifact_ids {
-            put_attribution(
-                tx,
-                Attribution {
-                    context_id,
-                    artifact_id: *artifact_id,
-                },
+        if !artifact_ids.is_empty() {
+            let mut params = vec![SqlValue::Int(context_id)];
+            let rows: Vec<String> = artifact_ids
+                .iter()
+                .map(|artifact_id| {
+                    params.push(SqlValue::Int(*artifact_id));
+                    format!("($1, ${})", params.len())
+                })
+                .collect();
+            tx.execute(
+                &format!(
+                    r#"INSERT INTO "Attribution" ("context_id", "artifact_id") VALUES {} ON CONFLICT DO NOTHING"#,
+                    rows.join(", ")
+                ),
+                &params,
             )?;
         }
         context_ids.push(context_id);
@@ -1274,19 +1345,19 @@ pub(crate) fn get_lineage(tx: &mut dyn SqlTx, query: &LineageQuery) -> Result<Li
     .map(|t| t.code().to_string())
     .collect();
     let inputs = input_types.join(", ");
-    let edges = match query.direction {
-        // Downstream: artifact → execution that read it; execution → artifact it wrote.
-        Direction::Downstream => format!(
-            r#"SELECT 0 AS from_kind, "artifact_id" AS from_id, 1 AS to_kind, "execution_id" AS to_id FROM "Event" WHERE "type" IN ({inputs})
-               UNION ALL SELECT 1, "execution_id", 0, "artifact_id" FROM "Event" WHERE "type" NOT IN ({inputs})"#
+    // From an artifact, which events lead on to an execution; from an execution, which lead
+    // on to an artifact. Downstream follows inputs out of artifacts and outputs out of
+    // executions; upstream the reverse; both follows every event.
+    let (from_artifact, from_execution) = match query.direction {
+        Direction::Downstream => (
+            format!(r#"ev."type" IN ({inputs})"#),
+            format!(r#"ev."type" NOT IN ({inputs})"#),
         ),
-        Direction::Upstream => format!(
-            r#"SELECT 1 AS from_kind, "execution_id" AS from_id, 0 AS to_kind, "artifact_id" AS to_id FROM "Event" WHERE "type" IN ({inputs})
-               UNION ALL SELECT 0, "artifact_id", 1, "execution_id" FROM "Event" WHERE "type" NOT IN ({inputs})"#
+        Direction::Upstream => (
+            format!(r#"ev."type" NOT IN ({inputs})"#),
+            format!(r#"ev."type" IN ({inputs})"#),
         ),
-        Direction::Both => r#"SELECT 0 AS from_kind, "artifact_id" AS from_id, 1 AS to_kind, "execution_id" AS to_id FROM "Event"
-               UNION ALL SELECT 1, "execution_id", 0, "artifact_id" FROM "Event""#
-            .to_owned(),
+        Direction::Both => ("1 = 1".to_owned(), "1 = 1".to_owned()),
     };
     let mut params = vec![SqlValue::Int(i64::from(query.max_hops))];
     let mut starts = Vec::new();
@@ -1302,10 +1373,17 @@ pub(crate) fn get_lineage(tx: &mut dyn SqlTx, query: &LineageQuery) -> Result<Li
     if starts.is_empty() {
         return Ok(LineageGraph::default());
     }
+    // One recursive step joins the Event table on whichever end the current node is, so both
+    // of its indexes (by artifact, by execution) serve the traversal.
     let sql = format!(
-        r#"WITH RECURSIVE edges(from_kind, from_id, to_kind, to_id) AS ({edges}),
-           reach(kind, id, depth) AS ({starts}
-               UNION SELECT e.to_kind, e.to_id, r.depth + 1 FROM reach r JOIN edges e ON e.from_kind = r.kind AND e.from_id = r.id WHERE r.depth < $1)
+        r#"WITH RECURSIVE reach(kind, id, depth) AS ({starts}
+               UNION SELECT 1 - r.kind,
+                            CASE WHEN r.kind = 0 THEN ev."execution_id" ELSE ev."artifact_id" END,
+                            r.depth + 1
+                     FROM reach r JOIN "Event" ev
+                       ON (r.kind = 0 AND ev."artifact_id" = r.id AND {from_artifact})
+                       OR (r.kind = 1 AND ev."execution_id" = r.id AND {from_execution})
+                     WHERE r.depth < $1)
            SELECT DISTINCT kind, id FROM reach"#,
         starts = starts.join(" UNION ")
     );
