@@ -9,7 +9,7 @@
 //!
 //! Prints one JSON object per measurement on standard output.
 
-#![allow(clippy::print_stdout, clippy::expect_used, clippy::unwrap_used)] // A benchmark program.
+#![allow(clippy::print_stdout, clippy::expect_used, clippy::unwrap_used, clippy::panic)] // A benchmark program.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -111,7 +111,7 @@ async fn main() {
         "wal" => "",
         "mlmd" => "?journal=delete&synchronous=full",
         "memory" => "",
-        other => panic!("unknown settings {other}: use wal or mlmd"),
+        other => panic!("unknown settings {other}: use wal, mlmd or memory"),
     };
     let artifacts_total = (10_000.0 * scale) as usize;
     let executions_total = (10_000.0 * scale) as usize;
