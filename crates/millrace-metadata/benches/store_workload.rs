@@ -9,7 +9,12 @@
 //!
 //! Prints one JSON object per measurement on standard output.
 
-#![allow(clippy::print_stdout, clippy::expect_used, clippy::unwrap_used, clippy::panic)] // A benchmark program.
+#![allow(
+    clippy::print_stdout,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic
+)] // A benchmark program.
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -158,28 +158,23 @@ impl ToSql for SqlValue {
     }
 }
 
-/// `$1`, `$2`, ...: the names the shared SQL gives its parameters. SQLite numbers `$NAME`
-/// parameters by first appearance, not by N, so each is bound by its name.
-fn parameter_name(number: usize) -> std::borrow::Cow<'static, str> {
-    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let names = NAMES.get_or_init(|| (1..=1024).map(|n| format!("${n}")).collect());
-    match names.get(number - 1) {
-        Some(name) => std::borrow::Cow::Borrowed(name.as_str()),
-        None => std::borrow::Cow::Owned(format!("${number}")),
+/// The shared SQL writes parameters as `$N`; SQLite numbers `$NAME` parameters by first
+/// appearance, not by N, so they become `?N`, which SQLite binds to index N exactly. (Binding
+/// by name instead costs a scan of the names per parameter: quadratic in long `IN` lists.)
+fn numbered_parameters(sql: &str) -> std::borrow::Cow<'_, str> {
+    if !sql.contains('$') {
+        return std::borrow::Cow::Borrowed(sql);
     }
-}
-
-/// Binds `params` to the statement's `$1`, `$2`, ... parameters.
-fn bind_parameters(
-    statement: &mut rusqlite::CachedStatement<'_>,
-    params: &[SqlValue],
-) -> rusqlite::Result<()> {
-    for (offset, value) in params.iter().enumerate() {
-        if let Some(index) = statement.parameter_index(&parameter_name(offset + 1))? {
-            statement.raw_bind_parameter(index, value)?;
+    let mut converted = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            converted.push('?');
+        } else {
+            converted.push(c);
         }
     }
-    Ok(())
+    std::borrow::Cow::Owned(converted)
 }
 
 struct SqliteTx<'a> {
@@ -196,12 +191,10 @@ impl SqlTx for SqliteTx<'_> {
     fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64> {
         let mut statement = self
             .connection
-            .prepare_cached(sql)
-            .map_err(|error| sqlite_error(&error, self.location))?;
-        bind_parameters(&mut statement, params)
+            .prepare_cached(&numbered_parameters(sql))
             .map_err(|error| sqlite_error(&error, self.location))?;
         let changed = statement
-            .raw_execute()
+            .execute(rusqlite::params_from_iter(params))
             .map_err(|error| sqlite_error(&error, self.location))?;
         Ok(changed as u64)
     }
@@ -209,12 +202,12 @@ impl SqlTx for SqliteTx<'_> {
     fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>> {
         let mut statement = self
             .connection
-            .prepare_cached(sql)
+            .prepare_cached(&numbered_parameters(sql))
             .map_err(|error| sqlite_error(&error, self.location))?;
         let columns = statement.column_count();
-        bind_parameters(&mut statement, params)
+        let mut rows = statement
+            .query(rusqlite::params_from_iter(params))
             .map_err(|error| sqlite_error(&error, self.location))?;
-        let mut rows = statement.raw_query();
         let mut result = Vec::new();
         while let Some(row) = rows
             .next()
