@@ -58,13 +58,19 @@
 //! ```
 //!
 //! The crates behind the facade: `millrace-core` (artifacts, channels, components, builder,
-//! IR), `millrace-macros` (derives and `#[component]`), `millrace-cli` (the command line).
+//! IR), `millrace-macros` (derives and `#[component]`), `millrace-cli` (the command line) and,
+//! with the default `metadata` feature, `millrace-metadata` as [`metadata`] (the ML-Metadata
+//! store on SQLite or PostgreSQL).
 
 pub use millrace_core::*;
 pub use millrace_macros::{Artifact, Inputs, Outputs, component};
 
 /// `#[millrace::async_trait]`, for implementing [`Execute`] by hand.
 pub use async_trait::async_trait;
+
+/// The metadata store: ML-Metadata's model and format, lineage, caching, garbage collection.
+#[cfg(feature = "metadata")]
+pub use millrace_metadata as metadata;
 
 /// The command line every pipeline binary gets: `millrace::cli::main(pipeline).await`.
 pub mod cli {
