@@ -336,10 +336,15 @@ fn check_properties(
     what: &str,
 ) -> Result<()> {
     let fits = |node_type: &NodeType| {
-        properties
-            .iter()
-            .all(|(name, value)| node_type.properties.get(name) == Some(&value.property_type()))
+        node_type.kind == kind.type_kind()
+            && properties
+                .iter()
+                .all(|(name, value)| node_type.properties.get(name) == Some(&value.property_type()))
     };
+    // The common case, checked without copying the cached type.
+    if tx.type_cache().get(&type_id).is_some_and(fits) {
+        return Ok(());
+    }
     let cached = cached_type(tx, type_id, false);
     let node_type = match cached {
         Ok(node_type) if fits(&node_type) => Ok(node_type),
@@ -587,7 +592,7 @@ fn insert_or_update(
 
 pub(crate) fn put_artifact(tx: &mut dyn SqlTx, artifact: &Artifact, now: i64) -> Result<i64> {
     if let Some(id) = artifact.id
-        && let Some(stored) = get_artifacts(tx, &NodeQuery::all().ids([id]))?.first()
+        && let Some(stored) = get_artifact_by_id(tx, id)?
     {
         let unchanged = stored.type_id == artifact.type_id
             && stored.uri == artifact.uri
@@ -942,6 +947,44 @@ pub(crate) fn get_artifacts(tx: &mut dyn SqlTx, query: &NodeQuery) -> Result<Vec
             }
         })
         .collect())
+}
+
+/// One artifact by id, read with fixed statements (the hot path of `put_execution`).
+fn get_artifact_by_id(tx: &mut dyn SqlTx, id: i64) -> Result<Option<Artifact>> {
+    let rows = tx.query(
+        r#"SELECT "type_id", "uri", "state", "name", "external_id", "create_time_since_epoch", "last_update_time_since_epoch" FROM "Artifact" WHERE "id" = $1"#,
+        &[SqlValue::Int(id)],
+    )?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let mut artifact = Artifact {
+        id: Some(id),
+        type_id: int_at(row, 0),
+        type_name: None,
+        uri: text_at(row, 1),
+        state: ArtifactState::from_code(int_at(row, 2)).unwrap_or_default(),
+        name: text_at(row, 3),
+        external_id: text_at(row, 4),
+        properties: Properties::new(),
+        custom_properties: Properties::new(),
+        create_time_since_epoch: int_at(row, 5),
+        last_update_time_since_epoch: int_at(row, 6),
+    };
+    for row in tx.query(
+        r#"SELECT "artifact_id", "name", "is_custom_property", "int_value", "double_value", "string_value", "proto_value", "bool_value" FROM "ArtifactProperty" WHERE "artifact_id" = $1"#,
+        &[SqlValue::Int(id)],
+    )? {
+        let (Some(name), Some(value)) = (text_at(&row, 1), decode_value(&row, 3)?) else {
+            continue;
+        };
+        if int_at(&row, 2) == 0 {
+            artifact.properties.insert(name, value);
+        } else {
+            artifact.custom_properties.insert(name, value);
+        }
+    }
+    Ok(Some(artifact))
 }
 
 pub(crate) fn get_executions(tx: &mut dyn SqlTx, query: &NodeQuery) -> Result<Vec<Execution>> {
