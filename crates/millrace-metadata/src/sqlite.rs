@@ -120,12 +120,8 @@ impl SqliteBackend {
         } else {
             "NORMAL"
         };
-        // Checkpoint the WAL every 4,000 pages (16 MB) rather than 1,000: a write of a few
-        // dozen pages then pays for a checkpoint's fsync far less often.
         connection
-            .execute_batch(&format!(
-                "PRAGMA synchronous = {synchronous}; PRAGMA wal_autocheckpoint = 4000;"
-            ))
+            .execute_batch(&format!("PRAGMA synchronous = {synchronous};"))
             .map_err(|error| sqlite_error(&error, location))
     }
 
