@@ -11,7 +11,7 @@ use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls};
 
 use crate::error::{MetadataError, Result};
-use crate::sql::schema::{self, Existing};
+use crate::sql::schema;
 use crate::sql::{Backend, Dialect, Row, SqlTx, SqlValue, TypeCache};
 
 /// The advisory lock every write transaction holds ("mlmd" in ASCII).
@@ -100,11 +100,7 @@ impl PostgresBackend {
             types: Mutex::new(TypeCache::new()),
             location,
         };
-        let location = backend.location.clone();
-        backend.transaction(true, &mut |tx| match schema::inspect(tx, &location)? {
-            Existing::Empty => schema::create(tx),
-            Existing::Current => Ok(()),
-        })?;
+        schema::ensure(&backend)?;
         Ok(backend)
     }
 }

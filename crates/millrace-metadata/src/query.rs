@@ -132,32 +132,36 @@ impl NodeQuery {
 
     /// A condition on a declared property.
     pub fn where_property(
-        mut self,
+        self,
         name: impl Into<String>,
         comparison: Comparison,
         value: impl Into<Value>,
     ) -> Self {
-        self.property_filters.push(PropertyFilter {
-            name: name.into(),
-            custom: false,
-            comparison,
-            value: value.into(),
-        });
-        self
+        self.with_filter(name.into(), false, comparison, value.into())
     }
 
     /// A condition on a custom property.
     pub fn where_custom_property(
-        mut self,
+        self,
         name: impl Into<String>,
         comparison: Comparison,
         value: impl Into<Value>,
     ) -> Self {
+        self.with_filter(name.into(), true, comparison, value.into())
+    }
+
+    fn with_filter(
+        mut self,
+        name: String,
+        custom: bool,
+        comparison: Comparison,
+        value: Value,
+    ) -> Self {
         self.property_filters.push(PropertyFilter {
-            name: name.into(),
-            custom: true,
+            name,
+            custom,
             comparison,
-            value: value.into(),
+            value,
         });
         self
     }

@@ -9,7 +9,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, OpenFlags, ToSql};
 
 use crate::error::{MetadataError, Result};
-use crate::sql::schema::{self, Existing};
+use crate::sql::schema;
 use crate::sql::{Backend, Dialect, Row, SqlTx, SqlValue, TypeCache};
 
 /// How long a writer waits for another process's transaction before giving up.
@@ -132,11 +132,7 @@ impl SqliteBackend {
             connection: Mutex::new((connection, TypeCache::new())),
             location,
         };
-        let location = backend.location.clone();
-        backend.transaction(true, &mut |tx| match schema::inspect(tx, &location)? {
-            Existing::Empty => schema::create(tx),
-            Existing::Current => Ok(()),
-        })?;
+        schema::ensure(&backend)?;
         Ok(backend)
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::error::{MetadataError, Result};
 use crate::model::BaseType;
-use crate::sql::{Dialect, SqlTx, SqlValue};
+use crate::sql::{Backend, Dialect, SqlTx, SqlValue};
 
 /// The ML-Metadata schema version this build reads and writes.
 pub(crate) const SCHEMA_VERSION: i64 = 10;
@@ -82,6 +82,17 @@ const POSTGRES_SCHEMA: &[&str] = &[
     r#"CREATE INDEX IF NOT EXISTS "idx_attribution_artifact_id" ON "Attribution" ("artifact_id")"#,
     r#"CREATE INDEX IF NOT EXISTS "idx_association_execution_id" ON "Association" ("execution_id")"#,
 ];
+
+/// Creates the tables of a new store, or checks that an existing one is a store of this
+/// version; in one write transaction, so that processes opening a new store at once create it
+/// once.
+pub(crate) fn ensure(backend: &dyn Backend) -> Result<()> {
+    let location = backend.location();
+    backend.transaction(true, &mut |tx| match inspect(tx, &location)? {
+        Existing::Empty => create(tx),
+        Existing::Current => Ok(()),
+    })
+}
 
 /// The state of a database before it is opened as a store.
 pub(crate) enum Existing {
