@@ -220,6 +220,9 @@ pub(crate) fn expand(attributes: TokenStream, item: TokenStream) -> syn::Result<
     for argument in &arguments {
         let ident = &argument.ident;
         let name = ident.to_string();
+        // The executor binds each argument to a local that cannot shadow the function itself
+        // (an input may share the function's name).
+        let local = format_ident!("__millrace_{}", ident);
         match &argument.role {
             Role::Input { artifact, optional } => {
                 let field_type = if *optional {
@@ -239,18 +242,18 @@ pub(crate) fn expand(attributes: TokenStream, item: TokenStream) -> syn::Result<
                 });
                 input_bindings.push(quote!((#name, #krate::InputField::erased(&self.#ident))));
                 prepare.push(if *optional {
-                    quote!(let #ident = context.optional_input::<#artifact>(#name)?;)
+                    quote!(let #local = context.optional_input::<#artifact>(#name)?;)
                 } else {
-                    quote!(let #ident = context.input::<#artifact>(#name)?;)
+                    quote!(let #local = context.input::<#artifact>(#name)?;)
                 });
-                call_arguments.push(quote!(#ident));
+                call_arguments.push(quote!(#local));
             }
             Role::Output { artifact } => {
                 output_fields.push(quote!(pub #ident: #krate::Channel<#artifact>));
                 output_declarations.push(quote!(#krate::OutputDeclaration::of::<#artifact>(#name)));
                 output_binds.push(quote!(#ident: node.channel(#name)));
-                prepare.push(quote!(let #ident = context.output::<#artifact>(#name)?;));
-                call_arguments.push(quote!(#ident));
+                prepare.push(quote!(let #local = context.output::<#artifact>(#name)?;));
+                call_arguments.push(quote!(#local));
             }
             Role::Context => call_arguments.push(quote!(context)),
             Role::Parameter { ty } => {

@@ -1,0 +1,189 @@
+//! The command executor: a subprocess in its own process group, with placeholders expanded,
+//! its output logged per execution, killed with its children on timeout, and an optional
+//! `executor_output.json` read back for properties and metrics.
+//!
+//! `executor_output.json`:
+//!
+//! ```json
+//! {"outputs": {"model": {"properties": {"framework": "xgboost"}, "custom_properties": {"rmse": 3.2}}},
+//!  "metrics": {"rmse": 3.2}}
+//! ```
+
+use std::collections::BTreeMap;
+use std::process::Stdio;
+
+use millrace_core::{CommandSpec, Placeholder};
+use millrace_metadata::{Properties, Value};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use serde::Deserialize;
+
+use super::{Prepared, Produced};
+
+/// The file a command may write its properties and metrics into (`{{executor_output}}`).
+pub const EXECUTOR_OUTPUT_FILE: &str = "executor_output.json";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ExecutorOutput {
+    outputs: BTreeMap<String, OutputProperties>,
+    metrics: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct OutputProperties {
+    properties: BTreeMap<String, serde_json::Value>,
+    custom_properties: BTreeMap<String, serde_json::Value>,
+}
+
+fn parameter_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_json().to_string(),
+    }
+}
+
+fn expand(command: &CommandSpec, prepared: &Prepared) -> Result<CommandSpec, String> {
+    let executor_output = prepared.log_dir.join(EXECUTOR_OUTPUT_FILE);
+    command
+        .expand(|placeholder| match placeholder {
+            Placeholder::InputUri(name) => prepared.inputs.get(name)?.first()?.uri.clone(),
+            Placeholder::InputProperty(name, key) => {
+                let artifact = prepared.inputs.get(name)?.first()?;
+                artifact
+                    .properties
+                    .get(key)
+                    .or_else(|| artifact.custom_properties.get(key))
+                    .map(value_text)
+            }
+            Placeholder::OutputUri(name) => {
+                Some(prepared.outputs.get(name)?.1.display().to_string())
+            }
+            Placeholder::Parameter(name) => prepared.parameters.get(name).map(parameter_text),
+            Placeholder::RunId => Some(prepared.run_id.clone()),
+            Placeholder::NodeId => Some(prepared.node_id.clone()),
+            Placeholder::Pipeline => Some(prepared.pipeline.clone()),
+            Placeholder::ExecutorOutput => Some(executor_output.display().to_string()),
+        })
+        .map_err(|error| error.to_string())
+}
+
+fn tail(path: &std::path::Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+fn to_properties(values: &BTreeMap<String, serde_json::Value>) -> Result<Properties, String> {
+    values
+        .iter()
+        .map(|(name, value)| {
+            Value::from_json(value)
+                .map(|value| (name.clone(), value))
+                .ok_or_else(|| {
+                    format!("{EXECUTOR_OUTPUT_FILE}: property `{name}` = {value} cannot be stored")
+                })
+        })
+        .collect()
+}
+
+pub(super) async fn run(command: &CommandSpec, prepared: &Prepared) -> Result<Produced, String> {
+    let expanded = expand(command, prepared)?;
+    let (program, arguments) = expanded
+        .command
+        .split_first()
+        .ok_or_else(|| "the command is empty".to_owned())?;
+    let stdout_path = prepared.log_dir.join("stdout.log");
+    let stderr_path = prepared.log_dir.join("stderr.log");
+    let open = |path: &std::path::Path| {
+        std::fs::File::create(path)
+            .map_err(|error| format!("cannot create {}: {error}", path.display()))
+    };
+    let mut process = tokio::process::Command::new(program);
+    process
+        .args(arguments)
+        .args(&expanded.args)
+        .envs(&expanded.env)
+        .env("MILLRACE_RUN_ID", &prepared.run_id)
+        .env("MILLRACE_NODE_ID", &prepared.node_id)
+        .stdin(Stdio::null())
+        .stdout(open(&stdout_path)?)
+        .stderr(open(&stderr_path)?)
+        .process_group(0)
+        .kill_on_drop(true);
+    if let Some(dir) = &expanded.working_dir {
+        process.current_dir(dir);
+    }
+    let mut child = process
+        .spawn()
+        .map_err(|error| format!("cannot start `{program}`: {error}"))?;
+    let group = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .map(Pid::from_raw);
+    let waited = match prepared.timeout {
+        Some(limit) => match tokio::time::timeout(limit, child.wait()).await {
+            Ok(status) => status,
+            Err(_) => {
+                // Kill the whole group: the command and everything it started.
+                if let Some(group) = group {
+                    let _ = killpg(group, Signal::SIGKILL);
+                }
+                let _ = child.wait().await;
+                return Err(format!(
+                    "timed out after {} s; the command and its children were killed",
+                    limit.as_secs_f64()
+                ));
+            }
+        },
+        None => child.wait().await,
+    };
+    let status = waited.map_err(|error| format!("waiting for `{program}` failed: {error}"))?;
+    // Children left behind by a finished command go too.
+    if let Some(group) = group {
+        let _ = killpg(group, Signal::SIGKILL);
+    }
+    if !status.success() {
+        let stderr = tail(&stderr_path, 20);
+        return Err(format!(
+            "`{program}` exited with {status}{}",
+            if stderr.is_empty() {
+                String::new()
+            } else {
+                format!("; its last lines of standard error:\n{stderr}")
+            }
+        ));
+    }
+    let output_file = prepared.log_dir.join(EXECUTOR_OUTPUT_FILE);
+    let mut produced = Produced::default();
+    if output_file.exists() {
+        let text = std::fs::read_to_string(&output_file)
+            .map_err(|error| format!("cannot read {}: {error}", output_file.display()))?;
+        let output: ExecutorOutput = serde_json::from_str(&text)
+            .map_err(|error| format!("{}: {error}", output_file.display()))?;
+        produced.metrics = output.metrics;
+        for (name, properties) in output.outputs {
+            if !prepared.outputs.contains_key(&name) {
+                return Err(format!(
+                    "{EXECUTOR_OUTPUT_FILE}: the node has no output `{name}`"
+                ));
+            }
+            produced.properties.insert(
+                name,
+                (
+                    to_properties(&properties.properties)?,
+                    to_properties(&properties.custom_properties)?,
+                ),
+            );
+        }
+    }
+    Ok(produced)
+}

@@ -1,0 +1,75 @@
+//! The in-process executor: an `Execute` implementation called on this process's runtime.
+
+use std::collections::BTreeMap;
+
+use millrace_core::{ArtifactInstance, Execute, ExecutionContext};
+use millrace_metadata::{Properties, Value};
+
+use super::{Prepared, Produced};
+
+fn json_properties(properties: &Properties) -> BTreeMap<String, serde_json::Value> {
+    properties
+        .iter()
+        .map(|(name, value)| (name.clone(), value.to_json()))
+        .collect()
+}
+
+fn metadata_properties(
+    properties: &BTreeMap<String, serde_json::Value>,
+) -> Result<Properties, String> {
+    properties
+        .iter()
+        .map(|(name, value)| {
+            Value::from_json(value)
+                .map(|value| (name.clone(), value))
+                .ok_or_else(|| {
+                    format!("property `{name}` = {value} cannot be stored (null or a list)")
+                })
+        })
+        .collect()
+}
+
+pub(super) async fn run(executor: &dyn Execute, prepared: &Prepared) -> Result<Produced, String> {
+    let mut context =
+        ExecutionContext::new(&prepared.pipeline, &prepared.run_id, &prepared.node_id);
+    for (name, artifacts) in &prepared.inputs {
+        for artifact in artifacts {
+            let mut instance = ArtifactInstance::new(
+                artifact.type_name.clone().unwrap_or_default(),
+                artifact.uri.clone().unwrap_or_default(),
+            );
+            instance.id = artifact.id;
+            instance.properties = json_properties(&artifact.properties);
+            instance.custom_properties = json_properties(&artifact.custom_properties);
+            context.add_input(name, instance);
+        }
+    }
+    for (name, (artifact_type, staging)) in &prepared.outputs {
+        context.add_output(name, ArtifactInstance::new(artifact_type, staging));
+    }
+    for (name, value) in &prepared.parameters {
+        context.set_parameter(name, value.clone());
+    }
+    let work = executor.execute(&mut context);
+    let outcome = match prepared.timeout {
+        Some(limit) => tokio::time::timeout(limit, work)
+            .await
+            .map_err(|_| format!("timed out after {} s", limit.as_secs_f64()))?,
+        None => work.await,
+    };
+    outcome.map_err(|error| error.to_string())?;
+    let mut produced = Produced {
+        metrics: context.metrics().clone(),
+        ..Produced::default()
+    };
+    for (name, artifact) in context.output_artifacts() {
+        produced.properties.insert(
+            name,
+            (
+                metadata_properties(&artifact.properties)?,
+                metadata_properties(&artifact.custom_properties)?,
+            ),
+        );
+    }
+    Ok(produced)
+}

@@ -1,0 +1,379 @@
+//! `LocalRunner`: runs a whole pipeline on this machine, independent nodes in parallel.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use millrace_core::{Pipeline, TriggerRule};
+use millrace_metadata::{
+    Artifact, ArtifactAndEvent, ArtifactState, Execution, ExecutionState, MetadataStore, NodeQuery,
+    PutExecution, Value,
+};
+use serde::Serialize;
+use serde_json::Value as Json;
+use tokio::task::JoinSet;
+
+use crate::error::{Result, RunnerError};
+use crate::launcher::{NodeLauncher, NodeOutcome, NodeState};
+use crate::record::{RunRecord, new_run_id};
+use crate::resolve::{NODE_ID_PROPERTY, latest_execution_in_run};
+
+/// What a run did, node by node.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// The pipeline.
+    pub pipeline: String,
+    /// The run.
+    pub run_id: String,
+    /// Every node's outcome, in the order they finished.
+    pub nodes: Vec<NodeOutcome>,
+    /// Whether every node that had to run succeeded.
+    pub succeeded: bool,
+    /// How long the run took, in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl RunSummary {
+    /// The outcome of `node`.
+    pub fn node(&self, node: &str) -> Option<&NodeOutcome> {
+        self.nodes.iter().find(|outcome| outcome.node == node)
+    }
+
+    /// How many nodes ended in `state`.
+    pub fn count(&self, state: NodeState) -> usize {
+        self.nodes
+            .iter()
+            .filter(|outcome| outcome.state == state)
+            .count()
+    }
+}
+
+/// Runs pipelines locally.
+#[derive(Debug, Clone)]
+pub struct LocalRunner {
+    store: Arc<dyn MetadataStore>,
+    root: PathBuf,
+    parallelism: usize,
+    keep_going: bool,
+}
+
+/// What to do with a node whose upstream nodes have all finished.
+enum Decision {
+    Run,
+    NotRun(NodeState, String),
+}
+
+fn decide(rule: TriggerRule, upstream: &[&NodeOutcome]) -> Decision {
+    let failed: Vec<&str> = upstream
+        .iter()
+        .filter(|outcome| {
+            matches!(
+                outcome.state,
+                NodeState::Failed | NodeState::UpstreamFailed | NodeState::Canceled
+            )
+        })
+        .map(|outcome| outcome.node.as_str())
+        .collect();
+    let skipped = upstream
+        .iter()
+        .any(|outcome| outcome.state == NodeState::Skipped);
+    match rule {
+        TriggerRule::AllDone => Decision::Run,
+        TriggerRule::OneFailed if failed.is_empty() => Decision::NotRun(
+            NodeState::Skipped,
+            "no upstream node failed (trigger rule one_failed)".to_owned(),
+        ),
+        TriggerRule::OneFailed => Decision::Run,
+        TriggerRule::AllSuccess if !failed.is_empty() => Decision::NotRun(
+            NodeState::UpstreamFailed,
+            format!("upstream {} did not succeed", failed.join(", ")),
+        ),
+        TriggerRule::AllSuccess if skipped => Decision::NotRun(
+            NodeState::Skipped,
+            "an upstream node was skipped".to_owned(),
+        ),
+        TriggerRule::AllSuccess => Decision::Run,
+    }
+}
+
+impl LocalRunner {
+    /// A runner recording into `store` and writing artifacts under `root`.
+    pub fn new(store: Arc<dyn MetadataStore>, root: impl Into<PathBuf>) -> Self {
+        LocalRunner {
+            store,
+            root: root.into(),
+            parallelism: std::thread::available_parallelism().map_or(2, usize::from),
+            keep_going: false,
+        }
+    }
+
+    /// Runs at most `parallelism` nodes at once (at least 1).
+    pub fn parallelism(mut self, parallelism: usize) -> Self {
+        self.parallelism = parallelism.max(1);
+        self
+    }
+
+    /// After a failure, keeps running the nodes that do not depend on it (instead of starting
+    /// nothing new).
+    pub fn keep_going(mut self, keep_going: bool) -> Self {
+        self.keep_going = keep_going;
+        self
+    }
+
+    /// Starts a new run with these parameter values (see `Pipeline::parameter_values`).
+    pub async fn run(
+        &self,
+        pipeline: &Pipeline,
+        parameters: BTreeMap<String, Json>,
+    ) -> Result<RunSummary> {
+        let run_id = new_run_id();
+        let record = RunRecord::start(&*self.store, pipeline, &run_id, parameters).await?;
+        self.execute(pipeline, record, HashMap::new()).await
+    }
+
+    /// Continues run `run_id`: nodes that completed are kept, the rest run.
+    pub async fn resume(&self, pipeline: &Pipeline, run_id: &str) -> Result<RunSummary> {
+        let record = RunRecord::open(&*self.store, pipeline, run_id).await?;
+        recover_interrupted(&*self.store, &record, ExecutionState::Failed).await?;
+        let mut done = HashMap::new();
+        for node in &pipeline.spec().nodes {
+            if let Some(execution) =
+                latest_execution_in_run(&*self.store, &record, &node.id).await?
+            {
+                let state = if execution.last_known_state == ExecutionState::Cached {
+                    NodeState::Cached
+                } else {
+                    NodeState::Complete
+                };
+                done.insert(
+                    node.id.clone(),
+                    NodeOutcome {
+                        node: node.id.clone(),
+                        state,
+                        attempts: 0,
+                        execution_id: execution.id,
+                        message: Some("completed before the resume".to_owned()),
+                        duration_ms: 0,
+                    },
+                );
+            }
+        }
+        self.execute(pipeline, record, done).await
+    }
+
+    async fn execute(
+        &self,
+        pipeline: &Pipeline,
+        record: RunRecord,
+        mut done: HashMap<String, NodeOutcome>,
+    ) -> Result<RunSummary> {
+        let started = Instant::now();
+        let spec = pipeline.spec();
+        let exit_handler = spec.exit_handler.clone();
+        let upstream: HashMap<&str, Vec<&str>> = spec
+            .nodes
+            .iter()
+            .map(|node| {
+                let mut ids = node.upstream_node_ids();
+                if exit_handler.as_deref() == Some(node.id.as_str()) {
+                    // The exit handler waits for every other node.
+                    ids = spec
+                        .nodes
+                        .iter()
+                        .map(|other| other.id.as_str())
+                        .filter(|id| *id != node.id)
+                        .collect();
+                }
+                (node.id.as_str(), ids)
+            })
+            .collect();
+        let mut finished: Vec<NodeOutcome> = Vec::new();
+        let order: Vec<String> = pipeline
+            .nodes_in_order()
+            .map(|node| node.id.clone())
+            .collect();
+        let shared_pipeline = Arc::new(pipeline.clone());
+        let shared_record = Arc::new(record);
+        let mut running: JoinSet<(String, Result<NodeOutcome>)> = JoinSet::new();
+        let mut started_nodes: std::collections::HashSet<String> = done.keys().cloned().collect();
+        let mut stopping = false;
+        let mut interrupted = false;
+        let ctrl_c = tokio::signal::ctrl_c();
+        tokio::pin!(ctrl_c);
+
+        loop {
+            // Start every node whose upstream nodes have all finished.
+            let mut progressed = true;
+            while progressed {
+                progressed = false;
+                for id in &order {
+                    if started_nodes.contains(id) || running.len() >= self.parallelism {
+                        continue;
+                    }
+                    let Some(ups) = upstream.get(id.as_str()) else {
+                        continue;
+                    };
+                    if !ups.iter().all(|up| done.contains_key(*up)) {
+                        continue;
+                    }
+                    let is_exit_handler = exit_handler.as_deref() == Some(id.as_str());
+                    let node = pipeline.node(id)?;
+                    let rule = if is_exit_handler {
+                        TriggerRule::AllDone
+                    } else {
+                        node.options.trigger_rule
+                    };
+                    let upstream_outcomes: Vec<&NodeOutcome> =
+                        ups.iter().filter_map(|up| done.get(*up)).collect();
+                    let decision = if (stopping || interrupted) && !is_exit_handler {
+                        Decision::NotRun(
+                            NodeState::Canceled,
+                            "the run stopped after a failure".to_owned(),
+                        )
+                    } else {
+                        decide(rule, &upstream_outcomes)
+                    };
+                    started_nodes.insert(id.clone());
+                    progressed = true;
+                    match decision {
+                        Decision::NotRun(state, reason) => {
+                            let launcher = NodeLauncher::new(
+                                &*self.store,
+                                pipeline,
+                                &shared_record,
+                                &self.root,
+                            );
+                            let outcome = launcher.record_not_run(id, state, &reason).await?;
+                            done.insert(id.clone(), outcome.clone());
+                            finished.push(outcome);
+                        }
+                        Decision::Run => {
+                            let (store, pipeline, record, root, id) = (
+                                Arc::clone(&self.store),
+                                Arc::clone(&shared_pipeline),
+                                Arc::clone(&shared_record),
+                                self.root.clone(),
+                                id.clone(),
+                            );
+                            tracing::info!(node = %id, "starting");
+                            running.spawn(async move {
+                                let launcher =
+                                    NodeLauncher::new(&*store, &pipeline, &record, &root);
+                                let outcome = launcher.launch(&id).await;
+                                (id, outcome)
+                            });
+                        }
+                    }
+                }
+            }
+            if running.is_empty() {
+                break;
+            }
+            tokio::select! {
+                joined = running.join_next() => {
+                    let Some(joined) = joined else { break };
+                    let (id, outcome) = joined.map_err(|error| RunnerError::Mismatch(format!("a node's task failed: {error}")))?;
+                    let outcome = outcome?;
+                    tracing::info!(node = %id, state = ?outcome.state, "finished");
+                    if outcome.state == NodeState::Failed && !self.keep_going {
+                        stopping = true;
+                    }
+                    done.insert(id, outcome.clone());
+                    finished.push(outcome);
+                }
+                _ = &mut ctrl_c, if !interrupted => {
+                    tracing::warn!("interrupted: cancelling the running nodes");
+                    interrupted = true;
+                    running.abort_all();
+                    while running.join_next().await.is_some() {}
+                    recover_interrupted(&*self.store, &shared_record, ExecutionState::Canceled).await?;
+                    break;
+                }
+            }
+        }
+        let succeeded = !interrupted
+            && spec.nodes.iter().all(|node| {
+                done.get(&node.id).is_some_and(|outcome| {
+                    matches!(
+                        outcome.state,
+                        NodeState::Complete | NodeState::Cached | NodeState::Skipped
+                    )
+                })
+            });
+        Ok(RunSummary {
+            pipeline: pipeline.name().to_owned(),
+            run_id: shared_record.run_id.clone(),
+            nodes: finished,
+            succeeded,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+}
+
+/// Marks the executions of this run that were left RUNNING (by a crash or an interruption) as
+/// `state`, and their PENDING outputs ABANDONED, so that no half-written output is ever LIVE.
+pub async fn recover_interrupted(
+    store: &dyn MetadataStore,
+    record: &RunRecord,
+    state: ExecutionState,
+) -> Result<()> {
+    let stale = store
+        .get_executions(
+            &NodeQuery::all()
+                .in_context(record.run_context)
+                .states([ExecutionState::Running.code(), ExecutionState::New.code()]),
+        )
+        .await?;
+    for execution in stale {
+        let Some(execution_id) = execution.id else {
+            continue;
+        };
+        let node = match execution.custom_properties.get(NODE_ID_PROPERTY) {
+            Some(Value::String(node)) => node.clone(),
+            _ => String::new(),
+        };
+        // Its outputs are recorded at `<root>/<pipeline>/<node>/<output>/<execution-id>`.
+        let (node_part, id_part) = (format!("/{node}/"), format!("/{execution_id}"));
+        let pending: Vec<Artifact> = store
+            .get_artifacts(
+                &NodeQuery::all()
+                    .in_context(record.run_context)
+                    .states([ArtifactState::Pending.code()]),
+            )
+            .await?
+            .into_iter()
+            .filter(|artifact| {
+                artifact
+                    .uri
+                    .as_deref()
+                    .is_some_and(|uri| uri.contains(&node_part) && uri.ends_with(&id_part))
+            })
+            .collect();
+        let mut interrupted = Execution {
+            last_known_state: state,
+            ..execution
+        };
+        interrupted.custom_properties.insert(
+            "error".to_owned(),
+            Value::String("the run was interrupted while this execution ran".to_owned()),
+        );
+        store
+            .put_execution(&PutExecution {
+                execution: interrupted,
+                artifacts: pending
+                    .into_iter()
+                    .map(|artifact| ArtifactAndEvent {
+                        artifact: Artifact {
+                            state: ArtifactState::Abandoned,
+                            ..artifact
+                        },
+                        event: None,
+                    })
+                    .collect(),
+                contexts: Vec::new(),
+            })
+            .await?;
+    }
+    Ok(())
+}

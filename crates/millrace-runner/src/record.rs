@@ -1,0 +1,322 @@
+//! A run in the metadata store: the types it uses and its contexts, in TFX's vocabulary
+//! (`pipeline`, `pipeline_run` as its child, `node` named `<pipeline>.<node>`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use millrace_core::Pipeline;
+use millrace_core::spec::TaskSpec;
+use millrace_metadata::store::{
+    EXECUTION_CACHE_CONTEXT, NODE_CONTEXT, PIPELINE_CONTEXT, PIPELINE_RUN_CONTEXT,
+};
+use millrace_metadata::{Context, MetadataStore, NodeQuery, NodeType, ParentContext, Value};
+use serde_json::Value as Json;
+
+use crate::error::{Result, RunnerError};
+
+/// The execution type of resolver nodes.
+pub const RESOLVER_EXECUTION_TYPE: &str = "millrace.Resolver";
+/// The execution type of importer nodes.
+pub const IMPORTER_EXECUTION_TYPE: &str = "millrace.Importer";
+
+/// A run's identity and the ids of everything it records under.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    /// The run's id (the `pipeline_run` context's name).
+    pub run_id: String,
+    /// The pipeline's name.
+    pub pipeline: String,
+    /// The pipeline's fingerprint when the run started.
+    pub fingerprint: String,
+    /// The value of every runtime parameter in this run.
+    pub parameters: BTreeMap<String, Json>,
+    /// The `pipeline` context.
+    pub pipeline_context: i64,
+    /// The `pipeline_run` context.
+    pub run_context: i64,
+    artifact_types: HashMap<String, i64>,
+    execution_types: HashMap<String, i64>,
+    node_context_type: i64,
+    cache_context_type: i64,
+    run_context_type: i64,
+    pipeline_context_type: i64,
+}
+
+/// A new run id: the UTC time and a few hex digits, e.g. `20261127T152300-3fa9c1`.
+pub fn new_run_id() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let seconds = now.as_secs();
+    let (days, of_day) = (seconds / 86_400, seconds % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let salt = blake3::hash(
+        format!(
+            "{}-{}-{:?}",
+            now.as_nanos(),
+            std::process::id(),
+            std::thread::current().id()
+        )
+        .as_bytes(),
+    );
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}-{}",
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60,
+        &salt.to_hex()[..6]
+    )
+}
+
+impl RunRecord {
+    /// Registers the pipeline's types and creates the contexts of a new run.
+    pub async fn start(
+        store: &dyn MetadataStore,
+        pipeline: &Pipeline,
+        run_id: &str,
+        parameters: BTreeMap<String, Json>,
+    ) -> Result<Self> {
+        let mut record = RunRecord::register(store, pipeline, run_id, parameters).await?;
+        let pipeline_context =
+            get_or_create_context(store, record.pipeline_context_type, pipeline.name()).await?;
+        let run = Context {
+            type_id: record.run_context_type,
+            name: run_id.to_owned(),
+            custom_properties: [
+                (
+                    "fingerprint".to_owned(),
+                    Value::String(record.fingerprint.clone()),
+                ),
+                (
+                    "pipeline".to_owned(),
+                    Value::String(pipeline.name().to_owned()),
+                ),
+                (
+                    "parameters".to_owned(),
+                    Value::Struct(record.parameters.clone().into_iter().collect()),
+                ),
+            ]
+            .into(),
+            ..Context::default()
+        };
+        let run_context = store
+            .put_contexts(&[run])
+            .await
+            .map_err(|error| match error {
+                millrace_metadata::MetadataError::AlreadyExists(_) => {
+                    RunnerError::Mismatch(format!(
+                        "a run called `{run_id}` exists already; resume it with --resume {run_id}"
+                    ))
+                }
+                other => other.into(),
+            })?[0];
+        store
+            .put_parent_contexts(&[ParentContext {
+                child_id: run_context,
+                parent_id: pipeline_context,
+            }])
+            .await?;
+        record.pipeline_context = pipeline_context;
+        record.run_context = run_context;
+        Ok(record)
+    }
+
+    /// Opens an existing run of this pipeline, refusing one started by a different pipeline.
+    pub async fn open(
+        store: &dyn MetadataStore,
+        pipeline: &Pipeline,
+        run_id: &str,
+    ) -> Result<Self> {
+        let run = store
+            .get_contexts(&NodeQuery::all().of_type(PIPELINE_RUN_CONTEXT).named(run_id))
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                RunnerError::Mismatch(format!(
+                    "there is no run `{run_id}` in {}",
+                    store.location()
+                ))
+            })?;
+        let fingerprint = match run.custom_properties.get("fingerprint") {
+            Some(Value::String(fingerprint)) => fingerprint.clone(),
+            _ => String::new(),
+        };
+        let ours = pipeline.fingerprint().to_hex();
+        if fingerprint != ours {
+            return Err(RunnerError::Mismatch(format!(
+                "run `{run_id}` was started by a pipeline with fingerprint {fingerprint}, but this binary's pipeline `{}` has fingerprint {ours}: rebuild and redeploy so that both match",
+                pipeline.name()
+            )));
+        }
+        let parameters: BTreeMap<String, Json> = match run.custom_properties.get("parameters") {
+            Some(Value::Struct(map)) => map.clone().into_iter().collect(),
+            _ => BTreeMap::new(),
+        };
+        let mut record = RunRecord::register(store, pipeline, run_id, parameters).await?;
+        record.run_context = run.id.unwrap_or_default();
+        record.pipeline_context =
+            get_or_create_context(store, record.pipeline_context_type, pipeline.name()).await?;
+        Ok(record)
+    }
+
+    async fn register(
+        store: &dyn MetadataStore,
+        pipeline: &Pipeline,
+        run_id: &str,
+        parameters: BTreeMap<String, Json>,
+    ) -> Result<Self> {
+        let mut artifact_types = HashMap::new();
+        let mut execution_types = HashMap::new();
+        for node in &pipeline.spec().nodes {
+            let names = node
+                .outputs
+                .values()
+                .map(|output| output.artifact_type.as_str())
+                .chain(
+                    node.inputs
+                        .values()
+                        .map(|input| input.artifact_type.as_str()),
+                );
+            for name in names {
+                if artifact_types.contains_key(name) {
+                    continue;
+                }
+                let node_type = match pipeline.registry().artifact_type(name) {
+                    Some(info) => NodeType::of_artifact(info),
+                    None => NodeType::artifact(name),
+                };
+                artifact_types.insert(name.to_owned(), store.put_type(&node_type).await?);
+            }
+            let execution_type = match &node.task {
+                TaskSpec::Component { kind, .. } => kind.as_str(),
+                TaskSpec::Resolver { .. } => RESOLVER_EXECUTION_TYPE,
+                TaskSpec::Importer { .. } => IMPORTER_EXECUTION_TYPE,
+            };
+            if !execution_types.contains_key(execution_type) {
+                let id = store.put_type(&NodeType::execution(execution_type)).await?;
+                execution_types.insert(execution_type.to_owned(), id);
+            }
+        }
+        Ok(RunRecord {
+            run_id: run_id.to_owned(),
+            pipeline: pipeline.name().to_owned(),
+            fingerprint: pipeline.fingerprint().to_hex(),
+            parameters,
+            pipeline_context: 0,
+            run_context: 0,
+            artifact_types,
+            execution_types,
+            node_context_type: store.put_type(&NodeType::context(NODE_CONTEXT)).await?,
+            cache_context_type: store
+                .put_type(&NodeType::context(EXECUTION_CACHE_CONTEXT))
+                .await?,
+            run_context_type: store
+                .put_type(&NodeType::context(PIPELINE_RUN_CONTEXT))
+                .await?,
+            pipeline_context_type: store.put_type(&NodeType::context(PIPELINE_CONTEXT)).await?,
+        })
+    }
+
+    /// The id of artifact type `name`.
+    pub fn artifact_type(&self, name: &str) -> Result<i64> {
+        self.artifact_types.get(name).copied().ok_or_else(|| {
+            RunnerError::Mismatch(format!(
+                "artifact type `{name}` is not used by this pipeline"
+            ))
+        })
+    }
+
+    /// The id of the execution type of a node's task.
+    pub fn execution_type(&self, task: &TaskSpec) -> Result<i64> {
+        let name = match task {
+            TaskSpec::Component { kind, .. } => kind.as_str(),
+            TaskSpec::Resolver { .. } => RESOLVER_EXECUTION_TYPE,
+            TaskSpec::Importer { .. } => IMPORTER_EXECUTION_TYPE,
+        };
+        self.execution_types.get(name).copied().ok_or_else(|| {
+            RunnerError::Mismatch(format!("execution type `{name}` is not registered"))
+        })
+    }
+
+    /// The contexts a node's executions and artifacts belong to: the pipeline, the run, the node.
+    pub fn contexts(&self, node: &str) -> Vec<Context> {
+        vec![
+            Context {
+                id: Some(self.pipeline_context),
+                type_id: self.pipeline_context_type,
+                name: self.pipeline.clone(),
+                ..Context::default()
+            },
+            Context {
+                id: Some(self.run_context),
+                type_id: self.run_context_type,
+                name: self.run_id.clone(),
+                ..Context::default()
+            },
+            self.node_context(node),
+        ]
+    }
+
+    /// The (possibly new) context of node `node`.
+    pub fn node_context(&self, node: &str) -> Context {
+        Context {
+            type_id: self.node_context_type,
+            name: format!("{}.{node}", self.pipeline),
+            ..Context::default()
+        }
+    }
+
+    /// The (possibly new) cache context of a cache key.
+    pub fn cache_context(&self, cache_key: &str) -> Context {
+        Context {
+            type_id: self.cache_context_type,
+            name: cache_key.to_owned(),
+            ..Context::default()
+        }
+    }
+}
+
+async fn get_or_create_context(store: &dyn MetadataStore, type_id: i64, name: &str) -> Result<i64> {
+    let found = store
+        .get_contexts(&NodeQuery::all().named(name))
+        .await?
+        .into_iter()
+        .find(|context| context.type_id == type_id);
+    if let Some(context) = found {
+        return Ok(context.id.unwrap_or_default());
+    }
+    match store
+        .put_contexts(&[Context {
+            type_id,
+            name: name.to_owned(),
+            ..Context::default()
+        }])
+        .await
+    {
+        Ok(ids) => Ok(ids[0]),
+        // Another process created it meanwhile.
+        Err(millrace_metadata::MetadataError::AlreadyExists(_)) => Ok(store
+            .get_contexts(&NodeQuery::all().named(name))
+            .await?
+            .into_iter()
+            .find(|context| context.type_id == type_id)
+            .and_then(|context| context.id)
+            .unwrap_or_default()),
+        Err(other) => Err(other.into()),
+    }
+}
