@@ -19,7 +19,8 @@ fn run(arguments: &[&str], pipeline: fn() -> Result<Pipeline, BuildError>) -> Ou
     let mut stderr = Vec::new();
     let mut all = vec!["pipeline"];
     all.extend_from_slice(arguments);
-    let code = millrace::cli::run(all, pipeline, &mut stdout, &mut stderr);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let code = runtime.block_on(millrace::cli::run(all, pipeline, &mut stdout, &mut stderr));
     Outcome {
         code,
         stdout: String::from_utf8(stdout).unwrap(),

@@ -94,3 +94,98 @@ fn custom_component_compiles_and_draws() {
         "the custom artifact type is registered"
     );
 }
+
+/// Runs an example binary in `dir` with the store and root there; returns the JSON summary.
+fn run_in(dir: &std::path::Path, name: &str, arguments: &[&str]) -> (bool, serde_json::Value) {
+    let output = Command::new(example(name))
+        .args(arguments)
+        .arg("--json")
+        .env(
+            "MILLRACE_STORE",
+            format!("sqlite://{}", dir.join("metadata.sqlite").display()),
+        )
+        .env("MILLRACE_ROOT", dir.join("artifacts"))
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let summary = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
+    (output.status.success(), summary)
+}
+
+fn states(summary: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+    summary["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| {
+            (
+                node["node"].as_str().unwrap().to_owned(),
+                node["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn hello_runs_then_is_cached_then_reruns_exactly_what_a_parameter_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, first) = run_in(dir.path(), "hello", &["run"]);
+    assert!(ok, "{first:#}");
+    assert_eq!(
+        states(&first),
+        [
+            ("count_words", "complete"),
+            ("greet", "complete"),
+            ("shout", "skipped")
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .into()
+    );
+
+    let (ok, second) = run_in(dir.path(), "hello", &["run"]);
+    assert!(ok);
+    assert_eq!(states(&second)["greet"], "cached");
+    assert_eq!(states(&second)["count_words"], "cached");
+
+    // `loud` only affects `shout`'s condition: greet and count_words stay cached.
+    let (ok, loud) = run_in(dir.path(), "hello", &["run", "--param", "loud=true"]);
+    assert!(ok);
+    assert_eq!(states(&loud)["greet"], "cached");
+    assert_eq!(states(&loud)["count_words"], "cached");
+    assert_eq!(states(&loud)["shout"], "complete");
+
+    // `name` changes the greeting: everything downstream of it runs again.
+    let (ok, renamed) = run_in(dir.path(), "hello", &["run", "--param", "name=Ada"]);
+    assert!(ok);
+    assert_eq!(states(&renamed)["greet"], "complete");
+    assert_eq!(states(&renamed)["count_words"], "complete");
+}
+
+#[test]
+fn invalid_parameters_are_rejected_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in [
+        ["run", "--param", "loud=maybe"],
+        ["run", "--param", "colour=red"],
+        ["run", "--param", "nonsense"],
+    ] {
+        let output = Command::new(example("hello"))
+            .args(bad)
+            .env(
+                "MILLRACE_STORE",
+                format!("sqlite://{}", dir.path().join("metadata.sqlite").display()),
+            )
+            .env("MILLRACE_ROOT", dir.path().join("artifacts"))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{bad:?}");
+        assert!(
+            !dir.path().join("metadata.sqlite").exists(),
+            "{bad:?} wrote metadata"
+        );
+        assert!(
+            !dir.path().join("artifacts").exists(),
+            "{bad:?} wrote artifacts"
+        );
+    }
+}

@@ -46,6 +46,45 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the pipeline on this machine.
+    Run {
+        /// Set a runtime parameter: `--param name=value` (repeatable).
+        #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_assignment)]
+        params: Vec<(String, String)>,
+        /// Continue this run: nodes that completed are kept, the rest run.
+        #[arg(long, value_name = "RUN_ID")]
+        resume: Option<String>,
+        /// Run at most this many nodes at once (default: the number of cores).
+        #[arg(long)]
+        parallelism: Option<usize>,
+        /// After a failure, keep running the nodes that do not depend on it.
+        #[arg(long)]
+        keep_going: bool,
+        /// Where metadata and artifacts go.
+        #[command(flatten)]
+        location: Location,
+        /// Print the run summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Where the metadata store and the artifacts are.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Location {
+    /// The metadata store: sqlite://PATH, postgres://..., memory://.
+    #[arg(long, env = "MILLRACE_STORE", default_value = millrace_metadata::DEFAULT_STORE_URL)]
+    pub store: String,
+    /// The pipeline root, where artifacts are written.
+    #[arg(long, env = "MILLRACE_ROOT", default_value = ".millrace/artifacts")]
+    pub root: PathBuf,
+}
+
+fn parse_assignment(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(name, value)| (name.trim().to_owned(), value.to_owned()))
+        .filter(|(name, _)| !name.is_empty())
+        .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))
 }
 
 /// What `compile` produces.
@@ -64,7 +103,7 @@ pub enum GraphFormat {
     Mermaid,
 }
 
-pub(crate) fn execute<F>(
+pub(crate) async fn execute<F>(
     command: &Command,
     pipeline: F,
     stdout: &mut dyn Write,
@@ -75,6 +114,24 @@ where
 {
     let pipeline = pipeline()?;
     match command {
+        Command::Run {
+            params,
+            resume,
+            parallelism,
+            keep_going,
+            location,
+            json,
+        } => {
+            let request = crate::run::RunRequest {
+                params,
+                resume: resume.as_deref(),
+                parallelism: *parallelism,
+                keep_going: *keep_going,
+                location,
+                json: *json,
+            };
+            crate::run::run(&pipeline, &request, stdout, stderr).await?;
+        }
         Command::Compile { target, out } => {
             let Target::Ir = target;
             let mut json = pipeline.to_json();

@@ -17,6 +17,12 @@ pub enum CliError {
         /// Why.
         source: std::io::Error,
     },
+    /// The run could not be done (the store, the pipeline root, a mismatched run).
+    #[error(transparent)]
+    Runner(#[from] millrace_runner::RunnerError),
+    /// The run finished, and some node failed.
+    #[error("the run failed")]
+    RunFailed,
     /// Standard output could not be written.
     #[error("cannot write to standard output: {0}")]
     Stdout(std::io::Error),
@@ -27,6 +33,9 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Pipeline(_) => 2,
+            CliError::Runner(millrace_runner::RunnerError::Pipeline(_)) => 2,
+            CliError::Runner(millrace_runner::RunnerError::Mismatch(_)) => 2,
+            CliError::Runner(_) | CliError::RunFailed => 1,
             CliError::Write { .. } | CliError::Stdout(_) => 1,
         }
     }

@@ -21,13 +21,16 @@
 //! | `graph [--format dot\|mermaid] [--out PATH]` | draws the pipeline |
 //! | `validate` | checks the pipeline and prints its fingerprint |
 //! | `registry [--json]` | lists the component kinds and artifact types the binary knows |
+//! | `run [--param K=V]... [--resume RUN_ID] [--parallelism N] [--keep-going] [--json]` | runs the pipeline locally |
 //!
 //! Exit codes: 0 success, 1 the pipeline or a node failed, 2 invalid usage or an invalid
-//! pipeline (every problem is listed, with node ids). The runner's commands (`run`,
-//! `run-node`, `runs`, `artifacts`, `lineage`) join when the runner crate lands.
+//! pipeline (every problem is listed, with node ids). `--store` / `MILLRACE_STORE` (default
+//! `sqlite://.millrace/metadata.sqlite`) and `--root` / `MILLRACE_ROOT` (default
+//! `.millrace/artifacts`) say where metadata and artifacts go.
 
 mod command;
 mod error;
+mod run;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -46,9 +49,9 @@ where
     F: FnOnce() -> Result<Pipeline, BuildError>,
 {
     init_logging();
-    let mut stdout = std::io::stdout().lock();
-    let mut stderr = std::io::stderr().lock();
-    run(std::env::args_os(), pipeline, &mut stdout, &mut stderr)
+    let mut stdout = std::io::stdout();
+    let mut stderr = std::io::stderr();
+    run(std::env::args_os(), pipeline, &mut stdout, &mut stderr).await
 }
 
 fn init_logging() {
@@ -61,7 +64,7 @@ fn init_logging() {
 }
 
 /// Runs the command line on explicit arguments and output streams (what tests call).
-pub fn run<I, T, F>(
+pub async fn run<I, T, F>(
     arguments: I,
     pipeline: F,
     stdout: &mut dyn Write,
@@ -88,7 +91,7 @@ where
             };
         }
     };
-    match command::execute(&cli.command, pipeline, stdout, stderr) {
+    match command::execute(&cli.command, pipeline, stdout, stderr).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let _ = writeln!(stderr, "error: {error}");

@@ -1,0 +1,109 @@
+//! `run`: the pipeline on this machine, with a summary at the end.
+
+use std::io::Write;
+
+use millrace_core::Pipeline;
+use millrace_runner::{LocalRunner, NodeState, RunSummary};
+
+use crate::command::Location;
+use crate::error::CliError;
+
+pub(crate) struct RunRequest<'a> {
+    pub(crate) params: &'a [(String, String)],
+    pub(crate) resume: Option<&'a str>,
+    pub(crate) parallelism: Option<usize>,
+    pub(crate) keep_going: bool,
+    pub(crate) location: &'a Location,
+    pub(crate) json: bool,
+}
+
+pub(crate) async fn run(
+    pipeline: &Pipeline,
+    request: &RunRequest<'_>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), CliError> {
+    // Parameters are checked before anything runs or is written.
+    let overrides = request.params.iter().cloned().collect();
+    let parameters = pipeline.parameter_values(&overrides)?;
+    if request.resume.is_some() && !request.params.is_empty() {
+        return Err(CliError::Runner(millrace_runner::RunnerError::Mismatch(
+            "--param cannot change a resumed run: it keeps the parameters it started with"
+                .to_owned(),
+        )));
+    }
+    let store = millrace_metadata::connect(&request.location.store)
+        .await
+        .map_err(millrace_runner::RunnerError::from)?;
+    let mut runner = LocalRunner::new(store, &request.location.root).keep_going(request.keep_going);
+    if let Some(parallelism) = request.parallelism {
+        runner = runner.parallelism(parallelism);
+    }
+    let summary = match request.resume {
+        Some(run_id) => runner.resume(pipeline, run_id).await?,
+        None => runner.run(pipeline, parameters).await?,
+    };
+    if request.json {
+        let json = serde_json::to_string_pretty(&summary).unwrap_or_default();
+        writeln!(stdout, "{json}").map_err(CliError::Stdout)?;
+    } else {
+        write_summary(&summary, stdout).map_err(CliError::Stdout)?;
+    }
+    if summary.succeeded {
+        Ok(())
+    } else {
+        let _ = writeln!(
+            stderr,
+            "run {} of `{}` failed; resume it with `run --resume {}`",
+            summary.run_id, summary.pipeline, summary.run_id
+        );
+        Err(CliError::RunFailed)
+    }
+}
+
+fn state_name(state: NodeState) -> &'static str {
+    match state {
+        NodeState::Complete => "complete",
+        NodeState::Cached => "cached",
+        NodeState::Failed => "FAILED",
+        NodeState::Skipped => "skipped",
+        NodeState::UpstreamFailed => "upstream failed",
+        NodeState::Canceled => "canceled",
+    }
+}
+
+fn write_summary(summary: &RunSummary, out: &mut dyn Write) -> std::io::Result<()> {
+    let verdict = if summary.succeeded {
+        "succeeded"
+    } else {
+        "FAILED"
+    };
+    writeln!(
+        out,
+        "run {} of `{}` {verdict} in {:.2} s",
+        summary.run_id,
+        summary.pipeline,
+        summary.duration_ms as f64 / 1000.0
+    )?;
+    let width = summary
+        .nodes
+        .iter()
+        .map(|node| node.node.len())
+        .max()
+        .unwrap_or(4);
+    for node in &summary.nodes {
+        let detail = match (&node.message, node.attempts) {
+            (Some(message), _) => message.lines().next().unwrap_or_default().to_owned(),
+            (None, attempts) if attempts > 1 => format!("{attempts} attempts"),
+            (None, _) => String::new(),
+        };
+        writeln!(
+            out,
+            "  {:<width$}  {:<15}  {:>7} ms  {detail}",
+            node.node,
+            state_name(node.state),
+            node.duration_ms
+        )?;
+    }
+    Ok(())
+}
