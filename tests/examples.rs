@@ -189,3 +189,162 @@ fn invalid_parameters_are_rejected_before_anything_runs() {
         );
     }
 }
+
+fn text_of(dir: &std::path::Path, name: &str, arguments: &[&str]) -> (Option<i32>, String, String) {
+    let output = Command::new(example(name))
+        .args(arguments)
+        .env(
+            "MILLRACE_STORE",
+            format!("sqlite://{}", dir.join("metadata.sqlite").display()),
+        )
+        .env("MILLRACE_ROOT", dir.join("artifacts"))
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_inspection_commands_report_runs_artifacts_lineage_and_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, first) = run_in(dir.path(), "hello", &["run"]);
+    let (_, _second) = run_in(dir.path(), "hello", &["run", "--param", "name=Ada"]);
+
+    let (code, runs, _) = text_of(dir.path(), "hello", &["runs", "list", "--json"]);
+    assert_eq!(code, Some(0));
+    let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 2);
+
+    let run_id = first["run_id"].as_str().unwrap();
+    let (_, shown, _) = text_of(dir.path(), "hello", &["runs", "show", run_id, "--json"]);
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let states: Vec<&str> = shown["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["COMPLETE", "COMPLETE", "SKIPPED"]);
+
+    let (_, artifacts, _) = text_of(
+        dir.path(),
+        "hello",
+        &["artifacts", "list", "--type", "Dataset", "--json"],
+    );
+    let artifacts: serde_json::Value = serde_json::from_str(&artifacts).unwrap();
+    assert_eq!(
+        artifacts.as_array().unwrap().len(),
+        2,
+        "one greeting per name"
+    );
+    let greeting = artifacts[1]["id"].as_i64().unwrap();
+
+    let (_, lineage, _) = text_of(
+        dir.path(),
+        "hello",
+        &["lineage", &greeting.to_string(), "--json"],
+    );
+    let lineage: serde_json::Value = serde_json::from_str(&lineage).unwrap();
+    let nodes: Vec<&str> = lineage["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].as_str().unwrap())
+        .collect();
+    assert!(
+        nodes.contains(&"greet") && nodes.contains(&"count_words"),
+        "{nodes:?}"
+    );
+
+    let (_, explained, _) = text_of(dir.path(), "hello", &["cache", "explain", "greet"]);
+    assert!(explained.contains("not cached"), "{explained}");
+    assert!(
+        explained.contains(r#"`name` changed: "world" → "Ada""#),
+        "{explained}"
+    );
+    let (_, _) = run_in(dir.path(), "hello", &["run"]);
+    let (_, explained, _) = text_of(dir.path(), "hello", &["cache", "explain", "greet"]);
+    assert!(explained.contains(": cached"), "{explained}");
+}
+
+#[test]
+fn run_node_runs_one_node_of_a_run_and_refuses_another_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = text_of(
+        dir.path(),
+        "hello",
+        &["run-node", "--run-id", "remote-1", "--node", "greet"],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, out, _) = text_of(
+        dir.path(),
+        "hello",
+        &[
+            "run-node",
+            "--run-id",
+            "remote-1",
+            "--node",
+            "count_words",
+            "--json",
+        ],
+    );
+    assert_eq!(code, Some(0));
+    let outcome: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(outcome["state"], "complete");
+    let (_, shown, _) = text_of(dir.path(), "hello", &["runs", "show", "remote-1", "--json"]);
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let states: Vec<&str> = shown["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        ["COMPLETE", "COMPLETE", "NOT_STARTED"],
+        "exactly the two nodes ran"
+    );
+
+    let (code, _, err) = text_of(
+        dir.path(),
+        "custom_component",
+        &["run-node", "--run-id", "remote-1", "--node", "tokenize"],
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("fingerprint"), "{err}");
+    let (code, _, err) = text_of(
+        dir.path(),
+        "hello",
+        &["run-node", "--run-id", "remote-1", "--node", "nope"],
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("has no node `nope`"), "{err}");
+}
+
+#[test]
+fn two_runs_of_one_pipeline_at_once_on_one_sqlite_store_both_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let spawn = |name: &str| {
+        Command::new(example("hello"))
+            .args(["run", "--param", &format!("name={name}"), "--json"])
+            .env(
+                "MILLRACE_STORE",
+                format!("sqlite://{}", dir.path().join("metadata.sqlite").display()),
+            )
+            .env("MILLRACE_ROOT", dir.path().join("artifacts"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (first, second) = (spawn("Ann"), spawn("Bob"));
+    for child in [first, second] {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success());
+        let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(summary["succeeded"], true);
+    }
+}

@@ -67,6 +67,131 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The run history of this pipeline.
+    Runs {
+        /// What to show.
+        #[command(subcommand)]
+        command: RunsCommand,
+    },
+    /// The artifacts this pipeline produced.
+    Artifacts {
+        /// What to show.
+        #[command(subcommand)]
+        command: ArtifactsCommand,
+    },
+    /// The lineage of an artifact: what produced it and what was made from it.
+    Lineage {
+        /// The artifact's id.
+        artifact_id: i64,
+        /// Which way to follow events.
+        #[arg(long, value_enum, default_value_t = LineageDirection::Both)]
+        direction: LineageDirection,
+        /// How many events to follow at most.
+        #[arg(long, default_value_t = 20)]
+        hops: u32,
+        /// Where the metadata is.
+        #[command(flatten)]
+        location: Location,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Why a node was or was not cached.
+    Cache {
+        /// What to explain.
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
+    /// Execute one node of a run (what Airflow, Argo and Kubeflow tasks call).
+    RunNode {
+        /// The run (started by the first of its tasks if new).
+        #[arg(long)]
+        run_id: String,
+        /// The node.
+        #[arg(long)]
+        node: String,
+        /// Runtime parameters, for a run this task starts.
+        #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_assignment)]
+        params: Vec<(String, String)>,
+        /// Where metadata and artifacts go.
+        #[command(flatten)]
+        location: Location,
+        /// Print the node's outcome as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `runs ...`
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// The runs of this pipeline, newest first.
+    List {
+        /// Where the metadata is.
+        #[command(flatten)]
+        location: Location,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every node of one run: state, attempts, timing.
+    Show {
+        /// The run.
+        run_id: String,
+        /// Where the metadata is.
+        #[command(flatten)]
+        location: Location,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `artifacts ...`
+#[derive(Debug, Subcommand)]
+pub enum ArtifactsCommand {
+    /// The artifacts of this pipeline, newest first.
+    List {
+        /// Only artifacts of this type.
+        #[arg(long = "type")]
+        artifact_type: Option<String>,
+        /// Where the metadata is.
+        #[command(flatten)]
+        location: Location,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `cache ...`
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Why a node's latest execution was or was not a cache hit.
+    Explain {
+        /// The node.
+        node: String,
+        /// The run to look at (default: the newest run of the node).
+        #[arg(long)]
+        run_id: Option<String>,
+        /// Where the metadata is.
+        #[command(flatten)]
+        location: Location,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Which way `lineage` follows events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LineageDirection {
+    /// Towards what produced the artifact.
+    Upstream,
+    /// Towards what was made from it.
+    Downstream,
+    /// Both ways.
+    Both,
 }
 
 /// Where the metadata store and the artifacts are.
@@ -131,6 +256,71 @@ where
                 json: *json,
             };
             crate::run::run(&pipeline, &request, stdout, stderr).await?;
+        }
+        Command::Runs { command } => match command {
+            RunsCommand::List { location, json } => {
+                crate::inspect::runs_list(&pipeline, location, *json, stdout).await?;
+            }
+            RunsCommand::Show {
+                run_id,
+                location,
+                json,
+            } => {
+                crate::inspect::runs_show(&pipeline, run_id, location, *json, stdout).await?;
+            }
+        },
+        Command::Artifacts { command } => match command {
+            ArtifactsCommand::List {
+                artifact_type,
+                location,
+                json,
+            } => {
+                crate::inspect::artifacts_list(
+                    &pipeline,
+                    artifact_type.as_deref(),
+                    location,
+                    *json,
+                    stdout,
+                )
+                .await?;
+            }
+        },
+        Command::Lineage {
+            artifact_id,
+            direction,
+            hops,
+            location,
+            json,
+        } => {
+            crate::inspect::lineage(*artifact_id, *direction, *hops, location, *json, stdout)
+                .await?;
+        }
+        Command::Cache { command } => match command {
+            CacheCommand::Explain {
+                node,
+                run_id,
+                location,
+                json,
+            } => {
+                crate::inspect::cache_explain(
+                    &pipeline,
+                    node,
+                    run_id.as_deref(),
+                    location,
+                    *json,
+                    stdout,
+                )
+                .await?;
+            }
+        },
+        Command::RunNode {
+            run_id,
+            node,
+            params,
+            location,
+            json,
+        } => {
+            crate::run::run_node(&pipeline, run_id, node, params, location, *json, stdout).await?;
         }
         Command::Compile { target, out } => {
             let Target::Ir = target;

@@ -22,6 +22,10 @@
 //! | `validate` | checks the pipeline and prints its fingerprint |
 //! | `registry [--json]` | lists the component kinds and artifact types the binary knows |
 //! | `run [--param K=V]... [--resume RUN_ID] [--parallelism N] [--keep-going] [--json]` | runs the pipeline locally |
+//! | `run-node --run-id ID --node NODE` | executes one node of a run (what remote engines call) |
+//! | `runs list`, `runs show ID` | run history with per-node state and timing |
+//! | `artifacts list [--type T]`, `lineage ARTIFACT_ID` | inspect metadata and lineage |
+//! | `cache explain NODE [--run-id ID]` | why a node was or was not cached |
 //!
 //! Exit codes: 0 success, 1 the pipeline or a node failed, 2 invalid usage or an invalid
 //! pipeline (every problem is listed, with node ids). `--store` / `MILLRACE_STORE` (default
@@ -30,6 +34,7 @@
 
 mod command;
 mod error;
+mod inspect;
 mod run;
 
 use std::ffi::OsString;
@@ -38,7 +43,10 @@ use std::process::ExitCode;
 
 use millrace_core::{BuildError, Pipeline};
 
-pub use command::{Cli, Command, GraphFormat, Target};
+pub use command::{
+    ArtifactsCommand, CacheCommand, Cli, Command, GraphFormat, LineageDirection, Location,
+    RunsCommand, Target,
+};
 pub use error::CliError;
 
 /// Runs the command line of a pipeline binary with the process's arguments.

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use millrace_core::Pipeline;
-use millrace_runner::{LocalRunner, NodeState, RunSummary};
+use millrace_runner::{LocalRunner, NodeLauncher, NodeState, RunRecord, RunSummary};
 
 use crate::command::Location;
 use crate::error::CliError;
@@ -106,4 +106,46 @@ fn write_summary(summary: &RunSummary, out: &mut dyn Write) -> std::io::Result<(
         )?;
     }
     Ok(())
+}
+
+/// Executes one node of a run; fails with exit code 1 when the node fails.
+pub(crate) async fn run_node(
+    pipeline: &Pipeline,
+    run_id: &str,
+    node: &str,
+    params: &[(String, String)],
+    location: &Location,
+    json: bool,
+    stdout: &mut dyn Write,
+) -> Result<(), CliError> {
+    pipeline.node(node)?;
+    let overrides = params.iter().cloned().collect();
+    let parameters = pipeline.parameter_values(&overrides)?;
+    let store = millrace_metadata::connect(&location.store)
+        .await
+        .map_err(millrace_runner::RunnerError::from)?;
+    let record = RunRecord::open_or_start(&*store, pipeline, run_id, parameters).await?;
+    let outcome = NodeLauncher::new(&*store, pipeline, &record, &location.root)
+        .launch(node)
+        .await?;
+    if json {
+        let text = serde_json::to_string_pretty(&outcome).unwrap_or_default();
+        writeln!(stdout, "{text}").map_err(CliError::Stdout)?;
+    } else {
+        writeln!(
+            stdout,
+            "node `{node}` of run {run_id}: {}{}",
+            state_name(outcome.state),
+            outcome
+                .message
+                .as_deref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default()
+        )
+        .map_err(CliError::Stdout)?;
+    }
+    match outcome.state {
+        NodeState::Failed => Err(CliError::RunFailed),
+        _ => Ok(()),
+    }
 }

@@ -216,6 +216,42 @@ fn unknown_config_parameter(name: String) -> Problem {
     }
 }
 
+/// A topological order that keeps the nodes' declaration order wherever the edges allow (Kahn's
+/// algorithm, always taking the earliest-declared ready node), so that listings and summaries
+/// read in the order the pipeline was written. `None` if the graph has a cycle.
+fn insertion_ordered_toposort(graph: &DiGraph<usize, ()>) -> Option<Vec<usize>> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    let mut indegree: Vec<usize> = graph
+        .node_indices()
+        .map(|index| {
+            graph
+                .neighbors_directed(index, petgraph::Direction::Incoming)
+                .count()
+        })
+        .collect();
+    let mut ready: BinaryHeap<Reverse<usize>> = graph
+        .node_indices()
+        .filter(|index| indegree[index.index()] == 0)
+        .map(|index| Reverse(index.index()))
+        .collect();
+    let mut order = Vec::with_capacity(indegree.len());
+    while let Some(Reverse(next)) = ready.pop() {
+        order.push(graph[NodeIndex::new(next)]);
+        for downstream in
+            graph.neighbors_directed(NodeIndex::new(next), petgraph::Direction::Outgoing)
+        {
+            let count = &mut indegree[downstream.index()];
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                ready.push(Reverse(downstream.index()));
+            }
+        }
+    }
+    (order.len() == indegree.len()).then_some(order)
+}
+
 /// Whether `id` is a valid node id or pipeline name.
 pub fn is_valid_id(id: &str) -> bool {
     let mut chars = id.chars();
@@ -884,9 +920,9 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        match petgraph::algo::toposort(&graph, None) {
-            Ok(order) => order.into_iter().map(|index| graph[index]).collect(),
-            Err(_) => {
+        match insertion_ordered_toposort(&graph) {
+            Some(order) => order,
+            None => {
                 for component in petgraph::algo::tarjan_scc(&graph) {
                     let is_cycle = component.len() > 1
                         || component

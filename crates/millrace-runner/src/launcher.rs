@@ -405,7 +405,7 @@ impl<'a> NodeLauncher<'a> {
         }
         inputs.retain(|_, artifacts| !artifacts.is_empty());
 
-        let cache_key = self.cache_key(node, &inputs)?;
+        let (cache_key, cache_components) = self.cache_key(node, &inputs)?;
         if node.options.cache
             && let Some(hit) = self.store.find_cached_execution(&cache_key).await?
         {
@@ -427,6 +427,7 @@ impl<'a> NodeLauncher<'a> {
                     ExecutionState::Cached,
                     &[
                         ("cache_key", Value::String(cache_key.clone())),
+                        ("cache_components", cache_components.clone()),
                         (
                             "cached_execution_id",
                             Value::Int(hit.execution.id.unwrap_or_default()),
@@ -450,7 +451,13 @@ impl<'a> NodeLauncher<'a> {
                 tokio::time::sleep(node.options.retry.delay_before(attempt)).await;
             }
             let (execution_id, result) = self
-                .attempt(node, &*component, &inputs, &cache_key, attempt)
+                .attempt(
+                    node,
+                    &*component,
+                    &inputs,
+                    (&cache_key, &cache_components),
+                    attempt,
+                )
                 .await?;
             match result {
                 Ok(()) => {
@@ -545,14 +552,14 @@ impl<'a> NodeLauncher<'a> {
         &self,
         node: &NodeSpec,
         inputs: &BTreeMap<String, Vec<Artifact>>,
-    ) -> Result<String> {
+    ) -> Result<(String, Value)> {
         let TaskSpec::Component {
             kind,
             version,
             config,
         } = &node.task
         else {
-            return Ok(String::new());
+            return Ok((String::new(), Value::Struct(serde_json::Map::new())));
         };
         let config =
             millrace_core::parameter::substitute_parameters(config, &self.record.parameters)
@@ -562,14 +569,18 @@ impl<'a> NodeLauncher<'a> {
                         node.id
                     ))
                 })?;
-        let key = json!({
+        let components = json!({
             "kind": kind,
             "version": version,
             "config": config,
             "inputs": inputs.iter().map(|(name, artifacts)| (name.clone(), artifacts.iter().map(|a| a.id).collect::<Vec<_>>())).collect::<BTreeMap<_, _>>(),
             "outputs": node.outputs.iter().map(|(name, output)| (name.clone(), output.artifact_type.clone())).collect::<BTreeMap<_, _>>(),
         });
-        Ok(Fingerprint::of_value(&key).to_hex())
+        let key = Fingerprint::of_value(&components).to_hex();
+        let Json::Object(map) = components else {
+            return Ok((key, Value::Struct(serde_json::Map::new())));
+        };
+        Ok((key, Value::Struct(map)))
     }
 
     /// One execution of a component: record RUNNING, run, publish or fail.
@@ -578,11 +589,12 @@ impl<'a> NodeLauncher<'a> {
         node: &NodeSpec,
         component: &dyn millrace_core::ErasedComponent,
         inputs: &BTreeMap<String, Vec<Artifact>>,
-        cache_key: &str,
+        (cache_key, cache_components): (&str, &Value),
         attempt: u32,
     ) -> Result<(i64, std::result::Result<(), String>)> {
         let base = [
             ("cache_key", Value::String(cache_key.to_owned())),
+            ("cache_components", cache_components.clone()),
             ("attempt", Value::Int(i64::from(attempt))),
         ];
         let running = self.execution(node, ExecutionState::Running, &base)?;

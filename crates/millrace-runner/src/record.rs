@@ -135,6 +135,29 @@ impl RunRecord {
         Ok(record)
     }
 
+    /// Opens run `run_id`, or starts it with `parameters` if no process has yet: what each task
+    /// of a remote run does, in whatever order the engine starts them.
+    pub async fn open_or_start(
+        store: &dyn MetadataStore,
+        pipeline: &Pipeline,
+        run_id: &str,
+        parameters: BTreeMap<String, Json>,
+    ) -> Result<Self> {
+        let exists = !store
+            .get_contexts(&NodeQuery::all().of_type(PIPELINE_RUN_CONTEXT).named(run_id))
+            .await?
+            .is_empty();
+        if !exists {
+            match RunRecord::start(store, pipeline, run_id, parameters).await {
+                Ok(record) => return Ok(record),
+                // Another task started it meanwhile.
+                Err(RunnerError::Mismatch(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        RunRecord::open(store, pipeline, run_id).await
+    }
+
     /// Opens an existing run of this pipeline, refusing one started by a different pipeline.
     pub async fn open(
         store: &dyn MetadataStore,
