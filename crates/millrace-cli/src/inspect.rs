@@ -576,7 +576,9 @@ mod tests {
     #[test]
     fn times_format_as_utc_dates() {
         assert_eq!(format_time(0), "1970-01-01 00:00:00");
-        assert_eq!(format_time(1_795_784_050_390), "2026-11-27 09:34:10");
+        // Checked with Python: datetime.fromtimestamp(1795784050.390, timezone.utc).
+        assert_eq!(format_time(1_795_784_050_390), "2026-11-27 12:54:10");
+        assert_eq!(format_time(951_782_400_000), "2000-02-29 00:00:00");
     }
 
     #[test]
