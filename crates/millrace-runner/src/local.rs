@@ -135,7 +135,36 @@ impl LocalRunner {
     /// Continues run `run_id`: nodes that completed are kept, the rest run.
     pub async fn resume(&self, pipeline: &Pipeline, run_id: &str) -> Result<RunSummary> {
         let record = RunRecord::open(&*self.store, pipeline, run_id).await?;
-        recover_interrupted(&*self.store, &record, ExecutionState::Failed).await?;
+        self.continue_run(pipeline, record).await
+    }
+
+    /// Runs `run_id`: starts it with `parameters` if it does not exist, resumes it otherwise.
+    /// (Engines that name their runs — and crash-recovery loops — call this.)
+    pub async fn run_or_resume(
+        &self,
+        pipeline: &Pipeline,
+        run_id: &str,
+        parameters: BTreeMap<String, Json>,
+    ) -> Result<RunSummary> {
+        let record = RunRecord::open_or_start(&*self.store, pipeline, run_id, parameters).await?;
+        self.continue_run(pipeline, record).await
+    }
+
+    /// Cleans up what an interrupted process left, then runs every node not yet complete.
+    async fn continue_run(&self, pipeline: &Pipeline, record: RunRecord) -> Result<RunSummary> {
+        let layout = crate::layout::Layout::new(&self.root, pipeline.name());
+        for (node, execution_id) in
+            recover_interrupted(&*self.store, &record, ExecutionState::Failed).await?
+        {
+            // Whatever the interrupted execution wrote is abandoned: its staging directories,
+            // and a directory moved into place just before the process died.
+            if let Ok(spec) = pipeline.node(&node) {
+                for output in spec.outputs.keys() {
+                    crate::layout::remove_dir(&layout.staging(&node, output, execution_id));
+                    crate::layout::remove_dir(&layout.output(&node, output, execution_id));
+                }
+            }
+        }
         let mut done = HashMap::new();
         for node in &pipeline.spec().nodes {
             if let Some(execution) =
@@ -313,11 +342,13 @@ impl LocalRunner {
 
 /// Marks the executions of this run that were left RUNNING (by a crash or an interruption) as
 /// `state`, and their PENDING outputs ABANDONED, so that no half-written output is ever LIVE.
+/// Returns the node and execution id of each.
 pub async fn recover_interrupted(
     store: &dyn MetadataStore,
     record: &RunRecord,
     state: ExecutionState,
-) -> Result<()> {
+) -> Result<Vec<(String, i64)>> {
+    let mut recovered = Vec::new();
     let stale = store
         .get_executions(
             &NodeQuery::all()
@@ -350,6 +381,7 @@ pub async fn recover_interrupted(
                     .is_some_and(|uri| uri.contains(&node_part) && uri.ends_with(&id_part))
             })
             .collect();
+        recovered.push((node.clone(), execution_id));
         let mut interrupted = Execution {
             last_known_state: state,
             ..execution
@@ -375,5 +407,5 @@ pub async fn recover_interrupted(
             })
             .await?;
     }
-    Ok(())
+    Ok(recovered)
 }
