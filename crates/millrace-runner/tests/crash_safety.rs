@@ -92,7 +92,7 @@ fn child(dir: &Path) -> Command {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_twenty_times_then_resumed_the_run_completes_and_nothing_is_half_published() {
-    if std::env::var_os(CHILD_DIR).is_some() {
+    if std::env::var_os(CHILD_DIR).is_some() || std::env::var_os(INTERRUPT_DIR).is_some() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -197,4 +197,124 @@ fn integrity_check(path: &Path) -> String {
         .output()
         .unwrap();
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+const INTERRUPT_DIR: &str = "MILLRACE_TEST_INTERRUPT_DIR";
+
+/// Sleeps in a grandchild process and records its pid.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Sleeper;
+
+#[derive(millrace_macros::Outputs)]
+#[millrace(crate = millrace_core)]
+struct SleeperOutputs {
+    #[allow(dead_code)] // Declares the output; nothing reads it.
+    out: Channel<Metrics>,
+}
+
+impl Component for Sleeper {
+    const KIND: &'static str = "test.InterruptibleSleeper";
+    type Inputs = ();
+    type Outputs = SleeperOutputs;
+    fn execution(&self) -> Execution<'_> {
+        Execution::Command(CommandSpec::new(["sh", "-c"]).args([
+            r#"sleep 60 & echo $! > "$1/../../grandchild.pid"; wait"#,
+            "sleeper",
+            "{{outputs.out.uri}}",
+        ]))
+    }
+}
+
+/// In a child process: a run with a long command and a long in-process node, until Ctrl-C.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupt_child() {
+    let Ok(dir) = std::env::var(INTERRUPT_DIR) else {
+        return;
+    };
+    let dir = Path::new(&dir);
+    let mut p = Pipeline::builder("interruptible");
+    p.add("sleeper", Node::new(Sleeper, ()).cache(false));
+    p.add("writer", SlowWriter::new(None, 400).cache(false));
+    let store = connect(&format!(
+        "sqlite://{}",
+        dir.join("metadata.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    let summary = LocalRunner::new(store, dir.join("artifacts"))
+        .parallelism(2)
+        .run(&p.build().unwrap(), BTreeMap::new())
+        .await
+        .unwrap();
+    println!("SUCCEEDED={}", summary.succeeded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_cancels_the_run_and_kills_commands_with_their_children() {
+    if std::env::var_os(INTERRUPT_DIR).is_some() || std::env::var_os(CHILD_DIR).is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let process = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "interrupt_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(INTERRUPT_DIR, dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid_file = dir
+        .path()
+        .join("artifacts/interruptible/sleeper/grandchild.pid");
+    for _ in 0..100 {
+        if pid_file.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(process.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let output = process.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("SUCCEEDED=false"),
+        "the run did not end as interrupted:\n{stdout}"
+    );
+
+    let grandchild = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    std::thread::sleep(Duration::from_millis(200));
+    let status = std::fs::read_to_string(format!("/proc/{grandchild}/status")).unwrap_or_default();
+    assert!(
+        status.is_empty() || status.contains("State:\tZ"),
+        "the command's child {grandchild} still runs"
+    );
+
+    let store = connect(&format!(
+        "sqlite://{}",
+        dir.path().join("metadata.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    let executions = store.get_executions(&NodeQuery::all()).await.unwrap();
+    let states: Vec<ExecutionState> = executions.iter().map(|e| e.last_known_state).collect();
+    assert_eq!(
+        states,
+        [ExecutionState::Canceled, ExecutionState::Canceled],
+        "{states:?}"
+    );
+    let artifacts = store.get_artifacts(&NodeQuery::all()).await.unwrap();
+    assert!(
+        artifacts
+            .iter()
+            .all(|a| a.state == ArtifactState::Abandoned),
+        "no output is LIVE or PENDING"
+    );
 }

@@ -76,6 +76,18 @@ fn expand(command: &CommandSpec, prepared: &Prepared) -> Result<CommandSpec, Str
         .map_err(|error| error.to_string())
 }
 
+/// Kills a command's whole process group when dropped: on a timeout, at the end, and when the
+/// node's task is aborted (Ctrl-C), so that nothing the command started outlives it.
+struct ProcessGroup(Option<Pid>);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Some(group) = self.0 {
+            let _ = killpg(group, Signal::SIGKILL);
+        }
+    }
+}
+
 fn tail(path: &std::path::Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
@@ -125,18 +137,18 @@ pub(super) async fn run(command: &CommandSpec, prepared: &Prepared) -> Result<Pr
     let mut child = process
         .spawn()
         .map_err(|error| format!("cannot start `{program}`: {error}"))?;
-    let group = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .map(Pid::from_raw);
+    let group = ProcessGroup(
+        child
+            .id()
+            .and_then(|id| i32::try_from(id).ok())
+            .map(Pid::from_raw),
+    );
     let waited = match prepared.timeout {
         Some(limit) => match tokio::time::timeout(limit, child.wait()).await {
             Ok(status) => status,
             Err(_) => {
-                // Kill the whole group: the command and everything it started.
-                if let Some(group) = group {
-                    let _ = killpg(group, Signal::SIGKILL);
-                }
+                // The whole group goes: the command and everything it started.
+                drop(group);
                 let _ = child.wait().await;
                 return Err(format!(
                     "timed out after {} s; the command and its children were killed",
@@ -148,9 +160,7 @@ pub(super) async fn run(command: &CommandSpec, prepared: &Prepared) -> Result<Pr
     };
     let status = waited.map_err(|error| format!("waiting for `{program}` failed: {error}"))?;
     // Children left behind by a finished command go too.
-    if let Some(group) = group {
-        let _ = killpg(group, Signal::SIGKILL);
-    }
+    drop(group);
     if !status.success() {
         let stderr = tail(&stderr_path, 20);
         return Err(format!(
