@@ -3,7 +3,9 @@
 use std::io::Write;
 
 use millrace_core::Pipeline;
-use millrace_runner::{LocalRunner, NodeLauncher, NodeState, RunRecord, RunSummary};
+use std::io::IsTerminal;
+
+use millrace_runner::{LocalRunner, NodeLauncher, NodeState, RunEvent, RunRecord, RunSummary};
 
 use crate::command::Location;
 use crate::error::CliError;
@@ -39,10 +41,21 @@ pub(crate) async fn run(
     if let Some(parallelism) = request.parallelism {
         runner = runner.parallelism(parallelism);
     }
+    // A progress line on a terminal; elsewhere the `tracing` logs (MILLRACE_LOG=info) say it.
+    let progress = (!request.json && std::io::stderr().is_terminal()).then(|| {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        runner = runner.clone().events(sender);
+        tokio::spawn(show_progress(receiver))
+    });
     let summary = match request.resume {
-        Some(run_id) => runner.resume(pipeline, run_id).await?,
-        None => runner.run(pipeline, parameters).await?,
+        Some(run_id) => runner.resume(pipeline, run_id).await,
+        None => runner.run(pipeline, parameters).await,
     };
+    drop(runner);
+    if let Some(progress) = progress {
+        let _ = progress.await;
+    }
+    let summary = summary?;
     if request.json {
         let json = serde_json::to_string_pretty(&summary).unwrap_or_default();
         writeln!(stdout, "{json}").map_err(CliError::Stdout)?;
@@ -58,6 +71,31 @@ pub(crate) async fn run(
             summary.run_id, summary.pipeline, summary.run_id
         );
         Err(CliError::RunFailed)
+    }
+}
+
+/// Redraws one line on standard error: how many nodes finished, and which run.
+async fn show_progress(mut events: tokio::sync::mpsc::UnboundedReceiver<RunEvent>) {
+    let (mut total, mut finished) = (0, 0);
+    let mut running: Vec<String> = Vec::new();
+    let mut drawn = false;
+    while let Some(event) = events.recv().await {
+        match event {
+            RunEvent::Started { nodes, .. } => total = nodes,
+            RunEvent::NodeStarted(node) => running.push(node),
+            RunEvent::NodeFinished(outcome) => {
+                finished += 1;
+                running.retain(|node| *node != outcome.node);
+            }
+        }
+        let line = format!("[{finished}/{total}] running: {}", running.join(", "));
+        let mut stderr = std::io::stderr();
+        let _ = write!(stderr, "\r\x1b[2K{line}");
+        let _ = stderr.flush();
+        drawn = true;
+    }
+    if drawn {
+        let _ = write!(std::io::stderr(), "\r\x1b[2K");
     }
 }
 

@@ -16,5 +16,5 @@ pub mod resolve;
 pub use error::{Result, RunnerError};
 pub use launcher::{NodeLauncher, NodeOutcome, NodeState};
 pub use layout::Layout;
-pub use local::{LocalRunner, RunSummary, recover_interrupted};
+pub use local::{LocalRunner, RunEvent, RunSummary, recover_interrupted};
 pub use record::{RunRecord, new_run_id};

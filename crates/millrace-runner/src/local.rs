@@ -49,6 +49,22 @@ impl RunSummary {
     }
 }
 
+/// What a runner reports while it runs, for progress displays.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunEvent {
+    /// The run started (or resumed) with this many nodes.
+    Started {
+        /// The run.
+        run_id: String,
+        /// How many nodes the pipeline has.
+        nodes: usize,
+    },
+    /// A node started executing.
+    NodeStarted(String),
+    /// A node ended.
+    NodeFinished(NodeOutcome),
+}
+
 /// Runs pipelines locally.
 #[derive(Debug, Clone)]
 pub struct LocalRunner {
@@ -56,6 +72,7 @@ pub struct LocalRunner {
     root: PathBuf,
     parallelism: usize,
     keep_going: bool,
+    events: Option<tokio::sync::mpsc::UnboundedSender<RunEvent>>,
 }
 
 /// What to do with a node whose upstream nodes have all finished.
@@ -105,6 +122,19 @@ impl LocalRunner {
             root: root.into(),
             parallelism: std::thread::available_parallelism().map_or(2, usize::from),
             keep_going: false,
+            events: None,
+        }
+    }
+
+    /// Reports progress on this channel.
+    pub fn events(mut self, sender: tokio::sync::mpsc::UnboundedSender<RunEvent>) -> Self {
+        self.events = Some(sender);
+        self
+    }
+
+    fn report(&self, event: RunEvent) {
+        if let Some(sender) = &self.events {
+            let _ = sender.send(event);
         }
     }
 
@@ -218,6 +248,13 @@ impl LocalRunner {
             })
             .collect();
         let mut finished: Vec<NodeOutcome> = Vec::new();
+        self.report(RunEvent::Started {
+            run_id: record.run_id.clone(),
+            nodes: spec.nodes.len(),
+        });
+        for outcome in done.values() {
+            self.report(RunEvent::NodeFinished(outcome.clone()));
+        }
         let order: Vec<String> = pipeline
             .nodes_in_order()
             .map(|node| node.id.clone())
@@ -275,6 +312,7 @@ impl LocalRunner {
                             );
                             let outcome = launcher.record_not_run(id, state, &reason).await?;
                             done.insert(id.clone(), outcome.clone());
+                            self.report(RunEvent::NodeFinished(outcome.clone()));
                             finished.push(outcome);
                         }
                         Decision::Run => {
@@ -286,6 +324,7 @@ impl LocalRunner {
                                 id.clone(),
                             );
                             tracing::info!(node = %id, "starting");
+                            self.report(RunEvent::NodeStarted(id.clone()));
                             running.spawn(async move {
                                 let launcher =
                                     NodeLauncher::new(&*store, &pipeline, &record, &root);
@@ -309,6 +348,7 @@ impl LocalRunner {
                         stopping = true;
                     }
                     done.insert(id, outcome.clone());
+                    self.report(RunEvent::NodeFinished(outcome.clone()));
                     finished.push(outcome);
                 }
                 _ = &mut ctrl_c, if !interrupted => {
