@@ -1,0 +1,73 @@
+//! Per-node overhead of the local runner: no-op nodes, every execution, artifact and event
+//! recorded durably in SQLite (WAL).
+//!
+//! ```text
+//! cargo bench -p millrace-runner --bench noop_pipeline -- [NODES]
+//! ```
+//!
+//! Shapes: a chain (each node reads the previous one), a fan-out (one source, the rest read
+//! it), a random DAG (each node reads one or two earlier nodes). Prints one JSON object each.
+
+#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)] // A benchmark program.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use millrace_core::prelude::*;
+use millrace_runner::LocalRunner;
+
+/// Does nothing but exist.
+#[millrace_macros::component(crate = millrace_core, kind = "bench.Noop")]
+async fn noop(
+    left: Option<Input<Dataset>>,
+    right: Option<Input<Dataset>>,
+    out: Output<Dataset>,
+) -> Result<(), ComponentError> {
+    let _ = (left, right, out);
+    Ok(())
+}
+
+fn pipeline(shape: &str, nodes: usize) -> Pipeline {
+    let mut p = Pipeline::builder(format!("noop-{shape}"));
+    let mut outputs: Vec<Channel<Dataset>> = vec![p.add("n0", Noop::new(None, None)).out];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |bound: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % bound as u64) as usize
+    };
+    for index in 1..nodes {
+        let (left, right) = match shape {
+            "chain" => (outputs[index - 1], None),
+            "fan_out" => (outputs[0], None),
+            _ => (outputs[next(index)], Some(outputs[next(index)])),
+        };
+        outputs.push(p.add(&format!("n{index}"), Noop::new(Some(left), right)).out);
+    }
+    p.build().unwrap()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let nodes: usize = std::env::args()
+        .skip(1)
+        .find_map(|argument| argument.parse().ok())
+        .unwrap_or(1_000);
+    for shape in ["chain", "fan_out", "random_dag"] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = millrace_metadata::connect(&format!("sqlite://{}", dir.path().join("m.sqlite").display()))
+            .await
+            .unwrap();
+        let runner = LocalRunner::new(store, dir.path().join("artifacts"));
+        let pipeline = pipeline(shape, nodes);
+        let started = Instant::now();
+        let summary = runner.run(&pipeline, BTreeMap::new()).await.unwrap();
+        let seconds = started.elapsed().as_secs_f64();
+        assert!(summary.succeeded);
+        println!(
+            "{{\"system\": \"millrace\", \"shape\": \"{shape}\", \"nodes\": {nodes}, \"seconds\": {seconds:.3}, \"per_node_ms\": {:.3}}}",
+            seconds * 1000.0 / nodes as f64
+        );
+    }
+}
