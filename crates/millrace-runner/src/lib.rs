@@ -4,6 +4,33 @@
 //! inputs resolved from the metadata store, a cache lookup, outputs written to staging and
 //! published atomically with the execution's completion — and the [`LocalRunner`] runs a whole
 //! pipeline on this machine, independent nodes in parallel.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use millrace_core::prelude::*;
+//! use millrace_runner::{LocalRunner, NodeState};
+//!
+//! /// Writes a greeting.
+//! #[millrace_macros::component(crate = millrace_core, kind = "doc.Greet")]
+//! async fn greet(greeting: Output<Dataset>, name: String) -> Result<(), ComponentError> {
+//!     std::fs::write(greeting.uri().join("greeting.txt"), format!("Hello, {name}!"))?;
+//!     Ok(())
+//! }
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let mut p = Pipeline::builder("greetings");
+//! p.add("greet", Greet::new("world"));
+//! let pipeline = p.build().unwrap();
+//!
+//! let root = tempfile::tempdir().unwrap();
+//! let store = millrace_metadata::connect("memory://").await.unwrap();
+//! let runner = LocalRunner::new(store, root.path());
+//! let first = runner.run(&pipeline, BTreeMap::new()).await.unwrap();
+//! assert_eq!(first.node("greet").unwrap().state, NodeState::Complete);
+//! let second = runner.run(&pipeline, BTreeMap::new()).await.unwrap();
+//! assert_eq!(second.node("greet").unwrap().state, NodeState::Cached);
+//! # });
+//! ```
 
 mod error;
 pub mod executor;
