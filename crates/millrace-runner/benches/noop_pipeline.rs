@@ -43,7 +43,10 @@ fn pipeline(shape: &str, nodes: usize) -> Pipeline {
             "fan_out" => (outputs[0], None),
             _ => (outputs[next(index)], Some(outputs[next(index)])),
         };
-        outputs.push(p.add(&format!("n{index}"), Noop::new(Some(left), right)).out);
+        outputs.push(
+            p.add(&format!("n{index}"), Noop::new(Some(left), right))
+                .out,
+        );
     }
     p.build().unwrap()
 }
@@ -56,9 +59,12 @@ async fn main() {
         .unwrap_or(1_000);
     for shape in ["chain", "fan_out", "random_dag"] {
         let dir = tempfile::tempdir().unwrap();
-        let store = millrace_metadata::connect(&format!("sqlite://{}", dir.path().join("m.sqlite").display()))
-            .await
-            .unwrap();
+        let store = millrace_metadata::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("m.sqlite").display()
+        ))
+        .await
+        .unwrap();
         let runner = LocalRunner::new(store, dir.path().join("artifacts"));
         let pipeline = pipeline(shape, nodes);
         let started = Instant::now();
