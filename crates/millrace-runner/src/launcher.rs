@@ -200,6 +200,18 @@ impl<'a> NodeLauncher<'a> {
             .execution_id)
     }
 
+    /// Records an execution with no inputs or outputs (skipped, failed before it started).
+    async fn record_alone(&self, node: &NodeSpec, execution: Execution) -> Result<i64> {
+        self.record_links(
+            node,
+            execution,
+            &BTreeMap::new(),
+            &BTreeMap::new(),
+            Vec::new(),
+        )
+        .await
+    }
+
     async fn run_resolver(
         &self,
         node: &NodeSpec,
@@ -332,7 +344,11 @@ impl<'a> NodeLauncher<'a> {
                 Ok(true) => {}
                 Ok(false) => {
                     return self
-                        .record_skipped(node, "its `when` condition is false")
+                        .record_not_run(
+                            &node.id,
+                            NodeState::Skipped,
+                            "its `when` condition is false",
+                        )
                         .await;
                 }
                 Err(why) => {
@@ -341,15 +357,7 @@ impl<'a> NodeLauncher<'a> {
                         ExecutionState::Failed,
                         &[("error", Value::String(format!("condition: {why}")))],
                     )?;
-                    let id = self
-                        .record_links(
-                            node,
-                            execution,
-                            &BTreeMap::new(),
-                            &BTreeMap::new(),
-                            Vec::new(),
-                        )
-                        .await?;
+                    let id = self.record_alone(node, execution).await?;
                     return Ok(Self::outcome(
                         node,
                         NodeState::Failed,
@@ -485,33 +493,6 @@ impl<'a> NodeLauncher<'a> {
         ))
     }
 
-    async fn record_skipped(&self, node: &NodeSpec, reason: &str) -> Result<NodeOutcome> {
-        let execution = self.execution(
-            node,
-            ExecutionState::Canceled,
-            &[
-                ("skipped", Value::Bool(true)),
-                ("reason", Value::String(reason.to_owned())),
-            ],
-        )?;
-        let id = self
-            .record_links(
-                node,
-                execution,
-                &BTreeMap::new(),
-                &BTreeMap::new(),
-                Vec::new(),
-            )
-            .await?;
-        Ok(Self::outcome(
-            node,
-            NodeState::Skipped,
-            0,
-            Some(id),
-            Some(reason.to_owned()),
-        ))
-    }
-
     /// Records a node that does not run because of its upstream nodes.
     pub async fn record_not_run(
         &self,
@@ -528,15 +509,7 @@ impl<'a> NodeLauncher<'a> {
                 ("reason", Value::String(reason.to_owned())),
             ],
         )?;
-        let id = self
-            .record_links(
-                node,
-                execution,
-                &BTreeMap::new(),
-                &BTreeMap::new(),
-                Vec::new(),
-            )
-            .await?;
+        let id = self.record_alone(node, execution).await?;
         Ok(Self::outcome(
             node,
             state,
