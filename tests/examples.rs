@@ -348,3 +348,36 @@ fn two_runs_of_one_pipeline_at_once_on_one_sqlite_store_both_complete() {
         assert_eq!(summary["succeeded"], true);
     }
 }
+
+#[test]
+fn taxi_trains_evaluates_and_pushes_only_a_good_enough_model() {
+    let dir = tempfile::tempdir().unwrap();
+    // With no arguments the example runs the pipeline: the README's main job.
+    let output = Command::new(example("taxi"))
+        .env(
+            "MILLRACE_STORE",
+            format!("sqlite://{}", dir.path().join("metadata.sqlite").display()),
+        )
+        .env("MILLRACE_ROOT", dir.path().join("artifacts"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let versions = || {
+        std::fs::read_dir(dir.path().join("serving/taxi"))
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(versions(), 1, "the blessed model was pushed");
+
+    // A threshold no model meets: evaluated, not blessed, not pushed.
+    let (ok, strict) = run_in(dir.path(), "taxi", &["run", "--param", "rmse_max=0.5"]);
+    assert!(ok, "{strict:#}");
+    assert_eq!(states(&strict)["pusher"], "skipped");
+    assert_eq!(states(&strict)["trainer"], "cached");
+    assert_eq!(versions(), 1);
+}
