@@ -44,4 +44,4 @@ pub use error::{Result, RunnerError};
 pub use launcher::{NodeLauncher, NodeOutcome, NodeState};
 pub use layout::Layout;
 pub use local::{LocalRunner, RunEvent, RunSummary, recover_interrupted};
-pub use record::{RunRecord, new_run_id};
+pub use record::{RunRecord, new_run_id, utc_date_time};

@@ -42,15 +42,11 @@ pub struct RunRecord {
     pipeline_context_type: i64,
 }
 
-/// A new run id: the UTC time and a few hex digits, e.g. `20261127T152300-3fa9c1`.
-pub fn new_run_id() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let seconds = now.as_secs();
-    let (days, of_day) = (seconds / 86_400, seconds % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
+/// The UTC calendar date and time of `seconds` since the Unix epoch:
+/// `(year, month, day, hour, minute, second)` (Howard Hinnant's civil-from-days algorithm).
+pub fn utc_date_time(seconds: i64) -> (i64, i64, i64, i64, i64, i64) {
+    let (days, of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
     let year_of_era =
@@ -64,6 +60,23 @@ pub fn new_run_id() -> String {
         month_index - 9
     };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (
+        year,
+        month,
+        day,
+        of_day / 3600,
+        of_day % 3600 / 60,
+        of_day % 60,
+    )
+}
+
+/// A new run id: the UTC time and a few hex digits, e.g. `20261127T152300-3fa9c1`.
+pub fn new_run_id() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let (year, month, day, hour, minute, second) =
+        utc_date_time(i64::try_from(now.as_secs()).unwrap_or(0));
     let salt = blake3::hash(
         format!(
             "{}-{}-{:?}",
@@ -74,10 +87,7 @@ pub fn new_run_id() -> String {
         .as_bytes(),
     );
     format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}-{}",
-        of_day / 3600,
-        of_day % 3600 / 60,
-        of_day % 60,
+        "{year:04}{month:02}{day:02}T{hour:02}{minute:02}{second:02}-{}",
         &salt.to_hex()[..6]
     )
 }
