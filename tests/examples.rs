@@ -97,19 +97,13 @@ fn custom_component_compiles_and_draws() {
 
 /// Runs an example binary in `dir` with the store and root there; returns the JSON summary.
 fn run_in(dir: &std::path::Path, name: &str, arguments: &[&str]) -> (bool, serde_json::Value) {
-    let output = Command::new(example(name))
-        .args(arguments)
-        .arg("--json")
-        .env(
-            "MILLRACE_STORE",
-            format!("sqlite://{}", dir.join("metadata.sqlite").display()),
-        )
-        .env("MILLRACE_ROOT", dir.join("artifacts"))
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let summary = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
-    (output.status.success(), summary)
+    let mut with_json = arguments.to_vec();
+    with_json.push("--json");
+    let (code, stdout, _) = text_of(dir, name, &with_json);
+    (
+        code == Some(0),
+        serde_json::from_str(&stdout).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 fn states(summary: &serde_json::Value) -> std::collections::BTreeMap<String, String> {

@@ -13,12 +13,12 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 
 use millrace_core::{CommandSpec, Placeholder};
-use millrace_metadata::{Properties, Value};
+use millrace_metadata::Value;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use serde::Deserialize;
 
-use super::{Prepared, Produced};
+use super::{Prepared, Produced, properties_from_json};
 
 /// The file a command may write its properties and metrics into (`{{executor_output}}`).
 pub const EXECUTOR_OUTPUT_FILE: &str = "executor_output.json";
@@ -92,19 +92,6 @@ fn tail(path: &std::path::Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-fn to_properties(values: &BTreeMap<String, serde_json::Value>) -> Result<Properties, String> {
-    values
-        .iter()
-        .map(|(name, value)| {
-            Value::from_json(value)
-                .map(|value| (name.clone(), value))
-                .ok_or_else(|| {
-                    format!("{EXECUTOR_OUTPUT_FILE}: property `{name}` = {value} cannot be stored")
-                })
-        })
-        .collect()
 }
 
 pub(super) async fn run(command: &CommandSpec, prepared: &Prepared) -> Result<Produced, String> {
@@ -189,8 +176,10 @@ pub(super) async fn run(command: &CommandSpec, prepared: &Prepared) -> Result<Pr
             produced.properties.insert(
                 name,
                 (
-                    to_properties(&properties.properties)?,
-                    to_properties(&properties.custom_properties)?,
+                    properties_from_json(&properties.properties)
+                        .map_err(|error| format!("{EXECUTOR_OUTPUT_FILE}: {error}"))?,
+                    properties_from_json(&properties.custom_properties)
+                        .map_err(|error| format!("{EXECUTOR_OUTPUT_FILE}: {error}"))?,
                 ),
             );
         }

@@ -3,29 +3,14 @@
 use std::collections::BTreeMap;
 
 use millrace_core::{ArtifactInstance, Execute, ExecutionContext};
-use millrace_metadata::{Properties, Value};
+use millrace_metadata::Properties;
 
-use super::{Prepared, Produced};
+use super::{Prepared, Produced, properties_from_json};
 
 fn json_properties(properties: &Properties) -> BTreeMap<String, serde_json::Value> {
     properties
         .iter()
         .map(|(name, value)| (name.clone(), value.to_json()))
-        .collect()
-}
-
-fn metadata_properties(
-    properties: &BTreeMap<String, serde_json::Value>,
-) -> Result<Properties, String> {
-    properties
-        .iter()
-        .map(|(name, value)| {
-            Value::from_json(value)
-                .map(|value| (name.clone(), value))
-                .ok_or_else(|| {
-                    format!("property `{name}` = {value} cannot be stored (null or a list)")
-                })
-        })
         .collect()
 }
 
@@ -66,8 +51,8 @@ pub(super) async fn run(executor: &dyn Execute, prepared: &Prepared) -> Result<P
         produced.properties.insert(
             name,
             (
-                metadata_properties(&artifact.properties)?,
-                metadata_properties(&artifact.custom_properties)?,
+                properties_from_json(&artifact.properties)?,
+                properties_from_json(&artifact.custom_properties)?,
             ),
         );
     }

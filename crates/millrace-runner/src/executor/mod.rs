@@ -46,3 +46,20 @@ pub(crate) async fn execute(
         Execution::Command(command) => command::run(&command, prepared).await,
     }
 }
+
+/// Properties reported as JSON, as metadata values; a value metadata cannot hold (null, a
+/// list) is an error naming the property.
+pub(crate) fn properties_from_json(
+    values: &BTreeMap<String, Json>,
+) -> Result<millrace_metadata::Properties, String> {
+    values
+        .iter()
+        .map(|(name, value)| {
+            millrace_metadata::Value::from_json(value)
+                .map(|value| (name.clone(), value))
+                .ok_or_else(|| {
+                    format!("property `{name}` = {value} cannot be stored (null or a list)")
+                })
+        })
+        .collect()
+}
