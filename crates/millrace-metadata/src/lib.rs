@@ -56,8 +56,8 @@ pub use model::{
 pub use query::{Comparison, Direction, LineageQuery, NodeQuery, OrderBy, PropertyFilter};
 pub use sqlite::SqliteSettings;
 pub use store::{
-    ArtifactAndEvent, CachedExecution, EventQuery, GarbageReport, LineageGraph, MetadataStore,
-    PruneReport, PutExecution, PutExecutionResult, remove_local_files,
+    ArtifactAndEvent, CachedExecution, EXECUTION_ID_PLACEHOLDER, EventQuery, GarbageReport,
+    LineageGraph, MetadataStore, PruneReport, PutExecution, PutExecutionResult, remove_local_files,
 };
 
 /// The embedded default store of a pipeline binary.

@@ -22,7 +22,14 @@ pub struct ArtifactAndEvent {
     pub event: Option<(EventType, Vec<PathStep>)>,
 }
 
+/// The text in an artifact URI of a [`PutExecution`] that the store replaces by the
+/// execution's id, so that a new execution and outputs named after it are written together.
+pub const EXECUTION_ID_PLACEHOLDER: &str = "{execution_id}";
+
 /// The atomic write "an execution with its input and output artifacts, events and contexts".
+///
+/// An artifact URI may contain [`EXECUTION_ID_PLACEHOLDER`]: it is replaced by the id of the
+/// execution, which a new execution only gets inside the transaction.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PutExecution {
     /// The execution (new when its id is `None`, updated otherwise).

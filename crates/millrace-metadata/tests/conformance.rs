@@ -56,6 +56,7 @@ conformance!(
     parent_contexts_form_a_dag,
     events_keep_their_paths_in_order,
     put_execution_writes_everything_in_one_transaction,
+    put_execution_names_outputs_after_the_new_execution,
     a_failed_put_execution_writes_nothing,
     queries_filter_order_and_page,
     lineage_follows_events_within_the_hop_limit,
@@ -1096,4 +1097,34 @@ async fn pruning_keeps_the_newest_runs_and_shared_artifacts(
         store.prune_runs("nope", 0, 1).await,
         Err(MetadataError::NotFound(_))
     ));
+}
+
+async fn put_execution_names_outputs_after_the_new_execution(
+    store: Store,
+    _dir: &tempfile::TempDir,
+) {
+    let examples_type = artifact_type(&store).await;
+    let trainer = execution_type(&store).await;
+    let result = store
+        .put_execution(&PutExecution {
+            execution: Execution {
+                type_id: trainer,
+                ..Execution::default()
+            },
+            artifacts: vec![ArtifactAndEvent {
+                artifact: examples(examples_type, "/root/trainer/model/{execution_id}", 1),
+                event: None,
+            }],
+            contexts: vec![],
+        })
+        .await
+        .unwrap();
+    let stored = store
+        .get_artifacts(&NodeQuery::all().ids(result.artifact_ids))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored[0].uri.as_deref(),
+        Some(format!("/root/trainer/model/{}", result.execution_id).as_str())
+    );
 }

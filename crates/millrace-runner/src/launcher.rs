@@ -570,60 +570,78 @@ impl<'a> NodeLauncher<'a> {
             ("cache_components", cache_components.clone()),
             ("attempt", Value::Int(i64::from(attempt))),
         ];
+        // One transaction: the execution RUNNING with its INPUT events, and its outputs PENDING
+        // at their final URIs (named after the execution id the store assigns), attributed to
+        // the pipeline, the run and the node.
         let running = self.execution(node, ExecutionState::Running, &base)?;
-        let execution_id = self
-            .record_links(node, running.clone(), inputs, &BTreeMap::new(), Vec::new())
-            .await?;
-        let running = Execution {
-            id: Some(execution_id),
-            ..running
-        };
-
-        // The outputs, PENDING at their final URIs, attributed to the run and the node.
-        let mut staging = BTreeMap::new();
-        let mut requested = Vec::new();
+        let mut artifacts = Vec::new();
+        for (name, list) in inputs {
+            for (index, artifact) in list.iter().enumerate() {
+                artifacts.push(ArtifactAndEvent {
+                    artifact: artifact.clone(),
+                    event: Some((
+                        EventType::Input,
+                        vec![PathStep::Key(name.clone()), PathStep::Index(index as i64)],
+                    )),
+                });
+            }
+        }
+        let first_output = artifacts.len();
         for (name, spec) in &node.outputs {
-            let stage = self.layout.staging(&node.id, name, execution_id);
-            layout::remove_dir(&stage);
-            layout::create_dir(&stage)?;
-            requested.push(ArtifactAndEvent {
+            let template = self
+                .layout
+                .output_template(&node.id, name)
+                .display()
+                .to_string();
+            artifacts.push(ArtifactAndEvent {
                 artifact: Artifact {
                     type_id: self.record.artifact_type(&spec.artifact_type)?,
-                    uri: Some(
-                        self.layout
-                            .output(&node.id, name, execution_id)
-                            .display()
-                            .to_string(),
-                    ),
+                    uri: Some(template),
                     state: ArtifactState::Pending,
                     ..Artifact::default()
                 },
                 event: None,
             });
-            staging.insert(name.clone(), (spec.artifact_type.clone(), stage));
         }
         let written = self
             .store
             .put_execution(&PutExecution {
                 execution: running.clone(),
-                artifacts: requested.clone(),
+                artifacts: artifacts.clone(),
                 contexts: self.record.contexts(&node.id),
             })
             .await?;
-        let pending: BTreeMap<String, Artifact> = node
-            .outputs
-            .keys()
-            .cloned()
-            .zip(
-                requested
-                    .into_iter()
-                    .zip(written.artifact_ids)
-                    .map(|(item, id)| Artifact {
-                        id: Some(id),
-                        ..item.artifact
-                    }),
-            )
-            .collect();
+        let execution_id = written.execution_id;
+        let running = Execution {
+            id: Some(execution_id),
+            ..running
+        };
+        let mut staging = BTreeMap::new();
+        let mut pending = BTreeMap::new();
+        for ((name, spec), (item, id)) in node.outputs.iter().zip(
+            artifacts
+                .into_iter()
+                .skip(first_output)
+                .zip(written.artifact_ids.into_iter().skip(first_output)),
+        ) {
+            let stage = self.layout.staging(&node.id, name, execution_id);
+            layout::remove_dir(&stage);
+            layout::create_dir(&stage)?;
+            staging.insert(name.clone(), (spec.artifact_type.clone(), stage));
+            let uri = self
+                .layout
+                .output(&node.id, name, execution_id)
+                .display()
+                .to_string();
+            pending.insert(
+                name.clone(),
+                Artifact {
+                    id: Some(id),
+                    uri: Some(uri),
+                    ..item.artifact
+                },
+            );
+        }
 
         let log_dir = self.layout.logs(&node.id, execution_id);
         layout::create_dir(&log_dir)?;

@@ -39,6 +39,16 @@ impl Layout {
             .join(execution_id.to_string())
     }
 
+    /// The final directory of an output with the execution id left as the metadata store's
+    /// placeholder, for recording it in the same transaction as its new execution.
+    pub fn output_template(&self, node: &str, output: &str) -> PathBuf {
+        self.root
+            .join(&self.pipeline)
+            .join(node)
+            .join(output)
+            .join(millrace_metadata::EXECUTION_ID_PLACEHOLDER)
+    }
+
     /// Where an output is written before it is published.
     pub fn staging(&self, node: &str, output: &str, execution_id: i64) -> PathBuf {
         self.root

@@ -1307,7 +1307,17 @@ pub(crate) fn put_execution(
     let execution_id = put_execution_node(tx, &request.execution, now)?;
     let mut artifact_ids = Vec::with_capacity(request.artifacts.len());
     for item in &request.artifacts {
-        let artifact_id = put_artifact(tx, &item.artifact, now)?;
+        let placeholder = crate::store::EXECUTION_ID_PLACEHOLDER;
+        let artifact_id = match &item.artifact.uri {
+            Some(uri) if uri.contains(placeholder) => {
+                let named = Artifact {
+                    uri: Some(uri.replace(placeholder, &execution_id.to_string())),
+                    ..item.artifact.clone()
+                };
+                put_artifact(tx, &named, now)?
+            }
+            _ => put_artifact(tx, &item.artifact, now)?,
+        };
         if let Some((event_type, path)) = &item.event {
             insert_event(
                 tx,
