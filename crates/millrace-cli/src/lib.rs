@@ -63,8 +63,16 @@ where
 }
 
 fn init_logging() {
+    use std::io::IsTerminal;
+    // On a terminal the progress line says what runs; elsewhere (CI, a scheduler's log) the
+    // runner's start and end of every node are logged.
+    let default = if std::io::stderr().is_terminal() {
+        "warn"
+    } else {
+        "warn,millrace_runner=info"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("MILLRACE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -180,6 +180,7 @@ pub struct ExecutionContext {
     outputs: BTreeMap<String, Arc<Mutex<ArtifactInstance>>>,
     parameters: BTreeMap<String, Value>,
     metrics: BTreeMap<String, f64>,
+    log: Vec<String>,
 }
 
 impl ExecutionContext {
@@ -197,6 +198,7 @@ impl ExecutionContext {
             outputs: BTreeMap::new(),
             parameters: BTreeMap::new(),
             metrics: BTreeMap::new(),
+            log: Vec::new(),
         }
     }
 
@@ -296,6 +298,19 @@ impl ExecutionContext {
         })?;
         T::deserialize(value)
             .map_err(|error| ComponentError::new(format!("runtime parameter `{name}`: {error}")))
+    }
+
+    /// Writes a line to this execution's log (kept beside its outputs by the runner, and
+    /// emitted as a `tracing` event).
+    pub fn log(&mut self, message: impl Into<String>) {
+        let message = message.into();
+        tracing::info!(node = %self.node_id, run = %self.run_id, "{message}");
+        self.log.push(message);
+    }
+
+    /// The lines logged so far.
+    pub fn log_lines(&self) -> &[String] {
+        &self.log
     }
 
     /// Records a metric of this execution.

@@ -40,6 +40,7 @@ async fn sum(
     std::fs::write(total.uri().join("total.txt"), total_value.to_string())?;
     total.set_custom_property("total", total_value);
     context.log_metric("total", total_value as f64);
+    context.log(format!("summed {} numbers", text.lines().count()));
     Ok(())
 }
 
@@ -236,6 +237,15 @@ async fn a_run_writes_outputs_and_lineage_then_a_second_run_is_cached() {
     assert_eq!(
         sum_execution.custom_properties["metric.total"],
         millrace_metadata::Value::Double(55.0)
+    );
+    let millrace_metadata::Value::String(log_dir) = &sum_execution.custom_properties["log_dir"]
+    else {
+        panic!("the execution records its log directory");
+    };
+    assert_eq!(
+        std::fs::read_to_string(Path::new(log_dir).join("log.txt")).unwrap(),
+        "summed 10 numbers\n",
+        "the component's log is kept per execution"
     );
     let events = setup
         .store

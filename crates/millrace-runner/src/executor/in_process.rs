@@ -39,10 +39,16 @@ pub(super) async fn run(executor: &dyn Execute, prepared: &Prepared) -> Result<P
     let outcome = match prepared.timeout {
         Some(limit) => tokio::time::timeout(limit, work)
             .await
-            .map_err(|_| format!("timed out after {} s", limit.as_secs_f64()))?,
-        None => work.await,
+            .map_err(|_| format!("timed out after {} s", limit.as_secs_f64())),
+        None => Ok(work.await),
     };
-    outcome.map_err(|error| error.to_string())?;
+    // The component's log lines, kept per execution whatever happened.
+    if !context.log_lines().is_empty() {
+        let mut text = context.log_lines().join("\n");
+        text.push('\n');
+        let _ = std::fs::write(prepared.log_dir.join("log.txt"), text);
+    }
+    outcome?.map_err(|error| error.to_string())?;
     let mut produced = Produced {
         metrics: context.metrics().clone(),
         ..Produced::default()
