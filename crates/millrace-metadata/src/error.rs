@@ -74,6 +74,9 @@ pub enum MetadataError {
     /// The database reported an error.
     #[error("database error: {0}")]
     Database(String),
+    /// Other processes kept the database locked longer than the store waits and retries.
+    #[error("the database stayed busy (other writers held it too long): {0}")]
+    Busy(String),
     /// A file could not be removed during garbage collection.
     #[error("cannot remove `{uri}`: {source}")]
     Io {

@@ -240,7 +240,11 @@ impl Backend for PostgresBackend {
             types: &mut types,
             location: &self.location,
         };
-        work(&mut tx)?;
+        if let Err(error) = work(&mut tx) {
+            // Rolled back when the transaction drops: types it touched may not exist.
+            types.clear();
+            return Err(error);
+        }
         transaction
             .commit()
             .map_err(|error| postgres_error(&error, &self.location))

@@ -65,9 +65,31 @@ fn sqlite_error(error: &rusqlite::Error, location: &str) -> MetadataError {
                 path: location.to_owned(),
                 message: error.to_string(),
             },
+            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+                MetadataError::Busy(format!("{location}: {error}"))
+            }
             _ => MetadataError::Database(format!("{location}: {error}")),
         },
         _ => MetadataError::Database(format!("{location}: {error}")),
+    }
+}
+
+/// Runs `attempt` again while SQLite answers "busy" — which the busy timeout does not cover in
+/// every case (a journal-mode change, a WAL recovery, a new file being set up by another
+/// process) — with a growing pause, for about a minute at most.
+fn retry_busy<T>(mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut pause = Duration::from_millis(5);
+    let mut waited = Duration::ZERO;
+    loop {
+        match attempt() {
+            Err(MetadataError::Busy(message)) if waited < Duration::from_secs(60) => {
+                tracing::debug!(%message, "database busy; retrying");
+                std::thread::sleep(pause);
+                waited += pause;
+                pause = (pause * 2).min(Duration::from_millis(250));
+            }
+            other => return other,
+        }
     }
 }
 
@@ -112,9 +134,11 @@ impl SqliteBackend {
             "DELETE"
         };
         // The first statement reads the file: a file that is not a database fails here.
-        connection
-            .query_row(&format!("PRAGMA journal_mode = {journal}"), [], |_| Ok(()))
-            .map_err(|error| sqlite_error(&error, location))?;
+        retry_busy(|| {
+            connection
+                .query_row(&format!("PRAGMA journal_mode = {journal}"), [], |_| Ok(()))
+                .map_err(|error| sqlite_error(&error, location))
+        })?;
         let synchronous = if settings.sync_every_commit {
             "FULL"
         } else {
@@ -246,23 +270,27 @@ impl Backend for SqliteBackend {
         } else {
             "BEGIN DEFERRED"
         };
-        connection
-            .execute_batch(begin)
-            .map_err(|error| sqlite_error(&error, &self.location))?;
-        let mut tx = SqliteTx {
-            connection,
-            types,
-            location: &self.location,
-        };
-        match work(&mut tx) {
-            Ok(()) => connection
-                .execute_batch("COMMIT")
-                .map_err(|error| sqlite_error(&error, &self.location)),
-            Err(error) => {
+        retry_busy(|| {
+            connection
+                .execute_batch(begin)
+                .map_err(|error| sqlite_error(&error, &self.location))?;
+            let mut tx = SqliteTx {
+                connection,
+                types,
+                location: &self.location,
+            };
+            let outcome = work(&mut tx).and_then(|()| {
+                connection
+                    .execute_batch("COMMIT")
+                    .map_err(|error| sqlite_error(&error, &self.location))
+            });
+            if outcome.is_err() {
                 let _ = connection.execute_batch("ROLLBACK");
-                Err(error)
+                // Types read or written in a rolled-back transaction may not exist.
+                types.clear();
             }
-        }
+            outcome
+        })
     }
 
     fn location(&self) -> String {
