@@ -319,27 +319,36 @@ fn run_node_runs_one_node_of_a_run_and_refuses_another_pipeline() {
     assert!(err.contains("has no node `nope`"), "{err}");
 }
 
+/// Five rounds, each on a new store: the two processes also race to create it. (Regression: a
+/// "database is locked" once escaped while both switched the new file to WAL.)
 #[test]
 fn two_runs_of_one_pipeline_at_once_on_one_sqlite_store_both_complete() {
-    let dir = tempfile::tempdir().unwrap();
-    let spawn = |name: &str| {
-        Command::new(example("hello"))
-            .args(["run", "--param", &format!("name={name}"), "--json"])
-            .env(
-                "MILLRACE_STORE",
-                format!("sqlite://{}", dir.path().join("metadata.sqlite").display()),
-            )
-            .env("MILLRACE_ROOT", dir.path().join("artifacts"))
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let (first, second) = (spawn("Ann"), spawn("Bob"));
-    for child in [first, second] {
-        let output = child.wait_with_output().unwrap();
-        assert!(output.status.success());
-        let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-        assert_eq!(summary["succeeded"], true);
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let spawn = |name: &str| {
+            Command::new(example("hello"))
+                .args(["run", "--param", &format!("name={name}"), "--json"])
+                .env(
+                    "MILLRACE_STORE",
+                    format!("sqlite://{}", dir.path().join("metadata.sqlite").display()),
+                )
+                .env("MILLRACE_ROOT", dir.path().join("artifacts"))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (first, second) = (spawn("Ann"), spawn("Bob"));
+        for child in [first, second] {
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                output.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+            assert_eq!(summary["succeeded"], true);
+        }
     }
 }
 
