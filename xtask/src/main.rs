@@ -75,7 +75,8 @@ fn workspace_root() -> PathBuf {
     manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
 
-/// `cargo xtask lint`: rustfmt's check, then clippy on everything with warnings as errors.
+/// `cargo xtask lint`: rustfmt's check, clippy on everything with warnings as errors, and the
+/// documentation with warnings as errors.
 fn lint(root: &Path) -> Result<(), String> {
     run(cargo()
         .current_dir(root)
@@ -88,7 +89,12 @@ fn lint(root: &Path) -> Result<(), String> {
         "--",
         "-D",
         "warnings",
-    ]))
+    ]))?;
+    // The crate guides and their links are part of the product.
+    run(cargo()
+        .current_dir(root)
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .args(["doc", "--workspace", "--no-deps", "--all-features"]))
 }
 
 /// `cargo xtask bench`: every benchmark of the workspace.
