@@ -3,7 +3,7 @@
 //! ```text
 //! cargo xtask test [--no-python] [--no-postgres] [-- CARGO-TEST-ARGS]
 //!                                          set up the tools the suites need, then run them all
-//! cargo xtask lint                         cargo fmt --check and clippy with -D warnings
+//! cargo xtask lint                         cargo fmt --check, clippy and rustdoc with -D warnings
 //! cargo xtask bench                        run the benchmarks in benches/
 //! ```
 //!
@@ -64,7 +64,7 @@ fn usage() {
          \x20   a CPython 3.11 venv with ml-metadata at $MILLRACE_VENV (default .venv) as MILLRACE_TEST_PYTHON,\n\
          \x20   and a throwaway PostgreSQL as MILLRACE_TEST_POSTGRES_URL; --no-python / --no-postgres skip one\n\
          \x20   (`-- -p PACKAGE` tests one package instead of the workspace)\n\
-         cargo xtask lint     cargo fmt --check, then clippy with -D warnings\n\
+         cargo xtask lint     cargo fmt --check, clippy and rustdoc with -D warnings\n\
          cargo xtask bench    run the benchmarks in benches/"
     );
 }
