@@ -80,6 +80,17 @@ async fn crash_child() {
     println!("SUCCEEDED={}", summary.succeeded);
 }
 
+/// How many executions the store holds (0 before it exists).
+async fn execution_count(url: &str) -> usize {
+    match connect(url).await {
+        Ok(store) => store
+            .get_executions(&NodeQuery::all())
+            .await
+            .map_or(0, |all| all.len()),
+        Err(_) => 0,
+    }
+}
+
 fn child(dir: &Path) -> Command {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
@@ -98,13 +109,24 @@ async fn killed_twenty_times_then_resumed_the_run_completes_and_nothing_is_half_
     let dir = tempfile::tempdir().unwrap();
     // Pseudo-random kill moments, reproducible from the seed.
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let store_url = format!("sqlite://{}", dir.path().join("metadata.sqlite").display());
     for _ in 0..20 {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        let delay = Duration::from_millis(20 + state % 220);
+        let delay = Duration::from_millis(state % 120);
+        // Count the executions before, so that the kill lands after this process has started
+        // one, however slowly the machine starts processes.
+        let before = execution_count(&store_url).await;
         let mut process = child(dir.path()).spawn().unwrap();
-        std::thread::sleep(delay);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while execution_count(&store_url).await <= before
+            && std::time::Instant::now() < deadline
+            && process.try_wait().unwrap().is_none()
+        {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tokio::time::sleep(delay).await;
         process.kill().unwrap(); // SIGKILL
         let _ = process.wait();
     }
