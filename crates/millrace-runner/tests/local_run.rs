@@ -369,7 +369,7 @@ async fn a_timed_out_command_is_killed_with_its_children() {
     p.add(
         "sleeper",
         Node::new(Sleeper, ())
-            .timeout(Duration::from_millis(500))
+            .timeout(Duration::from_secs(2))
             .cache(false),
     );
     let pipeline = p.build().unwrap();
