@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Per-node overhead of Millrace's local runner beside Dagster and Prefect, on this machine, one
-# after the other, with no-op pipelines (chain and fan-out).
+# Per-node overhead of Millrace's local runner beside Dagster, Prefect and TFX's LocalDagRunner,
+# on this machine, one after the other, with no-op pipelines (chain and fan-out).
 #
 #   benches/peers/runner.sh [NODES]        (default 200)
 #
 # Needs a Python with dagster and prefect: PEERS_PYTHON (default: a venv it makes at
-# .venv-peers with `pip install dagster prefect`). TFX's LocalDagRunner (ml-pipelines-sdk)
-# needs CPython 3.10, which this machine kind does not offer; it is not run.
+# .venv-peers with `pip install dagster prefect`), and a CPython 3.10 with ml-pipelines-sdk for
+# TFX: TFX_PYTHON (default: a venv it makes at .venv-tfx from pyenv's 3.10).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 nodes="${1:-200}"
@@ -16,22 +16,35 @@ if [[ ! -x $python ]]; then
   .venv-peers/bin/pip install -q dagster prefect
   python=.venv-peers/bin/python
 fi
+tfx_python="${TFX_PYTHON:-.venv-tfx/bin/python}"
+if [[ ! -x $tfx_python ]]; then
+  base="$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.10.*/bin/python 2>/dev/null | tail -n 1)"
+  [[ -n $base ]] || { echo "no CPython 3.10 for TFX: set TFX_PYTHON" >&2; exit 2; }
+  "$base" -m venv .venv-tfx
+  .venv-tfx/bin/pip install -q ml-pipelines-sdk
+  tfx_python=.venv-tfx/bin/python
+fi
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 cargo bench -q -p millrace-runner --bench noop_pipeline -- "$nodes" >"$out/millrace.jsonl"
 "$python" benches/peers/dagster_noop.py "$nodes" >"$out/dagster.jsonl" 2>/dev/null
 "$python" benches/peers/prefect_noop.py "$nodes" >"$out/prefect.jsonl" 2>/dev/null
+"$tfx_python" benches/peers/tfx_noop.py "$nodes" >"$out/tfx.jsonl" 2>/dev/null
 python3 - "$out" <<'PY'
 import json, os, sys
 out = sys.argv[1]
 rows = {}
-for name in ["millrace", "dagster", "prefect"]:
+for name in ["millrace", "dagster", "prefect", "tfx"]:
     with open(os.path.join(out, f"{name}.jsonl")) as f:
         for r in map(json.loads, f):
             rows[(name, r["shape"])] = r["per_node_ms"]
-print("| shape | Millrace | Dagster | ratio | Prefect | ratio |")
-print("|---|---|---|---|---|---|")
+print("| shape | Millrace | Dagster | ratio | Prefect | ratio | TFX LocalDagRunner | ratio |")
+print("|---|---|---|---|---|---|---|---|")
 for shape in ["chain", "fan_out"]:
-    m, d, p = rows[("millrace", shape)], rows[("dagster", shape)], rows[("prefect", shape)]
-    print(f"| {shape} | {m:.2f} ms | {d:.2f} ms | {d / m:.1f}× | {p:.2f} ms | {p / m:.1f}× |")
+    m = rows[("millrace", shape)]
+    cells = [f"{m:.2f} ms"]
+    for peer in ["dagster", "prefect", "tfx"]:
+        p = rows[(peer, shape)]
+        cells += [f"{p:.2f} ms", f"{p / m:.1f}×"]
+    print(f"| {shape} | " + " | ".join(cells) + " |")
 PY
