@@ -121,7 +121,9 @@ async fn executions_of_node(
         .await?)
 }
 
-/// Every LIVE artifact `source` ever held, newest execution first, without repeats.
+/// Every LIVE artifact `source` held in earlier runs, newest execution first, without repeats.
+/// The current run is left out: a resolver does not wait for the producer it names, so what
+/// that producer does in this run must not decide what the resolver finds.
 async fn history(
     store: &dyn MetadataStore,
     record: &RunRecord,
@@ -129,7 +131,11 @@ async fn history(
 ) -> Result<Vec<Artifact>> {
     let mut seen = std::collections::BTreeSet::new();
     let mut found = Vec::new();
+    let this_run = Value::String(record.run_id.clone());
     for execution in executions_of_node(store, record, &source.node).await? {
+        if execution.custom_properties.get("run_id") == Some(&this_run) {
+            continue;
+        }
         for artifact in
             execution_outputs(store, execution.id.unwrap_or_default(), &source.output).await?
         {
