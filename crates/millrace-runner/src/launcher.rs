@@ -643,8 +643,9 @@ impl<'a> NodeLauncher<'a> {
             );
         }
 
+        // Created only when something is written there (a command's output, a log, an error):
+        // directories are among the costliest things a no-op node does.
         let log_dir = self.layout.logs(&node.id, execution_id);
-        layout::create_dir(&log_dir)?;
         let prepared = Prepared {
             pipeline: self.pipeline.name().to_owned(),
             run_id: self.record.run_id.clone(),
@@ -667,7 +668,9 @@ impl<'a> NodeLauncher<'a> {
         match result {
             Ok(()) => Ok((execution_id, Ok(()))),
             Err(message) => {
-                let _ = std::fs::write(log_dir.join("error.log"), &message);
+                if layout::create_dir(&log_dir).is_ok() {
+                    let _ = std::fs::write(log_dir.join("error.log"), &message);
+                }
                 for (_, stage) in staging.values() {
                     layout::remove_dir(stage);
                 }
@@ -721,10 +724,12 @@ impl<'a> NodeLauncher<'a> {
                 .custom_properties
                 .insert(format!("metric.{name}"), Value::Double(*value));
         }
-        complete.custom_properties.insert(
-            "log_dir".to_owned(),
-            Value::String(log_dir.display().to_string()),
-        );
+        if log_dir.exists() {
+            complete.custom_properties.insert(
+                "log_dir".to_owned(),
+                Value::String(log_dir.display().to_string()),
+            );
+        }
         let mut contexts = self.record.contexts(&node.id);
         if node.options.cache {
             contexts.push(self.record.cache_context(cache_key));

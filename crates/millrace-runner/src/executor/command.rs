@@ -100,6 +100,8 @@ pub(super) async fn run(command: &CommandSpec, prepared: &Prepared) -> Result<Pr
         .command
         .split_first()
         .ok_or_else(|| "the command is empty".to_owned())?;
+    std::fs::create_dir_all(&prepared.log_dir)
+        .map_err(|error| format!("cannot create {}: {error}", prepared.log_dir.display()))?;
     let stdout_path = prepared.log_dir.join("stdout.log");
     let stderr_path = prepared.log_dir.join("stderr.log");
     let open = |path: &std::path::Path| {

@@ -46,7 +46,9 @@ pub(super) async fn run(executor: &dyn Execute, prepared: &Prepared) -> Result<P
     if !context.log_lines().is_empty() {
         let mut text = context.log_lines().join("\n");
         text.push('\n');
-        let _ = std::fs::write(prepared.log_dir.join("log.txt"), text);
+        if std::fs::create_dir_all(&prepared.log_dir).is_ok() {
+            let _ = std::fs::write(prepared.log_dir.join("log.txt"), text);
+        }
     }
     outcome?.map_err(|error| error.to_string())?;
     let mut produced = Produced {
