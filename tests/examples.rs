@@ -163,15 +163,7 @@ fn invalid_parameters_are_rejected_before_anything_runs() {
         ["run", "--param", "colour=red"],
         ["run", "--param", "nonsense"],
     ] {
-        let output = Command::new(example("hello"))
-            .args(bad)
-            .env(
-                "MILLRACE_STORE",
-                format!("sqlite://{}", dir.path().join("metadata.sqlite").display()),
-            )
-            .env("MILLRACE_ROOT", dir.path().join("artifacts"))
-            .output()
-            .unwrap();
+        let output = example_in(dir.path(), "hello").args(bad).output().unwrap();
         assert_eq!(output.status.code(), Some(2), "{bad:?}");
         assert!(
             !dir.path().join("metadata.sqlite").exists(),
@@ -184,17 +176,21 @@ fn invalid_parameters_are_rejected_before_anything_runs() {
     }
 }
 
-fn text_of(dir: &std::path::Path, name: &str, arguments: &[&str]) -> (Option<i32>, String, String) {
-    let output = Command::new(example(name))
-        .args(arguments)
+/// An example binary's command, run in `dir` with its metadata store and artifact root there.
+fn example_in(dir: &std::path::Path, name: &str) -> Command {
+    let mut command = Command::new(example(name));
+    command
         .env(
             "MILLRACE_STORE",
             format!("sqlite://{}", dir.join("metadata.sqlite").display()),
         )
         .env("MILLRACE_ROOT", dir.join("artifacts"))
-        .current_dir(dir)
-        .output()
-        .unwrap();
+        .current_dir(dir);
+    command
+}
+
+fn text_of(dir: &std::path::Path, name: &str, arguments: &[&str]) -> (Option<i32>, String, String) {
+    let output = example_in(dir, name).args(arguments).output().unwrap();
     (
         output.status.code(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -326,13 +322,8 @@ fn two_runs_of_one_pipeline_at_once_on_one_sqlite_store_both_complete() {
     for round in 0..5 {
         let dir = tempfile::tempdir().unwrap();
         let spawn = |name: &str| {
-            Command::new(example("hello"))
+            example_in(dir.path(), "hello")
                 .args(["run", "--param", &format!("name={name}"), "--json"])
-                .env(
-                    "MILLRACE_STORE",
-                    format!("sqlite://{}", dir.path().join("metadata.sqlite").display()),
-                )
-                .env("MILLRACE_ROOT", dir.path().join("artifacts"))
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -356,15 +347,7 @@ fn two_runs_of_one_pipeline_at_once_on_one_sqlite_store_both_complete() {
 fn taxi_trains_evaluates_and_pushes_only_a_good_enough_model() {
     let dir = tempfile::tempdir().unwrap();
     // With no arguments the example runs the pipeline: the README's main job.
-    let output = Command::new(example("taxi"))
-        .env(
-            "MILLRACE_STORE",
-            format!("sqlite://{}", dir.path().join("metadata.sqlite").display()),
-        )
-        .env("MILLRACE_ROOT", dir.path().join("artifacts"))
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let output = example_in(dir.path(), "taxi").output().unwrap();
     assert!(
         output.status.success(),
         "{}",

@@ -27,7 +27,10 @@ fn output_of(program: &str, arguments: &[&str]) -> Result<String, String> {
 
 #[test]
 fn the_provided_python_imports_ml_metadata() {
-    let Ok(python) = std::env::var("MILLRACE_TEST_PYTHON") else {
+    let Some(python) = std::env::var("MILLRACE_TEST_PYTHON")
+        .ok()
+        .filter(|python| !python.is_empty())
+    else {
         eprintln!("skipped: MILLRACE_TEST_PYTHON is not set (run `cargo xtask test`)");
         return;
     };
@@ -44,7 +47,10 @@ fn the_provided_python_imports_ml_metadata() {
 
 #[test]
 fn the_provided_postgres_accepts_connections() {
-    let Ok(url) = std::env::var("MILLRACE_TEST_POSTGRES_URL") else {
+    let Some(url) = std::env::var("MILLRACE_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+    else {
         eprintln!("skipped: MILLRACE_TEST_POSTGRES_URL is not set (run `cargo xtask test`)");
         return;
     };

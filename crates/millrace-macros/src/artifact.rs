@@ -52,11 +52,7 @@ pub(crate) fn derive(input: TokenStream) -> syn::Result<TokenStream> {
             .named
             .iter()
             .map(|field| {
-                let name = field
-                    .ident
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default();
+                let name = crate::channels::field_name(field);
                 let ty = &field.ty;
                 quote! {
                     #krate::PropertySpec {

@@ -63,11 +63,7 @@ pub(crate) fn derive_inputs(input: TokenStream) -> syn::Result<TokenStream> {
     let ident = &input.ident;
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
     let declarations = fields.iter().map(|field| {
-        let name = field
-            .ident
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let name = field_name(field);
         let ty = &field.ty;
         quote! {
             #krate::InputDeclaration {
@@ -103,11 +99,7 @@ pub(crate) fn derive_outputs(input: TokenStream) -> syn::Result<TokenStream> {
     let ident = &input.ident;
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
     let declarations = fields.iter().map(|field| {
-        let name = field
-            .ident
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let name = field_name(field);
         let ty = &field.ty;
         quote! {
             #krate::OutputDeclaration::of::<<#ty as #krate::OutputField>::Artifact>(#name)

@@ -543,6 +543,17 @@ async fn events_keep_their_paths_in_order(store: Store, _dir: &tempfile::TempDir
     );
 }
 
+/// The artifact, execution, run-context and node-context types a pipeline
+/// run's `put_execution` needs, in that order.
+async fn run_types(store: &Store) -> (i64, i64, i64, i64) {
+    (
+        artifact_type(store).await,
+        execution_type(store).await,
+        context_type(store, "pipeline_run").await,
+        context_type(store, "node").await,
+    )
+}
+
 /// A run of one node: its execution, input and output, in the run's and node's contexts.
 fn run_request(
     store_types: (i64, i64, i64, i64),
@@ -595,12 +606,7 @@ async fn put_execution_writes_everything_in_one_transaction(
     store: Store,
     _dir: &tempfile::TempDir,
 ) {
-    let types = (
-        artifact_type(&store).await,
-        execution_type(&store).await,
-        context_type(&store, "pipeline_run").await,
-        context_type(&store, "node").await,
-    );
+    let types = run_types(&store).await;
     let input = store
         .put_artifacts(&[examples(types.0, "/in", 1)])
         .await
@@ -646,12 +652,7 @@ async fn put_execution_writes_everything_in_one_transaction(
 }
 
 async fn a_failed_put_execution_writes_nothing(store: Store, _dir: &tempfile::TempDir) {
-    let types = (
-        artifact_type(&store).await,
-        execution_type(&store).await,
-        context_type(&store, "pipeline_run").await,
-        context_type(&store, "node").await,
-    );
+    let types = run_types(&store).await;
     let input = store
         .put_artifacts(&[examples(types.0, "/in", 1)])
         .await

@@ -54,6 +54,14 @@ fn run_python(python: &Path, arguments: &[&str]) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// What `mlmd_dump.py` prints for the store at `path`, read by ml-metadata itself.
+fn mlmd_dump(python: &Path, path: &Path, options: &[&str]) -> Json {
+    let script = script("mlmd_dump.py");
+    let mut arguments = vec![script.to_str().unwrap(), path.to_str().unwrap()];
+    arguments.extend_from_slice(options);
+    serde_json::from_str(&run_python(python, &arguments)).unwrap()
+}
+
 fn enum_name<T: serde::Serialize>(value: &T) -> Json {
     serde_json::to_value(value).unwrap()
 }
@@ -424,11 +432,10 @@ async fn a_millrace_store_reads_back_identically_in_ml_metadata() {
         .where_property("span", Comparison::Ge, 8);
     let ours = dump(&store, Some(&lineage), Some(&filter)).await;
     drop(store);
-    let theirs: Json = serde_json::from_str(&run_python(
+    let theirs: Json = mlmd_dump(
         &python,
+        &path,
         &[
-            script("mlmd_dump.py").to_str().unwrap(),
-            path.to_str().unwrap(),
             "--lineage-artifact",
             "2",
             "--lineage-hops",
@@ -440,8 +447,7 @@ async fn a_millrace_store_reads_back_identically_in_ml_metadata() {
             "--filter-kind",
             "artifacts",
         ],
-    ))
-    .unwrap();
+    );
     assert_same(&ours, &theirs);
     for direction in ["upstream", "downstream"] {
         let store = connect(&format!("sqlite://{}", path.display()))
@@ -459,11 +465,10 @@ async fn a_millrace_store_reads_back_identically_in_ml_metadata() {
         };
         let ours = dump(&store, Some(&query), None).await;
         drop(store);
-        let theirs: Json = serde_json::from_str(&run_python(
+        let theirs: Json = mlmd_dump(
             &python,
+            &path,
             &[
-                script("mlmd_dump.py").to_str().unwrap(),
-                path.to_str().unwrap(),
                 "--lineage-artifact",
                 "5",
                 "--lineage-hops",
@@ -471,8 +476,7 @@ async fn a_millrace_store_reads_back_identically_in_ml_metadata() {
                 "--lineage-direction",
                 direction,
             ],
-        ))
-        .unwrap();
+        );
         assert_eq!(ours["lineage"], theirs["lineage"], "{direction} lineage");
     }
 }
@@ -489,11 +493,10 @@ async fn a_store_written_by_ml_metadata_reads_back_identically_in_millrace() {
             path.to_str().unwrap(),
         ],
     );
-    let theirs: Json = serde_json::from_str(&run_python(
+    let theirs: Json = mlmd_dump(
         &python,
+        &path,
         &[
-            script("mlmd_dump.py").to_str().unwrap(),
-            path.to_str().unwrap(),
             "--lineage-artifact",
             "1",
             "--lineage-hops",
@@ -501,8 +504,7 @@ async fn a_store_written_by_ml_metadata_reads_back_identically_in_millrace() {
             "--lineage-direction",
             "both",
         ],
-    ))
-    .unwrap();
+    );
     let store = connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
