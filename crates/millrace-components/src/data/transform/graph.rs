@@ -1,0 +1,4 @@
+//! Being written.
+/// Placeholder.
+#[derive(Debug, Clone, Default)]
+pub struct TransformGraph;
