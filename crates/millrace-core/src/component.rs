@@ -302,6 +302,12 @@ impl<C: Component> Node<C> {
         &self.component
     }
 
+    /// Changes the component's configuration: `StatisticsGen::new(examples).configure(|s| s.top_k = 5)`.
+    pub fn configure(mut self, change: impl FnOnce(&mut C)) -> Self {
+        change(&mut self.component);
+        self
+    }
+
     /// Retries a failed execution up to `retries` more times, with the default backoff.
     pub fn retries(mut self, retries: u32) -> Self {
         self.options.retry.max_retries = retries;

@@ -1,9 +1,14 @@
 //! The data components and the formats they share.
 
 pub mod csv;
+pub mod example_gen;
+pub mod examples_format;
+pub mod input_pattern;
 mod feature_type;
+pub mod parallel;
 pub mod report;
 pub mod schema;
+pub mod split;
 pub mod statistics;
 pub mod transform;
 pub mod validation;

@@ -1,6 +1,977 @@
-//! Being written.
-use crate::data::statistics::DatasetStatistics;
-/// Placeholder.
-pub fn statistics_html(_statistics: &DatasetStatistics, _title: &str) -> String {
-    String::new()
+//! The statistics report: a page to look at a data set's statistics, in the manner of Facets
+//! Overview.
+//!
+//! A header gives the title, the span and each split's number of examples, with the split
+//! colours' legend. Then two tables, numeric features and string features, hold one group of
+//! rows per feature with a line of figures per split, next to charts that overlay the splits:
+//! histograms (plus deciles, folded) for numbers, bars of the most frequent values for strings.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use super::html::{self, Axis, HistogramSeries};
+use crate::data::FeatureType;
+use crate::data::statistics::{
+    Bucket, DatasetStatistics, FeatureStatistics, NumericStatistics, ValueCount,
+};
+
+/// How many of a string feature's most frequent values are shown.
+const TOP_VALUES_SHOWN: usize = 10;
+
+/// The longest value label, in characters (longer ones are cut, with the value in a tooltip).
+const VALUE_LABEL_CHARS: usize = 32;
+
+/// The quantiles (in percent) listed under the decile chart.
+const LISTED_QUANTILES: [usize; 7] = [1, 5, 25, 50, 75, 95, 99];
+
+/// The style sheet of this page, on top of the shared one.
+const CSS: &str = r"
+td.chart{width:276px}
+table.top{border-collapse:collapse}
+table.top td{padding:1px 8px 1px 0;vertical-align:middle}
+table.top td.v{max-width:17em;overflow:hidden;white-space:nowrap}
+.tv{white-space:nowrap;line-height:14px}
+.tv .fig{font-size:11px;color:var(--muted);font-variant-numeric:tabular-nums;margin-left:4px}
+.tv.na{font-size:11px;color:var(--muted);font-style:italic}
+table.q{border-collapse:collapse;font-size:11px;margin-top:6px}
+table.q th,table.q td{padding:1px 4px;text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.q th{color:var(--muted);font-weight:500}
+table.q td:first-child{text-align:left}
+td.num .warn{padding:0 3px;border-radius:3px}
+";
+
+/// One feature across the splits: its statistics in each split (in split order), `None` where
+/// the split does not have it.
+struct Feature<'a> {
+    /// The feature's name.
+    name: &'a str,
+    /// Its statistics per split.
+    splits: Vec<Option<&'a FeatureStatistics>>,
+}
+
+impl Feature<'_> {
+    /// Whether some split has the feature with a type `wanted` accepts.
+    fn has_type(&self, wanted: fn(FeatureType) -> bool) -> bool {
+        self.splits
+            .iter()
+            .flatten()
+            .any(|feature| wanted(feature.feature_type))
+    }
+
+    /// The feature's types, in split order, without repeats: `int`, or `int/float` when splits
+    /// disagree.
+    fn types(&self) -> String {
+        let mut types: Vec<&str> = Vec::new();
+        for feature in self.splits.iter().flatten() {
+            let name = feature.feature_type.name();
+            if !types.contains(&name) {
+                types.push(name);
+            }
+        }
+        types.join("/")
+    }
+}
+
+/// Whether a type is the string type (for [`Feature::has_type`]).
+fn is_string(feature_type: FeatureType) -> bool {
+    feature_type == FeatureType::String
+}
+
+/// Every feature of every split, in order of first appearance.
+fn features(statistics: &DatasetStatistics) -> Vec<Feature<'_>> {
+    let splits = statistics.splits.len();
+    let mut features: Vec<Feature<'_>> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (split, split_statistics) in statistics.splits.iter().enumerate() {
+        for feature in &split_statistics.features {
+            let position = *index.entry(feature.name.as_str()).or_insert_with(|| {
+                features.push(Feature {
+                    name: &feature.name,
+                    splits: vec![None; splits],
+                });
+                features.len() - 1
+            });
+            let slot = &mut features[position].splits[split];
+            if slot.is_none() {
+                *slot = Some(feature);
+            }
+        }
+    }
+    features
+}
+
+/// The HTML report of `statistics`: a self-contained page titled `title`.
+pub fn statistics_html(statistics: &DatasetStatistics, title: &str) -> String {
+    let features = features(statistics);
+    let numeric: Vec<&Feature<'_>> = features
+        .iter()
+        .filter(|feature| feature.has_type(FeatureType::is_numeric))
+        .collect();
+    let strings: Vec<&Feature<'_>> = features
+        .iter()
+        .filter(|feature| feature.has_type(is_string))
+        .collect();
+    let mut body = String::with_capacity(16_384 + features.len() * 8_192);
+    header(
+        &mut body,
+        statistics,
+        title,
+        &features,
+        numeric.len(),
+        strings.len(),
+    );
+    if !statistics.splits.is_empty() {
+        numeric_section(&mut body, statistics, &numeric);
+        string_section(&mut body, statistics, &strings);
+    }
+    html::page(title, CSS, &body)
+}
+
+/// The page header: title, span, counts of features, and the splits with their colours.
+fn header(
+    out: &mut String,
+    statistics: &DatasetStatistics,
+    title: &str,
+    features: &[Feature<'_>],
+    numeric: usize,
+    strings: usize,
+) {
+    // Writing into a String cannot fail: the results of `write!` are ignored throughout.
+    let _ = write!(
+        out,
+        "<header>\n<h1>{}</h1>\n<p class=\"sub\">",
+        html::escape(title)
+    );
+    if let Some(span) = statistics.span {
+        let _ = write!(out, "Span {span} · ");
+    }
+    let splits = statistics.splits.len();
+    let _ = writeln!(
+        out,
+        "{splits} split{} · {} feature{}: <a href=\"#numeric\">{numeric} numeric</a>, \
+         <a href=\"#string\">{strings} string</a></p>",
+        plural(splits),
+        features.len(),
+        plural(features.len()),
+    );
+    if splits == 0 {
+        out.push_str("<p class=\"empty\">No splits: there is nothing to show.</p>\n");
+    } else {
+        out.push_str("<div class=\"legend\">");
+        for (index, split) in statistics.splits.iter().enumerate() {
+            let _ = write!(
+                out,
+                "<span class=\"split\">{}<b>{}</b> · {} example{}</span>",
+                html::swatch(index),
+                html::escape(&split.name),
+                html::format_int(split.num_examples),
+                plural_u64(split.num_examples),
+            );
+        }
+        out.push_str("</div>\n");
+    }
+    out.push_str("</header>\n");
+}
+
+/// `"s"` unless `count` is 1.
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
+
+/// `"s"` unless `count` is 1.
+fn plural_u64(count: u64) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
+
+/// A table's head: the feature, the split (when there are several), then `columns` (numbers,
+/// right-aligned) and the `chart` column.
+fn table_head(out: &mut String, class: &str, splits: usize, columns: &[&str], chart: &str) {
+    let _ = write!(
+        out,
+        "<table class=\"main {class}\">\n<thead><tr><th>Feature</th>"
+    );
+    if splits > 1 {
+        out.push_str("<th>Split</th>");
+    }
+    for column in columns {
+        let _ = write!(out, "<th class=\"num\">{column}</th>");
+    }
+    let _ = writeln!(out, "<th>{chart}</th></tr></thead>");
+}
+
+/// The start of a feature's row for split `split`: a `<tr>`, the feature's name cell on the
+/// first row, and the split's name when there are several splits.
+fn row_start(
+    out: &mut String,
+    statistics: &DatasetStatistics,
+    feature: &Feature<'_>,
+    split: usize,
+) {
+    let splits = statistics.splits.len();
+    out.push_str("<tr>");
+    if split == 0 {
+        let _ = write!(
+            out,
+            "<td class=\"name\" rowspan=\"{splits}\">{}<span class=\"type\">{}</span></td>",
+            html::escape(feature.name),
+            feature.types(),
+        );
+    }
+    if splits > 1 {
+        let _ = write!(
+            out,
+            "<td class=\"split\">{}{}</td>",
+            html::swatch(split),
+            html::escape(&statistics.splits[split].name),
+        );
+    }
+}
+
+/// A cell spanning `columns` columns that says why a split has no figures for the feature
+/// (absent, or of the other section's type); `None` when it has them.
+fn missing_figures(
+    statistics: Option<&FeatureStatistics>,
+    belongs: fn(FeatureType) -> bool,
+    columns: usize,
+) -> Option<String> {
+    let reason = match statistics {
+        None => "not in this split".to_owned(),
+        Some(feature) if !belongs(feature.feature_type) => {
+            format!("{} in this split", feature.feature_type.name())
+        }
+        Some(_) => return None,
+    };
+    Some(format!(
+        "<td class=\"na\" colspan=\"{columns}\">{reason}</td>"
+    ))
+}
+
+/// The count and missing cells of a feature in a split.
+fn count_cells(out: &mut String, feature: &FeatureStatistics, nan: u64) {
+    let _ = write!(out, "<td class=\"num\">{}", html::format_int(feature.count));
+    if nan > 0 {
+        let _ = write!(
+            out,
+            "<br><span class=\"warn\">{} NaN</span>",
+            html::format_int(nan)
+        );
+    }
+    out.push_str("</td>");
+    let total = feature.count + feature.missing;
+    if feature.missing == 0 {
+        out.push_str("<td class=\"num muted\">0</td>");
+    } else {
+        let class = if feature.missing * 2 > total {
+            "bad"
+        } else {
+            "warn"
+        };
+        let _ = write!(
+            out,
+            "<td class=\"num {class}\" title=\"examples without a value\">{}</td>",
+            html::count_with_share(feature.missing, total)
+        );
+    }
+}
+
+/// A right-aligned cell holding `text` (already HTML).
+fn number_cell(out: &mut String, text: &str) {
+    let _ = write!(out, "<td class=\"num\">{text}</td>");
+}
+
+/// The numeric features' section.
+fn numeric_section(out: &mut String, statistics: &DatasetStatistics, features: &[&Feature<'_>]) {
+    let _ = writeln!(
+        out,
+        "<section>\n<h2 id=\"numeric\">Numeric features <span class=\"count\">({})</span></h2>",
+        features.len()
+    );
+    if features.is_empty() {
+        out.push_str("<p class=\"empty\">No numeric features.</p>\n</section>\n");
+        return;
+    }
+    let splits = statistics.splits.len();
+    table_head(
+        out,
+        "numeric",
+        splits,
+        &[
+            "Count", "Missing", "Mean", "Std dev", "Zeros", "Min", "Median", "Max",
+        ],
+        "Distribution",
+    );
+    for feature in features {
+        out.push_str("<tbody>\n");
+        for (split, statistics_of_split) in feature.splits.iter().enumerate() {
+            row_start(out, statistics, feature, split);
+            numeric_cells(out, *statistics_of_split);
+            if split == 0 {
+                numeric_chart_cell(out, statistics, feature);
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</tbody>\n");
+    }
+    out.push_str("</table>\n</section>\n");
+}
+
+/// A numeric feature's figures in one split.
+fn numeric_cells(out: &mut String, feature: Option<&FeatureStatistics>) {
+    if let Some(cell) = missing_figures(feature, FeatureType::is_numeric, 8) {
+        out.push_str(&cell);
+        return;
+    }
+    let Some(feature) = feature else { return };
+    let numeric = feature.numeric.as_ref();
+    count_cells(out, feature, numeric.map_or(0, |numeric| numeric.nan));
+    let Some(numeric) = numeric else {
+        out.push_str("<td class=\"na\" colspan=\"6\">no values</td>");
+        return;
+    };
+    number_cell(out, &html::format_float(numeric.mean));
+    number_cell(out, &html::format_float(numeric.std_dev));
+    if numeric.zeros == 0 {
+        out.push_str("<td class=\"num muted\">0</td>");
+    } else {
+        number_cell(out, &html::count_with_share(numeric.zeros, feature.count));
+    }
+    number_cell(out, &html::format_number(numeric.min));
+    number_cell(out, &html::format_number(numeric.median));
+    number_cell(out, &html::format_number(numeric.max));
+}
+
+/// A numeric feature's charts, spanning its rows: the splits' histograms overlaid, and their
+/// deciles and some quantiles folded underneath.
+fn numeric_chart_cell(out: &mut String, statistics: &DatasetStatistics, feature: &Feature<'_>) {
+    let splits = statistics.splits.len();
+    let numerics: Vec<(usize, &NumericStatistics)> = feature
+        .splits
+        .iter()
+        .enumerate()
+        .filter_map(|(split, feature)| {
+            feature
+                .filter(|feature| feature.feature_type.is_numeric())
+                .and_then(|feature| feature.numeric.as_ref())
+                .map(|numeric| (split, numeric))
+        })
+        .collect();
+    let series = |buckets: fn(&NumericStatistics) -> &[Bucket]| {
+        numerics
+            .iter()
+            .filter(|(_, numeric)| !buckets(numeric).is_empty())
+            .map(|&(split, numeric)| HistogramSeries {
+                label: &statistics.splits[split].name,
+                colour: split,
+                buckets: buckets(numeric),
+            })
+            .collect::<Vec<_>>()
+    };
+    let histograms = series(|numeric| &numeric.histogram);
+    let deciles = series(|numeric| &numeric.quantile_histogram);
+    let axis = Axis::covering(histograms.iter().chain(&deciles).flat_map(|one| {
+        one.buckets
+            .iter()
+            .flat_map(|bucket| [bucket.low, bucket.high])
+    }));
+    let Some(axis) = axis.filter(|_| !histograms.is_empty() || !deciles.is_empty()) else {
+        let _ = write!(
+            out,
+            "<td class=\"chart na\" rowspan=\"{splits}\">no histogram</td>"
+        );
+        return;
+    };
+    let _ = write!(out, "<td class=\"chart\" rowspan=\"{splits}\">");
+    if !histograms.is_empty() {
+        out.push_str(&html::histogram_svg(&histograms, axis));
+    }
+    if !deciles.is_empty() {
+        out.push_str("<details><summary>Quantiles</summary>");
+        out.push_str(&html::quantile_strips_svg(&deciles, axis));
+        out.push_str("<div class=\"note\">Each segment holds a tenth of the values.</div>");
+        quantile_table(out, statistics, &numerics);
+        out.push_str("</details>");
+    }
+    out.push_str("</td>");
+}
+
+/// Some quantiles of each split, and the bound on their rank error.
+fn quantile_table(
+    out: &mut String,
+    statistics: &DatasetStatistics,
+    numerics: &[(usize, &NumericStatistics)],
+) {
+    let listed: Vec<&(usize, &NumericStatistics)> = numerics
+        .iter()
+        .filter(|(_, numeric)| numeric.quantiles.len() > 1)
+        .collect();
+    if listed.is_empty() {
+        return;
+    }
+    out.push_str("<table class=\"q\"><tr><th></th>");
+    for percent in LISTED_QUANTILES {
+        let _ = write!(out, "<th>p{percent}</th>");
+    }
+    out.push_str("</tr>");
+    for &&(split, numeric) in &listed {
+        let _ = write!(
+            out,
+            "<tr><td>{}{}</td>",
+            html::swatch(split),
+            html::escape(&statistics.splits[split].name)
+        );
+        let last = numeric.quantiles.len() - 1;
+        for percent in LISTED_QUANTILES {
+            let index = ((percent * last) as f64 / 100.0).round() as usize;
+            let value = numeric.quantiles[index.min(last)];
+            let _ = write!(out, "<td>{}</td>", html::format_number(value));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</table>");
+    let errors: Vec<String> = listed
+        .iter()
+        .filter(|(_, numeric)| numeric.rank_error > 0.0)
+        .map(|&&(split, numeric)| {
+            format!(
+                "±{} ({})",
+                html::format_share(numeric.rank_error, 1.0),
+                html::escape(&statistics.splits[split].name)
+            )
+        })
+        .collect();
+    if !errors.is_empty() {
+        let _ = write!(
+            out,
+            "<div class=\"note\">Quantiles are estimates, within a rank of {}.</div>",
+            errors.join(", ")
+        );
+    }
+}
+
+/// The string features' section.
+fn string_section(out: &mut String, statistics: &DatasetStatistics, features: &[&Feature<'_>]) {
+    let _ = writeln!(
+        out,
+        "<section>\n<h2 id=\"string\">String features <span class=\"count\">({})</span></h2>",
+        features.len()
+    );
+    if features.is_empty() {
+        out.push_str("<p class=\"empty\">No string features.</p>\n</section>\n");
+        return;
+    }
+    let splits = statistics.splits.len();
+    table_head(
+        out,
+        "string",
+        splits,
+        &["Count", "Missing", "Unique", "Avg length"],
+        "Top values",
+    );
+    for feature in features {
+        out.push_str("<tbody>\n");
+        for (split, statistics_of_split) in feature.splits.iter().enumerate() {
+            row_start(out, statistics, feature, split);
+            string_cells(out, *statistics_of_split);
+            if split == 0 {
+                top_values_cell(out, statistics, feature);
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</tbody>\n");
+    }
+    out.push_str("</table>\n</section>\n");
+}
+
+/// A string feature's figures in one split.
+fn string_cells(out: &mut String, feature: Option<&FeatureStatistics>) {
+    if let Some(cell) = missing_figures(feature, is_string, 4) {
+        out.push_str(&cell);
+        return;
+    }
+    let Some(feature) = feature else { return };
+    count_cells(out, feature, 0);
+    let Some(string) = &feature.string else {
+        out.push_str("<td class=\"na\" colspan=\"2\">no values</td>");
+        return;
+    };
+    if string.exact {
+        number_cell(out, &html::format_int(string.unique));
+    } else {
+        let _ = write!(
+            out,
+            "<td class=\"num\" title=\"an estimate\">≈{}</td>",
+            html::format_int(string.unique)
+        );
+    }
+    number_cell(out, &html::format_float(string.avg_length));
+}
+
+/// A string feature's most frequent values, spanning its rows: one line per value with a bar
+/// per split, the values taken from the splits' lists in turn (each split's first, then each
+/// split's second, ...).
+fn top_values_cell(out: &mut String, statistics: &DatasetStatistics, feature: &Feature<'_>) {
+    let splits = statistics.splits.len();
+    // (split, count of present values, its value counts) for the splits with string figures.
+    let lists: Vec<(usize, u64, &[ValueCount])> = feature
+        .splits
+        .iter()
+        .enumerate()
+        .filter_map(|(split, feature)| {
+            let feature = feature.filter(|feature| is_string(feature.feature_type))?;
+            let string = feature.string.as_ref()?;
+            Some((split, feature.count, string.top_values.as_slice()))
+        })
+        .collect();
+    let mut shown: Vec<&str> = Vec::new();
+    let longest = lists
+        .iter()
+        .map(|(_, _, values)| values.len())
+        .max()
+        .unwrap_or(0);
+    'ranks: for rank in 0..longest {
+        for (_, _, values) in &lists {
+            if let Some(value) = values.get(rank)
+                && !shown.contains(&value.value.as_str())
+            {
+                if shown.len() == TOP_VALUES_SHOWN {
+                    break 'ranks;
+                }
+                shown.push(&value.value);
+            }
+        }
+    }
+    if shown.is_empty() {
+        let _ = write!(out, "<td class=\"na\" rowspan=\"{splits}\">no values</td>");
+        return;
+    }
+    let count_of = |values: &[ValueCount], value: &str| {
+        values
+            .iter()
+            .find(|candidate| candidate.value == value)
+            .map(|candidate| candidate.count)
+    };
+    let share = |count: u64, present: u64| {
+        if present == 0 {
+            0.0
+        } else {
+            count as f64 / present as f64
+        }
+    };
+    let widest = shown
+        .iter()
+        .flat_map(|value| {
+            lists.iter().filter_map(|(_, present, values)| {
+                count_of(values, value).map(|count| share(count, *present))
+            })
+        })
+        .fold(0.0_f64, f64::max);
+    let _ = write!(
+        out,
+        "<td class=\"chart\" rowspan=\"{splits}\"><table class=\"top\">"
+    );
+    for value in &shown {
+        let _ = write!(
+            out,
+            "<tr><td class=\"v\">{}</td><td>",
+            html::value_label(value, VALUE_LABEL_CHARS)
+        );
+        for &(split, present, values) in &lists {
+            match count_of(values, value) {
+                Some(count) => {
+                    let fraction = share(count, present);
+                    let _ = write!(
+                        out,
+                        "<div class=\"tv\">{}<span class=\"fig\">{} · {}</span></div>",
+                        html::hbar(if widest > 0.0 { fraction / widest } else { 0.0 }, split),
+                        html::format_int(count),
+                        html::format_share(count as f64, present as f64),
+                    );
+                }
+                None => out.push_str("<div class=\"tv na\">not among the top values</div>"),
+            }
+        }
+        out.push_str("</td></tr>");
+    }
+    out.push_str("</table>");
+    let unique = feature
+        .splits
+        .iter()
+        .flatten()
+        .filter_map(|feature| feature.string.as_ref())
+        .map(|string| string.unique)
+        .max()
+        .unwrap_or(0);
+    if unique > shown.len() as u64 {
+        let _ = write!(
+            out,
+            "<div class=\"note\">{} of {} distinct values shown.</div>",
+            shown.len(),
+            html::format_int(unique)
+        );
+    }
+    out.push_str("</td>");
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::data::statistics::{SplitStatistics, StringStatistics};
+
+    fn numeric(name: &str, count: u64, missing: u64, buckets: usize) -> FeatureStatistics {
+        let histogram = (0..buckets)
+            .map(|i| Bucket {
+                low: i as f64,
+                high: i as f64 + 1.0,
+                count: (i + 1) as f64,
+            })
+            .collect();
+        let quantile_histogram = (0..10)
+            .map(|i| Bucket {
+                low: f64::from(i) * buckets as f64 / 10.0,
+                high: f64::from(i + 1) * buckets as f64 / 10.0,
+                count: count as f64 / 10.0,
+            })
+            .collect();
+        FeatureStatistics {
+            name: name.to_owned(),
+            feature_type: FeatureType::Float,
+            count,
+            missing,
+            numeric: Some(NumericStatistics {
+                mean: 1.5,
+                std_dev: 0.25,
+                min: 0.0,
+                max: buckets as f64,
+                median: 1.0,
+                zeros: 3,
+                nan: 0,
+                quantiles: (0..=100)
+                    .map(|i| f64::from(i) / 100.0 * buckets as f64)
+                    .collect(),
+                rank_error: 0.001,
+                histogram,
+                quantile_histogram,
+            }),
+            string: None,
+        }
+    }
+
+    fn string(name: &str, values: &[(&str, u64)], exact: bool) -> FeatureStatistics {
+        let count = values.iter().map(|(_, count)| count).sum();
+        FeatureStatistics {
+            name: name.to_owned(),
+            feature_type: FeatureType::String,
+            count,
+            missing: 0,
+            numeric: None,
+            string: Some(StringStatistics {
+                unique: if exact { values.len() as u64 } else { 1234 },
+                exact,
+                top_values: values
+                    .iter()
+                    .map(|(value, count)| ValueCount {
+                        value: (*value).to_owned(),
+                        count: *count,
+                    })
+                    .collect(),
+                avg_length: 5.5,
+            }),
+        }
+    }
+
+    fn split(name: &str, features: Vec<FeatureStatistics>) -> SplitStatistics {
+        SplitStatistics {
+            name: name.to_owned(),
+            num_examples: 1000,
+            features,
+        }
+    }
+
+    #[test]
+    fn user_text_is_escaped_everywhere() {
+        let nasty = r#"<script>"x"&'y'"#;
+        let statistics = DatasetStatistics {
+            span: Some(3),
+            splits: vec![
+                split(
+                    nasty,
+                    vec![numeric(nasty, 10, 0, 3), string("s", &[(nasty, 4)], true)],
+                ),
+                split("eval", vec![string(nasty, &[("a", 1)], true)]),
+            ],
+        };
+        let page = statistics_html(&statistics, nasty);
+        assert!(!page.contains("<script"), "unescaped markup");
+        assert!(!page.contains(r#""x""#));
+        assert!(!page.contains("&'y'"));
+        let escaped = "&lt;script&gt;&quot;x&quot;&amp;&#39;y&#39;";
+        assert!(page.contains(&format!("<title>{escaped}</title>")));
+        assert!(page.contains(&format!("<h1>{escaped}</h1>")));
+        // As a feature name (both sections, as its type differs between splits), a split name
+        // (legend, rows, tooltips) and a value.
+        assert!(page.matches(escaped).count() >= 8, "{page}");
+        assert!(page.contains("Span 3"));
+    }
+
+    #[test]
+    fn every_feature_and_split_appears_with_a_row_per_split() {
+        let statistics = DatasetStatistics {
+            span: None,
+            splits: vec![
+                split(
+                    "train",
+                    vec![
+                        numeric("age", 900, 100, 10),
+                        numeric("fare", 1000, 0, 10),
+                        string("city", &[("Paris", 600), ("Lyon", 400)], true),
+                    ],
+                ),
+                split(
+                    "eval",
+                    vec![
+                        numeric("age", 400, 600, 10),
+                        string("city", &[("Lyon", 70), ("Nice", 30)], true),
+                        string("only_in_eval", &[("z", 1)], true),
+                    ],
+                ),
+            ],
+        };
+        let page = statistics_html(&statistics, "Taxi");
+        for name in [
+            "age",
+            "fare",
+            "city",
+            "only_in_eval",
+            "train",
+            "eval",
+            "Paris",
+            "Nice",
+        ] {
+            assert!(page.contains(name), "{name} is missing");
+        }
+        assert_eq!(page.matches("<tbody>").count(), 4);
+        // Two splits: a split column, and two rows per feature.
+        assert!(page.contains("<th>Split</th>"));
+        assert_eq!(page.matches("<td class=\"split\">").count(), 8);
+        assert_eq!(page.matches("not in this split").count(), 2);
+        assert!(page.contains("1,000 examples"));
+        // Missing: 10% is a warning, 60% is bad, none is plain.
+        assert!(page.contains(
+            "<td class=\"num warn\" title=\"examples without a value\">100 <small>(10.0%)</small>"
+        ));
+        assert!(page.contains(
+            "<td class=\"num bad\" title=\"examples without a value\">600 <small>(60.0%)</small>"
+        ));
+        assert!(page.contains("<td class=\"num muted\">0</td>"));
+        // Top values from both splits, Eval's own value included.
+        assert!(page.contains("not among the top values"));
+        assert!(page.contains("600 · 60.0%"));
+    }
+
+    #[test]
+    fn histograms_have_a_bar_per_bucket() {
+        let statistics = DatasetStatistics {
+            span: None,
+            splits: vec![
+                split(
+                    "train",
+                    vec![numeric("a", 10, 0, 7), numeric("b", 10, 0, 3)],
+                ),
+                split("eval", vec![numeric("a", 10, 0, 5)]),
+            ],
+        };
+        let page = statistics_html(&statistics, "t");
+        assert_eq!(page.matches("<rect class=\"bar c0\"").count(), 10);
+        assert_eq!(page.matches("<rect class=\"bar c1\"").count(), 5);
+        assert_eq!(page.matches("<rect class=\"bar ").count(), 15);
+        assert_eq!(page.matches("<rect class=\"seg ").count(), 30);
+        assert_eq!(page.matches("<details>").count(), 2);
+        assert!(page.contains("<th>p50</th>"));
+        assert!(page.contains("within a rank of ±0.1% (train), ±0.1% (eval)"));
+        // One split without a histogram still gets a row; no chart when none has one.
+        let mut bare = numeric("c", 10, 0, 0);
+        if let Some(numeric) = bare.numeric.as_mut() {
+            numeric.quantile_histogram.clear();
+        }
+        let page = statistics_html(
+            &DatasetStatistics {
+                span: None,
+                splits: vec![split("train", vec![bare])],
+            },
+            "t",
+        );
+        assert!(!page.contains("<rect"));
+        assert!(page.contains("no histogram"));
+        assert!(
+            !page.contains("<th>Split</th>"),
+            "one split needs no split column"
+        );
+    }
+
+    #[test]
+    fn inexact_unique_counts_are_marked() {
+        let exact = DatasetStatistics {
+            span: None,
+            splits: vec![split(
+                "train",
+                vec![string("s", &[("a", 2), ("b", 1)], true)],
+            )],
+        };
+        let page = statistics_html(&exact, "t");
+        assert!(!page.contains('≈'));
+        assert!(page.contains("<td class=\"num\">2</td>"));
+        let inexact = DatasetStatistics {
+            span: None,
+            splits: vec![split(
+                "train",
+                vec![string("s", &[("a", 2), ("b", 1)], false)],
+            )],
+        };
+        let page = statistics_html(&inexact, "t");
+        assert!(page.contains("≈1,234"));
+        assert!(page.contains("2 of 1,234 distinct values shown"));
+    }
+
+    #[test]
+    fn top_values_are_limited_cut_and_escaped() {
+        let long = format!("{}<end>", "v".repeat(100));
+        let mut values: Vec<(String, u64)> =
+            (0..30).map(|i| (format!("value{i:02}"), 100 - i)).collect();
+        values[0].0 = long;
+        values[1].0 = String::new();
+        let pairs: Vec<(&str, u64)> = values
+            .iter()
+            .map(|(value, count)| (value.as_str(), *count))
+            .collect();
+        let statistics = DatasetStatistics {
+            span: None,
+            splits: vec![split("train", vec![string("s", &pairs, true)])],
+        };
+        let page = statistics_html(&statistics, "t");
+        assert_eq!(page.matches("<div class=\"tv\">").count(), TOP_VALUES_SHOWN);
+        assert!(page.contains("value09") && !page.contains("value10"));
+        assert!(page.contains(&format!(
+            "title=\"{}&lt;end&gt;\">{}…",
+            "v".repeat(100),
+            "v".repeat(32)
+        )));
+        assert!(!page.contains("<end>"));
+        assert!(page.contains("(empty)"));
+        // The most frequent value's bar is full.
+        assert!(page.contains("style=\"width:100.0%\""));
+    }
+
+    #[test]
+    fn empty_statistics_make_a_page() {
+        let page = statistics_html(
+            &DatasetStatistics {
+                span: None,
+                splits: Vec::new(),
+            },
+            "Nothing",
+        );
+        assert!(page.contains("No splits"));
+        assert!(page.ends_with("</html>\n"));
+        let page = statistics_html(
+            &DatasetStatistics {
+                span: None,
+                splits: vec![split("train", Vec::new())],
+            },
+            "Nothing",
+        );
+        assert!(page.contains("No numeric features.") && page.contains("No string features."));
+    }
+
+    #[test]
+    fn fifty_features_make_a_small_page() {
+        let mut features = Vec::new();
+        for i in 0..25 {
+            features.push(numeric(&format!("number_{i}"), 100_000, 10, 20));
+            let values: Vec<(String, u64)> = (0..20)
+                .map(|j| (format!("a fairly long categorical value {j:04}"), 1000 - j))
+                .collect();
+            let pairs: Vec<(&str, u64)> = values
+                .iter()
+                .map(|(value, count)| (value.as_str(), *count))
+                .collect();
+            features.push(string(&format!("text_{i}"), &pairs, false));
+        }
+        let statistics = DatasetStatistics {
+            span: Some(1),
+            splits: vec![split("train", features.clone()), split("eval", features)],
+        };
+        let page = statistics_html(&statistics, "Big");
+        assert!(page.len() < 1_000_000, "{} bytes", page.len());
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, missing_docs)]
+mod sample_tmp {
+    use super::*;
+    use crate::data::statistics::{SplitStatistics, StringStatistics};
+    use crate::data::validation::{Anomalies, Anomaly, AnomalyKind};
+
+    fn num(name: &str, t: FeatureType, n: u64, missing: u64, lo: f64, hi: f64, shape: fn(f64) -> f64, zeros: u64) -> FeatureStatistics {
+        let buckets = 10;
+        let w = (hi - lo) / buckets as f64;
+        let weights: Vec<f64> = (0..buckets).map(|i| shape((i as f64 + 0.5) / buckets as f64)).collect();
+        let total: f64 = weights.iter().sum();
+        let histogram: Vec<Bucket> = (0..buckets).map(|i| Bucket { low: lo + w * i as f64, high: lo + w * (i + 1) as f64, count: (weights[i] / total * n as f64).round() }).collect();
+        // quantiles by inverting the cumulative histogram
+        let mut cum = vec![0.0];
+        for b in &histogram { cum.push(cum.last().unwrap() + b.count); }
+        let q = |p: f64| {
+            let target = p * cum[buckets];
+            let i = (0..buckets).find(|&i| cum[i + 1] >= target).unwrap_or(buckets - 1);
+            let frac = if histogram[i].count > 0.0 { (target - cum[i]) / histogram[i].count } else { 0.0 };
+            histogram[i].low + frac * w
+        };
+        let quantiles: Vec<f64> = (0..=100).map(|i| q(f64::from(i) / 100.0)).collect();
+        let quantile_histogram = (0..10).map(|i| Bucket { low: quantiles[i * 10], high: quantiles[i * 10 + 10], count: n as f64 / 10.0 }).collect();
+        let mean = histogram.iter().map(|b| (b.low + b.high) / 2.0 * b.count).sum::<f64>() / n as f64;
+        FeatureStatistics {
+            name: name.into(), feature_type: t, count: n, missing,
+            numeric: Some(NumericStatistics { mean, std_dev: (hi - lo) / 5.3, min: lo, max: hi, median: quantiles[50], zeros, nan: 0, quantiles, rank_error: 0.0015, histogram, quantile_histogram }),
+            string: None,
+        }
+    }
+
+    fn st(name: &str, values: &[(&str, u64)], unique: u64, exact: bool, missing: u64) -> FeatureStatistics {
+        let count = values.iter().map(|v| v.1).sum::<u64>() + if exact { 0 } else { 5000 };
+        FeatureStatistics { name: name.into(), feature_type: FeatureType::String, count, missing, numeric: None,
+            string: Some(StringStatistics { unique, exact, top_values: values.iter().map(|(v, c)| ValueCount { value: (*v).into(), count: *c }).collect(), avg_length: 11.37 }) }
+    }
+
+    #[test]
+    fn write_samples() {
+        let train = SplitStatistics { name: "train".into(), num_examples: 120_000, features: vec![
+            num("trip_seconds", FeatureType::Int, 119_500, 500, 0.0, 7200.0, |x| (-(x * 6.0)).exp(), 1200),
+            num("fare", FeatureType::Float, 120_000, 0, 0.0, 250.5, |x| x * (-(x * 9.0)).exp(), 35),
+            num("pickup_latitude", FeatureType::Float, 60_000, 60_000, 41.65, 42.02, |x| (-((x - 0.6) * (x - 0.6)) * 30.0).exp(), 0),
+            st("payment_type", &[("Credit Card", 70_000), ("Cash", 45_000), ("No Charge", 3000), ("Dispute", 1500), ("Unknown", 500)], 5, true, 0),
+            st("company", &[("Taxi Affiliation Services", 20_000), ("Flash Cab", 15_000), ("Dispatch Taxi Affiliation", 9000), ("Blue Ribbon Taxi Association Inc. & <Partners> \"Chicago\"", 8000), ("Yellow Cab", 7000), ("Chicago Carriage Cab Corp", 6000), ("City Service", 5000), ("Sun Taxi", 4000), ("Star North Management LLC", 3000), ("Choice Taxi Association", 2000), ("Globe Taxi", 1000), ("", 900)], 1532, false, 33_100),
+        ]};
+        let eval = SplitStatistics { name: "eval".into(), num_examples: 30_000, features: vec![
+            num("trip_seconds", FeatureType::Int, 30_000, 0, 0.0, 9000.0, |x| (-(x * 7.0)).exp(), 300),
+            num("fare", FeatureType::Float, 29_000, 1000, 0.0, 180.0, |x| x * (-(x * 8.0)).exp(), 10),
+            num("pickup_latitude", FeatureType::Float, 12_000, 18_000, 41.70, 42.05, |x| (-((x - 0.5) * (x - 0.5)) * 25.0).exp(), 0),
+            st("payment_type", &[("Cash", 14_000), ("Credit Card", 13_000), ("Mobile", 2000), ("No Charge", 1000)], 4, true, 0),
+            st("company", &[("Flash Cab", 5000), ("Taxi Affiliation Services", 4000), ("Yellow Cab", 2000), ("Medallion Leasin", 1000)], 812, false, 13_000),
+        ]};
+        let stats = DatasetStatistics { span: Some(7), splits: vec![train, eval] };
+        std::fs::write("/tmp/sample_statistics.html", statistics_html(&stats, "Chicago taxi — span 7")).unwrap();
+        let a = |split: &str, feature: &str, kind, description: &str, examples: &[&str], d: Option<f64>, t: Option<f64>| Anomaly { split: split.into(), feature: feature.into(), kind, description: description.into(), examples: examples.iter().map(|e| (*e).into()).collect(), distance: d, threshold: t };
+        let anomalies = Anomalies { anomalies: vec![
+            a("train", "payment_type", AnomalyKind::OutOfDomain, "2 values outside the schema's domain (0.3% of values, 0.1% allowed)", &["Prcard", "Pcard <beta>"], None, None),
+            a("train", "fare", AnomalyKind::OutOfRange, "values below the minimum 0", &["-3.5", "-0.25"], None, None),
+            a("eval", "pickup_latitude", AnomalyKind::PresenceViolation, "present in 40.0% of examples, at least 90.0% expected", &[], None, None),
+            a("eval", "trip_seconds", AnomalyKind::Skew, "train and eval differ (Jensen–Shannon divergence)", &[], Some(0.1834), Some(0.1)),
+            a("train", "company", AnomalyKind::Drift, "moved from span 6 (L-infinity distance)", &[], Some(0.04), Some(0.05)),
+            a("eval", "tips", AnomalyKind::MissingColumn, "the schema's feature tips is not in the data", &[], None, None),
+        ]};
+        std::fs::write("/tmp/sample_anomalies.html", super::super::anomalies_html(&anomalies, "Chicago taxi — validation of span 7")).unwrap();
+        std::fs::write("/tmp/sample_no_anomalies.html", super::super::anomalies_html(&Anomalies::default(), "Chicago taxi — validation of span 8")).unwrap();
+    }
 }
