@@ -58,9 +58,9 @@ small,.note{color:var(--muted);font-size:11.5px}
 code,.val{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 code.chip{display:inline-block;margin:1px 3px 1px 0;padding:0 5px;border-radius:3px;background:var(--head);white-space:pre-wrap;overflow-wrap:anywhere}
 .val em,code em{color:var(--muted)}
-td.warn,span.warn{background:var(--warn-bg);color:var(--warn-fg)}
-td.bad,span.bad{background:var(--bad-bg);color:var(--bad-fg);font-weight:600}
-td.warn small,td.bad small{color:inherit}
+.warn{background:var(--warn-bg);color:var(--warn-fg)}
+.bad{background:var(--bad-bg);color:var(--bad-fg);font-weight:600}
+.warn small,.bad small{color:inherit}
 .muted{color:var(--muted)}
 .sw{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;vertical-align:-1px}
 .split{white-space:nowrap}
@@ -174,9 +174,9 @@ pub(crate) fn format_int(value: impl Into<i128>) -> String {
     out
 }
 
-/// A float to 4 significant digits, compactly: `12.35`, `0.001234`, `1.234e6`, `1.234e-4`
-/// (scientific from 10⁴ up and below 10⁻³), trailing zeros dropped; `NaN`, `inf` and `-inf` as
-/// text.
+/// A float to 4 significant digits, compactly: `12.35`, `0.001234`, `1,235`, `1.234e6`,
+/// `1.234e-4` (scientific from 10⁴ up and below 10⁻³), trailing zeros dropped; `NaN`, `inf` and
+/// `-inf` as text.
 pub(crate) fn format_float(value: f64) -> String {
     if value.is_nan() {
         return "NaN".to_owned();
@@ -199,7 +199,16 @@ pub(crate) fn format_float(value: f64) -> String {
         return format!("{}e{exponent}", trim_zeros(mantissa));
     }
     let decimals = usize::try_from(3 - exponent).unwrap_or(0);
-    trim_zeros(&format!("{value:.decimals$}")).to_owned()
+    let fixed = format!("{value:.decimals$}");
+    let fixed = trim_zeros(&fixed);
+    // Four-digit whole parts get a separator, like the integers beside them: 1,235.
+    if exponent == 3 {
+        let (sign, digits) = fixed.split_at(usize::from(fixed.starts_with('-')));
+        let (thousands, rest) = digits.split_at(1);
+        format!("{sign}{thousands},{rest}")
+    } else {
+        fixed.to_owned()
+    }
 }
 
 /// A decimal without the trailing zeros of its fraction (and without a bare point).
@@ -519,8 +528,10 @@ pub(crate) fn quantile_strips_svg(series: &[HistogramSeries<'_>], axis: Axis) ->
             let _ = write!(
                 out,
                 ": {}–{} of values in {} · {}</title></rect>",
-                format_share(from, total).trim_end_matches('%'),
-                format_share(to, total),
+                format_share(from, total)
+                    .trim_end_matches('%')
+                    .trim_end_matches(".0"),
+                format_share(to, total).replace(".0%", "%"),
                 bucket_range(bucket, index == last_index),
                 format_number(bucket.count),
             );
@@ -531,13 +542,17 @@ pub(crate) fn quantile_strips_svg(series: &[HistogramSeries<'_>], axis: Axis) ->
     out
 }
 
-/// A horizontal CSS bar `fraction` (0 to 1) full, in series `colour`'s colour.
+/// A horizontal CSS bar `fraction` (0 to 1) full, in series `colour`'s colour (at least a
+/// pixel unless `fraction` is 0).
 pub(crate) fn hbar(fraction: f64, colour: usize) -> String {
     let percent = if fraction.is_finite() {
         (fraction * 100.0).clamp(0.0, 100.0)
     } else {
         0.0
     };
+    if percent == 0.0 {
+        return "<span class=\"hbar\"></span>".to_owned();
+    }
     format!(
         "<span class=\"hbar\"><span class=\"{}\" style=\"width:{percent:.1}%\"></span></span>",
         series_class(colour)
@@ -600,7 +615,9 @@ mod tests {
         assert_eq!(format_float(12.5), "12.5");
         assert_eq!(format_float(1.23456), "1.235");
         assert_eq!(format_float(-1.23456), "-1.235");
-        assert_eq!(format_float(1234.4), "1234");
+        assert_eq!(format_float(1234.4), "1,234");
+        assert_eq!(format_float(-1000.0), "-1,000");
+        assert_eq!(format_float(999.96), "1,000");
         assert_eq!(format_float(9999.6), "1e4");
         assert_eq!(format_float(12346.0), "1.235e4");
         assert_eq!(format_float(1_234_000.0), "1.234e6");
@@ -711,9 +728,9 @@ mod tests {
         let svg = quantile_strips_svg(&series, axis);
         assert_eq!(svg.matches("<rect class=\"seg c2").count(), 10);
         assert_eq!(svg.matches("alt\"").count(), 5);
-        assert!(svg.contains("<title>train: 0–10.0% of values in [0, 1) · 10</title>"));
+        assert!(svg.contains("<title>train: 0–10% of values in [0, 1) · 10</title>"));
         assert!(
-            svg.contains("train: 90.0–100% of values in [81, 100] · 10"),
+            svg.contains("train: 90–100% of values in [81, 100] · 10"),
             "{svg}"
         );
     }
@@ -737,6 +754,7 @@ mod tests {
         assert_eq!(swatch(0), "<span class=\"sw c0\"></span>");
         assert!(hbar(0.25, 3).contains("class=\"c3\" style=\"width:25.0%\""));
         assert!(hbar(2.0, 0).contains("width:100.0%"));
-        assert!(hbar(f64::NAN, 0).contains("width:0.0%"));
+        assert_eq!(hbar(f64::NAN, 0), "<span class=\"hbar\"></span>");
+        assert_eq!(hbar(0.0, 0), "<span class=\"hbar\"></span>");
     }
 }

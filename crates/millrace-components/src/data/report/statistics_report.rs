@@ -19,7 +19,7 @@ use crate::data::statistics::{
 const TOP_VALUES_SHOWN: usize = 10;
 
 /// The longest value label, in characters (longer ones are cut, with the value in a tooltip).
-const VALUE_LABEL_CHARS: usize = 32;
+const VALUE_LABEL_CHARS: usize = 28;
 
 /// The quantiles (in percent) listed under the decile chart.
 const LISTED_QUANTILES: [usize; 7] = [1, 5, 25, 50, 75, 95, 99];
@@ -29,7 +29,7 @@ const CSS: &str = r"
 td.chart{width:276px}
 table.top{border-collapse:collapse}
 table.top td{padding:1px 8px 1px 0;vertical-align:middle}
-table.top td.v{max-width:17em;overflow:hidden;white-space:nowrap}
+table.top td.v{max-width:18em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .tv{white-space:nowrap;line-height:14px}
 .tv .fig{font-size:11px;color:var(--muted);font-variant-numeric:tabular-nums;margin-left:4px}
 .tv.na{font-size:11px;color:var(--muted);font-style:italic}
@@ -37,7 +37,10 @@ table.q{border-collapse:collapse;font-size:11px;margin-top:6px}
 table.q th,table.q td{padding:1px 4px;text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 table.q th{color:var(--muted);font-weight:500}
 table.q td:first-child{text-align:left}
-td.num .warn{padding:0 3px;border-radius:3px}
+.l{height:22px;line-height:22px;white-space:nowrap}
+td.name{line-height:22px}
+td.num .l.warn,td.num .l.bad{margin:0 -5px;padding:0 5px;border-radius:3px}
+.nan{color:var(--warn-fg);font-size:11.5px}
 ";
 
 /// One feature across the splits: its statistics in each split (in split order), `None` where
@@ -199,84 +202,139 @@ fn table_head(out: &mut String, class: &str, splits: usize, columns: &[&str], ch
     let _ = writeln!(out, "<th>{chart}</th></tr></thead>");
 }
 
-/// The start of a feature's row for split `split`: a `<tr>`, the feature's name cell on the
-/// first row, and the split's name when there are several splits.
-fn row_start(
-    out: &mut String,
-    statistics: &DatasetStatistics,
-    feature: &Feature<'_>,
-    split: usize,
-) {
-    let splits = statistics.splits.len();
-    out.push_str("<tr>");
-    if split == 0 {
-        let _ = write!(
-            out,
-            "<td class=\"name\" rowspan=\"{splits}\">{}<span class=\"type\">{}</span></td>",
-            html::escape(feature.name),
-            feature.types(),
-        );
-    }
-    if splits > 1 {
-        let _ = write!(
-            out,
-            "<td class=\"split\">{}{}</td>",
-            html::swatch(split),
-            html::escape(&statistics.splits[split].name),
-        );
-    }
+/// One split's entry in a figure cell: a line of a fixed height, so that a split's figures line
+/// up across the cells of a feature's row.
+struct Line {
+    /// CSS classes of the line (`muted`, `warn`, `bad`), or nothing.
+    class: &'static str,
+    /// A tooltip, or nothing.
+    title: &'static str,
+    /// The figure, as HTML.
+    html: String,
 }
 
-/// A cell spanning `columns` columns that says why a split has no figures for the feature
-/// (absent, or of the other section's type); `None` when it has them.
-fn missing_figures(
-    statistics: Option<&FeatureStatistics>,
-    belongs: fn(FeatureType) -> bool,
-    columns: usize,
-) -> Option<String> {
-    let reason = match statistics {
-        None => "not in this split".to_owned(),
-        Some(feature) if !belongs(feature.feature_type) => {
-            format!("{} in this split", feature.feature_type.name())
+impl Line {
+    /// A plain line.
+    fn plain(html: String) -> Line {
+        Line {
+            class: "",
+            title: "",
+            html,
         }
-        Some(_) => return None,
-    };
-    Some(format!(
-        "<td class=\"na\" colspan=\"{columns}\">{reason}</td>"
-    ))
+    }
+
+    /// A greyed-out line.
+    fn muted(html: &str) -> Line {
+        Line {
+            class: "muted",
+            title: "",
+            html: html.to_owned(),
+        }
+    }
+
+    /// A line for a figure there is none of.
+    fn none() -> Line {
+        Line::muted("—")
+    }
+
+    /// Writes the line.
+    fn write(&self, out: &mut String) {
+        out.push_str("<div class=\"l");
+        if !self.class.is_empty() {
+            let _ = write!(out, " {}", self.class);
+        }
+        out.push('"');
+        if !self.title.is_empty() {
+            let _ = write!(out, " title=\"{}\"", self.title);
+        }
+        let _ = write!(out, ">{}</div>", self.html);
+    }
 }
 
-/// The count and missing cells of a feature in a split.
-fn count_cells(out: &mut String, feature: &FeatureStatistics, nan: u64) {
-    let _ = write!(out, "<td class=\"num\">{}", html::format_int(feature.count));
+/// The count and missing lines of a feature in a split; `nan` values are noted with the count.
+fn count_lines(feature: &FeatureStatistics, nan: u64) -> [Line; 2] {
+    let mut count = html::format_int(feature.count);
     if nan > 0 {
         let _ = write!(
-            out,
-            "<br><span class=\"warn\">{} NaN</span>",
+            count,
+            " <span class=\"nan\" title=\"NaN values\">· {} NaN</span>",
             html::format_int(nan)
         );
     }
-    out.push_str("</td>");
     let total = feature.count + feature.missing;
-    if feature.missing == 0 {
-        out.push_str("<td class=\"num muted\">0</td>");
+    let missing = if feature.missing == 0 {
+        Line::muted("0")
     } else {
-        let class = if feature.missing * 2 > total {
-            "bad"
-        } else {
-            "warn"
-        };
-        let _ = write!(
-            out,
-            "<td class=\"num {class}\" title=\"examples without a value\">{}</td>",
-            html::count_with_share(feature.missing, total)
-        );
-    }
+        Line {
+            class: if feature.missing * 2 > total {
+                "bad"
+            } else {
+                "warn"
+            },
+            title: "examples without a value",
+            html: html::count_with_share(feature.missing, total),
+        }
+    };
+    [Line::plain(count), missing]
 }
 
-/// A right-aligned cell holding `text` (already HTML).
-fn number_cell(out: &mut String, text: &str) {
-    let _ = write!(out, "<td class=\"num\">{text}</td>");
+/// A feature's row: its name and types, the splits (when there are several, with a note where a
+/// split has no figures for this section), `columns` figure cells with a line per split from
+/// `lines` (for the splits whose type `belongs` to the section), then the chart cell `chart`
+/// writes.
+fn feature_row(
+    out: &mut String,
+    statistics: &DatasetStatistics,
+    feature: &Feature<'_>,
+    (columns, belongs): (usize, fn(FeatureType) -> bool),
+    lines: fn(&FeatureStatistics) -> Vec<Line>,
+    chart: impl FnOnce(&mut String),
+) {
+    let _ = write!(
+        out,
+        "<tbody><tr><td class=\"name\">{}<span class=\"type\">{}</span></td>",
+        html::escape(feature.name),
+        feature.types(),
+    );
+    let mut notes: Vec<Option<String>> = Vec::with_capacity(feature.splits.len());
+    let mut figures: Vec<Vec<Line>> = Vec::with_capacity(feature.splits.len());
+    for split in &feature.splits {
+        let (note, mut split_lines) = match split {
+            None => (Some("absent".to_owned()), Vec::new()),
+            Some(split) if !belongs(split.feature_type) => {
+                (Some(split.feature_type.name().to_owned()), Vec::new())
+            }
+            Some(split) => (None, lines(split)),
+        };
+        split_lines.resize_with(columns, Line::none);
+        notes.push(note);
+        figures.push(split_lines);
+    }
+    if statistics.splits.len() > 1 {
+        out.push_str("<td class=\"split\">");
+        for (index, (split, note)) in statistics.splits.iter().zip(&notes).enumerate() {
+            let _ = write!(
+                out,
+                "<div class=\"l\">{}{}",
+                html::swatch(index),
+                html::escape(&split.name)
+            );
+            if let Some(note) = note {
+                let _ = write!(out, " <small>({note})</small>");
+            }
+            out.push_str("</div>");
+        }
+        out.push_str("</td>");
+    }
+    for column in 0..columns {
+        out.push_str("<td class=\"num\">");
+        for split_lines in &figures {
+            split_lines[column].write(out);
+        }
+        out.push_str("</td>");
+    }
+    chart(out);
+    out.push_str("</tr></tbody>\n");
 }
 
 /// The numeric features' section.
@@ -290,60 +348,55 @@ fn numeric_section(out: &mut String, statistics: &DatasetStatistics, features: &
         out.push_str("<p class=\"empty\">No numeric features.</p>\n</section>\n");
         return;
     }
-    let splits = statistics.splits.len();
+    let columns = [
+        "Count", "Missing", "Mean", "Std dev", "Zeros", "Min", "Median", "Max",
+    ];
     table_head(
         out,
         "numeric",
-        splits,
-        &[
-            "Count", "Missing", "Mean", "Std dev", "Zeros", "Min", "Median", "Max",
-        ],
+        statistics.splits.len(),
+        &columns,
         "Distribution",
     );
     for feature in features {
-        out.push_str("<tbody>\n");
-        for (split, statistics_of_split) in feature.splits.iter().enumerate() {
-            row_start(out, statistics, feature, split);
-            numeric_cells(out, *statistics_of_split);
-            if split == 0 {
-                numeric_chart_cell(out, statistics, feature);
-            }
-            out.push_str("</tr>\n");
-        }
-        out.push_str("</tbody>\n");
+        feature_row(
+            out,
+            statistics,
+            feature,
+            (columns.len(), FeatureType::is_numeric),
+            numeric_lines,
+            |out| numeric_chart_cell(out, statistics, feature),
+        );
     }
     out.push_str("</table>\n</section>\n");
 }
 
-/// A numeric feature's figures in one split.
-fn numeric_cells(out: &mut String, feature: Option<&FeatureStatistics>) {
-    if let Some(cell) = missing_figures(feature, FeatureType::is_numeric, 8) {
-        out.push_str(&cell);
-        return;
-    }
-    let Some(feature) = feature else { return };
+/// A numeric feature's figures in one split: count, missing, mean, std dev, zeros, min, median
+/// and max.
+fn numeric_lines(feature: &FeatureStatistics) -> Vec<Line> {
     let numeric = feature.numeric.as_ref();
-    count_cells(out, feature, numeric.map_or(0, |numeric| numeric.nan));
-    let Some(numeric) = numeric else {
-        out.push_str("<td class=\"na\" colspan=\"6\">no values</td>");
-        return;
-    };
-    number_cell(out, &html::format_float(numeric.mean));
-    number_cell(out, &html::format_float(numeric.std_dev));
-    if numeric.zeros == 0 {
-        out.push_str("<td class=\"num muted\">0</td>");
-    } else {
-        number_cell(out, &html::count_with_share(numeric.zeros, feature.count));
+    let mut lines = Vec::from(count_lines(
+        feature,
+        numeric.map_or(0, |numeric| numeric.nan),
+    ));
+    if let Some(numeric) = numeric {
+        lines.push(Line::plain(html::format_float(numeric.mean)));
+        lines.push(Line::plain(html::format_float(numeric.std_dev)));
+        lines.push(if numeric.zeros == 0 {
+            Line::muted("0")
+        } else {
+            Line::plain(html::count_with_share(numeric.zeros, feature.count))
+        });
+        lines.push(Line::plain(html::format_number(numeric.min)));
+        lines.push(Line::plain(html::format_number(numeric.median)));
+        lines.push(Line::plain(html::format_number(numeric.max)));
     }
-    number_cell(out, &html::format_number(numeric.min));
-    number_cell(out, &html::format_number(numeric.median));
-    number_cell(out, &html::format_number(numeric.max));
+    lines
 }
 
-/// A numeric feature's charts, spanning its rows: the splits' histograms overlaid, and their
-/// deciles and some quantiles folded underneath.
+/// A numeric feature's charts: the splits' histograms overlaid, and their deciles and some
+/// quantiles folded underneath.
 fn numeric_chart_cell(out: &mut String, statistics: &DatasetStatistics, feature: &Feature<'_>) {
-    let splits = statistics.splits.len();
     let numerics: Vec<(usize, &NumericStatistics)> = feature
         .splits
         .iter()
@@ -374,13 +427,10 @@ fn numeric_chart_cell(out: &mut String, statistics: &DatasetStatistics, feature:
             .flat_map(|bucket| [bucket.low, bucket.high])
     }));
     let Some(axis) = axis.filter(|_| !histograms.is_empty() || !deciles.is_empty()) else {
-        let _ = write!(
-            out,
-            "<td class=\"chart na\" rowspan=\"{splits}\">no histogram</td>"
-        );
+        out.push_str("<td class=\"chart na\">no histogram</td>");
         return;
     };
-    let _ = write!(out, "<td class=\"chart\" rowspan=\"{splits}\">");
+    out.push_str("<td class=\"chart\">");
     if !histograms.is_empty() {
         out.push_str(&html::histogram_svg(&histograms, axis));
     }
@@ -428,24 +478,30 @@ fn quantile_table(
         out.push_str("</tr>");
     }
     out.push_str("</table>");
-    let errors: Vec<String> = listed
+    let errors: Vec<(usize, String)> = listed
         .iter()
         .filter(|(_, numeric)| numeric.rank_error > 0.0)
-        .map(|&&(split, numeric)| {
-            format!(
-                "±{} ({})",
-                html::format_share(numeric.rank_error, 1.0),
-                html::escape(&statistics.splits[split].name)
-            )
-        })
+        .map(|&&(split, numeric)| (split, html::format_share(numeric.rank_error, 1.0)))
         .collect();
-    if !errors.is_empty() {
-        let _ = write!(
-            out,
-            "<div class=\"note\">Quantiles are estimates, within a rank of {}.</div>",
-            errors.join(", ")
-        );
+    let Some((_, first)) = errors.first() else {
+        return;
+    };
+    out.push_str("<div class=\"note\">Sketch estimates: ranks within ");
+    if errors.len() == listed.len() && errors.iter().all(|(_, error)| error == first) {
+        let _ = write!(out, "±{first}");
+    } else {
+        let each: Vec<String> = errors
+            .iter()
+            .map(|(split, error)| {
+                format!(
+                    "±{error} ({})",
+                    html::escape(&statistics.splits[*split].name)
+                )
+            })
+            .collect();
+        out.push_str(&each.join(", "));
     }
+    out.push_str(".</div>");
 }
 
 /// The string features' section.
@@ -459,77 +515,70 @@ fn string_section(out: &mut String, statistics: &DatasetStatistics, features: &[
         out.push_str("<p class=\"empty\">No string features.</p>\n</section>\n");
         return;
     }
-    let splits = statistics.splits.len();
+    let columns = ["Count", "Missing", "Unique", "Avg length"];
     table_head(
         out,
         "string",
-        splits,
-        &["Count", "Missing", "Unique", "Avg length"],
+        statistics.splits.len(),
+        &columns,
         "Top values",
     );
     for feature in features {
-        out.push_str("<tbody>\n");
-        for (split, statistics_of_split) in feature.splits.iter().enumerate() {
-            row_start(out, statistics, feature, split);
-            string_cells(out, *statistics_of_split);
-            if split == 0 {
-                top_values_cell(out, statistics, feature);
-            }
-            out.push_str("</tr>\n");
-        }
-        out.push_str("</tbody>\n");
+        feature_row(
+            out,
+            statistics,
+            feature,
+            (columns.len(), is_string),
+            string_lines,
+            |out| top_values_cell(out, statistics, feature),
+        );
     }
     out.push_str("</table>\n</section>\n");
 }
 
-/// A string feature's figures in one split.
-fn string_cells(out: &mut String, feature: Option<&FeatureStatistics>) {
-    if let Some(cell) = missing_figures(feature, is_string, 4) {
-        out.push_str(&cell);
-        return;
+/// A string feature's figures in one split: count, missing, unique (`≈` when estimated) and
+/// average length.
+fn string_lines(feature: &FeatureStatistics) -> Vec<Line> {
+    let mut lines = Vec::from(count_lines(feature, 0));
+    if let Some(string) = &feature.string {
+        lines.push(if string.exact {
+            Line::plain(html::format_int(string.unique))
+        } else {
+            Line {
+                class: "",
+                title: "an estimate",
+                html: format!("≈{}", html::format_int(string.unique)),
+            }
+        });
+        lines.push(Line::plain(html::format_float(string.avg_length)));
     }
-    let Some(feature) = feature else { return };
-    count_cells(out, feature, 0);
-    let Some(string) = &feature.string else {
-        out.push_str("<td class=\"na\" colspan=\"2\">no values</td>");
-        return;
-    };
-    if string.exact {
-        number_cell(out, &html::format_int(string.unique));
-    } else {
-        let _ = write!(
-            out,
-            "<td class=\"num\" title=\"an estimate\">≈{}</td>",
-            html::format_int(string.unique)
-        );
-    }
-    number_cell(out, &html::format_float(string.avg_length));
+    lines
 }
 
-/// A string feature's most frequent values, spanning its rows: one line per value with a bar
-/// per split, the values taken from the splits' lists in turn (each split's first, then each
+/// A string feature's most frequent values: one line per value with a bar per split, the values taken from the splits' lists in turn (each split's first, then each
 /// split's second, ...).
 fn top_values_cell(out: &mut String, statistics: &DatasetStatistics, feature: &Feature<'_>) {
-    let splits = statistics.splits.len();
-    // (split, count of present values, its value counts) for the splits with string figures.
-    let lists: Vec<(usize, u64, &[ValueCount])> = feature
+    // For the splits with string figures: the split, its count of present values, its value
+    // counts, and whether those are all its values (so that a value not listed has none).
+    let lists: Vec<(usize, u64, &[ValueCount], bool)> = feature
         .splits
         .iter()
         .enumerate()
         .filter_map(|(split, feature)| {
             let feature = feature.filter(|feature| is_string(feature.feature_type))?;
             let string = feature.string.as_ref()?;
-            Some((split, feature.count, string.top_values.as_slice()))
+            let complete = string.exact && string.top_values.len() as u64 >= string.unique;
+            Some((split, feature.count, string.top_values.as_slice(), complete))
         })
         .collect();
     let mut shown: Vec<&str> = Vec::new();
     let longest = lists
         .iter()
-        .map(|(_, _, values)| values.len())
+        .map(|(_, _, values, _)| values.len())
         .max()
         .unwrap_or(0);
     'ranks: for rank in 0..longest {
-        for (_, _, values) in &lists {
+        for (_, _, values, _) in &lists {
             if let Some(value) = values.get(rank)
                 && !shown.contains(&value.value.as_str())
             {
@@ -541,7 +590,7 @@ fn top_values_cell(out: &mut String, statistics: &DatasetStatistics, feature: &F
         }
     }
     if shown.is_empty() {
-        let _ = write!(out, "<td class=\"na\" rowspan=\"{splits}\">no values</td>");
+        out.push_str("<td class=\"na\">no values</td>");
         return;
     }
     let count_of = |values: &[ValueCount], value: &str| {
@@ -560,23 +609,20 @@ fn top_values_cell(out: &mut String, statistics: &DatasetStatistics, feature: &F
     let widest = shown
         .iter()
         .flat_map(|value| {
-            lists.iter().filter_map(|(_, present, values)| {
+            lists.iter().filter_map(|(_, present, values, _)| {
                 count_of(values, value).map(|count| share(count, *present))
             })
         })
         .fold(0.0_f64, f64::max);
-    let _ = write!(
-        out,
-        "<td class=\"chart\" rowspan=\"{splits}\"><table class=\"top\">"
-    );
+    out.push_str("<td class=\"chart\"><table class=\"top\">");
     for value in &shown {
         let _ = write!(
             out,
             "<tr><td class=\"v\">{}</td><td>",
             html::value_label(value, VALUE_LABEL_CHARS)
         );
-        for &(split, present, values) in &lists {
-            match count_of(values, value) {
+        for &(split, present, values, complete) in &lists {
+            match count_of(values, value).or(complete.then_some(0)) {
                 Some(count) => {
                     let fraction = share(count, present);
                     let _ = write!(
@@ -731,7 +777,7 @@ mod tests {
                     "eval",
                     vec![
                         numeric("age", 400, 600, 10),
-                        string("city", &[("Lyon", 70), ("Nice", 30)], true),
+                        string("city", &[("Lyon", 70), ("Nice", 30)], false),
                         string("only_in_eval", &[("z", 1)], true),
                     ],
                 ),
@@ -751,21 +797,33 @@ mod tests {
             assert!(page.contains(name), "{name} is missing");
         }
         assert_eq!(page.matches("<tbody>").count(), 4);
-        // Two splits: a split column, and two rows per feature.
+        // Two splits: a split column, and a line per split in every cell of a feature's row.
         assert!(page.contains("<th>Split</th>"));
-        assert_eq!(page.matches("<td class=\"split\">").count(), 8);
-        assert_eq!(page.matches("not in this split").count(), 2);
+        assert_eq!(page.matches("<td class=\"split\">").count(), 4);
+        assert_eq!(
+            page.matches("<div class=\"l\"><span class=\"sw c1\">")
+                .count(),
+            4
+        );
+        assert_eq!(page.matches("<small>(absent)</small>").count(), 2);
+        // Lines: 4 features × 2 splits in the split column; figures: 2 numeric features × 2
+        // splits × 8, and 2 string features × 2 splits × 4.
+        let lines =
+            page.matches("<div class=\"l\"").count() + page.matches("<div class=\"l ").count();
+        assert_eq!(lines, 4 * 2 + 2 * 2 * 8 + 2 * 2 * 4);
         assert!(page.contains("1,000 examples"));
         // Missing: 10% is a warning, 60% is bad, none is plain.
         assert!(page.contains(
-            "<td class=\"num warn\" title=\"examples without a value\">100 <small>(10.0%)</small>"
+            "<div class=\"l warn\" title=\"examples without a value\">100 <small>(10.0%)</small>"
         ));
         assert!(page.contains(
-            "<td class=\"num bad\" title=\"examples without a value\">600 <small>(60.0%)</small>"
+            "<div class=\"l bad\" title=\"examples without a value\">600 <small>(60.0%)</small>"
         ));
-        assert!(page.contains("<td class=\"num muted\">0</td>"));
-        // Top values from both splits, Eval's own value included.
-        assert!(page.contains("not among the top values"));
+        assert!(page.contains("<div class=\"l muted\">0</div>"));
+        // Top values from both splits, eval's own value included: none in train, whose list is
+        // complete; unknown in eval, whose list is not.
+        assert_eq!(page.matches("not among the top values").count(), 1);
+        assert!(page.contains("<span class=\"fig\">0 · 0%</span>"));
         assert!(page.contains("600 · 60.0%"));
     }
 
@@ -788,7 +846,7 @@ mod tests {
         assert_eq!(page.matches("<rect class=\"seg ").count(), 30);
         assert_eq!(page.matches("<details>").count(), 2);
         assert!(page.contains("<th>p50</th>"));
-        assert!(page.contains("within a rank of ±0.1% (train), ±0.1% (eval)"));
+        assert!(page.contains("Sketch estimates: ranks within ±0.1%.</div>"));
         // One split without a histogram still gets a row; no chart when none has one.
         let mut bare = numeric("c", 10, 0, 0);
         if let Some(numeric) = bare.numeric.as_mut() {
@@ -820,7 +878,7 @@ mod tests {
         };
         let page = statistics_html(&exact, "t");
         assert!(!page.contains('≈'));
-        assert!(page.contains("<td class=\"num\">2</td>"));
+        assert!(page.contains("<div class=\"l\">2</div>"));
         let inexact = DatasetStatistics {
             span: None,
             splits: vec![split(
@@ -854,7 +912,7 @@ mod tests {
         assert!(page.contains(&format!(
             "title=\"{}&lt;end&gt;\">{}…",
             "v".repeat(100),
-            "v".repeat(32)
+            "v".repeat(VALUE_LABEL_CHARS)
         )));
         assert!(!page.contains("<end>"));
         assert!(page.contains("(empty)"));
@@ -913,65 +971,338 @@ mod sample_tmp {
     use crate::data::statistics::{SplitStatistics, StringStatistics};
     use crate::data::validation::{Anomalies, Anomaly, AnomalyKind};
 
-    fn num(name: &str, t: FeatureType, n: u64, missing: u64, lo: f64, hi: f64, shape: fn(f64) -> f64, zeros: u64) -> FeatureStatistics {
+    fn num(
+        name: &str,
+        t: FeatureType,
+        n: u64,
+        missing: u64,
+        lo: f64,
+        hi: f64,
+        shape: fn(f64) -> f64,
+        zeros: u64,
+    ) -> FeatureStatistics {
         let buckets = 10;
         let w = (hi - lo) / buckets as f64;
-        let weights: Vec<f64> = (0..buckets).map(|i| shape((i as f64 + 0.5) / buckets as f64)).collect();
+        let weights: Vec<f64> = (0..buckets)
+            .map(|i| shape((i as f64 + 0.5) / buckets as f64))
+            .collect();
         let total: f64 = weights.iter().sum();
-        let histogram: Vec<Bucket> = (0..buckets).map(|i| Bucket { low: lo + w * i as f64, high: lo + w * (i + 1) as f64, count: (weights[i] / total * n as f64).round() }).collect();
+        let histogram: Vec<Bucket> = (0..buckets)
+            .map(|i| Bucket {
+                low: lo + w * i as f64,
+                high: lo + w * (i + 1) as f64,
+                count: (weights[i] / total * n as f64).round(),
+            })
+            .collect();
         // quantiles by inverting the cumulative histogram
         let mut cum = vec![0.0];
-        for b in &histogram { cum.push(cum.last().unwrap() + b.count); }
+        for b in &histogram {
+            cum.push(cum.last().unwrap() + b.count);
+        }
         let q = |p: f64| {
             let target = p * cum[buckets];
-            let i = (0..buckets).find(|&i| cum[i + 1] >= target).unwrap_or(buckets - 1);
-            let frac = if histogram[i].count > 0.0 { (target - cum[i]) / histogram[i].count } else { 0.0 };
+            let i = (0..buckets)
+                .find(|&i| cum[i + 1] >= target)
+                .unwrap_or(buckets - 1);
+            let frac = if histogram[i].count > 0.0 {
+                (target - cum[i]) / histogram[i].count
+            } else {
+                0.0
+            };
             histogram[i].low + frac * w
         };
         let quantiles: Vec<f64> = (0..=100).map(|i| q(f64::from(i) / 100.0)).collect();
-        let quantile_histogram = (0..10).map(|i| Bucket { low: quantiles[i * 10], high: quantiles[i * 10 + 10], count: n as f64 / 10.0 }).collect();
-        let mean = histogram.iter().map(|b| (b.low + b.high) / 2.0 * b.count).sum::<f64>() / n as f64;
+        let quantile_histogram = (0..10)
+            .map(|i| Bucket {
+                low: quantiles[i * 10],
+                high: quantiles[i * 10 + 10],
+                count: n as f64 / 10.0,
+            })
+            .collect();
+        let mean = histogram
+            .iter()
+            .map(|b| (b.low + b.high) / 2.0 * b.count)
+            .sum::<f64>()
+            / n as f64;
         FeatureStatistics {
-            name: name.into(), feature_type: t, count: n, missing,
-            numeric: Some(NumericStatistics { mean, std_dev: (hi - lo) / 5.3, min: lo, max: hi, median: quantiles[50], zeros, nan: 0, quantiles, rank_error: 0.0015, histogram, quantile_histogram }),
+            name: name.into(),
+            feature_type: t,
+            count: n,
+            missing,
+            numeric: Some(NumericStatistics {
+                mean,
+                std_dev: (hi - lo) / 5.3,
+                min: lo,
+                max: hi,
+                median: quantiles[50],
+                zeros,
+                nan: 0,
+                quantiles,
+                rank_error: 0.0015,
+                histogram,
+                quantile_histogram,
+            }),
             string: None,
         }
     }
 
-    fn st(name: &str, values: &[(&str, u64)], unique: u64, exact: bool, missing: u64) -> FeatureStatistics {
+    fn st(
+        name: &str,
+        values: &[(&str, u64)],
+        unique: u64,
+        exact: bool,
+        missing: u64,
+    ) -> FeatureStatistics {
         let count = values.iter().map(|v| v.1).sum::<u64>() + if exact { 0 } else { 5000 };
-        FeatureStatistics { name: name.into(), feature_type: FeatureType::String, count, missing, numeric: None,
-            string: Some(StringStatistics { unique, exact, top_values: values.iter().map(|(v, c)| ValueCount { value: (*v).into(), count: *c }).collect(), avg_length: 11.37 }) }
+        FeatureStatistics {
+            name: name.into(),
+            feature_type: FeatureType::String,
+            count,
+            missing,
+            numeric: None,
+            string: Some(StringStatistics {
+                unique,
+                exact,
+                top_values: values
+                    .iter()
+                    .map(|(v, c)| ValueCount {
+                        value: (*v).into(),
+                        count: *c,
+                    })
+                    .collect(),
+                avg_length: 11.37,
+            }),
+        }
     }
 
     #[test]
     fn write_samples() {
-        let train = SplitStatistics { name: "train".into(), num_examples: 120_000, features: vec![
-            num("trip_seconds", FeatureType::Int, 119_500, 500, 0.0, 7200.0, |x| (-(x * 6.0)).exp(), 1200),
-            num("fare", FeatureType::Float, 120_000, 0, 0.0, 250.5, |x| x * (-(x * 9.0)).exp(), 35),
-            num("pickup_latitude", FeatureType::Float, 60_000, 60_000, 41.65, 42.02, |x| (-((x - 0.6) * (x - 0.6)) * 30.0).exp(), 0),
-            st("payment_type", &[("Credit Card", 70_000), ("Cash", 45_000), ("No Charge", 3000), ("Dispute", 1500), ("Unknown", 500)], 5, true, 0),
-            st("company", &[("Taxi Affiliation Services", 20_000), ("Flash Cab", 15_000), ("Dispatch Taxi Affiliation", 9000), ("Blue Ribbon Taxi Association Inc. & <Partners> \"Chicago\"", 8000), ("Yellow Cab", 7000), ("Chicago Carriage Cab Corp", 6000), ("City Service", 5000), ("Sun Taxi", 4000), ("Star North Management LLC", 3000), ("Choice Taxi Association", 2000), ("Globe Taxi", 1000), ("", 900)], 1532, false, 33_100),
-        ]};
-        let eval = SplitStatistics { name: "eval".into(), num_examples: 30_000, features: vec![
-            num("trip_seconds", FeatureType::Int, 30_000, 0, 0.0, 9000.0, |x| (-(x * 7.0)).exp(), 300),
-            num("fare", FeatureType::Float, 29_000, 1000, 0.0, 180.0, |x| x * (-(x * 8.0)).exp(), 10),
-            num("pickup_latitude", FeatureType::Float, 12_000, 18_000, 41.70, 42.05, |x| (-((x - 0.5) * (x - 0.5)) * 25.0).exp(), 0),
-            st("payment_type", &[("Cash", 14_000), ("Credit Card", 13_000), ("Mobile", 2000), ("No Charge", 1000)], 4, true, 0),
-            st("company", &[("Flash Cab", 5000), ("Taxi Affiliation Services", 4000), ("Yellow Cab", 2000), ("Medallion Leasin", 1000)], 812, false, 13_000),
-        ]};
-        let stats = DatasetStatistics { span: Some(7), splits: vec![train, eval] };
-        std::fs::write("/tmp/sample_statistics.html", statistics_html(&stats, "Chicago taxi — span 7")).unwrap();
-        let a = |split: &str, feature: &str, kind, description: &str, examples: &[&str], d: Option<f64>, t: Option<f64>| Anomaly { split: split.into(), feature: feature.into(), kind, description: description.into(), examples: examples.iter().map(|e| (*e).into()).collect(), distance: d, threshold: t };
-        let anomalies = Anomalies { anomalies: vec![
-            a("train", "payment_type", AnomalyKind::OutOfDomain, "2 values outside the schema's domain (0.3% of values, 0.1% allowed)", &["Prcard", "Pcard <beta>"], None, None),
-            a("train", "fare", AnomalyKind::OutOfRange, "values below the minimum 0", &["-3.5", "-0.25"], None, None),
-            a("eval", "pickup_latitude", AnomalyKind::PresenceViolation, "present in 40.0% of examples, at least 90.0% expected", &[], None, None),
-            a("eval", "trip_seconds", AnomalyKind::Skew, "train and eval differ (Jensen–Shannon divergence)", &[], Some(0.1834), Some(0.1)),
-            a("train", "company", AnomalyKind::Drift, "moved from span 6 (L-infinity distance)", &[], Some(0.04), Some(0.05)),
-            a("eval", "tips", AnomalyKind::MissingColumn, "the schema's feature tips is not in the data", &[], None, None),
-        ]};
-        std::fs::write("/tmp/sample_anomalies.html", super::super::anomalies_html(&anomalies, "Chicago taxi — validation of span 7")).unwrap();
-        std::fs::write("/tmp/sample_no_anomalies.html", super::super::anomalies_html(&Anomalies::default(), "Chicago taxi — validation of span 8")).unwrap();
+        let train = SplitStatistics {
+            name: "train".into(),
+            num_examples: 120_000,
+            features: vec![
+                num(
+                    "trip_seconds",
+                    FeatureType::Int,
+                    119_500,
+                    500,
+                    0.0,
+                    7200.0,
+                    |x| (-(x * 6.0)).exp(),
+                    1200,
+                ),
+                num(
+                    "fare",
+                    FeatureType::Float,
+                    120_000,
+                    0,
+                    0.0,
+                    250.5,
+                    |x| x * (-(x * 9.0)).exp(),
+                    35,
+                ),
+                num(
+                    "pickup_latitude",
+                    FeatureType::Float,
+                    60_000,
+                    60_000,
+                    41.65,
+                    42.02,
+                    |x| (-((x - 0.6) * (x - 0.6)) * 30.0).exp(),
+                    0,
+                ),
+                st(
+                    "payment_type",
+                    &[
+                        ("Credit Card", 70_000),
+                        ("Cash", 45_000),
+                        ("No Charge", 3000),
+                        ("Dispute", 1500),
+                        ("Unknown", 500),
+                    ],
+                    5,
+                    true,
+                    0,
+                ),
+                st(
+                    "company",
+                    &[
+                        ("Taxi Affiliation Services", 20_000),
+                        ("Flash Cab", 15_000),
+                        ("Dispatch Taxi Affiliation", 9000),
+                        (
+                            "Blue Ribbon Taxi Association Inc. & <Partners> \"Chicago\"",
+                            8000,
+                        ),
+                        ("Yellow Cab", 7000),
+                        ("Chicago Carriage Cab Corp", 6000),
+                        ("City Service", 5000),
+                        ("Sun Taxi", 4000),
+                        ("Star North Management LLC", 3000),
+                        ("Choice Taxi Association", 2000),
+                        ("Globe Taxi", 1000),
+                        ("", 900),
+                    ],
+                    1532,
+                    false,
+                    33_100,
+                ),
+            ],
+        };
+        let eval = SplitStatistics {
+            name: "eval".into(),
+            num_examples: 30_000,
+            features: vec![
+                num(
+                    "trip_seconds",
+                    FeatureType::Int,
+                    30_000,
+                    0,
+                    0.0,
+                    9000.0,
+                    |x| (-(x * 7.0)).exp(),
+                    300,
+                ),
+                num(
+                    "fare",
+                    FeatureType::Float,
+                    29_000,
+                    1000,
+                    0.0,
+                    180.0,
+                    |x| x * (-(x * 8.0)).exp(),
+                    10,
+                ),
+                num(
+                    "pickup_latitude",
+                    FeatureType::Float,
+                    12_000,
+                    18_000,
+                    41.70,
+                    42.05,
+                    |x| (-((x - 0.5) * (x - 0.5)) * 25.0).exp(),
+                    0,
+                ),
+                st(
+                    "payment_type",
+                    &[
+                        ("Cash", 14_000),
+                        ("Credit Card", 13_000),
+                        ("Mobile", 2000),
+                        ("No Charge", 1000),
+                    ],
+                    4,
+                    true,
+                    0,
+                ),
+                st(
+                    "company",
+                    &[
+                        ("Flash Cab", 5000),
+                        ("Taxi Affiliation Services", 4000),
+                        ("Yellow Cab", 2000),
+                        ("Medallion Leasin", 1000),
+                    ],
+                    812,
+                    false,
+                    13_000,
+                ),
+            ],
+        };
+        let stats = DatasetStatistics {
+            span: Some(7),
+            splits: vec![train, eval],
+        };
+        std::fs::write(
+            "/tmp/sample_statistics.html",
+            statistics_html(&stats, "Chicago taxi — span 7"),
+        )
+        .unwrap();
+        let a = |split: &str,
+                 feature: &str,
+                 kind,
+                 description: &str,
+                 examples: &[&str],
+                 d: Option<f64>,
+                 t: Option<f64>| Anomaly {
+            split: split.into(),
+            feature: feature.into(),
+            kind,
+            description: description.into(),
+            examples: examples.iter().map(|e| (*e).into()).collect(),
+            distance: d,
+            threshold: t,
+        };
+        let anomalies = Anomalies {
+            anomalies: vec![
+                a(
+                    "train",
+                    "payment_type",
+                    AnomalyKind::OutOfDomain,
+                    "2 values outside the schema's domain (0.3% of values, 0.1% allowed)",
+                    &["Prcard", "Pcard <beta>"],
+                    None,
+                    None,
+                ),
+                a(
+                    "train",
+                    "fare",
+                    AnomalyKind::OutOfRange,
+                    "values below the minimum 0",
+                    &["-3.5", "-0.25"],
+                    None,
+                    None,
+                ),
+                a(
+                    "eval",
+                    "pickup_latitude",
+                    AnomalyKind::PresenceViolation,
+                    "present in 40.0% of examples, at least 90.0% expected",
+                    &[],
+                    None,
+                    None,
+                ),
+                a(
+                    "eval",
+                    "trip_seconds",
+                    AnomalyKind::Skew,
+                    "train and eval differ (Jensen–Shannon divergence)",
+                    &[],
+                    Some(0.1834),
+                    Some(0.1),
+                ),
+                a(
+                    "train",
+                    "company",
+                    AnomalyKind::Drift,
+                    "moved from span 6 (L-infinity distance)",
+                    &[],
+                    Some(0.04),
+                    Some(0.05),
+                ),
+                a(
+                    "eval",
+                    "tips",
+                    AnomalyKind::MissingColumn,
+                    "the schema's feature tips is not in the data",
+                    &[],
+                    None,
+                    None,
+                ),
+            ],
+        };
+        std::fs::write(
+            "/tmp/sample_anomalies.html",
+            super::super::anomalies_html(&anomalies, "Chicago taxi — validation of span 7"),
+        )
+        .unwrap();
+        std::fs::write(
+            "/tmp/sample_no_anomalies.html",
+            super::super::anomalies_html(
+                &Anomalies::default(),
+                "Chicago taxi — validation of span 8",
+            ),
+        )
+        .unwrap();
     }
 }

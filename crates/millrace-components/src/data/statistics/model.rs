@@ -1,9 +1,12 @@
 //! The statistics document: what StatisticsGen writes as `statistics.json` and what SchemaGen,
 //! ExampleValidator, Transform and the HTML report read.
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
 use crate::data::FeatureType;
+use crate::{DataError, Result};
 
 /// The file name of the statistics document inside an `ExampleStatistics` artifact.
 pub const STATISTICS_FILE: &str = "statistics.json";
@@ -143,4 +146,11 @@ pub struct ValueCount {
     pub value: String,
     /// How many examples have it.
     pub count: u64,
+}
+
+/// Reads the `statistics.json` of an ExampleStatistics artifact.
+pub fn read_statistics(dir: &Path) -> Result<DatasetStatistics> {
+    let path = dir.join(STATISTICS_FILE);
+    let bytes = std::fs::read(&path).map_err(|error| DataError::io(&path, error))?;
+    serde_json::from_slice(&bytes).map_err(|error| DataError::json(&path, error))
 }

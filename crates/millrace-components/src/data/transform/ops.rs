@@ -273,7 +273,7 @@ fn is_false(value: &bool) -> bool {
 pub enum TransformOp {
     /// Float `(x - mean) / std_dev`, with the train split's mean and population standard
     /// deviation. A standard deviation of 0 (a constant feature) gives 0.0 for every present
-    /// value.
+    /// value, NaN included.
     ZScore {
         /// The numeric column read.
         input: String,
@@ -281,8 +281,8 @@ pub enum TransformOp {
         output: String,
     },
     /// Float `(x - min) / (max - min)` with the train split's minimum and maximum: in `[0, 1]` on
-    /// the train split; 0.0 when `max == min`. Values outside the fitted range map outside
-    /// `[0, 1]` unless `clip` is set.
+    /// the train split; 0.0 for every present value when `max == min`. Values outside the fitted
+    /// range map outside `[0, 1]` (they are not clipped) unless `clip` is set.
     MinMax {
         /// The numeric column read.
         input: String,
@@ -489,7 +489,7 @@ impl TransformOp {
                 }
             }
             TransformOp::HashBuckets { buckets, .. } => {
-                check_hash_buckets(*buckets).or_else(bad)?
+                check_hash_buckets(*buckets).or_else(bad)?;
             }
             TransformOp::Cross {
                 inputs, buckets, ..
