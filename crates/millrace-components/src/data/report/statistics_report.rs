@@ -1218,6 +1218,12 @@ mod sample_tmp {
             statistics_html(&stats, "Chicago taxi — span 7"),
         )
         .unwrap();
+        let one = DatasetStatistics { span: None, splits: vec![stats.splits[0].clone()] };
+        std::fs::write("/tmp/sample_one_split.html", statistics_html(&one, "One split")).unwrap();
+        let mut feats = Vec::new();
+        for i in 0..25 { let mut f = stats.splits[0].features[1].clone(); f.name = format!("n{i}"); feats.push(f); let mut g = stats.splits[0].features[4].clone(); g.name = format!("s{i}"); feats.push(g); }
+        let big = DatasetStatistics { span: None, splits: vec![SplitStatistics { name: "train".into(), num_examples: 1, features: feats.clone() }, SplitStatistics { name: "eval".into(), num_examples: 1, features: feats }] };
+        std::fs::write("/tmp/sample_big.html", statistics_html(&big, "Big")).unwrap();
         let a = |split: &str,
                  feature: &str,
                  kind,

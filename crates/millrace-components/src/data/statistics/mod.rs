@@ -1,13 +1,15 @@
 //! Statistics of examples: the document, the mergeable sketches behind it, and StatisticsGen.
 
-// pending: pub mod accumulator;
+pub mod accumulator;
 pub mod frequent_values;
 pub mod model;
 pub mod quantile_sketch;
-// pending: pub mod statistics_gen;
+pub mod statistics_gen;
 
-// pub use accumulator::{SplitAccumulator, StatisticsOptions};
+pub use accumulator::{SplitAccumulator, StatisticsOptions};
 pub use frequent_values::FrequentValues;
 pub use model::*;
 pub use quantile_sketch::QuantileSketch;
-/* pending statistics_gen */
+pub use statistics_gen::{
+    StatisticsGen, csv_statistics, examples_statistics, split_statistics, write_statistics,
+};

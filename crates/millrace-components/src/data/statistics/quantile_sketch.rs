@@ -602,14 +602,6 @@ mod tests {
                 at_most / n
             );
         }
-        let mut worst: f64 = 0.0;
-        for (&rank, &q) in ranks.iter().zip(&quantiles) {
-            let below = truth.partition_point(|&v| v < q) as f64;
-            let at_most = truth.partition_point(|&v| v <= q) as f64;
-            let asked = rank * n;
-            worst = worst.max((below - asked).max(asked - at_most).max(0.0) / n);
-        }
-        eprintln!("MARGIN {what}: n={n} eps={epsilon:.5} worst={worst:.5} ratio={:.3} retained={}", worst / epsilon, sketch.retained());
         let (low, high) = (truth[0], truth[truth.len() - 1]);
         let buckets = 20;
         let boundaries: Vec<f64> = (0..=buckets)

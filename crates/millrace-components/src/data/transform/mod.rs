@@ -3,6 +3,8 @@
 
 pub mod graph;
 pub mod ops;
+pub mod transform_component;
 
-pub use graph::TransformGraph;
-pub use ops::{FittedOp, TransformOp};
+pub use graph::{TRANSFORM_GRAPH_FILE, TransformGraph};
+pub use ops::{Fill, FittedOp, TransformOp};
+pub use transform_component::{Transform, apply_graph, fit_graph};
