@@ -60,7 +60,8 @@
 //! The crates behind the facade: `millrace-core` (artifacts, channels, components, builder,
 //! IR), `millrace-macros` (derives and `#[component]`), `millrace-cli` (the command line) and,
 //! with the default `metadata` feature, `millrace-metadata` as [`metadata`] (the ML-Metadata
-//! store on SQLite or PostgreSQL).
+//! store on SQLite or PostgreSQL) and, with the default `data` feature, `millrace-components`
+//! as [`components`] (CsvExampleGen, StatisticsGen, SchemaGen, ExampleValidator, Transform).
 
 pub use millrace_core::*;
 pub use millrace_macros::{Artifact, Inputs, Outputs, component};
@@ -71,6 +72,11 @@ pub use async_trait::async_trait;
 /// The metadata store: ML-Metadata's model and format, lineage, caching, garbage collection.
 #[cfg(feature = "metadata")]
 pub use millrace_metadata as metadata;
+
+/// The standard components: ingestion, statistics, schema, validation and transform (feature
+/// `data`), with the formats they share under [`components::data`].
+#[cfg(feature = "data")]
+pub use millrace_components as components;
 
 /// The command line every pipeline binary gets: `millrace::cli::main(pipeline).await`.
 pub mod cli {

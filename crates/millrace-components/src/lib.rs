@@ -11,3 +11,12 @@ mod error;
 pub mod data;
 
 pub use error::{DataError, Result};
+
+#[cfg(feature = "data")]
+pub use data::{
+    example_gen::{CsvExampleGen, ImportExampleGen},
+    schema::SchemaGen,
+    statistics::StatisticsGen,
+    transform::Transform,
+    validation::ExampleValidator,
+};

@@ -3,6 +3,9 @@
 //! missing, zeros, min and max exactly, means and standard deviations to 1e-9 relative, quantiles
 //! within the sketch's stated rank error, string value counts exactly.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
+#![allow(clippy::print_stderr)] // A skipped suite says why.
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -51,7 +54,8 @@ fn taxi_statistics_match_pandas() {
         top_k: 100,
         ..StatisticsOptions::default()
     };
-    let ours = csv_statistics(&taxi(), &CsvOptions::default(), "all", &options, 2).expect("profiles");
+    let ours =
+        csv_statistics(&taxi(), &CsvOptions::default(), "all", &options, 2).expect("profiles");
     let dir = tempfile::tempdir().expect("tempdir");
     let ours_path = dir.path().join("ours.json");
     std::fs::write(&ours_path, serde_json::to_vec(&ours).expect("json")).expect("write");
@@ -61,7 +65,11 @@ fn taxi_statistics_match_pandas() {
         .arg(&ours_path)
         .output()
         .expect("python runs");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let reference: Value = serde_json::from_slice(&output.stdout).expect("reference JSON");
     assert_eq!(ours.num_examples, reference["rows"].as_u64().expect("rows"));
     assert_eq!(ours.features.len(), 18);
@@ -69,17 +77,48 @@ fn taxi_statistics_match_pandas() {
     for feature in &ours.features {
         let theirs = &reference["columns"][&feature.name];
         let name = &feature.name;
-        assert_eq!(feature.count, theirs["count"].as_u64().expect("count"), "{name} count");
-        assert_eq!(feature.missing, theirs["missing"].as_u64().expect("missing"), "{name} missing");
+        assert_eq!(
+            feature.count,
+            theirs["count"].as_u64().expect("count"),
+            "{name} count"
+        );
+        assert_eq!(
+            feature.missing,
+            theirs["missing"].as_u64().expect("missing"),
+            "{name} missing"
+        );
         match theirs["kind"].as_str() {
             Some("numeric") => {
-                let numeric = feature.numeric.as_ref().unwrap_or_else(|| panic!("{name}: numeric"));
+                let numeric = feature
+                    .numeric
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{name}: numeric"));
                 numeric_checked += 1;
-                assert_eq!(numeric.zeros, theirs["zeros"].as_u64().expect("zeros"), "{name} zeros");
-                assert_eq!(numeric.min, theirs["min"].as_f64().expect("min"), "{name} min");
-                assert_eq!(numeric.max, theirs["max"].as_f64().expect("max"), "{name} max");
-                close(numeric.mean, theirs["mean"].as_f64().expect("mean"), &format!("{name} mean"));
-                close(numeric.std_dev, theirs["std_dev"].as_f64().expect("std"), &format!("{name} std_dev"));
+                assert_eq!(
+                    numeric.zeros,
+                    theirs["zeros"].as_u64().expect("zeros"),
+                    "{name} zeros"
+                );
+                assert_eq!(
+                    numeric.min,
+                    theirs["min"].as_f64().expect("min"),
+                    "{name} min"
+                );
+                assert_eq!(
+                    numeric.max,
+                    theirs["max"].as_f64().expect("max"),
+                    "{name} max"
+                );
+                close(
+                    numeric.mean,
+                    theirs["mean"].as_f64().expect("mean"),
+                    &format!("{name} mean"),
+                );
+                close(
+                    numeric.std_dev,
+                    theirs["std_dev"].as_f64().expect("std"),
+                    &format!("{name} std_dev"),
+                );
                 let ranks = theirs["quantile_ranks"].as_array().expect("ranks");
                 assert_eq!(ranks.len(), 101);
                 for (index, interval) in ranks.iter().enumerate() {
@@ -96,21 +135,37 @@ fn taxi_statistics_match_pandas() {
                     );
                 }
                 let histogram_total: f64 = numeric.histogram.iter().map(|b| b.count).sum();
-                assert!((histogram_total - feature.count as f64).abs() < 1e-6, "{name} histogram");
+                assert!(
+                    (histogram_total - feature.count as f64).abs() < 1e-6,
+                    "{name} histogram"
+                );
             }
             Some("string") => {
-                let strings = feature.string.as_ref().unwrap_or_else(|| panic!("{name}: string"));
-                assert_eq!(strings.unique, theirs["unique"].as_u64().expect("unique"), "{name} unique");
+                let strings = feature
+                    .string
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{name}: string"));
+                assert_eq!(
+                    strings.unique,
+                    theirs["unique"].as_u64().expect("unique"),
+                    "{name} unique"
+                );
                 assert!(strings.exact);
                 for value in &strings.top_values {
                     assert_eq!(
                         value.count,
-                        theirs["value_counts"][&value.value].as_u64().expect("count"),
+                        theirs["value_counts"][&value.value]
+                            .as_u64()
+                            .expect("count"),
                         "{name} count of {:?}",
                         value.value
                     );
                 }
-                close(strings.avg_length, theirs["avg_length"].as_f64().expect("length"), &format!("{name} avg_length"));
+                close(
+                    strings.avg_length,
+                    theirs["avg_length"].as_f64().expect("length"),
+                    &format!("{name} avg_length"),
+                );
             }
             other => panic!("{name}: unexpected kind {other:?}"),
         }
@@ -124,23 +179,52 @@ fn taxi_statistics_match_pandas() {
 fn split_statistics_add_up_to_the_whole_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("examples");
-    ingest_csv(&[taxi()], &CsvOptions::default(), &SplitConfig::default(), &out, 2).expect("ingests");
+    ingest_csv(
+        &[taxi()],
+        &CsvOptions::default(),
+        &SplitConfig::default(),
+        &out,
+        2,
+    )
+    .expect("ingests");
     let options = StatisticsOptions::default();
     let splits = examples_statistics(&out, None, None, &options, 2).expect("profiles");
-    let whole: SplitStatistics = csv_statistics(&taxi(), &CsvOptions::default(), "all", &options, 1).expect("profiles");
+    let whole: SplitStatistics =
+        csv_statistics(&taxi(), &CsvOptions::default(), "all", &options, 1).expect("profiles");
     assert_eq!(splits.splits.len(), 2);
-    assert_eq!(splits.splits.iter().map(|s| s.num_examples).sum::<u64>(), whole.num_examples);
+    assert_eq!(
+        splits.splits.iter().map(|s| s.num_examples).sum::<u64>(),
+        whole.num_examples
+    );
     for feature in &whole.features {
-        let parts: Vec<_> = splits.splits.iter().map(|s| s.feature(&feature.name).expect("feature")).collect();
-        assert_eq!(parts.iter().map(|p| p.count).sum::<u64>(), feature.count, "{}", feature.name);
-        assert_eq!(parts.iter().map(|p| p.missing).sum::<u64>(), feature.missing, "{}", feature.name);
+        let parts: Vec<_> = splits
+            .splits
+            .iter()
+            .map(|s| s.feature(&feature.name).expect("feature"))
+            .collect();
+        assert_eq!(
+            parts.iter().map(|p| p.count).sum::<u64>(),
+            feature.count,
+            "{}",
+            feature.name
+        );
+        assert_eq!(
+            parts.iter().map(|p| p.missing).sum::<u64>(),
+            feature.missing,
+            "{}",
+            feature.name
+        );
         if let Some(numeric) = &feature.numeric {
             let weighted: f64 = parts
                 .iter()
                 .filter_map(|p| p.numeric.as_ref().map(|n| n.mean * p.count as f64))
                 .sum();
             close(weighted / feature.count as f64, numeric.mean, &feature.name);
-            let min = parts.iter().filter_map(|p| p.numeric.as_ref()).map(|n| n.min).fold(f64::INFINITY, f64::min);
+            let min = parts
+                .iter()
+                .filter_map(|p| p.numeric.as_ref())
+                .map(|n| n.min)
+                .fold(f64::INFINITY, f64::min);
             assert_eq!(min, numeric.min);
         }
     }

@@ -9,7 +9,7 @@ use millrace_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::data::FeatureType;
-use crate::data::csv::{CsvFile, CsvOptions, ScanOutcome};
+use crate::data::csv::{ColumnType, CsvFile, CsvOptions, ScanOutcome};
 use crate::data::examples_format::{self, ExamplesWriter, feature_type_of, split_names_property};
 use crate::data::input_pattern::{SelectedFiles, SpanSelection, select_files};
 use crate::data::parallel::{default_threads, map_ordered};
@@ -61,14 +61,11 @@ pub fn ingest_csv(
     loop {
         passes += 1;
         // Every file is read with the widest type any file needs.
-        let mut types = sources[0].types();
-        for source in &sources[1..] {
-            for (widest, found) in types.iter_mut().zip(source.types()) {
-                *widest = widest.widen(found);
-            }
-        }
+        let all: Vec<Vec<ColumnType>> = sources.iter().map(|s| s.column_types().to_vec()).collect();
         for source in &mut sources {
-            source.set_types(&types);
+            for types in &all {
+                source.widen_to(types);
+            }
         }
         remove_splits(out)?;
         let schema = without_column(&sources[0].schema(), split.dropped_column());
@@ -107,7 +104,12 @@ pub fn ingest_csv(
 /// Ingests Parquet `files` (the same columns in each) into Examples at `out`. Integer columns
 /// become int, floating-point columns float and text columns string; other column types are
 /// refused with their name.
-pub fn ingest_parquet(files: &[PathBuf], split: &SplitConfig, out: &Path, threads: usize) -> Result<IngestReport> {
+pub fn ingest_parquet(
+    files: &[PathBuf],
+    split: &SplitConfig,
+    out: &Path,
+    threads: usize,
+) -> Result<IngestReport> {
     let mut groups = Vec::new();
     for file in files {
         groups.extend(examples_format::file_row_groups(file)?);
@@ -178,7 +180,11 @@ fn remove_splits(out: &Path) -> Result<()> {
     };
     for entry in entries {
         let path = entry.map_err(|error| DataError::io(out, error))?.path();
-        if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("Split-")) {
+        if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("Split-"))
+        {
             std::fs::remove_dir_all(&path).map_err(|error| DataError::io(&path, error))?;
         }
     }
@@ -256,7 +262,9 @@ impl CsvExampleGen {
 
     /// Declares a column's type instead of inferring it.
     pub fn column_type(mut self, column: &str, feature_type: FeatureType) -> Self {
-        self.csv.column_types.insert(column.to_owned(), feature_type);
+        self.csv
+            .column_types
+            .insert(column.to_owned(), feature_type);
         self
     }
 
@@ -346,7 +354,12 @@ impl Execute for ImportExampleGen {
     async fn execute(&self, context: &mut ExecutionContext) -> Result<(), ComponentError> {
         let examples = context.output::<Examples>("examples")?;
         let selected = select_files(Path::new(&self.input), self.span)?;
-        let report = ingest_parquet(&selected.files, &self.split, examples.uri(), default_threads())?;
+        let report = ingest_parquet(
+            &selected.files,
+            &self.split,
+            examples.uri(),
+            default_threads(),
+        )?;
         record_examples(&examples, &selected, &report, context)
     }
 }

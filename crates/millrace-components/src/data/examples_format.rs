@@ -56,7 +56,11 @@ pub fn splits_of(uri: &Path, split_names: Option<&str>) -> Result<Vec<String>> {
     let mut splits = Vec::new();
     for entry in std::fs::read_dir(uri).map_err(|error| DataError::io(uri, error))? {
         let entry = entry.map_err(|error| DataError::io(uri, error))?;
-        if let Some(split) = entry.file_name().to_str().and_then(|n| n.strip_prefix("Split-")) {
+        if let Some(split) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.strip_prefix("Split-"))
+        {
             splits.push(split.to_owned());
         }
     }
@@ -70,7 +74,10 @@ pub fn split_files(uri: &Path, split: &str) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(&dir).map_err(|error| DataError::io(&dir, error))? {
         let path = entry.map_err(|error| DataError::io(&dir, error))?.path();
-        if path.extension().is_some_and(|extension| extension == "parquet") {
+        if path
+            .extension()
+            .is_some_and(|extension| extension == "parquet")
+        {
             files.push(path);
         }
     }
@@ -134,7 +141,11 @@ pub fn normalized_schema(schema: &SchemaRef, file: &Path) -> Result<SchemaRef> {
 }
 
 /// Converts `batch`'s columns to the types of `schema` (a [`normalized_schema`]).
-pub fn normalize_batch(batch: &RecordBatch, schema: &SchemaRef, file: &Path) -> Result<RecordBatch> {
+pub fn normalize_batch(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+    file: &Path,
+) -> Result<RecordBatch> {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{
         Float16Type, Float32Type, Int8Type, Int16Type, Int32Type, UInt8Type, UInt16Type,
@@ -154,14 +165,22 @@ pub fn normalize_batch(batch: &RecordBatch, schema: &SchemaRef, file: &Path) -> 
         macro_rules! ints {
             ($type:ty) => {
                 std::sync::Arc::new(
-                    column.as_primitive::<$type>().iter().map(|v| v.map(i64::from)).collect::<Int64Array>(),
+                    column
+                        .as_primitive::<$type>()
+                        .iter()
+                        .map(|v| v.map(i64::from))
+                        .collect::<Int64Array>(),
                 ) as ArrayRef
             };
         }
         macro_rules! floats {
             ($type:ty, $convert:expr) => {
                 std::sync::Arc::new(
-                    column.as_primitive::<$type>().iter().map(|v| v.map($convert)).collect::<Float64Array>(),
+                    column
+                        .as_primitive::<$type>()
+                        .iter()
+                        .map(|v| v.map($convert))
+                        .collect::<Float64Array>(),
                 ) as ArrayRef
             };
         }
@@ -176,12 +195,12 @@ pub fn normalize_batch(batch: &RecordBatch, schema: &SchemaRef, file: &Path) -> 
             DataType::UInt64 => floats!(UInt64Type, |v: u64| v as f64),
             DataType::Float32 => floats!(Float32Type, f64::from),
             DataType::Float16 => floats!(Float16Type, f64::from),
-            DataType::LargeUtf8 => std::sync::Arc::new(
-                column.as_string::<i64>().iter().collect::<StringArray>(),
-            ),
-            DataType::Utf8View => std::sync::Arc::new(
-                column.as_string_view().iter().collect::<StringArray>(),
-            ),
+            DataType::LargeUtf8 => {
+                std::sync::Arc::new(column.as_string::<i64>().iter().collect::<StringArray>())
+            }
+            DataType::Utf8View => {
+                std::sync::Arc::new(column.as_string_view().iter().collect::<StringArray>())
+            }
             other => {
                 return Err(DataError::Data(format!(
                     "{}: column `{}` has type {other}, which examples cannot hold",
@@ -197,7 +216,8 @@ pub fn normalize_batch(batch: &RecordBatch, schema: &SchemaRef, file: &Path) -> 
 
 fn open_parquet(file: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>> {
     let handle = File::open(file).map_err(|error| DataError::io(file, error))?;
-    ParquetRecordBatchReaderBuilder::try_new(handle).map_err(|error| DataError::parquet(file, error))
+    ParquetRecordBatchReaderBuilder::try_new(handle)
+        .map_err(|error| DataError::parquet(file, error))
 }
 
 /// The batches of one row group.
@@ -322,7 +342,8 @@ impl ExamplesWriter {
                 full.close()
                     .map_err(|error| DataError::parquet(&split_dir(uri, &target.name), error))?;
             }
-            let path = split_dir(uri, &target.name).join(format!("part-{:05}.parquet", target.files));
+            let path =
+                split_dir(uri, &target.name).join(format!("part-{:05}.parquet", target.files));
             let file = File::create(&path).map_err(|error| DataError::io(&path, error))?;
             let properties = WriterProperties::builder()
                 .set_compression(Compression::SNAPPY)
@@ -387,7 +408,9 @@ impl ExamplesWriter {
                         .map_err(|error| DataError::parquet(&path, error))?
                 }
             };
-            writer.close().map_err(|error| DataError::parquet(&dir, error))?;
+            writer
+                .close()
+                .map_err(|error| DataError::parquet(&dir, error))?;
         }
         Ok(counts)
     }

@@ -83,9 +83,7 @@ pub fn parse_int(text: &[u8]) -> Option<i64> {
         if digit > 9 {
             return None;
         }
-        value = value
-            .checked_mul(10)?
-            .checked_sub(i64::from(digit))?;
+        value = value.checked_mul(10)?.checked_sub(i64::from(digit))?;
     }
     if negative {
         Some(value)
@@ -103,7 +101,10 @@ pub fn parse_float(text: &[u8]) -> Option<f64> {
     if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) || !text.is_ascii() {
         return None;
     }
-    if text[1..].iter().any(|byte| byte.is_ascii_alphabetic() && !matches!(byte, b'e' | b'E')) {
+    if text[1..]
+        .iter()
+        .any(|byte| byte.is_ascii_alphabetic() && !matches!(byte, b'e' | b'E'))
+    {
         return None;
     }
     std::str::from_utf8(text).ok()?.parse::<f64>().ok()

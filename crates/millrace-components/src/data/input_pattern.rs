@@ -77,7 +77,9 @@ fn tokens(component: &str) -> Vec<Token> {
 }
 
 fn is_pattern(component: &str) -> bool {
-    component.contains(['*', '?']) || component.contains("{SPAN}") || component.contains("{VERSION}")
+    component.contains(['*', '?'])
+        || component.contains("{SPAN}")
+        || component.contains("{VERSION}")
 }
 
 /// Matches `name` against `tokens`, filling the captured span and version.
@@ -91,9 +93,13 @@ fn match_tokens(
         return name.is_empty();
     };
     match first {
-        Token::Literal(c) => name.first() == Some(c) && match_tokens(rest, &name[1..], span, version),
+        Token::Literal(c) => {
+            name.first() == Some(c) && match_tokens(rest, &name[1..], span, version)
+        }
         Token::AnyOne => !name.is_empty() && match_tokens(rest, &name[1..], span, version),
-        Token::AnyRun => (0..=name.len()).any(|skip| match_tokens(rest, &name[skip..], span, version)),
+        Token::AnyRun => {
+            (0..=name.len()).any(|skip| match_tokens(rest, &name[skip..], span, version))
+        }
         Token::Span | Token::Version => {
             let digits = name.iter().take_while(|c| c.is_ascii_digit()).count();
             (1..=digits).rev().any(|length| {
@@ -101,7 +107,11 @@ fn match_tokens(
                 let Ok(value) = text.parse::<i64>() else {
                     return false;
                 };
-                let slot = if *first == Token::Span { &mut *span } else { &mut *version };
+                let slot = if *first == Token::Span {
+                    &mut *span
+                } else {
+                    &mut *version
+                };
                 if slot.is_some_and(|known| known != value) {
                     return false;
                 }
@@ -110,7 +120,11 @@ fn match_tokens(
                 if match_tokens(rest, &name[length..], span, version) {
                     return true;
                 }
-                let slot = if *first == Token::Span { &mut *span } else { &mut *version };
+                let slot = if *first == Token::Span {
+                    &mut *span
+                } else {
+                    &mut *version
+                };
                 *slot = before;
                 false
             })
@@ -177,7 +191,9 @@ pub fn select_files(pattern: &Path, selection: SpanSelection) -> Result<Selected
     let text = pattern.to_string_lossy();
     let found = matches(pattern)?;
     if found.is_empty() {
-        return Err(DataError::Config(format!("no file matches the input pattern `{text}`")));
+        return Err(DataError::Config(format!(
+            "no file matches the input pattern `{text}`"
+        )));
     }
     let has_span = text.contains("{SPAN}");
     let span_of = |found: &Match| found.span.unwrap_or(0);
@@ -187,9 +203,11 @@ pub fn select_files(pattern: &Path, selection: SpanSelection) -> Result<Selected
     let wanted: Vec<i64> = match selection {
         SpanSelection::Latest => spans.last().copied().into_iter().collect(),
         SpanSelection::Exact(span) => spans.iter().copied().filter(|&s| s == span).collect(),
-        SpanSelection::Range(first, last) => {
-            spans.iter().copied().filter(|s| (first..=last).contains(s)).collect()
-        }
+        SpanSelection::Range(first, last) => spans
+            .iter()
+            .copied()
+            .filter(|s| (first..=last).contains(s))
+            .collect(),
     };
     if wanted.is_empty() || !has_span && selection != SpanSelection::Latest && wanted != [0] {
         return Err(DataError::Config(format!(
@@ -253,7 +271,10 @@ mod tests {
         assert_eq!(range.spans, vec![1, 2]);
         assert_eq!(range.files.len(), 3);
         let error = select_files(&pattern, SpanSelection::Exact(5)).unwrap_err();
-        assert!(error.to_string().contains("spans found: [1, 2, 10]"), "{error}");
+        assert!(
+            error.to_string().contains("spans found: [1, 2, 10]"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -265,8 +286,11 @@ mod tests {
         touch(root.path(), "s3/day-4.csv");
         let plain = select_files(&root.path().join("data/*.csv"), SpanSelection::Latest).unwrap();
         assert_eq!((plain.span, plain.files.len()), (0, 2));
-        let repeated =
-            select_files(&root.path().join("s{SPAN}/day-{SPAN}.csv"), SpanSelection::Latest).unwrap();
+        let repeated = select_files(
+            &root.path().join("s{SPAN}/day-{SPAN}.csv"),
+            SpanSelection::Latest,
+        )
+        .unwrap();
         assert_eq!(repeated.files, vec![root.path().join("s3/day-3.csv")]);
         assert!(select_files(&root.path().join("nothing/*.csv"), SpanSelection::Latest).is_err());
     }

@@ -3,8 +3,8 @@
 pub mod csv;
 pub mod example_gen;
 pub mod examples_format;
-pub mod input_pattern;
 mod feature_type;
+pub mod input_pattern;
 pub mod parallel;
 pub mod report;
 pub mod schema;

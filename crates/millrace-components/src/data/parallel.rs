@@ -146,18 +146,13 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(error.to_string(), "fifty");
-        let error = map_ordered(
-            (0..10_000u64).map(Ok),
-            2,
-            Ok,
-            |x| {
-                if x == 3 {
-                    Err(DataError::Data("three".into()))
-                } else {
-                    Ok(())
-                }
-            },
-        )
+        let error = map_ordered((0..10_000u64).map(Ok), 2, Ok, |x| {
+            if x == 3 {
+                Err(DataError::Data("three".into()))
+            } else {
+                Ok(())
+            }
+        })
         .unwrap_err();
         assert_eq!(error.to_string(), "three");
     }

@@ -122,7 +122,11 @@ impl SplitConfig {
 
     /// Divides `batch` into its splits. `row_hashes` are the rows' fingerprints, used when the
     /// whole row is hashed.
-    pub fn divide(&self, batch: &RecordBatch, row_hashes: &[u64]) -> Result<Vec<(String, RecordBatch)>> {
+    pub fn divide(
+        &self,
+        batch: &RecordBatch,
+        row_hashes: &[u64],
+    ) -> Result<Vec<(String, RecordBatch)>> {
         match self {
             SplitConfig::HashBuckets {
                 splits,
@@ -137,12 +141,16 @@ impl SplitConfig {
                 for (index, split) in splits.iter().enumerate() {
                     owners.extend(std::iter::repeat_n(index, split.buckets as usize));
                 }
-                let assignment: Vec<usize> =
-                    hashes.iter().map(|hash| owners[(hash % total) as usize]).collect();
+                let assignment: Vec<usize> = hashes
+                    .iter()
+                    .map(|hash| owners[(hash % total) as usize])
+                    .collect();
                 let mut parts = Vec::with_capacity(splits.len());
                 for (index, split) in splits.iter().enumerate() {
-                    let mask: BooleanArray =
-                        assignment.iter().map(|&owner| Some(owner == index)).collect();
+                    let mask: BooleanArray = assignment
+                        .iter()
+                        .map(|&owner| Some(owner == index))
+                        .collect();
                     parts.push((split.name.clone(), filter(batch, &mask)?));
                 }
                 Ok(parts)
@@ -158,13 +166,18 @@ impl SplitConfig {
                         "column `{column}` names the splits, but some rows have no value in it"
                     )));
                 }
-                let index = batch.schema().index_of(column).map_err(|e| DataError::Data(e.to_string()))?;
+                let index = batch
+                    .schema()
+                    .index_of(column)
+                    .map_err(|e| DataError::Data(e.to_string()))?;
                 let mut kept = batch.clone();
                 kept.remove_column(index);
                 let mut parts = Vec::with_capacity(distinct.len());
                 for name in distinct {
-                    let mask: BooleanArray =
-                        names.iter().map(|n| Some(n.as_deref() == Some(name))).collect();
+                    let mask: BooleanArray = names
+                        .iter()
+                        .map(|n| Some(n.as_deref() == Some(name)))
+                        .collect();
                     parts.push((name.to_owned(), filter(&kept, &mask)?));
                 }
                 Ok(parts)
@@ -174,7 +187,8 @@ impl SplitConfig {
 }
 
 fn filter(batch: &RecordBatch, mask: &BooleanArray) -> Result<RecordBatch> {
-    arrow_select::filter::filter_record_batch(batch, mask).map_err(|error| DataError::Data(error.to_string()))
+    arrow_select::filter::filter_record_batch(batch, mask)
+        .map_err(|error| DataError::Data(error.to_string()))
 }
 
 fn column_of<'a>(batch: &'a RecordBatch, column: &str) -> Result<&'a std::sync::Arc<dyn Array>> {

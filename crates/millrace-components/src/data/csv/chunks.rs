@@ -58,7 +58,9 @@ impl<R: Read> ChunkReader<R> {
         let mut scanned = 0;
         let mut quotes_even = true;
         loop {
-            let wanted = (bytes.len().max(self.target_size)).saturating_sub(bytes.len()).max(1 << 16);
+            let wanted = (bytes.len().max(self.target_size))
+                .saturating_sub(bytes.len())
+                .max(1 << 16);
             let read = (&mut self.reader)
                 .take(wanted as u64)
                 .read_to_end(&mut bytes)?;
@@ -132,7 +134,10 @@ mod tests {
             let joined: Vec<u8> = pieces.iter().flat_map(|c| c.bytes.clone()).collect();
             assert_eq!(joined, text.as_bytes());
             for piece in &pieces {
-                assert!(!piece.bytes.ends_with(b"\"x\n"), "cut inside a quoted field");
+                assert!(
+                    !piece.bytes.ends_with(b"\"x\n"),
+                    "cut inside a quoted field"
+                );
             }
         }
     }

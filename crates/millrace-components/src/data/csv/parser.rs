@@ -253,8 +253,8 @@ mod tests {
 
     #[test]
     fn quoted_fields_hold_delimiters_newlines_and_doubled_quotes() {
-        let records = parse("x,y\n\"a,b\",\"line 1\nline 2\"\n\"say \"\"hi\"\"\",\"\"\nlast,1\n")
-            .unwrap();
+        let records =
+            parse("x,y\n\"a,b\",\"line 1\nline 2\"\n\"say \"\"hi\"\"\",\"\"\nlast,1\n").unwrap();
         assert_eq!(records[1], (2, vec!["a,b".into(), "line 1\nline 2".into()]));
         assert_eq!(records[2], (4, vec!["say \"hi\"".into(), String::new()]));
         assert_eq!(records[3], (5, vec!["last".into(), "1".into()]));

@@ -87,7 +87,9 @@ impl CsvFile {
             });
         }
         let data_offset = header_bytes.len() as u64;
-        let header_text = header_bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&header_bytes);
+        let header_text = header_bytes
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(&header_bytes);
         let mut record = Record::default();
         let mut parser = RecordParser::new(header_text, 1, delimiter);
         let error_at = |line: u64, field: usize, message: String| DataError::Csv {
@@ -102,7 +104,11 @@ impl CsvFile {
         let mut names: Vec<String> = Vec::with_capacity(record.len());
         for (index, field) in record.fields().enumerate() {
             let name = std::str::from_utf8(field).map_err(|_| {
-                error_at(record.line(), index, "invalid UTF-8 in the header".to_owned())
+                error_at(
+                    record.line(),
+                    index,
+                    "invalid UTF-8 in the header".to_owned(),
+                )
             })?;
             if name.is_empty() {
                 return Err(error_at(
@@ -194,12 +200,25 @@ impl CsvFile {
         self
     }
 
-    /// Forces the column types (for example to the types of an earlier file of the same data).
-    pub fn set_types(&mut self, types: &[FeatureType]) {
-        for (column_type, &feature_type) in self.converter.types.iter_mut().zip(types) {
-            if !matches!(column_type, ColumnType::Declared(_)) {
-                *column_type = ColumnType::Inferred(feature_type);
-            }
+    /// The column types, with how each is known.
+    pub fn column_types(&self) -> &[ColumnType] {
+        &self.converter.types
+    }
+
+    /// Widens the column types to hold those of `other` too (another file of the same data), so
+    /// that every file is read alike. Declared types stay as declared.
+    pub fn widen_to(&mut self, other: &[ColumnType]) {
+        for (mine, theirs) in self.converter.types.iter_mut().zip(other) {
+            *mine = match (*mine, *theirs) {
+                (declared @ ColumnType::Declared(_), _) => declared,
+                (ColumnType::Inferred(a), ColumnType::Inferred(b) | ColumnType::Declared(b)) => {
+                    ColumnType::Inferred(a.widen(b))
+                }
+                (ColumnType::Undetermined, ColumnType::Inferred(b) | ColumnType::Declared(b)) => {
+                    ColumnType::Inferred(b)
+                }
+                (known, ColumnType::Undetermined) => known,
+            };
         }
         self.converter.schema = schema_of(&self.converter.names, &self.converter.types);
     }

@@ -57,7 +57,11 @@ pub fn infer_schema(statistics: &DatasetStatistics, options: &InferenceOptions) 
     Schema { features }
 }
 
-fn infer_feature(name: &str, observed: &[&FeatureStatistics], options: &InferenceOptions) -> FeatureSchema {
+fn infer_feature(
+    name: &str,
+    observed: &[&FeatureStatistics],
+    options: &InferenceOptions,
+) -> FeatureSchema {
     let feature_type = observed
         .iter()
         .map(|feature| feature.feature_type)
@@ -73,16 +77,20 @@ fn infer_feature(name: &str, observed: &[&FeatureStatistics], options: &Inferenc
             min_count: 1,
         }
     } else {
-        // Rounded down to a tenth, so that normal variation between spans is not an anomaly.
+        // Rounded down to a tenth, so that normal variation between spans is not an anomaly; a
+        // rarely present feature (under a tenth) may be absent from a whole split.
+        let min_fraction = (presence * 10.0).floor() / 10.0;
         Presence {
-            min_fraction: (presence * 10.0).floor() / 10.0,
-            min_count: 1,
+            min_fraction,
+            min_count: u64::from(min_fraction > 0.0),
         }
     };
     let domain = if feature_type == FeatureType::String {
         categorical_domain(observed, options.max_categories)
     } else if options.numeric_ranges {
-        let numeric = observed.iter().filter_map(|feature| feature.numeric.as_ref());
+        let numeric = observed
+            .iter()
+            .filter_map(|feature| feature.numeric.as_ref());
         let (min, max) = numeric.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), n| {
             (lo.min(n.min), hi.max(n.max))
         });

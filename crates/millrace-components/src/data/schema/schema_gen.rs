@@ -89,7 +89,8 @@ impl Component for SchemaGen {
 impl Execute for SchemaGen {
     async fn execute(&self, context: &mut ExecutionContext) -> Result<(), ComponentError> {
         let statistics = context.input::<ExampleStatistics>("statistics")?;
-        let curated = context.optional_input::<millrace_core::artifact::standard::Schema>("curated")?;
+        let curated =
+            context.optional_input::<millrace_core::artifact::standard::Schema>("curated")?;
         let output = context.output::<millrace_core::artifact::standard::Schema>("schema")?;
         let inferred = infer_schema(&read_statistics(statistics.uri())?, &self.inference);
         let schema = match curated {

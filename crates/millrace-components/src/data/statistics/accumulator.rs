@@ -124,7 +124,12 @@ impl SplitAccumulator {
             )));
         }
         self.rows += batch.num_rows() as u64;
-        for ((column, array), name) in self.columns.iter_mut().zip(batch.columns()).zip(&self.names) {
+        for ((column, array), name) in self
+            .columns
+            .iter_mut()
+            .zip(batch.columns())
+            .zip(&self.names)
+        {
             match (column, array.data_type()) {
                 (ColumnAccumulator::Numeric(numeric), DataType::Float64) => {
                     numeric.update_floats(array.as_primitive::<Float64Type>());
@@ -277,8 +282,8 @@ impl NumericAccumulator {
         let total = self.count + count;
         let delta = mean - self.mean;
         self.mean += delta * count as f64 / total as f64;
-        self.squared_deviations += squared_deviations
-            + delta * delta * self.count as f64 * count as f64 / total as f64;
+        self.squared_deviations +=
+            squared_deviations + delta * delta * self.count as f64 * count as f64 / total as f64;
         self.count = total;
     }
 
@@ -294,7 +299,9 @@ impl NumericAccumulator {
 
     fn finish(&self, name: &str, options: &StatisticsOptions) -> FeatureStatistics {
         let numeric = (self.count > 0).then(|| {
-            let ranks: Vec<f64> = (0..=100).map(|percent| f64::from(percent) / 100.0).collect();
+            let ranks: Vec<f64> = (0..=100)
+                .map(|percent| f64::from(percent) / 100.0)
+                .collect();
             let quantiles = self.sketch.quantiles(&ranks);
             let buckets = options.histogram_buckets.max(1);
             let width = (self.max - self.min) / buckets as f64;

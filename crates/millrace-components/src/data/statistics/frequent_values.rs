@@ -705,7 +705,7 @@ impl SpaceSaving {
             // The entry may move back into the hole unless its home lies after the hole (in
             // probe order), where a lookup would no longer pass the hole.
             let home = (entry >> 32) as usize & mask;
-            if slot.wrapping_sub(home) & mask > slot.wrapping_sub(hole) & mask {
+            if slot.wrapping_sub(home) & mask >= slot.wrapping_sub(hole) & mask {
                 self.table[hole] = entry;
                 hole = slot;
             }

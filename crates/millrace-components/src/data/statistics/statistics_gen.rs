@@ -89,7 +89,8 @@ pub fn csv_statistics(
 /// Writes `statistics.json` and `statistics.html` into `dir`.
 pub fn write_statistics(dir: &Path, statistics: &DatasetStatistics, title: &str) -> Result<()> {
     let json_path = dir.join(STATISTICS_FILE);
-    let json = serde_json::to_vec_pretty(statistics).map_err(|error| DataError::json(&json_path, error))?;
+    let json = serde_json::to_vec_pretty(statistics)
+        .map_err(|error| DataError::json(&json_path, error))?;
     std::fs::write(&json_path, json).map_err(|error| DataError::io(&json_path, error))?;
     let html_path = dir.join(STATISTICS_REPORT_FILE);
     std::fs::write(&html_path, statistics_html(statistics, title))
@@ -146,7 +147,9 @@ pub(crate) fn examples_properties(examples: &Input<Examples>) -> (Option<String>
     let split_names = examples
         .property("split_names")
         .and_then(|value| value.as_str().map(str::to_owned));
-    let span = examples.property("span").and_then(serde_json::Value::as_i64);
+    let span = examples
+        .property("span")
+        .and_then(serde_json::Value::as_i64);
     (split_names, span)
 }
 
@@ -163,7 +166,11 @@ impl Execute for StatisticsGen {
             &self.options,
             default_threads(),
         )?;
-        let title = format!("Statistics — {} / {}", context.pipeline(), context.node_id());
+        let title = format!(
+            "Statistics — {} / {}",
+            context.pipeline(),
+            context.node_id()
+        );
         write_statistics(output.uri(), &statistics, &title)?;
         let names: Vec<String> = statistics.splits.iter().map(|s| s.name.clone()).collect();
         output.set_property("split_names", examples_format::split_names_property(&names))?;

@@ -13,8 +13,8 @@ use crate::data::examples_format::{
     self, ExamplesWriter, read_row_group, split_row_groups, split_schema,
 };
 use crate::data::parallel::{default_threads, map_ordered};
-use crate::data::statistics::{SplitAccumulator, SplitStatistics, StatisticsOptions};
 use crate::data::statistics::statistics_gen::examples_properties;
+use crate::data::statistics::{SplitAccumulator, SplitStatistics, StatisticsOptions};
 use crate::{DataError, Result};
 
 /// Fits `ops` on split `split` of the examples at `uri`.
@@ -35,15 +35,24 @@ pub fn fit_graph(
     for op in ops {
         op.validate()?;
         let inputs = op.inputs();
-        let known = |stats: &SplitStatistics| inputs.iter().all(|input| stats.feature(input).is_some());
+        let known =
+            |stats: &SplitStatistics| inputs.iter().all(|input| stats.feature(input).is_some());
         let stale = statistics.as_ref().is_none_or(|stats| !known(stats))
             // An input an earlier op rewrote in place has new statistics.
             || fitted.iter().any(|done| done.outputs().iter().any(|out| inputs.contains(&out.as_str())));
         let given: Vec<_> = if op.needs_statistics() {
             if stale {
-                statistics = Some(intermediate_statistics(&fitted, &raw_schema, uri, split, threads)?);
+                statistics = Some(intermediate_statistics(
+                    &fitted,
+                    &raw_schema,
+                    uri,
+                    split,
+                    threads,
+                )?);
             }
-            let stats = statistics.as_ref().ok_or_else(|| DataError::Data("no statistics".into()))?;
+            let stats = statistics
+                .as_ref()
+                .ok_or_else(|| DataError::Data("no statistics".into()))?;
             inputs
                 .iter()
                 .map(|input| {
@@ -207,8 +216,8 @@ impl Component for Transform {
 impl Execute for Transform {
     async fn execute(&self, context: &mut ExecutionContext) -> Result<(), ComponentError> {
         let examples = context.input::<Examples>("examples")?;
-        let graph_output =
-            context.output::<millrace_core::artifact::standard::TransformGraph>("transform_graph")?;
+        let graph_output = context
+            .output::<millrace_core::artifact::standard::TransformGraph>("transform_graph")?;
         let transformed = context.output::<Examples>("transformed_examples")?;
         let (split_names, span) = examples_properties(&examples);
         let splits = examples_format::splits_of(examples.uri(), split_names.as_deref())?;
@@ -221,14 +230,26 @@ impl Execute for Transform {
             .into());
         }
         let threads = default_threads();
-        let graph = fit_graph(&self.ops, self.passthrough.clone(), examples.uri(), &self.fit_split, threads)?;
+        let graph = fit_graph(
+            &self.ops,
+            self.passthrough.clone(),
+            examples.uri(),
+            &self.fit_split,
+            threads,
+        )?;
         graph.save(&graph_output.uri().join(TRANSFORM_GRAPH_FILE))?;
         let counts = apply_graph(&graph, examples.uri(), &splits, transformed.uri(), threads)?;
-        transformed.set_property("split_names", examples_format::split_names_property(&splits))?;
+        transformed.set_property(
+            "split_names",
+            examples_format::split_names_property(&splits),
+        )?;
         if let Some(span) = span {
             transformed.set_property("span", span)?;
         }
-        if let Some(version) = examples.property("version").and_then(serde_json::Value::as_i64) {
+        if let Some(version) = examples
+            .property("version")
+            .and_then(serde_json::Value::as_i64)
+        {
             transformed.set_property("version", version)?;
         }
         context.log(format!(

@@ -9,7 +9,12 @@ use crate::data::statistics::{FeatureStatistics, StringStatistics};
 
 /// The L-infinity distance between the value frequencies of two string features (values beyond
 /// the reported most frequent ones count as unknown mass and are left out).
-pub fn infinity_norm(a: &StringStatistics, a_count: u64, b: &StringStatistics, b_count: u64) -> f64 {
+pub fn infinity_norm(
+    a: &StringStatistics,
+    a_count: u64,
+    b: &StringStatistics,
+    b_count: u64,
+) -> f64 {
     let share = |strings: &StringStatistics, count: u64, value: &str| {
         if count == 0 {
             return 0.0;

@@ -18,10 +18,12 @@ use crate::{DataError, Result};
 /// Writes `anomalies.json` and `anomalies.html` into `dir`.
 pub fn write_anomalies(dir: &Path, anomalies: &Anomalies, title: &str) -> Result<()> {
     let path = dir.join(ANOMALIES_FILE);
-    let json = serde_json::to_vec_pretty(anomalies).map_err(|error| DataError::json(&path, error))?;
+    let json =
+        serde_json::to_vec_pretty(anomalies).map_err(|error| DataError::json(&path, error))?;
     std::fs::write(&path, json).map_err(|error| DataError::io(&path, error))?;
     let html = dir.join(ANOMALIES_REPORT_FILE);
-    std::fs::write(&html, anomalies_html(anomalies, title)).map_err(|error| DataError::io(&html, error))
+    std::fs::write(&html, anomalies_html(anomalies, title))
+        .map_err(|error| DataError::io(&html, error))
 }
 
 /// Reads the `anomalies.json` of an ExampleAnomalies artifact.

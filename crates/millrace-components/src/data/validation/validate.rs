@@ -35,23 +35,27 @@ pub fn validate(
 }
 
 fn check_split(split: &SplitStatistics, schema: &Schema, anomalies: &mut Vec<Anomaly>) {
-    let mut found = |feature: &str, kind: AnomalyKind, description: String, examples: Vec<String>| {
-        anomalies.push(Anomaly {
-            split: split.name.clone(),
-            feature: feature.to_owned(),
-            kind,
-            description,
-            examples,
-            distance: None,
-            threshold: None,
-        });
-    };
+    let mut found =
+        |feature: &str, kind: AnomalyKind, description: String, examples: Vec<String>| {
+            anomalies.push(Anomaly {
+                split: split.name.clone(),
+                feature: feature.to_owned(),
+                kind,
+                description,
+                examples,
+                distance: None,
+                threshold: None,
+            });
+        };
     for expected in &schema.features {
         if split.feature(&expected.name).is_none() {
             found(
                 &expected.name,
                 AnomalyKind::MissingColumn,
-                format!("the schema expects column `{}`; the data have none", expected.name),
+                format!(
+                    "the schema expects column `{}`; the data have none",
+                    expected.name
+                ),
                 Vec::new(),
             );
         }
@@ -68,12 +72,19 @@ fn check_split(split: &SplitStatistics, schema: &Schema, anomalies: &mut Vec<Ano
         };
         // Integers are valid floats; any other difference is a mismatch.
         let compatible = feature.feature_type == expected.feature_type
-            || feature.feature_type == FeatureType::Int && expected.feature_type == FeatureType::Float;
+            || feature.feature_type == FeatureType::Int
+                && expected.feature_type == FeatureType::Float;
         if !compatible {
             let examples = feature
                 .string
                 .as_ref()
-                .map(|s| s.top_values.iter().take(EXAMPLES_SHOWN).map(|v| v.value.clone()).collect())
+                .map(|s| {
+                    s.top_values
+                        .iter()
+                        .take(EXAMPLES_SHOWN)
+                        .map(|v| v.value.clone())
+                        .collect()
+                })
                 .unwrap_or_default();
             found(
                 &feature.name,
@@ -138,8 +149,8 @@ fn check_values(feature: &FeatureStatistics, values: &[String], found: &mut Repo
         .collect();
     // Values beyond the reported ones are unknown; more distinct values than the domain holds
     // means some are outside it.
-    let unseen_outside = strings.unique > strings.top_values.len() as u64
-        && strings.unique > values.len() as u64;
+    let unseen_outside =
+        strings.unique > strings.top_values.len() as u64 && strings.unique > values.len() as u64;
     if outside.is_empty() && !unseen_outside {
         return;
     }
@@ -156,18 +167,31 @@ fn check_values(feature: &FeatureStatistics, values: &[String], found: &mut Repo
             outside.len(),
             offending,
             offending as f64 * 100.0 / feature.count.max(1) as f64,
-            if unseen_outside { ", and maybe more" } else { "" }
+            if unseen_outside {
+                ", and maybe more"
+            } else {
+                ""
+            }
         )
     };
     found(
         &feature.name,
         AnomalyKind::OutOfDomain,
         description,
-        outside.iter().take(EXAMPLES_SHOWN).map(|(value, _)| (*value).to_owned()).collect(),
+        outside
+            .iter()
+            .take(EXAMPLES_SHOWN)
+            .map(|(value, _)| (*value).to_owned())
+            .collect(),
     );
 }
 
-fn check_range(feature: &FeatureStatistics, min: Option<f64>, max: Option<f64>, found: &mut Report<'_>) {
+fn check_range(
+    feature: &FeatureStatistics,
+    min: Option<f64>,
+    max: Option<f64>,
+    found: &mut Report<'_>,
+) {
     let Some(numeric) = &feature.numeric else {
         return;
     };
@@ -193,7 +217,12 @@ fn check_range(feature: &FeatureStatistics, min: Option<f64>, max: Option<f64>, 
         examples.push(numeric.max.to_string());
     }
     if !problems.is_empty() {
-        found(&feature.name, AnomalyKind::OutOfRange, problems.join("; "), examples);
+        found(
+            &feature.name,
+            AnomalyKind::OutOfRange,
+            problems.join("; "),
+            examples,
+        );
     }
 }
 
@@ -214,7 +243,10 @@ fn compare(
         let Some(comparator) = comparator else {
             continue;
         };
-        let (Some(now), Some(then)) = (current.feature(&expected.name), reference.feature(&expected.name)) else {
+        let (Some(now), Some(then)) = (
+            current.feature(&expected.name),
+            reference.feature(&expected.name),
+        ) else {
             continue;
         };
         let (distance, threshold, measure) = match comparator {
@@ -222,7 +254,11 @@ fn compare(
                 let (Some(a), Some(b)) = (&now.string, &then.string) else {
                     continue;
                 };
-                (infinity_norm(a, now.count, b, then.count), threshold, "L-infinity distance")
+                (
+                    infinity_norm(a, now.count, b, then.count),
+                    threshold,
+                    "L-infinity distance",
+                )
             }
             Comparator::JensenShannonDivergence { threshold } => {
                 let Some(divergence) = jensen_shannon(now, then) else {
