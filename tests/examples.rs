@@ -367,3 +367,154 @@ fn taxi_trains_evaluates_and_pushes_only_a_good_enough_model() {
     assert_eq!(states(&strict)["trainer"], "cached");
     assert_eq!(versions(), 1);
 }
+
+/// The artifact files of `node`'s `output` under an example's root, newest execution last.
+fn artifact_dirs(dir: &std::path::Path, pipeline: &str, node: &str, output: &str) -> Vec<PathBuf> {
+    let base = dir.join("artifacts").join(pipeline).join(node).join(output);
+    let mut found: Vec<(u64, PathBuf)> = std::fs::read_dir(&base)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|entry| {
+                    let id = entry.file_name().to_str()?.parse().ok()?;
+                    Some((id, entry.path()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found.into_iter().map(|(_, path)| path).collect()
+}
+
+#[test]
+fn taxi_data_profiles_validates_and_transforms_with_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = example_in(dir.path(), "taxi_data").output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let pipeline = "chicago-taxi-data";
+
+    let statistics = &artifact_dirs(dir.path(), pipeline, "statistics_gen", "statistics")[0];
+    let report = std::fs::read_to_string(statistics.join("statistics.html")).unwrap();
+    for feature in ["fare", "trip_miles", "payment_type", "company"] {
+        assert!(report.contains(feature), "the report shows {feature}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(statistics.join("statistics.json")).unwrap())
+            .unwrap();
+    let rows: u64 = json["splits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["num_examples"].as_u64().unwrap())
+        .sum();
+    assert_eq!(rows, 15_002);
+
+    let anomalies = &artifact_dirs(dir.path(), pipeline, "example_validator", "anomalies")[0];
+    let found: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(anomalies.join("anomalies.json")).unwrap()).unwrap();
+    assert_eq!(
+        found["anomalies"],
+        serde_json::json!([]),
+        "the data agree with their own schema"
+    );
+    assert!(
+        std::fs::read_to_string(anomalies.join("anomalies.html"))
+            .unwrap()
+            .contains("No anomalies")
+    );
+
+    let graph = &artifact_dirs(dir.path(), pipeline, "transform", "transform_graph")[0];
+    let graph: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(graph.join("transform_graph.json")).unwrap())
+            .unwrap();
+    assert_eq!(graph["ops"].as_array().unwrap().len(), 10);
+    let transformed = &artifact_dirs(dir.path(), pipeline, "transform", "transformed_examples")[0];
+    assert!(transformed.join("Split-train/part-00000.parquet").is_file());
+    assert!(transformed.join("Split-eval/part-00000.parquet").is_file());
+
+    // Unchanged data: everything but the validator (which now has a previous span) is cached.
+    let (ok, again) = run_in(dir.path(), "taxi_data", &["run"]);
+    assert!(ok, "{again:#}");
+    let again = states(&again);
+    for node in ["example_gen", "statistics_gen", "schema_gen", "transform"] {
+        assert_eq!(again[node], "cached", "{node}");
+    }
+}
+
+#[test]
+fn taxi_data_flags_drift_between_spans() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/data/chicago_taxi/data.csv"),
+    )
+    .unwrap();
+    let span = |number: u32, fare_factor: f64| {
+        let folder = dir.path().join(format!("spans/span-{number}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        let mut text = String::new();
+        for (index, line) in original.lines().enumerate() {
+            let mut fields: Vec<String> = line.split(',').map(str::to_owned).collect();
+            if index > 0 && !fields[1].is_empty() {
+                fields[1] = (fields[1].parse::<f64>().unwrap() * fare_factor).to_string();
+            }
+            text.push_str(&fields.join(","));
+            text.push('\n');
+        }
+        std::fs::write(folder.join("trips.csv"), text).unwrap();
+    };
+    let pattern = dir.path().join("spans/span-{SPAN}/*.csv");
+    let run_span = || {
+        let output = example_in(dir.path(), "taxi_data")
+            .env("TAXI_DATA", &pattern)
+            .args(["run", "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    span(1, 1.0);
+    run_span();
+    // The next span's fares tripled: the fare distribution drifted, nothing else did.
+    span(2, 3.0);
+    run_span();
+    let anomalies = artifact_dirs(
+        dir.path(),
+        "chicago-taxi-data",
+        "example_validator",
+        "anomalies",
+    );
+    let latest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(anomalies.last().unwrap().join("anomalies.json")).unwrap(),
+    )
+    .unwrap();
+    let drifted: Vec<(&str, &str)> = latest["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["feature"].as_str().unwrap(), a["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        drifted,
+        vec![("fare", "drift"), ("fare", "drift")],
+        "{latest:#}"
+    );
+    let statistics = artifact_dirs(
+        dir.path(),
+        "chicago-taxi-data",
+        "statistics_gen",
+        "statistics",
+    );
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(statistics.last().unwrap().join("statistics.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["span"], 2);
+}

@@ -20,6 +20,14 @@ use crate::artifact::Artifact;
 pub trait Execute: Send + Sync {
     /// Reads the inputs, writes the outputs under their URIs, and records properties.
     async fn execute(&self, context: &mut ExecutionContext) -> Result<(), ComponentError>;
+
+    /// A fingerprint of what the component reads from outside the pipeline — input files an
+    /// example generator ingests — so that the cache notices when they change. The launcher adds
+    /// it to the cache key. `None` (the default): the component reads only its input artifacts
+    /// and configuration.
+    fn external_fingerprint(&self) -> Result<Option<String>, ComponentError> {
+        Ok(None)
+    }
 }
 
 /// Why a component's execution failed: any error, with its chain of causes.

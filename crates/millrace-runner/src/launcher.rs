@@ -413,8 +413,19 @@ impl<'a> NodeLauncher<'a> {
         }
         inputs.retain(|_, artifacts| !artifacts.is_empty());
 
-        let (cache_key, cache_components) = self.cache_key(node, &inputs)?;
+        let component = self
+            .pipeline
+            .instantiate(&node.id, &self.record.parameters)?;
+        // What the component reads from outside the pipeline is part of its cache key; when it
+        // cannot be fingerprinted, the execution runs (and reports the problem itself).
+        let external = match component.execution() {
+            millrace_core::Execution::InProcess(executor) => executor.external_fingerprint(),
+            millrace_core::Execution::Command(_) => Ok(None),
+        };
+        let (cache_key, cache_components) =
+            self.cache_key(node, &inputs, external.as_ref().ok().cloned().flatten())?;
         if node.options.cache
+            && external.is_ok()
             && let Some(hit) = self.store.find_cached_execution(&cache_key).await?
         {
             let files_exist = hit.outputs.iter().all(|(_, artifact)| {
@@ -449,9 +460,6 @@ impl<'a> NodeLauncher<'a> {
             }
         }
 
-        let component = self
-            .pipeline
-            .instantiate(&node.id, &self.record.parameters)?;
         let retries = node.options.retry.max_retries;
         let mut last = None;
         for attempt in 0..=retries {
@@ -520,11 +528,13 @@ impl<'a> NodeLauncher<'a> {
     }
 
     /// The cache key: the component's kind, version and configuration (with this run's
-    /// parameters), the ids of its input artifacts (immutable once LIVE), its outputs.
+    /// parameters), the ids of its input artifacts (immutable once LIVE), its outputs, and the
+    /// fingerprint of what it reads from outside the pipeline, if any.
     fn cache_key(
         &self,
         node: &NodeSpec,
         inputs: &BTreeMap<String, Vec<Artifact>>,
+        external: Option<String>,
     ) -> Result<(String, Value)> {
         let TaskSpec::Component {
             kind,
@@ -542,13 +552,16 @@ impl<'a> NodeLauncher<'a> {
                         node.id
                     ))
                 })?;
-        let components = json!({
+        let mut components = json!({
             "kind": kind,
             "version": version,
             "config": config,
             "inputs": inputs.iter().map(|(name, artifacts)| (name.clone(), artifacts.iter().map(|a| a.id).collect::<Vec<_>>())).collect::<BTreeMap<_, _>>(),
             "outputs": node.outputs.iter().map(|(name, output)| (name.clone(), output.artifact_type.clone())).collect::<BTreeMap<_, _>>(),
         });
+        if let (Some(external), Json::Object(map)) = (external, &mut components) {
+            map.insert("external".to_owned(), Json::String(external));
+        }
         let key = Fingerprint::of_value(&components).to_hex();
         let Json::Object(map) = components else {
             return Ok((key, Value::Struct(serde_json::Map::new())));

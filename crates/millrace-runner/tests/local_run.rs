@@ -507,3 +507,76 @@ async fn resume_runs_only_what_did_not_complete() {
         .unwrap_err();
     assert!(error.to_string().contains("fingerprint"), "{error}");
 }
+
+/// Copies a file from outside the pipeline; its external fingerprint is the file's content.
+#[derive(Debug, Serialize, Deserialize)]
+struct ReadOutside {
+    path: String,
+}
+
+#[derive(millrace_macros::Outputs)]
+#[millrace(crate = millrace_core)]
+struct ReadOutsideOutputs {
+    copy: Channel<Dataset>,
+}
+
+impl Component for ReadOutside {
+    const KIND: &'static str = "test.ReadOutside";
+    type Inputs = ();
+    type Outputs = ReadOutsideOutputs;
+    fn execution(&self) -> Execution<'_> {
+        Execution::InProcess(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl Execute for ReadOutside {
+    async fn execute(&self, context: &mut ExecutionContext) -> Result<(), ComponentError> {
+        let copy = context.output::<Dataset>("copy")?;
+        std::fs::copy(&self.path, copy.uri().join("copy.txt"))?;
+        Ok(())
+    }
+
+    fn external_fingerprint(&self) -> Result<Option<String>, ComponentError> {
+        Ok(Some(std::fs::read_to_string(&self.path)?))
+    }
+}
+
+millrace_core::register_component!(ReadOutside);
+
+/// Regression: an example generator whose input files changed was served from the cache,
+/// because its configuration (the file pattern) had not.
+#[tokio::test]
+async fn a_changed_external_input_misses_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.txt");
+    std::fs::write(&source, "first").unwrap();
+    let mut p = Pipeline::builder("outside");
+    p.add(
+        "read",
+        ReadOutside {
+            path: source.display().to_string(),
+        },
+    );
+    let pipeline = p.build().unwrap();
+    let store = connect("memory://").await.unwrap();
+    let runner = LocalRunner::new(store, dir.path().join("root"));
+    let state = |summary: &millrace_runner::RunSummary| summary.node("read").unwrap().state;
+    assert_eq!(
+        state(&runner.run(&pipeline, BTreeMap::new()).await.unwrap()),
+        NodeState::Complete
+    );
+    assert_eq!(
+        state(&runner.run(&pipeline, BTreeMap::new()).await.unwrap()),
+        NodeState::Cached
+    );
+    std::fs::write(&source, "second").unwrap();
+    assert_eq!(
+        state(&runner.run(&pipeline, BTreeMap::new()).await.unwrap()),
+        NodeState::Complete
+    );
+    // A fingerprint that cannot be taken (the file is gone) skips the cache; the run reports it.
+    std::fs::remove_file(&source).unwrap();
+    let summary = runner.run(&pipeline, BTreeMap::new()).await.unwrap();
+    assert_eq!(state(&summary), NodeState::Failed);
+}

@@ -191,6 +191,34 @@ fn remove_splits(out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The fingerprint of the files a pattern selects now: their paths, sizes and modification
+/// times, with the span and version — what a re-run must see unchanged to be served from cache.
+fn input_fingerprint(input: &str, span: SpanSelection) -> Result<Option<String>, ComponentError> {
+    let selected = select_files(Path::new(input), span)?;
+    let mut files = Vec::with_capacity(selected.files.len());
+    for file in &selected.files {
+        let metadata = std::fs::metadata(file).map_err(|error| DataError::io(file, error))?;
+        let modified = metadata
+            .modified()
+            .ok()
+            .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |since| since.as_nanos());
+        files.push(serde_json::json!([
+            file.display().to_string(),
+            metadata.len(),
+            modified.to_string()
+        ]));
+    }
+    let described = serde_json::json!({
+        "span": selected.span,
+        "version": selected.version,
+        "files": files,
+    });
+    Ok(Some(
+        millrace_core::Fingerprint::of_value(&described).to_hex(),
+    ))
+}
+
 /// Records what an ingestion produced on the Examples output.
 fn record_examples(
     examples: &Output<Examples>,
@@ -305,6 +333,10 @@ impl Execute for CsvExampleGen {
         )?;
         record_examples(&examples, &selected, &report, context)
     }
+
+    fn external_fingerprint(&self) -> Result<Option<String>, ComponentError> {
+        input_fingerprint(&self.input, self.span)
+    }
 }
 
 millrace_core::register_component!(CsvExampleGen);
@@ -361,6 +393,10 @@ impl Execute for ImportExampleGen {
             default_threads(),
         )?;
         record_examples(&examples, &selected, &report, context)
+    }
+
+    fn external_fingerprint(&self) -> Result<Option<String>, ComponentError> {
+        input_fingerprint(&self.input, self.span)
     }
 }
 
