@@ -16,7 +16,9 @@ use std::time::Instant;
 use millrace::components::data::csv::CsvOptions;
 use millrace::components::data::parallel::default_threads;
 use millrace::components::data::report::statistics_html;
-use millrace::components::data::statistics::{DatasetStatistics, StatisticsOptions, csv_statistics};
+use millrace::components::data::statistics::{
+    DatasetStatistics, StatisticsOptions, csv_statistics,
+};
 
 struct Arguments {
     input: PathBuf,
@@ -51,7 +53,10 @@ fn arguments() -> Result<Arguments, String> {
         }
     }
     if parsed.input.as_os_str().is_empty() {
-        return Err("usage: profile DATA.csv [--html OUT] [--json OUT] [--threads N] [--peak-memory]".into());
+        return Err(
+            "usage: profile DATA.csv [--html OUT] [--json OUT] [--threads N] [--peak-memory]"
+                .into(),
+        );
     }
     Ok(parsed)
 }
@@ -89,8 +94,15 @@ fn main() -> ExitCode {
     let elapsed = started.elapsed();
     for feature in &split.features {
         let summary = match (&feature.numeric, &feature.string) {
-            (Some(numeric), _) => format!("mean {:.6} min {} max {}", numeric.mean, numeric.min, numeric.max),
-            (_, Some(strings)) => format!("unique {}{}", if strings.exact { "" } else { "≈" }, strings.unique),
+            (Some(numeric), _) => format!(
+                "mean {:.6} min {} max {}",
+                numeric.mean, numeric.min, numeric.max
+            ),
+            (_, Some(strings)) => format!(
+                "unique {}{}",
+                if strings.exact { "" } else { "≈" },
+                strings.unique
+            ),
             _ => String::new(),
         };
         println!(
@@ -98,7 +110,11 @@ fn main() -> ExitCode {
             feature.name, feature.feature_type, feature.count, feature.missing
         );
     }
-    println!("{} rows profiled in {:.3} s", split.num_examples, elapsed.as_secs_f64());
+    println!(
+        "{} rows profiled in {:.3} s",
+        split.num_examples,
+        elapsed.as_secs_f64()
+    );
     let statistics = DatasetStatistics {
         span: None,
         splits: vec![split],

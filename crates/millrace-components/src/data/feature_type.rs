@@ -97,17 +97,23 @@ pub fn parse_int(text: &[u8]) -> Option<i64> {
 /// Words that Rust would read as numbers (`inf`, `NaN`) are text here: a column of names that
 /// happens to hold "Nan" stays a string column.
 pub fn parse_float(text: &[u8]) -> Option<f64> {
-    let first = *text.first()?;
-    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) || !text.is_ascii() {
+    parse_float_text(std::str::from_utf8(text).ok()?)
+}
+
+/// [`parse_float`] of text already known to be UTF-8.
+pub fn parse_float_text(text: &str) -> Option<f64> {
+    let bytes = text.as_bytes();
+    let first = *bytes.first()?;
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
         return None;
     }
-    if text[1..]
+    if bytes[1..]
         .iter()
         .any(|byte| byte.is_ascii_alphabetic() && !matches!(byte, b'e' | b'E'))
     {
         return None;
     }
-    std::str::from_utf8(text).ok()?.parse::<f64>().ok()
+    text.parse::<f64>().ok()
 }
 
 #[cfg(test)]

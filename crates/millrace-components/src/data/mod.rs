@@ -13,4 +13,4 @@ pub mod statistics;
 pub mod transform;
 pub mod validation;
 
-pub use feature_type::{FeatureType, parse_float, parse_int};
+pub use feature_type::{FeatureType, parse_float, parse_float_text, parse_int};

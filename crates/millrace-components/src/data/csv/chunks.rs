@@ -103,6 +103,15 @@ impl<R: Read> Iterator for ChunkReader<R> {
 /// The offset of the last newline of `bytes` that ends a record, given and updating the quote
 /// parity at the start of `bytes`.
 fn last_record_boundary(bytes: &[u8], quotes_even: &mut bool) -> Option<usize> {
+    // Most blocks hold no quote at all: their last newline ends a record when the parity at
+    // their start is even.
+    if memchr::memchr(b'"', bytes).is_none() {
+        return if *quotes_even {
+            memchr::memrchr(b'\n', bytes)
+        } else {
+            None
+        };
+    }
     let mut last = None;
     for offset in memchr2_iter(b'"', b'\n', bytes) {
         if bytes[offset] == b'"' {

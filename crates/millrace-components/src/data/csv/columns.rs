@@ -8,7 +8,7 @@ use arrow_schema::SchemaRef;
 
 use super::chunks::Chunk;
 use super::parser::{Record, RecordParser};
-use crate::data::{FeatureType, parse_float, parse_int};
+use crate::data::{FeatureType, parse_float_text, parse_int};
 use crate::{DataError, Result};
 
 /// The type a CSV column is read as.
@@ -129,20 +129,21 @@ impl ChunkConverter {
                     ColumnBuilder::Int(builder) => {
                         parse_int(field.trim_ascii()).map(|value| builder.append_value(value))
                     }
-                    ColumnBuilder::Float(builder) => {
-                        parse_float(field.trim_ascii()).map(|value| builder.append_value(value))
-                    }
+                    ColumnBuilder::Float(builder) => record
+                        .field_text(column)
+                        .and_then(|text| parse_float_text(text.trim_ascii()))
+                        .map(|value| builder.append_value(value)),
                     ColumnBuilder::String(builder) => {
-                        let text = std::str::from_utf8(field).map_err(|error| {
-                            self.error(
+                        let Some(text) = record.field_text(column) else {
+                            let valid = std::str::from_utf8(field)
+                                .err()
+                                .map_or(0, |error| error.valid_up_to());
+                            return Err(self.error(
                                 record.line(),
                                 column,
-                                format!(
-                                    "invalid UTF-8 (byte {} of the field)",
-                                    error.valid_up_to() + 1
-                                ),
-                            )
-                        })?;
+                                format!("invalid UTF-8 (byte {} of the field)", valid + 1),
+                            ));
+                        };
                         builder.append_value(text);
                         Some(())
                     }

@@ -21,28 +21,54 @@ pub struct ParseError {
 }
 
 /// One record: its fields' bytes, unescaped, one after another.
+///
+/// A record is checked for UTF-8 once, as a whole, when it is complete; a valid one keeps its
+/// bytes as a `String` (moved, not copied), so that text fields are sliced out of it without a
+/// check per field.
 #[derive(Debug, Default, Clone)]
 pub struct Record {
     bytes: Vec<u8>,
-    ends: Vec<usize>,
+    text: String,
+    is_text: bool,
+    /// Each field's start and end in the buffer.
+    spans: Vec<(usize, usize)>,
     line: u64,
 }
 
 impl Record {
     /// How many fields.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.spans.len()
     }
 
     /// Whether the record has no field.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.spans.is_empty()
+    }
+
+    fn range(&self, index: usize) -> std::ops::Range<usize> {
+        let (start, end) = self.spans[index];
+        start..end
     }
 
     /// The bytes of field `index`.
     pub fn field(&self, index: usize) -> &[u8] {
-        let start = if index == 0 { 0 } else { self.ends[index - 1] };
-        &self.bytes[start..self.ends[index]]
+        let range = self.range(index);
+        if self.is_text {
+            &self.text.as_bytes()[range]
+        } else {
+            &self.bytes[range]
+        }
+    }
+
+    /// The text of field `index`, or `None` when the record is not valid UTF-8 there.
+    pub fn field_text(&self, index: usize) -> Option<&str> {
+        if self.is_text {
+            // Field boundaries are at ASCII delimiters, hence character boundaries.
+            self.text.get(self.range(index))
+        } else {
+            std::str::from_utf8(&self.bytes[self.range(index)]).ok()
+        }
     }
 
     /// The fields in order.
@@ -59,21 +85,34 @@ impl Record {
     /// followed by a 0xFF byte (which UTF-8 text never contains), so `a,bc` and `ab,c` differ.
     pub fn fingerprint(&self) -> u64 {
         let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut start = 0;
-        for &end in &self.ends {
-            for &byte in &self.bytes[start..end] {
+        for field in self.fields() {
+            for &byte in field {
                 hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
             }
             hash = (hash ^ 0xFF).wrapping_mul(0x0000_0100_0000_01b3);
-            start = end;
         }
         hash
     }
 
     fn clear(&mut self, line: u64) {
+        if self.is_text {
+            self.bytes = std::mem::take(&mut self.text).into_bytes();
+            self.is_text = false;
+        }
         self.bytes.clear();
-        self.ends.clear();
+        self.spans.clear();
         self.line = line;
+    }
+
+    /// Checks the complete record for UTF-8 once.
+    fn finish(&mut self) {
+        match String::from_utf8(std::mem::take(&mut self.bytes)) {
+            Ok(text) => {
+                self.text = text;
+                self.is_text = true;
+            }
+            Err(error) => self.bytes = error.into_bytes(),
+        }
     }
 }
 
@@ -120,14 +159,34 @@ impl<'a> RecordParser<'a> {
             }
         }
         record.clear(self.line);
+        // The common case: a line without quotes is split at its delimiters in one pass.
+        let rest = &self.input[self.position..];
+        let line_end = memchr(b'\n', rest).unwrap_or(rest.len());
+        let line = &rest[..line_end];
+        if memchr(b'"', line).is_none() {
+            let line = strip_cr(line);
+            record.bytes.extend_from_slice(line);
+            let mut start = 0;
+            for delimiter in memchr::memchr_iter(self.delimiter, line) {
+                record.spans.push((start, delimiter));
+                start = delimiter + 1;
+            }
+            record.spans.push((start, line.len()));
+            self.position += (line_end + 1).min(rest.len());
+            self.line += 1;
+            record.finish();
+            return Ok(true);
+        }
         loop {
+            let start = record.bytes.len();
             let at_end_of_record = if self.input.get(self.position) == Some(&b'"') {
                 self.quoted_field(record)?
             } else {
                 self.unquoted_field(record)?
             };
-            record.ends.push(record.bytes.len());
+            record.spans.push((start, record.bytes.len()));
             if at_end_of_record {
+                record.finish();
                 return Ok(true);
             }
         }
@@ -147,7 +206,7 @@ impl<'a> RecordParser<'a> {
                 if found == b'"' {
                     return Err(ParseError {
                         line: self.line,
-                        field: record.ends.len(),
+                        field: record.spans.len(),
                         message: "a quote inside an unquoted field; quote the whole field and \
                                   double the quotes inside it (RFC 4180)"
                             .to_owned(),
@@ -169,7 +228,7 @@ impl<'a> RecordParser<'a> {
     /// Reads a quoted field (the position is on its opening quote); whether the record ended.
     fn quoted_field(&mut self, record: &mut Record) -> Result<bool, ParseError> {
         let start_line = self.line;
-        let field = record.ends.len();
+        let field = record.spans.len();
         self.position += 1;
         loop {
             let rest = &self.input[self.position..];
