@@ -36,9 +36,21 @@ impl FeatureType {
 
     /// The narrowest type a non-empty text field parses as.
     pub fn of_text(text: &[u8]) -> FeatureType {
-        if parse_int(text).is_some() {
-            FeatureType::Int
-        } else if parse_float(text).is_some() {
+        // A byte scan decides the common cases; only what looks numeric is parsed.
+        let digits = text
+            .strip_prefix(b"-")
+            .or_else(|| text.strip_prefix(b"+"))
+            .unwrap_or(text);
+        if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
+            if digits.len() < 19 || parse_int(text).is_some() {
+                return FeatureType::Int;
+            }
+            return FeatureType::Float;
+        }
+        let numeric_bytes = text
+            .iter()
+            .all(|byte| byte.is_ascii_digit() || matches!(byte, b'.' | b'-' | b'+' | b'e' | b'E'));
+        if numeric_bytes && parse_float(text).is_some() {
             FeatureType::Float
         } else {
             FeatureType::String
@@ -143,6 +155,13 @@ mod tests {
         assert_eq!(FeatureType::of_text("é".as_bytes()), FeatureType::String);
         assert_eq!(FeatureType::of_text(b"NaN"), FeatureType::String);
         assert_eq!(FeatureType::of_text(b"-inf"), FeatureType::String);
+        assert_eq!(FeatureType::of_text(b"-12"), FeatureType::Int);
+        assert_eq!(
+            FeatureType::of_text(b"99999999999999999999"),
+            FeatureType::Float
+        );
+        assert_eq!(FeatureType::of_text(b"1-2"), FeatureType::String);
+        assert_eq!(FeatureType::of_text(b"-"), FeatureType::String);
         assert_eq!(
             FeatureType::Int.widen(FeatureType::Float),
             FeatureType::Float
