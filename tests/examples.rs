@@ -66,7 +66,17 @@ fn hello_registers_its_components_for_other_processes() {
     let listing: serde_json::Value = serde_json::from_str(&listing).unwrap();
     assert_eq!(
         listing["component_kinds"],
-        serde_json::json!(["hello.CountWords", "hello.greet", "hello.shout"])
+        serde_json::json!([
+            "hello.CountWords",
+            "hello.greet",
+            "hello.shout",
+            "millrace.CsvExampleGen",
+            "millrace.ExampleValidator",
+            "millrace.ImportExampleGen",
+            "millrace.SchemaGen",
+            "millrace.StatisticsGen",
+            "millrace.Transform"
+        ])
     );
 }
 

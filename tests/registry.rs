@@ -30,14 +30,20 @@ fn the_standard_artifact_types_are_registered() {
     assert_eq!(names, standard);
 }
 
-/// The component kinds registered in this test binary: the ones `tests/common` declares,
-/// by the function macro and by `register_component!`. No standard components exist yet;
-/// when `millrace-components` lands, its kinds join this list through the facade.
+/// The component kinds registered in this test binary: the standard components the facade
+/// links in (feature `data`), and the ones `tests/common` declares, by the function macro and
+/// by `register_component!`. A standard component dropped from registration fails the test.
 #[test]
 fn the_registered_component_kinds_are_exactly_the_declared_ones() {
     assert_eq!(
         Registry::global().component_kinds(),
         vec![
+            "millrace.CsvExampleGen",
+            "millrace.ExampleValidator",
+            "millrace.ImportExampleGen",
+            "millrace.SchemaGen",
+            "millrace.StatisticsGen",
+            "millrace.Transform",
             "test.Combine",
             "test.Echo",
             "test.Evaluator",
