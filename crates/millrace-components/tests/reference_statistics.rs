@@ -229,3 +229,76 @@ fn split_statistics_add_up_to_the_whole_file() {
         }
     }
 }
+
+/// pandas and pyarrow read the Examples format as it is: a split directory is a Parquet data set.
+#[test]
+fn pandas_and_pyarrow_read_the_examples_as_they_are() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("examples");
+    let report = ingest_csv(
+        &[taxi()],
+        &CsvOptions::default(),
+        &SplitConfig::default(),
+        &out,
+        2,
+    )
+    .expect("ingests");
+    let script = r#"
+import json, sys
+import pandas as pd
+import pyarrow.parquet as pq
+out = {}
+for split in ["train", "eval"]:
+    frame = pd.read_parquet(f"{sys.argv[1]}/Split-{split}")
+    table = pq.read_table(f"{sys.argv[1]}/Split-{split}")
+    out[split] = {"rows": len(frame), "table_rows": table.num_rows,
+                  "dtypes": {name: str(dtype) for name, dtype in frame.dtypes.items()},
+                  "fare_sum": float(frame["fare"].sum())}
+print(json.dumps(out))
+"#;
+    let output = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(&out)
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let read: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    for (split, rows) in &report.splits {
+        assert_eq!(read[split]["rows"].as_u64(), Some(*rows));
+        assert_eq!(read[split]["table_rows"].as_u64(), Some(*rows));
+    }
+    let dtypes = &read["train"]["dtypes"];
+    assert_eq!(dtypes["trip_start_hour"], "int64");
+    assert_eq!(dtypes["fare"], "float64");
+    assert!(
+        dtypes["company"]
+            .as_str()
+            .is_some_and(|t| t == "object" || t == "str" || t.starts_with("string")),
+        "{dtypes}"
+    );
+    let fares =
+        read["train"]["fare_sum"].as_f64().unwrap() + read["eval"]["fare_sum"].as_f64().unwrap();
+    let whole = csv_statistics(
+        &taxi(),
+        &CsvOptions::default(),
+        "all",
+        &StatisticsOptions::default(),
+        2,
+    )
+    .expect("profiles");
+    let fare = whole
+        .feature("fare")
+        .and_then(|f| f.numeric.as_ref())
+        .expect("fare");
+    close(
+        fares / whole.num_examples as f64,
+        fare.mean,
+        "fare mean through pandas",
+    );
+}

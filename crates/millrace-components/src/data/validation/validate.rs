@@ -286,3 +286,133 @@ fn compare(
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::data::schema::{Presence, ValueCount as Counts};
+    use crate::data::statistics::{StringStatistics, ValueCount};
+
+    fn string_feature(
+        name: &str,
+        count: u64,
+        missing: u64,
+        values: &[(&str, u64)],
+    ) -> FeatureStatistics {
+        FeatureStatistics {
+            name: name.to_owned(),
+            feature_type: FeatureType::String,
+            count,
+            missing,
+            numeric: None,
+            string: Some(StringStatistics {
+                unique: values.len() as u64,
+                exact: true,
+                top_values: values
+                    .iter()
+                    .map(|(value, count)| ValueCount {
+                        value: (*value).to_owned(),
+                        count: *count,
+                    })
+                    .collect(),
+                avg_length: 4.0,
+            }),
+        }
+    }
+
+    fn expected(
+        name: &str,
+        feature_type: FeatureType,
+        min_fraction: f64,
+        domain: Option<Domain>,
+    ) -> FeatureSchema {
+        FeatureSchema {
+            name: name.to_owned(),
+            feature_type,
+            presence: Presence {
+                min_fraction,
+                min_count: 1,
+            },
+            value_count: Counts { min: 1, max: 1 },
+            domain,
+            drift_comparator: None,
+            skew_comparator: None,
+        }
+    }
+
+    #[test]
+    fn each_kind_of_schema_problem_is_reported_with_its_feature() {
+        let schema = Schema {
+            features: vec![
+                expected(
+                    "payment",
+                    FeatureType::String,
+                    1.0,
+                    Some(Domain::Values(vec!["Cash".into(), "Card".into()])),
+                ),
+                expected("company", FeatureType::String, 0.9, None),
+                expected("fare", FeatureType::Float, 1.0, None),
+                expected("gone", FeatureType::Int, 1.0, None),
+            ],
+        };
+        let split = SplitStatistics {
+            name: "train".to_owned(),
+            num_examples: 100,
+            features: vec![
+                string_feature(
+                    "payment",
+                    100,
+                    0,
+                    &[("Cash", 60), ("Card", 30), ("Bitcoin", 10)],
+                ),
+                string_feature("company", 50, 50, &[("A", 50)]),
+                string_feature("fare", 100, 0, &[("12.50 USD", 100)]),
+                string_feature("surprise", 100, 0, &[("x", 100)]),
+            ],
+        };
+        let statistics = DatasetStatistics {
+            span: None,
+            splits: vec![split],
+        };
+        let found: Vec<(String, AnomalyKind)> = validate(&statistics, &schema, None)
+            .anomalies
+            .into_iter()
+            .map(|anomaly| (anomaly.feature, anomaly.kind))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("gone".to_owned(), AnomalyKind::MissingColumn),
+                ("payment".to_owned(), AnomalyKind::OutOfDomain),
+                ("company".to_owned(), AnomalyKind::PresenceViolation),
+                ("fare".to_owned(), AnomalyKind::TypeMismatch),
+                ("surprise".to_owned(), AnomalyKind::UnexpectedColumn),
+            ]
+        );
+        let anomalies = validate(&statistics, &schema, None);
+        let domain = anomalies
+            .anomalies
+            .iter()
+            .find(|a| a.kind == AnomalyKind::OutOfDomain)
+            .unwrap();
+        assert_eq!(domain.examples, vec!["Bitcoin".to_owned()]);
+        assert!(
+            domain.description.contains("in 10 examples (10.00%)"),
+            "{}",
+            domain.description
+        );
+        let presence = anomalies
+            .anomalies
+            .iter()
+            .find(|a| a.kind == AnomalyKind::PresenceViolation)
+            .unwrap();
+        assert!(
+            presence
+                .description
+                .contains("present in 50.00% of examples (50 of 100)"),
+            "{}",
+            presence.description
+        );
+    }
+}
