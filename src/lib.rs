@@ -75,7 +75,7 @@ pub use millrace_metadata as metadata;
 
 /// The standard components: ingestion, statistics, schema, validation and transform (feature
 /// `data`), with the formats they share under [`components::data`].
-#[cfg(feature = "data")]
+#[cfg(any(feature = "data", feature = "model"))]
 pub use millrace_components as components;
 
 /// The command line every pipeline binary gets: `millrace::cli::main(pipeline).await`.

@@ -53,6 +53,9 @@ mod error;
 #[cfg(feature = "data")]
 pub mod data;
 
+#[cfg(feature = "model")]
+pub mod model;
+
 pub use error::{DataError, Result};
 
 #[cfg(feature = "data")]
