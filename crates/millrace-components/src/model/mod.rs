@@ -1,5 +1,10 @@
-//! The model components and what they share: evaluation metrics so far.
+//! The model components and what they share: the model format, Rust-native models, and
+//! evaluation metrics.
 
+pub mod manifest;
 pub mod metrics;
+pub mod native;
 
+pub use manifest::{Flavor, MANIFEST_FILE, ModelManifest, Signature, SignatureField, Task};
 pub use metrics::{BinaryMetrics, Metric, MulticlassMetrics, RegressionMetrics};
+pub use native::{Algorithm, Features, NativeModel, features_of};

@@ -1,0 +1,348 @@
+//! Rust-native models: smartcore estimators trained in process and serialised with serde.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::DataType;
+use serde::{Deserialize, Serialize};
+use smartcore::ensemble::random_forest_regressor::{
+    RandomForestRegressor, RandomForestRegressorParameters,
+};
+use smartcore::linalg::basic::arrays::Array as _;
+use smartcore::linalg::basic::matrix::DenseMatrix;
+use smartcore::linear::linear_regression::LinearRegression;
+use smartcore::linear::logistic_regression::LogisticRegression;
+use smartcore::tree::decision_tree_regressor::{
+    DecisionTreeRegressor, DecisionTreeRegressorParameters,
+};
+
+use super::manifest::Task;
+use crate::{DataError, Result};
+
+/// The algorithms of the Rust-native trainer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Algorithm {
+    /// Least-squares linear regression.
+    LinearRegression,
+    /// Logistic regression of a 0/1 label; predicts the probability of 1.
+    LogisticRegression,
+    /// A CART regression tree.
+    DecisionTreeRegressor {
+        /// The deepest a leaf may be.
+        #[serde(default)]
+        max_depth: Option<u16>,
+    },
+    /// A random forest of regression trees.
+    RandomForestRegressor {
+        /// How many trees.
+        trees: usize,
+        /// The deepest a leaf may be.
+        #[serde(default)]
+        max_depth: Option<u16>,
+    },
+}
+
+impl Algorithm {
+    /// What the algorithm predicts.
+    pub fn task(&self) -> Task {
+        match self {
+            Algorithm::LogisticRegression => Task::BinaryClassification,
+            _ => Task::Regression,
+        }
+    }
+
+    /// The name in manifests.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Algorithm::LinearRegression => "linear_regression",
+            Algorithm::LogisticRegression => "logistic_regression",
+            Algorithm::DecisionTreeRegressor { .. } => "decision_tree_regressor",
+            Algorithm::RandomForestRegressor { .. } => "random_forest_regressor",
+        }
+    }
+}
+
+type Matrix = DenseMatrix<f64>;
+
+/// A fitted Rust-native model.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NativeModel {
+    /// Linear regression.
+    LinearRegression(LinearRegression<f64, f64, Matrix, Vec<f64>>),
+    /// Logistic regression.
+    LogisticRegression(LogisticRegression<f64, i64, Matrix, Vec<i64>>),
+    /// A regression tree.
+    DecisionTreeRegressor(DecisionTreeRegressor<f64, f64, Matrix, Vec<f64>>),
+    /// A random forest.
+    RandomForestRegressor(RandomForestRegressor<f64, f64, Matrix, Vec<f64>>),
+}
+
+/// A feature matrix, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Features {
+    /// How many rows.
+    pub rows: usize,
+    /// How many features per row.
+    pub columns: usize,
+    /// The values, row after row.
+    pub values: Vec<f64>,
+}
+
+impl Features {
+    fn matrix(&self) -> Result<Matrix> {
+        DenseMatrix::new(self.rows, self.columns, self.values.clone(), false)
+            .map_err(|error| DataError::Data(format!("feature matrix: {error}")))
+    }
+}
+
+/// The rows of `batches` where every input (and the label, when given) has a value: the
+/// features in `inputs` order, the labels, and how many rows were left out.
+pub fn features_of(
+    batches: &[RecordBatch],
+    inputs: &[String],
+    label: Option<&str>,
+) -> Result<(Features, Vec<f64>, u64)> {
+    let mut values = Vec::new();
+    let mut labels = Vec::new();
+    let mut skipped = 0;
+    let mut rows = 0;
+    for batch in batches {
+        let mut columns = Vec::with_capacity(inputs.len() + 1);
+        for name in inputs.iter().map(String::as_str).chain(label) {
+            let column = batch
+                .column_by_name(name)
+                .ok_or_else(|| DataError::Data(format!("the examples have no column `{name}`")))?;
+            columns.push(numbers(column.as_ref(), name)?);
+        }
+        for row in 0..batch.num_rows() {
+            if columns.iter().any(|column| column[row].is_none()) {
+                skipped += 1;
+                continue;
+            }
+            let mut cells = columns.iter().map(|column| column[row].unwrap_or_default());
+            values.extend(cells.by_ref().take(inputs.len()));
+            if label.is_some() {
+                labels.extend(cells);
+            }
+            rows += 1;
+        }
+    }
+    Ok((
+        Features {
+            rows,
+            columns: inputs.len(),
+            values,
+        },
+        labels,
+        skipped,
+    ))
+}
+
+/// A numeric column's values as f64 (nulls and NaN as `None`).
+fn numbers(column: &dyn Array, name: &str) -> Result<Vec<Option<f64>>> {
+    match column.data_type() {
+        DataType::Float64 => Ok(column
+            .as_primitive::<Float64Type>()
+            .iter()
+            .map(|value| value.filter(|v| !v.is_nan()))
+            .collect()),
+        DataType::Int64 => Ok(column
+            .as_primitive::<Int64Type>()
+            .iter()
+            .map(|value| value.map(|v| v as f64))
+            .collect()),
+        other => Err(DataError::Data(format!(
+            "column `{name}` is {other}; models read numbers (encode strings with a Transform \
+             vocabulary or one-hot op)"
+        ))),
+    }
+}
+
+impl NativeModel {
+    /// Fits `algorithm` to `features` and `labels`.
+    pub fn fit(algorithm: &Algorithm, features: &Features, labels: &[f64]) -> Result<NativeModel> {
+        if features.rows == 0 {
+            return Err(DataError::Data(
+                "no complete example to train on".to_owned(),
+            ));
+        }
+        let x = features.matrix()?;
+        let failed =
+            |error: smartcore::error::Failed| DataError::Data(format!("training failed: {error}"));
+        let labels = labels.to_vec();
+        Ok(match algorithm {
+            Algorithm::LinearRegression => NativeModel::LinearRegression(
+                LinearRegression::fit(&x, &labels, Default::default()).map_err(failed)?,
+            ),
+            Algorithm::LogisticRegression => {
+                let classes: Vec<i64> = labels.iter().map(|&label| label.round() as i64).collect();
+                if let Some(bad) = classes.iter().find(|class| !matches!(class, 0 | 1)) {
+                    return Err(DataError::Data(format!(
+                        "logistic regression needs 0/1 labels, found {bad}"
+                    )));
+                }
+                if !(classes.contains(&0) && classes.contains(&1)) {
+                    return Err(DataError::Data(
+                        "logistic regression needs both classes in its labels".to_owned(),
+                    ));
+                }
+                NativeModel::LogisticRegression(
+                    LogisticRegression::fit(&x, &classes, Default::default()).map_err(failed)?,
+                )
+            }
+            Algorithm::DecisionTreeRegressor { max_depth } => {
+                let mut parameters = DecisionTreeRegressorParameters::default();
+                if let Some(depth) = max_depth {
+                    parameters = parameters.with_max_depth(*depth);
+                }
+                NativeModel::DecisionTreeRegressor(
+                    DecisionTreeRegressor::fit(&x, &labels, parameters).map_err(failed)?,
+                )
+            }
+            Algorithm::RandomForestRegressor { trees, max_depth } => {
+                let mut parameters =
+                    RandomForestRegressorParameters::default().with_n_trees(*trees);
+                if let Some(depth) = max_depth {
+                    parameters = parameters.with_max_depth(*depth);
+                }
+                NativeModel::RandomForestRegressor(
+                    RandomForestRegressor::fit(&x, &labels, parameters).map_err(failed)?,
+                )
+            }
+        })
+    }
+
+    /// Predictions for `features`: values for regressions, the probability of class 1 for
+    /// logistic regression.
+    pub fn predict(&self, features: &Features) -> Result<Vec<f64>> {
+        if features.rows == 0 {
+            return Ok(Vec::new());
+        }
+        let x = features.matrix()?;
+        let failed = |error: smartcore::error::Failed| {
+            DataError::Data(format!("prediction failed: {error}"))
+        };
+        match self {
+            NativeModel::LinearRegression(model) => model.predict(&x).map_err(failed),
+            NativeModel::DecisionTreeRegressor(model) => model.predict(&x).map_err(failed),
+            NativeModel::RandomForestRegressor(model) => model.predict(&x).map_err(failed),
+            NativeModel::LogisticRegression(model) => {
+                let (weights, intercept) = (model.coefficients(), model.intercept());
+                Ok(features
+                    .values
+                    .chunks_exact(features.columns)
+                    .map(|row| {
+                        let z = row
+                            .iter()
+                            .enumerate()
+                            .fold(*intercept.get((0, 0)), |sum, (j, x)| {
+                                sum + weights.get((0, j)) * x
+                            });
+                        1.0 / (1.0 + (-z).exp())
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// The classes logistic regression predicts (for checking the probabilities).
+    pub fn predict_classes(&self, features: &Features) -> Result<Option<Vec<i64>>> {
+        match self {
+            NativeModel::LogisticRegression(model) => model
+                .predict(&features.matrix()?)
+                .map(Some)
+                .map_err(|error| DataError::Data(format!("prediction failed: {error}"))),
+            _ => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn grid(rows: usize) -> Features {
+        let values = (0..rows)
+            .flat_map(|i| [i as f64 / 10.0, ((i * 7) % 13) as f64])
+            .collect();
+        Features {
+            rows,
+            columns: 2,
+            values,
+        }
+    }
+
+    #[test]
+    fn linear_regression_recovers_a_linear_law_and_round_trips() {
+        let features = grid(200);
+        let labels: Vec<f64> = features
+            .values
+            .chunks(2)
+            .map(|r| 3.0 + 2.0 * r[0] - 0.5 * r[1])
+            .collect();
+        let model = NativeModel::fit(&Algorithm::LinearRegression, &features, &labels).unwrap();
+        let predicted = model.predict(&features).unwrap();
+        for (p, y) in predicted.iter().zip(&labels) {
+            assert!((p - y).abs() < 1e-8, "{p} vs {y}");
+        }
+        let json = serde_json::to_string(&model).unwrap();
+        let loaded: NativeModel = serde_json::from_str(&json).unwrap();
+        assert_eq!(loaded.predict(&features).unwrap(), predicted);
+    }
+
+    #[test]
+    fn logistic_probabilities_agree_with_its_classes() {
+        let features = grid(300);
+        let labels: Vec<f64> = features
+            .values
+            .chunks(2)
+            .map(|r| f64::from(u8::from(r[0] + 0.3 * r[1] > 15.0)))
+            .collect();
+        let model = NativeModel::fit(&Algorithm::LogisticRegression, &features, &labels).unwrap();
+        let probabilities = model.predict(&features).unwrap();
+        let classes = model.predict_classes(&features).unwrap().unwrap();
+        for (p, class) in probabilities.iter().zip(classes) {
+            assert!((0.0..=1.0).contains(p));
+            assert_eq!(i64::from(*p >= 0.5), class, "probability {p}");
+        }
+        let accuracy = probabilities
+            .iter()
+            .zip(&labels)
+            .filter(|(p, y)| f64::from(u8::from(**p >= 0.5)) == **y)
+            .count();
+        assert!(accuracy as f64 / 300.0 > 0.9, "accuracy {accuracy}/300");
+        assert!(
+            NativeModel::fit(&Algorithm::LogisticRegression, &features, &vec![2.0; 300]).is_err()
+        );
+    }
+
+    #[test]
+    fn trees_fit_a_step() {
+        let features = grid(200);
+        let labels: Vec<f64> = features
+            .values
+            .chunks(2)
+            .map(|r| if r[0] > 10.0 { 5.0 } else { 1.0 })
+            .collect();
+        for algorithm in [
+            Algorithm::DecisionTreeRegressor { max_depth: Some(3) },
+            Algorithm::RandomForestRegressor {
+                trees: 10,
+                max_depth: Some(4),
+            },
+        ] {
+            let model = NativeModel::fit(&algorithm, &features, &labels).unwrap();
+            let predicted = model.predict(&features).unwrap();
+            let error: f64 = predicted
+                .iter()
+                .zip(&labels)
+                .map(|(p, y)| (p - y).abs())
+                .sum::<f64>()
+                / 200.0;
+            assert!(error < 0.5, "{algorithm:?}: mean absolute error {error}");
+        }
+    }
+}
