@@ -75,6 +75,7 @@ fn hello_registers_its_components_for_other_processes() {
             "millrace.ImportExampleGen",
             "millrace.SchemaGen",
             "millrace.StatisticsGen",
+            "millrace.Trainer",
             "millrace.Transform"
         ])
     );

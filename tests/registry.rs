@@ -43,6 +43,7 @@ fn the_registered_component_kinds_are_exactly_the_declared_ones() {
             "millrace.ImportExampleGen",
             "millrace.SchemaGen",
             "millrace.StatisticsGen",
+            "millrace.Trainer",
             "millrace.Transform",
             "test.Combine",
             "test.Echo",

@@ -66,3 +66,6 @@ pub use data::{
     transform::Transform,
     validation::ExampleValidator,
 };
+
+#[cfg(feature = "model")]
+pub use model::Trainer;

@@ -4,7 +4,9 @@
 pub mod manifest;
 pub mod metrics;
 pub mod native;
+pub mod trainer;
 
 pub use manifest::{Flavor, MANIFEST_FILE, ModelManifest, Signature, SignatureField, Task};
 pub use metrics::{BinaryMetrics, Metric, MulticlassMetrics, RegressionMetrics};
-pub use native::{Algorithm, Features, NativeModel, features_of};
+pub use native::{Algorithm, Features, NativeModel, complete_rows, features_of};
+pub use trainer::{LoadedModel, NATIVE_MODEL_FILE, Trainer};

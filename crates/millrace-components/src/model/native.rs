@@ -140,6 +140,20 @@ pub fn features_of(
     ))
 }
 
+/// Which rows of `batch` have a value in every column of `inputs`.
+pub fn complete_rows(batch: &RecordBatch, inputs: &[String]) -> Result<Vec<bool>> {
+    let mut complete = vec![true; batch.num_rows()];
+    for name in inputs {
+        let column = batch
+            .column_by_name(name)
+            .ok_or_else(|| DataError::Data(format!("the rows have no column `{name}`")))?;
+        for (flag, value) in complete.iter_mut().zip(numbers(column.as_ref(), name)?) {
+            *flag &= value.is_some();
+        }
+    }
+    Ok(complete)
+}
+
 /// A numeric column's values as f64 (nulls and NaN as `None`).
 fn numbers(column: &dyn Array, name: &str) -> Result<Vec<Option<f64>>> {
     match column.data_type() {

@@ -1,0 +1,295 @@
+//! The Trainer component (Rust-native flavor) and loading a trained model for prediction.
+
+use std::path::Path;
+
+use arrow_array::RecordBatch;
+use millrace_core::artifact::standard::TransformGraph as TransformGraphArtifact;
+use millrace_core::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::manifest::{
+    Flavor, MANIFEST_FORMAT_VERSION, ModelManifest, Producer, Signature, SignatureField, Task,
+};
+use super::metrics::{binary_metrics, regression_metrics};
+use super::native::{Algorithm, Features, NativeModel, complete_rows, features_of};
+use crate::data::examples_format::{feature_type_of, read_split};
+use crate::data::transform::{TRANSFORM_GRAPH_FILE, TransformGraph};
+use crate::{DataError, Result};
+
+/// The file of a Rust-native model beside its manifest.
+pub const NATIVE_MODEL_FILE: &str = "model.json";
+
+/// A model loaded from its directory: the estimator and the preprocessing it expects.
+#[derive(Debug)]
+pub struct LoadedModel {
+    /// What the directory says about the model.
+    pub manifest: ModelManifest,
+    model: NativeModel,
+    transform: Option<TransformGraph>,
+}
+
+impl LoadedModel {
+    /// Loads the model in `dir` (Rust-native flavor).
+    pub fn load(dir: &Path) -> Result<LoadedModel> {
+        let manifest = ModelManifest::read(dir)?;
+        let Flavor::RustNative { file, .. } = &manifest.flavor else {
+            return Err(DataError::Data(format!(
+                "{}: a {:?} model is served by its own process, not loaded in Rust",
+                dir.display(),
+                manifest.flavor
+            )));
+        };
+        let path = dir.join(file);
+        let bytes = std::fs::read(&path).map_err(|error| DataError::io(&path, error))?;
+        let model =
+            serde_json::from_slice(&bytes).map_err(|error| DataError::json(&path, error))?;
+        let transform = match &manifest.transform_graph {
+            Some(file) => Some(TransformGraph::load(&dir.join(file))?),
+            None => None,
+        };
+        Ok(LoadedModel {
+            manifest,
+            model,
+            transform,
+        })
+    }
+
+    /// Predictions for raw rows (the model's transform, if any, applied first): one per row,
+    /// `None` where a feature has no value.
+    pub fn predict(&self, batch: &RecordBatch) -> Result<Vec<Option<f64>>> {
+        let transformed;
+        let batch = match &self.transform {
+            Some(graph) => {
+                transformed = graph.apply(batch)?;
+                &transformed
+            }
+            None => batch,
+        };
+        self.predict_prepared(batch)
+    }
+
+    /// Predictions for rows already preprocessed (the transformed examples).
+    pub fn predict_prepared(&self, batch: &RecordBatch) -> Result<Vec<Option<f64>>> {
+        let inputs: Vec<String> = self
+            .manifest
+            .signature
+            .inputs
+            .iter()
+            .map(|field| field.name.clone())
+            .collect();
+        let (features, _, _) = features_of(std::slice::from_ref(batch), &inputs, None)?;
+        let mut predictions = self.model.predict(&features)?.into_iter();
+        Ok(complete_rows(batch, &inputs)?
+            .into_iter()
+            .map(|complete| if complete { predictions.next() } else { None })
+            .collect())
+    }
+}
+
+/// Trains a Rust-native model: `Trainer::new(examples, Algorithm::LinearRegression, "fare")`.
+///
+/// Reads the `train_split` of the examples (the transformed examples when the pipeline has a
+/// Transform — pass its graph with [`Trainer::with_transform`] so the model carries it), fits
+/// the algorithm on `features` (all numeric columns but the label when empty), and writes the
+/// model directory: `manifest.json`, `model.json` and the transform graph.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trainer {
+    /// What to fit.
+    pub algorithm: Algorithm,
+    /// The feature columns; empty: every numeric column except the label.
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// The label column.
+    pub label: String,
+    /// The split to train on.
+    #[serde(default = "train_split")]
+    pub train_split: String,
+}
+
+fn train_split() -> String {
+    "train".to_owned()
+}
+
+/// The inputs of Trainer.
+#[derive(millrace_macros::Inputs)]
+#[millrace(crate = millrace_core)]
+pub struct TrainerInputs {
+    /// The examples to train on.
+    pub examples: Channel<Examples>,
+    /// The preprocessing that produced them, carried into the model for serving.
+    pub transform_graph: Option<Channel<TransformGraphArtifact>>,
+}
+
+/// The output of Trainer.
+#[derive(millrace_macros::Outputs)]
+#[millrace(crate = millrace_core)]
+pub struct TrainerOutputs {
+    /// The model directory.
+    pub model: Channel<Model>,
+}
+
+impl Trainer {
+    /// Fits `algorithm` to predict `label` from the examples.
+    pub fn new(examples: Channel<Examples>, algorithm: Algorithm, label: &str) -> Node<Trainer> {
+        Trainer::configured(algorithm, label).with_inputs(TrainerInputs {
+            examples,
+            transform_graph: None,
+        })
+    }
+
+    /// Fits `algorithm` on transformed examples, carrying `graph` into the model.
+    pub fn with_transform(
+        transformed: Channel<Examples>,
+        graph: Channel<TransformGraphArtifact>,
+        algorithm: Algorithm,
+        label: &str,
+    ) -> Node<Trainer> {
+        Trainer::configured(algorithm, label).with_inputs(TrainerInputs {
+            examples: transformed,
+            transform_graph: Some(graph),
+        })
+    }
+
+    fn configured(algorithm: Algorithm, label: &str) -> Trainer {
+        Trainer {
+            algorithm,
+            features: Vec::new(),
+            label: label.to_owned(),
+            train_split: train_split(),
+        }
+    }
+}
+
+impl Component for Trainer {
+    const KIND: &'static str = "millrace.Trainer";
+    type Inputs = TrainerInputs;
+    type Outputs = TrainerOutputs;
+
+    fn execution(&self) -> Execution<'_> {
+        Execution::InProcess(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl Execute for Trainer {
+    async fn execute(&self, context: &mut ExecutionContext) -> Result<(), ComponentError> {
+        let examples = context.input::<Examples>("examples")?;
+        let graph = context.optional_input::<TransformGraphArtifact>("transform_graph")?;
+        let model = context.output::<Model>("model")?;
+        let batches = read_split(examples.uri(), &self.train_split)?;
+        let Some(schema) = batches.first().map(RecordBatch::schema) else {
+            return Err(
+                DataError::Data(format!("split `{}` has no rows", self.train_split)).into(),
+            );
+        };
+        let features: Vec<String> = if self.features.is_empty() {
+            schema
+                .fields()
+                .iter()
+                .filter(|field| field.name() != &self.label)
+                .filter(|field| feature_type_of(field.data_type()).is_some_and(|t| t.is_numeric()))
+                .map(|field| field.name().clone())
+                .collect()
+        } else {
+            self.features.clone()
+        };
+        let inputs = features
+            .iter()
+            .map(|name| {
+                let field = schema.field_with_name(name).map_err(|_| {
+                    DataError::Data(format!("the examples have no feature `{name}`"))
+                })?;
+                match feature_type_of(field.data_type()) {
+                    Some(feature_type) if feature_type.is_numeric() => Ok(SignatureField {
+                        name: name.clone(),
+                        feature_type,
+                    }),
+                    _ => Err(DataError::Data(format!(
+                        "feature `{name}` is not numeric ({}); encode it with a Transform \
+                         vocabulary, one-hot or hash op",
+                        field.data_type()
+                    ))),
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (matrix, labels, skipped) = features_of(&batches, &features, Some(&self.label))?;
+        let fitted = NativeModel::fit(&self.algorithm, &matrix, &labels)?;
+        let metrics = training_metrics(&fitted, &self.algorithm, &matrix, &labels)?;
+        let file = model.uri().join(NATIVE_MODEL_FILE);
+        std::fs::write(&file, serde_json::to_vec(&fitted)?)?;
+        let transform_graph = match graph {
+            Some(graph) => {
+                std::fs::copy(
+                    graph.uri().join(TRANSFORM_GRAPH_FILE),
+                    model.uri().join(TRANSFORM_GRAPH_FILE),
+                )?;
+                Some(TRANSFORM_GRAPH_FILE.to_owned())
+            }
+            None => None,
+        };
+        let manifest = ModelManifest {
+            format_version: MANIFEST_FORMAT_VERSION,
+            flavor: Flavor::RustNative {
+                algorithm: self.algorithm.name().to_owned(),
+                file: NATIVE_MODEL_FILE.to_owned(),
+            },
+            framework: "smartcore 0.7".to_owned(),
+            task: self.algorithm.task(),
+            signature: Signature {
+                inputs,
+                label: self.label.clone(),
+            },
+            metrics: metrics.clone(),
+            transform_graph,
+            produced_by: Some(Producer {
+                pipeline: context.pipeline().to_owned(),
+                run_id: context.run_id().to_owned(),
+                node: context.node_id().to_owned(),
+            }),
+        };
+        manifest.write(model.uri())?;
+        model.set_custom_property("algorithm", self.algorithm.name());
+        for (name, value) in &metrics {
+            context.log_metric(format!("train_{name}"), *value);
+        }
+        context.log(format!(
+            "fitted {} on {} examples of split {} ({} left out for missing values), {} features",
+            self.algorithm.name(),
+            matrix.rows,
+            self.train_split,
+            skipped,
+            features.len()
+        ));
+        Ok(())
+    }
+}
+
+fn training_metrics(
+    model: &NativeModel,
+    algorithm: &Algorithm,
+    features: &Features,
+    labels: &[f64],
+) -> Result<std::collections::BTreeMap<String, f64>> {
+    let predictions = model.predict(features)?;
+    let mut metrics = std::collections::BTreeMap::new();
+    match algorithm.task() {
+        Task::Regression => {
+            let m = regression_metrics(labels, &predictions)?;
+            metrics.insert("rmse".to_owned(), m.rmse);
+            metrics.insert("mae".to_owned(), m.mae);
+            metrics.insert("r2".to_owned(), m.r2);
+        }
+        Task::BinaryClassification => {
+            let truth: Vec<bool> = labels.iter().map(|&y| y >= 0.5).collect();
+            let m = binary_metrics(&truth, &predictions, 0.5)?;
+            metrics.insert("accuracy".to_owned(), m.accuracy);
+            metrics.insert("log_loss".to_owned(), m.log_loss);
+            if let Some(auc) = m.roc_auc {
+                metrics.insert("roc_auc".to_owned(), auc);
+            }
+        }
+    }
+    Ok(metrics)
+}
+
+millrace_core::register_component!(Trainer);

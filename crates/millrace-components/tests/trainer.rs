@@ -1,0 +1,166 @@
+//! The Rust-native Trainer in a pipeline: trains on the transformed taxi examples, writes a model
+//! directory whose manifest describes it, and the loaded model predicts raw rows exactly as it
+//! predicts the transformed ones.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use millrace_components::data::examples_format::read_split;
+use millrace_components::data::transform::{Fill, TransformOp};
+use millrace_components::model::{Algorithm, Flavor, LoadedModel, ModelManifest, Task, Trainer};
+use millrace_components::{CsvExampleGen, Transform};
+use millrace_core::prelude::*;
+use millrace_runner::{LocalRunner, NodeState};
+
+fn taxi() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/data/chicago_taxi/data.csv")
+        .display()
+        .to_string()
+}
+
+fn output_dir(root: &Path, pipeline: &str, node: &str, output: &str) -> PathBuf {
+    let base = root.join(pipeline).join(node).join(output);
+    let mut ids: Vec<u64> = std::fs::read_dir(&base)
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    ids.sort_unstable();
+    base.join(ids.last().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn a_trained_model_carries_its_transform_and_predicts_raw_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Pipeline::builder("train");
+    let ingest = p.add("example_gen", CsvExampleGen::new(taxi()));
+    let ops = vec![
+        TransformOp::FillMissing {
+            input: "trip_seconds".into(),
+            output: "seconds".into(),
+            with: Fill::Median,
+        },
+        TransformOp::ZScore {
+            input: "seconds".into(),
+            output: "seconds_z".into(),
+        },
+        TransformOp::ZScore {
+            input: "trip_miles".into(),
+            output: "miles_z".into(),
+        },
+    ];
+    let transform = p.add("transform", Transform::new(ingest.examples, ops, &["fare"]));
+    p.add(
+        "trainer",
+        Trainer::with_transform(
+            transform.transformed_examples,
+            transform.transform_graph,
+            Algorithm::LinearRegression,
+            "fare",
+        ),
+    );
+    p.add(
+        "forest",
+        Trainer::new(
+            ingest.examples,
+            Algorithm::RandomForestRegressor {
+                trees: 20,
+                max_depth: Some(6),
+            },
+            "fare",
+        )
+        .configure(|t| t.features = vec!["trip_miles".into(), "trip_seconds".into()]),
+    );
+    p.add(
+        "bad",
+        Trainer::new(ingest.examples, Algorithm::LinearRegression, "fare").configure(|t| {
+            t.features = vec!["company".into()];
+        }),
+    );
+    let store = millrace_metadata::connect("memory://").await.unwrap();
+    let summary = LocalRunner::new(store, dir.path())
+        .run(&p.build().unwrap(), BTreeMap::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        summary.node("trainer").unwrap().state,
+        NodeState::Complete,
+        "{summary:?}"
+    );
+    assert_eq!(
+        summary.node("forest").unwrap().state,
+        NodeState::Complete,
+        "{summary:?}"
+    );
+    let bad = summary.node("bad").unwrap();
+    assert_eq!(bad.state, NodeState::Failed);
+    assert!(
+        bad.message
+            .as_deref()
+            .unwrap()
+            .contains("feature `company` is not numeric"),
+        "{bad:?}"
+    );
+
+    let model_dir = output_dir(dir.path(), "train", "trainer", "model");
+    let manifest = ModelManifest::read(&model_dir).unwrap();
+    assert_eq!(manifest.task, Task::Regression);
+    assert!(
+        matches!(&manifest.flavor, Flavor::RustNative { algorithm, .. } if algorithm == "linear_regression")
+    );
+    let inputs: Vec<&str> = manifest
+        .signature
+        .inputs
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(
+        inputs,
+        ["seconds", "seconds_z", "miles_z"],
+        "every numeric column but the label"
+    );
+    assert_eq!(manifest.signature.label, "fare");
+    assert_eq!(
+        manifest.transform_graph.as_deref(),
+        Some("transform_graph.json")
+    );
+    assert_eq!(manifest.produced_by.as_ref().unwrap().node, "trainer");
+    assert!(
+        manifest.metrics["r2"] > 0.0,
+        "better than predicting the mean: {:?}",
+        manifest.metrics
+    );
+
+    // Serving: raw rows through the model's own transform give the same predictions as the
+    // transformed rows training saw.
+    let model = LoadedModel::load(&model_dir).unwrap();
+    let raw = read_split(
+        &output_dir(dir.path(), "train", "example_gen", "examples"),
+        "eval",
+    )
+    .unwrap();
+    let prepared = read_split(
+        &output_dir(dir.path(), "train", "transform", "transformed_examples"),
+        "eval",
+    )
+    .unwrap();
+    let mut predicted = 0;
+    for (raw, prepared) in raw.iter().zip(&prepared) {
+        let from_raw = model.predict(raw).unwrap();
+        let from_prepared = model.predict_prepared(prepared).unwrap();
+        assert_eq!(from_raw, from_prepared);
+        assert_eq!(from_raw.len(), raw.num_rows());
+        predicted += from_raw.iter().filter(|p| p.is_some()).count();
+    }
+    assert!(predicted > 4_000, "{predicted} eval rows predicted");
+
+    let forest = ModelManifest::read(&output_dir(dir.path(), "train", "forest", "model")).unwrap();
+    assert!(forest.transform_graph.is_none());
+    assert!(
+        forest.metrics["rmse"] < manifest.metrics["rmse"] * 1.5,
+        "{:?}",
+        forest.metrics
+    );
+}
