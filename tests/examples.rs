@@ -71,6 +71,7 @@ fn hello_registers_its_components_for_other_processes() {
             "hello.greet",
             "hello.shout",
             "millrace.CsvExampleGen",
+            "millrace.Evaluator",
             "millrace.ExampleValidator",
             "millrace.ImportExampleGen",
             "millrace.SchemaGen",

@@ -39,6 +39,7 @@ fn the_registered_component_kinds_are_exactly_the_declared_ones() {
         Registry::global().component_kinds(),
         vec![
             "millrace.CsvExampleGen",
+            "millrace.Evaluator",
             "millrace.ExampleValidator",
             "millrace.ImportExampleGen",
             "millrace.SchemaGen",

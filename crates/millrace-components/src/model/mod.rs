@@ -1,11 +1,13 @@
 //! The model components and what they share: the model format, Rust-native models, and
 //! evaluation metrics.
 
+pub mod evaluator;
 pub mod manifest;
 pub mod metrics;
 pub mod native;
 pub mod trainer;
 
+pub use evaluator::{Evaluation, Evaluator, Threshold, evaluate, evaluation_html};
 pub use manifest::{Flavor, MANIFEST_FILE, ModelManifest, Signature, SignatureField, Task};
 pub use metrics::{BinaryMetrics, Metric, MulticlassMetrics, RegressionMetrics};
 pub use native::{Algorithm, Features, NativeModel, complete_rows, features_of};

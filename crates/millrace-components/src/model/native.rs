@@ -155,7 +155,7 @@ pub fn complete_rows(batch: &RecordBatch, inputs: &[String]) -> Result<Vec<bool>
 }
 
 /// A numeric column's values as f64 (nulls and NaN as `None`).
-fn numbers(column: &dyn Array, name: &str) -> Result<Vec<Option<f64>>> {
+pub(crate) fn numbers(column: &dyn Array, name: &str) -> Result<Vec<Option<f64>>> {
     match column.data_type() {
         DataType::Float64 => Ok(column
             .as_primitive::<Float64Type>()

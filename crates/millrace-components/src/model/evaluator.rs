@@ -1,0 +1,481 @@
+//! The Evaluator component: a model's metrics on the eval split, overall and per slice of
+//! feature values, judged against thresholds — absolute, and relative to a baseline model (the
+//! last blessed one) — into a ModelEvaluation and a ModelBlessing.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use arrow_array::RecordBatch;
+use millrace_core::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::manifest::Task;
+use super::metrics::{Metric, binary_metrics, regression_metrics};
+use super::trainer::LoadedModel;
+use crate::data::examples_format::read_split;
+use crate::data::report::html::{escape, format_float, format_int, page};
+use crate::data::split::value_texts;
+use crate::{DataError, Result};
+
+/// The file of the evaluation document inside a ModelEvaluation artifact.
+pub const EVALUATION_FILE: &str = "evaluation.json";
+
+/// The file of the HTML report inside a ModelEvaluation artifact.
+pub const EVALUATION_REPORT_FILE: &str = "evaluation.html";
+
+/// A condition the model's overall metric must meet to be blessed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Threshold {
+    /// The metric.
+    pub metric: Metric,
+    /// The value must be below this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below: Option<Param<f64>>,
+    /// The value must be above this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above: Option<Param<f64>>,
+    /// The value must not be worse than the baseline model's by more than this (0: not worse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_worsening: Option<f64>,
+}
+
+impl Threshold {
+    /// `metric` below `bound` (a value or a runtime parameter).
+    pub fn below(metric: Metric, bound: impl Into<Param<f64>>) -> Self {
+        Threshold {
+            metric,
+            below: Some(bound.into()),
+            above: None,
+            max_worsening: None,
+        }
+    }
+
+    /// `metric` above `bound`.
+    pub fn above(metric: Metric, bound: impl Into<Param<f64>>) -> Self {
+        Threshold {
+            metric,
+            below: None,
+            above: Some(bound.into()),
+            max_worsening: None,
+        }
+    }
+
+    /// `metric` not worse than the baseline's.
+    pub fn not_worse_than_baseline(metric: Metric) -> Self {
+        Threshold {
+            metric,
+            below: None,
+            above: None,
+            max_worsening: Some(0.0),
+        }
+    }
+}
+
+/// The evaluation document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    /// The split evaluated.
+    pub split: String,
+    /// The metrics over every example with a prediction.
+    pub overall: BTreeMap<String, f64>,
+    /// The same metrics per slice: `feature=value` → metrics.
+    pub slices: BTreeMap<String, BTreeMap<String, f64>>,
+    /// The baseline model's overall metrics, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BTreeMap<String, f64>>,
+    /// Each threshold's verdict.
+    pub checks: Vec<Check>,
+    /// Whether every threshold was met.
+    pub blessed: bool,
+}
+
+/// One threshold's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// What was asked, in words.
+    pub condition: String,
+    /// The model's value.
+    pub value: f64,
+    /// Whether it was met.
+    pub passed: bool,
+}
+
+fn metrics_of(task: &Task, labels: &[f64], predictions: &[f64]) -> Result<BTreeMap<String, f64>> {
+    let mut metrics = BTreeMap::new();
+    metrics.insert("example_count".to_owned(), labels.len() as f64);
+    match task {
+        Task::Regression => {
+            let m = regression_metrics(labels, predictions)?;
+            for metric in [Metric::Rmse, Metric::Mse, Metric::Mae, Metric::R2] {
+                if let Some(value) = m.get(metric) {
+                    metrics.insert(metric.name().to_owned(), value);
+                }
+            }
+        }
+        Task::BinaryClassification => {
+            let truth: Vec<bool> = labels.iter().map(|&y| y >= 0.5).collect();
+            let m = binary_metrics(&truth, predictions, 0.5)?;
+            for metric in [
+                Metric::Accuracy,
+                Metric::Precision,
+                Metric::Recall,
+                Metric::F1,
+                Metric::RocAuc,
+                Metric::LogLoss,
+            ] {
+                if let Some(value) = m.get(metric) {
+                    metrics.insert(metric.name().to_owned(), value);
+                }
+            }
+        }
+    }
+    Ok(metrics)
+}
+
+/// A model's predictions on examples that have a label and every feature.
+struct Scored {
+    labels: Vec<f64>,
+    predictions: Vec<f64>,
+    /// Each kept example's batch and row.
+    rows: Vec<(usize, usize)>,
+}
+
+/// Scores `model` on `batches`.
+fn score(model: &LoadedModel, batches: &[RecordBatch]) -> Result<Scored> {
+    let label = &model.manifest.signature.label;
+    let mut scored = Scored {
+        labels: Vec::new(),
+        predictions: Vec::new(),
+        rows: Vec::new(),
+    };
+    for (index, batch) in batches.iter().enumerate() {
+        let column = batch.column_by_name(label).ok_or_else(|| {
+            DataError::Data(format!("the eval examples have no label column `{label}`"))
+        })?;
+        let truth = super::native::numbers(column.as_ref(), label)?;
+        for (row, (prediction, value)) in model.predict(batch)?.into_iter().zip(truth).enumerate() {
+            if let (Some(prediction), Some(value)) = (prediction, value) {
+                scored.labels.push(value);
+                scored.predictions.push(prediction);
+                scored.rows.push((index, row));
+            }
+        }
+    }
+    Ok(scored)
+}
+
+/// Evaluates `model` (and `baseline`) on `batches` against `thresholds`, with per-slice metrics
+/// for the `slices` features. Runtime parameters in thresholds must be resolved already.
+pub fn evaluate(
+    model: &LoadedModel,
+    baseline: Option<&LoadedModel>,
+    batches: &[RecordBatch],
+    split: &str,
+    slices: &[String],
+    thresholds: &[Threshold],
+) -> Result<Evaluation> {
+    let task = &model.manifest.task;
+    let Scored {
+        labels,
+        predictions: predicted,
+        rows,
+    } = score(model, batches)?;
+    let overall = metrics_of(task, &labels, &predicted)?;
+    let mut sliced = BTreeMap::new();
+    for feature in slices {
+        let mut groups: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+        let texts: Vec<Vec<Option<String>>> = batches
+            .iter()
+            .map(|batch| {
+                batch
+                    .column_by_name(feature)
+                    .map(|column| value_texts(column.as_ref()))
+                    .ok_or_else(|| {
+                        DataError::Data(format!("no slicing feature `{feature}` in the examples"))
+                    })
+            })
+            .collect::<Result<_>>()?;
+        for ((label, prediction), (batch, row)) in labels.iter().zip(&predicted).zip(&rows) {
+            let value = texts[*batch][*row]
+                .clone()
+                .unwrap_or_else(|| "(missing)".to_owned());
+            let group = groups.entry(format!("{feature}={value}")).or_default();
+            group.0.push(*label);
+            group.1.push(*prediction);
+        }
+        for (slice, (labels, predicted)) in groups {
+            // A slice of one class has no ROC AUC; metrics_of leaves it out.
+            sliced.insert(slice, metrics_of(task, &labels, &predicted)?);
+        }
+    }
+    let baseline_metrics = match baseline {
+        Some(baseline) => {
+            let scored = score(baseline, batches)?;
+            Some(metrics_of(
+                &baseline.manifest.task,
+                &scored.labels,
+                &scored.predictions,
+            )?)
+        }
+        None => None,
+    };
+    let mut checks = Vec::new();
+    for threshold in thresholds {
+        let name = threshold.metric.name();
+        let Some(&value) = overall.get(name) else {
+            return Err(DataError::Config(format!(
+                "a threshold names {name}, which a {task:?} model does not have"
+            )));
+        };
+        if let Some(bound) = &threshold.below {
+            let bound = *bound
+                .value()
+                .map_err(|error| DataError::Config(error.to_string()))?;
+            checks.push(Check {
+                condition: format!("{name} < {bound}"),
+                value,
+                passed: value < bound,
+            });
+        }
+        if let Some(bound) = &threshold.above {
+            let bound = *bound
+                .value()
+                .map_err(|error| DataError::Config(error.to_string()))?;
+            checks.push(Check {
+                condition: format!("{name} > {bound}"),
+                value,
+                passed: value > bound,
+            });
+        }
+        if let (Some(tolerance), Some(base)) = (
+            threshold.max_worsening,
+            baseline_metrics.as_ref().and_then(|b| b.get(name)),
+        ) {
+            let passed = if threshold.metric.higher_is_better() {
+                value >= base - tolerance
+            } else {
+                value <= base + tolerance
+            };
+            checks.push(Check {
+                condition: format!(
+                    "{name} not worse than the baseline's {base} (tolerance {tolerance})"
+                ),
+                value,
+                passed,
+            });
+        }
+    }
+    let blessed = checks.iter().all(|check| check.passed);
+    Ok(Evaluation {
+        split: split.to_owned(),
+        overall,
+        slices: sliced,
+        baseline: baseline_metrics,
+        checks,
+        blessed,
+    })
+}
+
+/// The evaluation as an HTML page.
+pub fn evaluation_html(evaluation: &Evaluation, title: &str) -> String {
+    let mut body = String::new();
+    // Writing into a String cannot fail.
+    let _ = write!(body, "<h1>{}</h1>", escape(title));
+    let (class, verdict) = if evaluation.blessed {
+        ("ok", "Blessed")
+    } else {
+        ("bad", "Not blessed")
+    };
+    let _ = write!(
+        body,
+        "<div class=\"banner {class}\"><strong>{verdict}</strong></div>"
+    );
+    body.push_str("<h2>Thresholds</h2><table><thead><tr><th>condition</th><th>value</th><th>verdict</th></tr></thead><tbody>");
+    for check in &evaluation.checks {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&check.condition),
+            format_float(check.value),
+            if check.passed {
+                "met"
+            } else {
+                "<strong class=\"bad\">not met</strong>"
+            }
+        );
+    }
+    body.push_str("</tbody></table>");
+    let names: Vec<&String> = evaluation.overall.keys().collect();
+    let _ = write!(
+        body,
+        "<h2>Metrics on split {}</h2><table><thead><tr><th></th>",
+        escape(&evaluation.split)
+    );
+    for name in &names {
+        let _ = write!(body, "<th>{}</th>", escape(name));
+    }
+    body.push_str("</tr></thead><tbody>");
+    let mut row = |label: &str, metrics: &BTreeMap<String, f64>| {
+        let _ = write!(body, "<tr><td>{}</td>", escape(label));
+        for name in &names {
+            let cell = match metrics.get(*name) {
+                Some(value) if name.as_str() == "example_count" => format_int(*value as i64),
+                Some(value) => format_float(*value),
+                None => "–".to_owned(),
+            };
+            let _ = write!(body, "<td>{cell}</td>");
+        }
+        body.push_str("</tr>");
+    };
+    row("overall", &evaluation.overall);
+    if let Some(baseline) = &evaluation.baseline {
+        row("baseline model", baseline);
+    }
+    for (slice, metrics) in &evaluation.slices {
+        row(slice, metrics);
+    }
+    body.push_str("</tbody></table>");
+    page(
+        title,
+        ".banner.ok{background:#e6f4ea}.banner.bad{background:#fde2e1}.bad{color:#b3261e}",
+        &body,
+    )
+}
+
+/// Evaluates a model on the eval split: `Evaluator::new(examples, model)` with thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluator {
+    /// The split to evaluate on.
+    #[serde(default = "eval_split")]
+    pub split: String,
+    /// Features whose values slice the metrics.
+    #[serde(default)]
+    pub slices: Vec<String>,
+    /// What the model must meet to be blessed.
+    #[serde(default)]
+    pub thresholds: Vec<Threshold>,
+}
+
+fn eval_split() -> String {
+    "eval".to_owned()
+}
+
+/// The inputs of Evaluator.
+#[derive(millrace_macros::Inputs)]
+#[millrace(crate = millrace_core)]
+pub struct EvaluatorInputs {
+    /// The (raw) examples; the model applies its own transform.
+    pub examples: Channel<Examples>,
+    /// The model to evaluate.
+    pub model: Channel<Model>,
+    /// The model to compare with (usually the latest blessed one).
+    pub baseline: Option<Channel<Model>>,
+}
+
+/// The outputs of Evaluator.
+#[derive(millrace_macros::Outputs)]
+#[millrace(crate = millrace_core)]
+pub struct EvaluatorOutputs {
+    /// `evaluation.json` and `evaluation.html`.
+    pub evaluation: Channel<ModelEvaluation>,
+    /// Whether the model met every threshold.
+    pub blessing: Channel<ModelBlessing>,
+}
+
+impl Evaluator {
+    /// Evaluates `model` on `examples` against `thresholds`.
+    pub fn new(
+        examples: Channel<Examples>,
+        model: Channel<Model>,
+        thresholds: Vec<Threshold>,
+    ) -> Node<Evaluator> {
+        Evaluator {
+            split: eval_split(),
+            slices: Vec::new(),
+            thresholds,
+        }
+        .with_inputs(EvaluatorInputs {
+            examples,
+            model,
+            baseline: None,
+        })
+    }
+
+    /// Also compares with `baseline`.
+    pub fn with_baseline(
+        examples: Channel<Examples>,
+        model: Channel<Model>,
+        baseline: Channel<Model>,
+        thresholds: Vec<Threshold>,
+    ) -> Node<Evaluator> {
+        Evaluator {
+            split: eval_split(),
+            slices: Vec::new(),
+            thresholds,
+        }
+        .with_inputs(EvaluatorInputs {
+            examples,
+            model,
+            baseline: Some(baseline),
+        })
+    }
+}
+
+impl Component for Evaluator {
+    const KIND: &'static str = "millrace.Evaluator";
+    type Inputs = EvaluatorInputs;
+    type Outputs = EvaluatorOutputs;
+
+    fn execution(&self) -> Execution<'_> {
+        Execution::InProcess(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl Execute for Evaluator {
+    async fn execute(&self, context: &mut ExecutionContext) -> Result<(), ComponentError> {
+        let examples = context.input::<Examples>("examples")?;
+        let model = LoadedModel::load(context.input::<Model>("model")?.uri())?;
+        let baseline = match context.optional_input::<Model>("baseline")? {
+            Some(baseline) => Some(LoadedModel::load(baseline.uri())?),
+            None => None,
+        };
+        let evaluation_output = context.output::<ModelEvaluation>("evaluation")?;
+        let blessing = context.output::<ModelBlessing>("blessing")?;
+        let batches = read_split(examples.uri(), &self.split)?;
+        let evaluation = evaluate(
+            &model,
+            baseline.as_ref(),
+            &batches,
+            &self.split,
+            &self.slices,
+            &self.thresholds,
+        )?;
+        let path = evaluation_output.uri().join(EVALUATION_FILE);
+        std::fs::write(&path, serde_json::to_vec_pretty(&evaluation)?)?;
+        let title = format!(
+            "Evaluation — {} / {}",
+            context.pipeline(),
+            context.node_id()
+        );
+        std::fs::write(
+            evaluation_output.uri().join(EVALUATION_REPORT_FILE),
+            evaluation_html(&evaluation, &title),
+        )?;
+        blessing.set_property("blessed", evaluation.blessed)?;
+        for (name, value) in &evaluation.overall {
+            context.log_metric(name.clone(), *value);
+        }
+        for check in &evaluation.checks {
+            context.log(format!(
+                "{}: {} ({})",
+                check.condition,
+                check.value,
+                if check.passed { "met" } else { "not met" }
+            ));
+        }
+        Ok(())
+    }
+}
+
+millrace_core::register_component!(Evaluator);

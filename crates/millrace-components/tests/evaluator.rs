@@ -1,0 +1,166 @@
+//! The Evaluator in a pipeline: metrics on the eval split overall and per slice, a blessing
+//! against a runtime-parameter threshold and the last blessed model, and an HTML report.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use millrace_components::CsvExampleGen;
+use millrace_components::data::examples_format::read_split;
+use millrace_components::model::metrics::regression_metrics;
+use millrace_components::model::{
+    Algorithm, Evaluation, Evaluator, LoadedModel, Metric, Threshold, Trainer,
+};
+use millrace_core::prelude::*;
+use millrace_runner::{LocalRunner, NodeState};
+
+fn taxi() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/data/chicago_taxi/data.csv")
+        .display()
+        .to_string()
+}
+
+fn output_dirs(root: &Path, node: &str, output: &str) -> Vec<PathBuf> {
+    let base = root.join("evaluate").join(node).join(output);
+    let mut ids: Vec<u64> = std::fs::read_dir(&base)
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    ids.sort_unstable();
+    ids.into_iter()
+        .map(|id| base.join(id.to_string()))
+        .collect()
+}
+
+fn pipeline() -> Pipeline {
+    let mut p = Pipeline::builder("evaluate");
+    let rmse_max = p.param("rmse_max", 20.0_f64);
+    let ingest = p.add("example_gen", CsvExampleGen::new(taxi()));
+    let trained = p.add(
+        "trainer",
+        Trainer::new(ingest.examples, Algorithm::LinearRegression, "fare")
+            .configure(|t| t.features = vec!["trip_miles".into(), "trip_seconds".into()]),
+    );
+    let baseline = p.resolve(
+        "latest_blessed_model",
+        LatestBlessedModel::of(trained.model),
+    );
+    p.add(
+        "evaluator",
+        Evaluator::with_baseline(
+            ingest.examples,
+            trained.model,
+            baseline.model,
+            vec![
+                Threshold::below(Metric::Rmse, &rmse_max),
+                Threshold::not_worse_than_baseline(Metric::Rmse),
+            ],
+        )
+        .configure(|e| e.slices = vec!["payment_type".into()]),
+    );
+    p.build().unwrap()
+}
+
+#[tokio::test]
+async fn models_are_blessed_only_under_the_threshold_and_metrics_match_the_predictions() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = millrace_metadata::connect("memory://").await.unwrap();
+    let runner = LocalRunner::new(store, dir.path());
+    let pipeline = pipeline();
+
+    let defaults = pipeline.parameter_values(&BTreeMap::new()).unwrap();
+    let first = runner.run(&pipeline, defaults).await.unwrap();
+    assert_eq!(
+        first.node("evaluator").unwrap().state,
+        NodeState::Complete,
+        "{first:?}"
+    );
+    let evaluation_dir = output_dirs(dir.path(), "evaluator", "evaluation")
+        .pop()
+        .unwrap();
+    let evaluation: Evaluation =
+        serde_json::from_slice(&std::fs::read(evaluation_dir.join("evaluation.json")).unwrap())
+            .unwrap();
+    assert!(evaluation.blessed, "{evaluation:#?}");
+    assert!(
+        evaluation.baseline.is_none(),
+        "no blessed model before the first run"
+    );
+    assert!(
+        std::fs::read_to_string(evaluation_dir.join("evaluation.html"))
+            .unwrap()
+            .contains("Blessed")
+    );
+
+    // The overall RMSE is the RMSE of the model's own predictions on the eval split.
+    let model_dir = output_dirs(dir.path(), "trainer", "model").pop().unwrap();
+    let model = LoadedModel::load(&model_dir).unwrap();
+    let examples = output_dirs(dir.path(), "example_gen", "examples")
+        .pop()
+        .unwrap();
+    let (mut labels, mut predicted) = (Vec::new(), Vec::new());
+    for batch in read_split(&examples, "eval").unwrap() {
+        let fares = batch
+            .column_by_name("fare")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow_array::Float64Array>()
+            .unwrap()
+            .clone();
+        for (prediction, fare) in model.predict(&batch).unwrap().into_iter().zip(fares.iter()) {
+            if let (Some(p), Some(y)) = (prediction, fare) {
+                predicted.push(p);
+                labels.push(y);
+            }
+        }
+    }
+    let expected = regression_metrics(&labels, &predicted).unwrap();
+    assert_eq!(evaluation.overall["rmse"], expected.rmse);
+    assert_eq!(evaluation.overall["example_count"], labels.len() as f64);
+    let slice_counts: f64 = evaluation.slices.values().map(|m| m["example_count"]).sum();
+    assert_eq!(
+        slice_counts,
+        labels.len() as f64,
+        "the payment_type slices partition the examples"
+    );
+    assert!(
+        evaluation.slices.contains_key("payment_type=Cash"),
+        "{:?}",
+        evaluation.slices.keys()
+    );
+
+    // A threshold the model cannot meet: evaluated, not blessed.
+    let strict = runner
+        .run(
+            &pipeline,
+            pipeline
+                .parameter_values(&BTreeMap::from([("rmse_max".to_owned(), "0.5".to_owned())]))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(strict.node("trainer").unwrap().state, NodeState::Cached);
+    let evaluation: Evaluation = serde_json::from_slice(
+        &std::fs::read(
+            output_dirs(dir.path(), "evaluator", "evaluation")
+                .pop()
+                .unwrap()
+                .join("evaluation.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(!evaluation.blessed);
+    let baseline = evaluation
+        .baseline
+        .as_ref()
+        .expect("the first run's model was blessed");
+    assert_eq!(
+        baseline["rmse"], evaluation.overall["rmse"],
+        "the baseline is the same model"
+    );
+    let verdicts: Vec<bool> = evaluation.checks.iter().map(|c| c.passed).collect();
+    assert_eq!(verdicts, vec![false, true], "{:?}", evaluation.checks);
+}
