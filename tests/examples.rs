@@ -74,6 +74,7 @@ fn hello_registers_its_components_for_other_processes() {
             "millrace.Evaluator",
             "millrace.ExampleValidator",
             "millrace.ImportExampleGen",
+            "millrace.Pusher",
             "millrace.SchemaGen",
             "millrace.StatisticsGen",
             "millrace.Trainer",

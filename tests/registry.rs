@@ -42,6 +42,7 @@ fn the_registered_component_kinds_are_exactly_the_declared_ones() {
             "millrace.Evaluator",
             "millrace.ExampleValidator",
             "millrace.ImportExampleGen",
+            "millrace.Pusher",
             "millrace.SchemaGen",
             "millrace.StatisticsGen",
             "millrace.Trainer",

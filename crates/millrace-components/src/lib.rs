@@ -68,4 +68,4 @@ pub use data::{
 };
 
 #[cfg(feature = "model")]
-pub use model::{Evaluator, Trainer};
+pub use model::{Evaluator, Pusher, Trainer};

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use millrace_components::CsvExampleGen;
 use millrace_components::data::examples_format::read_split;
+use millrace_components::model::Pusher;
 use millrace_components::model::metrics::regression_metrics;
 use millrace_components::model::{
     Algorithm, Evaluation, Evaluator, LoadedModel, Metric, Threshold, Trainer,
@@ -34,7 +35,7 @@ fn output_dirs(root: &Path, node: &str, output: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-fn pipeline() -> Pipeline {
+fn pipeline(serving: &Path) -> Pipeline {
     let mut p = Pipeline::builder("evaluate");
     let rmse_max = p.param("rmse_max", 20.0_f64);
     let ingest = p.add("example_gen", CsvExampleGen::new(taxi()));
@@ -47,7 +48,7 @@ fn pipeline() -> Pipeline {
         "latest_blessed_model",
         LatestBlessedModel::of(trained.model),
     );
-    p.add(
+    let evaluated = p.add(
         "evaluator",
         Evaluator::with_baseline(
             ingest.examples,
@@ -60,6 +61,14 @@ fn pipeline() -> Pipeline {
         )
         .configure(|e| e.slices = vec!["payment_type".into()]),
     );
+    p.add(
+        "pusher",
+        Pusher::new(
+            trained.model,
+            evaluated.blessing,
+            &serving.display().to_string(),
+        ),
+    );
     p.build().unwrap()
 }
 
@@ -68,7 +77,19 @@ async fn models_are_blessed_only_under_the_threshold_and_metrics_match_the_predi
     let dir = tempfile::tempdir().unwrap();
     let store = millrace_metadata::connect("memory://").await.unwrap();
     let runner = LocalRunner::new(store, dir.path());
-    let pipeline = pipeline();
+    let serving = dir.path().join("serving");
+    let pipeline = pipeline(&serving);
+    let versions = || {
+        let mut names: Vec<String> = std::fs::read_dir(&serving)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok()?.file_name().to_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
 
     let defaults = pipeline.parameter_values(&BTreeMap::new()).unwrap();
     let first = runner.run(&pipeline, defaults).await.unwrap();
@@ -163,4 +184,9 @@ async fn models_are_blessed_only_under_the_threshold_and_metrics_match_the_predi
     );
     let verdicts: Vec<bool> = evaluation.checks.iter().map(|c| c.passed).collect();
     assert_eq!(verdicts, vec![false, true], "{:?}", evaluation.checks);
+    assert_eq!(
+        versions(),
+        ["1"],
+        "a model that is not blessed is not pushed"
+    );
 }

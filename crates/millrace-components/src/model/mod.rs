@@ -5,10 +5,12 @@ pub mod evaluator;
 pub mod manifest;
 pub mod metrics;
 pub mod native;
+pub mod pusher;
 pub mod trainer;
 
 pub use evaluator::{Evaluation, Evaluator, Threshold, evaluate, evaluation_html};
 pub use manifest::{Flavor, MANIFEST_FILE, ModelManifest, Signature, SignatureField, Task};
 pub use metrics::{BinaryMetrics, Metric, MulticlassMetrics, RegressionMetrics};
 pub use native::{Algorithm, Features, NativeModel, complete_rows, features_of};
+pub use pusher::{Pusher, push_model};
 pub use trainer::{LoadedModel, NATIVE_MODEL_FILE, Trainer};
