@@ -38,10 +38,12 @@ fn the_registered_component_kinds_are_exactly_the_declared_ones() {
     assert_eq!(
         Registry::global().component_kinds(),
         vec![
+            "millrace.BulkInferrer",
             "millrace.CsvExampleGen",
             "millrace.Evaluator",
             "millrace.ExampleValidator",
             "millrace.ImportExampleGen",
+            "millrace.InfraValidator",
             "millrace.Pusher",
             "millrace.SchemaGen",
             "millrace.StatisticsGen",

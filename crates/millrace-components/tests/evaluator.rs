@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 
 use millrace_components::CsvExampleGen;
 use millrace_components::data::examples_format::read_split;
-use millrace_components::model::Pusher;
 use millrace_components::model::metrics::regression_metrics;
 use millrace_components::model::{
     Algorithm, Evaluation, Evaluator, LoadedModel, Metric, Threshold, Trainer,
 };
+use millrace_components::model::{BulkInferrer, InfraReport, InfraValidator, Pusher};
 use millrace_core::prelude::*;
 use millrace_runner::{LocalRunner, NodeState};
 
@@ -61,13 +61,23 @@ fn pipeline(serving: &Path) -> Pipeline {
         )
         .configure(|e| e.slices = vec!["payment_type".into()]),
     );
+    let infra = p.add(
+        "infra_validator",
+        InfraValidator::new(trained.model, ingest.examples),
+    );
     p.add(
         "pusher",
-        Pusher::new(
+        Pusher::with_infra(
             trained.model,
             evaluated.blessing,
+            infra.blessing,
             &serving.display().to_string(),
         ),
+    );
+    p.add(
+        "bulk_inferrer",
+        BulkInferrer::new(ingest.examples, trained.model)
+            .configure(|b| b.splits = vec!["eval".into()]),
     );
     p.build().unwrap()
 }
@@ -114,6 +124,26 @@ async fn models_are_blessed_only_under_the_threshold_and_metrics_match_the_predi
             .unwrap()
             .contains("Blessed")
     );
+    assert_eq!(
+        versions(),
+        ["1"],
+        "the blessed model was pushed as version 1"
+    );
+    assert!(serving.join("1/manifest.json").is_file() && serving.join("1/model.json").is_file());
+    let infra: InfraReport = serde_json::from_slice(
+        &std::fs::read(
+            output_dirs(dir.path(), "infra_validator", "blessing")
+                .pop()
+                .unwrap()
+                .join("infra_validation.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        infra.loaded && infra.blessed && infra.canaries == 10 && infra.answered > 0,
+        "{infra:?}"
+    );
 
     // The overall RMSE is the RMSE of the model's own predictions on the eval split.
     let model_dir = output_dirs(dir.path(), "trainer", "model").pop().unwrap();
@@ -138,6 +168,35 @@ async fn models_are_blessed_only_under_the_threshold_and_metrics_match_the_predi
         }
     }
     let expected = regression_metrics(&labels, &predicted).unwrap();
+    // The bulk inferrer predicted every eval row that has its features.
+    let inferred = read_split(
+        &output_dirs(dir.path(), "bulk_inferrer", "inference_result")
+            .pop()
+            .unwrap(),
+        "eval",
+    )
+    .unwrap();
+    let rows: usize = inferred.iter().map(|batch| batch.num_rows()).sum();
+    let eval_rows: usize = read_split(&examples, "eval")
+        .unwrap()
+        .iter()
+        .map(|b| b.num_rows())
+        .sum();
+    assert_eq!(rows, eval_rows);
+    let inferred_predictions: Vec<f64> = inferred
+        .iter()
+        .flat_map(|batch| {
+            let column = batch
+                .column_by_name("prediction")
+                .unwrap()
+                .as_any()
+                .downcast_ref::<arrow_array::Float64Array>()
+                .unwrap()
+                .clone();
+            column.iter().flatten().collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(inferred_predictions.len() >= predicted.len());
     assert_eq!(evaluation.overall["rmse"], expected.rmse);
     assert_eq!(evaluation.overall["example_count"], labels.len() as f64);
     let slice_counts: f64 = evaluation.slices.values().map(|m| m["example_count"]).sum();

@@ -1,14 +1,18 @@
 //! The model components and what they share: the model format, Rust-native models, and
 //! evaluation metrics.
 
+pub mod bulk_inferrer;
 pub mod evaluator;
+pub mod infra_validator;
 pub mod manifest;
 pub mod metrics;
 pub mod native;
 pub mod pusher;
 pub mod trainer;
 
+pub use bulk_inferrer::{BulkInferrer, PREDICTION_COLUMN};
 pub use evaluator::{Evaluation, Evaluator, Threshold, evaluate, evaluation_html};
+pub use infra_validator::{InfraReport, InfraValidator};
 pub use manifest::{Flavor, MANIFEST_FILE, ModelManifest, Signature, SignatureField, Task};
 pub use metrics::{BinaryMetrics, Metric, MulticlassMetrics, RegressionMetrics};
 pub use native::{Algorithm, Features, NativeModel, complete_rows, features_of};

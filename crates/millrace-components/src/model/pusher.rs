@@ -90,6 +90,25 @@ impl Pusher {
     }
 }
 
+impl Pusher {
+    /// Pushes `model` when both the evaluator and the infra validator blessed it.
+    pub fn with_infra(
+        model: Channel<Model>,
+        blessing: Channel<ModelBlessing>,
+        infra_blessing: Channel<InfraBlessing>,
+        destination: &str,
+    ) -> Node<Pusher> {
+        Pusher {
+            destination: destination.to_owned(),
+        }
+        .with_inputs(PusherInputs {
+            model,
+            blessing,
+            infra_blessing: Some(infra_blessing),
+        })
+    }
+}
+
 impl Component for Pusher {
     const KIND: &'static str = "millrace.Pusher";
     type Inputs = PusherInputs;

@@ -1,0 +1,137 @@
+//! The BulkInferrer component: a model's predictions for every row of some examples, as an
+//! InferenceResult of Parquet files (the examples' columns plus `prediction`).
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use millrace_core::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::trainer::LoadedModel;
+use crate::data::examples_format::{
+    self, ExamplesWriter, read_row_group, split_row_groups, split_schema,
+};
+use crate::data::statistics::statistics_gen::examples_properties;
+use crate::{DataError, Result};
+
+/// The column the predictions are written to.
+pub const PREDICTION_COLUMN: &str = "prediction";
+
+/// `batch` with a `prediction` column (null where a feature has no value).
+pub fn with_predictions(model: &LoadedModel, batch: &RecordBatch) -> Result<RecordBatch> {
+    let predictions: ArrayRef =
+        Arc::new(model.predict(batch)?.into_iter().collect::<Float64Array>());
+    let mut fields: Vec<Arc<Field>> = batch.schema().fields().iter().cloned().collect();
+    fields.push(Arc::new(Field::new(
+        PREDICTION_COLUMN,
+        DataType::Float64,
+        true,
+    )));
+    let mut columns = batch.columns().to_vec();
+    columns.push(predictions);
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(|error| DataError::Data(error.to_string()))
+}
+
+/// Predicts every row of the examples: `BulkInferrer::new(unlabelled.examples, trained.model)`.
+///
+/// Writes one Parquet directory per split (`Split-<name>`, as the Examples format) holding the
+/// input columns and `prediction`. With a blessing input, infers only for a blessed model.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BulkInferrer {
+    /// The splits to predict; empty: every split.
+    #[serde(default)]
+    pub splits: Vec<String>,
+}
+
+/// The inputs of BulkInferrer.
+#[derive(millrace_macros::Inputs)]
+#[millrace(crate = millrace_core)]
+pub struct BulkInferrerInputs {
+    /// The rows to predict.
+    pub examples: Channel<Examples>,
+    /// The model.
+    pub model: Channel<Model>,
+    /// The evaluator's verdict: without a blessing, nothing is inferred.
+    pub blessing: Option<Channel<ModelBlessing>>,
+}
+
+/// The output of BulkInferrer.
+#[derive(millrace_macros::Outputs)]
+#[millrace(crate = millrace_core)]
+pub struct BulkInferrerOutputs {
+    /// The predictions.
+    pub inference_result: Channel<InferenceResult>,
+}
+
+impl BulkInferrer {
+    /// Predicts every split of `examples` with `model`.
+    pub fn new(examples: Channel<Examples>, model: Channel<Model>) -> Node<BulkInferrer> {
+        BulkInferrer::default().with_inputs(BulkInferrerInputs {
+            examples,
+            model,
+            blessing: None,
+        })
+    }
+}
+
+impl Component for BulkInferrer {
+    const KIND: &'static str = "millrace.BulkInferrer";
+    type Inputs = BulkInferrerInputs;
+    type Outputs = BulkInferrerOutputs;
+
+    fn execution(&self) -> Execution<'_> {
+        Execution::InProcess(self)
+    }
+}
+
+#[async_trait::async_trait]
+impl Execute for BulkInferrer {
+    async fn execute(&self, context: &mut ExecutionContext) -> Result<(), ComponentError> {
+        let examples = context.input::<Examples>("examples")?;
+        let model_input = context.input::<Model>("model")?;
+        let output = context.output::<InferenceResult>("inference_result")?;
+        if let Some(blessing) = context.optional_input::<ModelBlessing>("blessing")?
+            && blessing.property("blessed") != Some(&serde_json::Value::Bool(true))
+        {
+            output.set_custom_property("inferred", false);
+            context.log("nothing inferred: the model is not blessed");
+            return Ok(());
+        }
+        let model = LoadedModel::load(model_input.uri())?;
+        let (split_names, _) = examples_properties(&examples);
+        let splits = if self.splits.is_empty() {
+            examples_format::splits_of(examples.uri(), split_names.as_deref())?
+        } else {
+            self.splits.clone()
+        };
+        for split in &splits {
+            let input_schema = split_schema(examples.uri(), split)?;
+            let mut fields: Vec<Arc<Field>> = input_schema.fields().iter().cloned().collect();
+            fields.push(Arc::new(Field::new(
+                PREDICTION_COLUMN,
+                DataType::Float64,
+                true,
+            )));
+            let mut writer = ExamplesWriter::new(
+                output.uri(),
+                Arc::new(Schema::new(fields)),
+                std::slice::from_ref(split),
+            )?;
+            for group in split_row_groups(examples.uri(), split)? {
+                for batch in read_row_group(&group)? {
+                    writer.write(0, &with_predictions(&model, &batch)?)?;
+                }
+            }
+            for (name, rows) in writer.finish()? {
+                output.set_custom_property(&format!("{name}_rows"), rows as i64);
+                context.log(format!("split {name}: {rows} rows predicted"));
+            }
+        }
+        output.set_custom_property("inferred", true);
+        Ok(())
+    }
+}
+
+millrace_core::register_component!(BulkInferrer);
