@@ -80,7 +80,8 @@ fn hello_registers_its_components_for_other_processes() {
             "millrace.SchemaGen",
             "millrace.StatisticsGen",
             "millrace.Trainer",
-            "millrace.Transform"
+            "millrace.Transform",
+            "millrace.Tuner"
         ])
     );
 }

@@ -49,6 +49,7 @@ fn the_registered_component_kinds_are_exactly_the_declared_ones() {
             "millrace.StatisticsGen",
             "millrace.Trainer",
             "millrace.Transform",
+            "millrace.Tuner",
             "test.Combine",
             "test.Echo",
             "test.Evaluator",

@@ -68,4 +68,4 @@ pub use data::{
 };
 
 #[cfg(feature = "model")]
-pub use model::{BulkInferrer, Evaluator, InfraValidator, Pusher, Trainer};
+pub use model::{BulkInferrer, Evaluator, InfraValidator, Pusher, Trainer, Tuner};

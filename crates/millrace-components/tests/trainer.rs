@@ -164,3 +164,64 @@ async fn a_trained_model_carries_its_transform_and_predicts_raw_rows() {
         forest.metrics
     );
 }
+
+#[tokio::test]
+async fn the_tuner_picks_the_best_trial_and_the_trainer_fits_it() {
+    use millrace_components::model::{Metric, Search, Tuner, TuningResult};
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Pipeline::builder("tune");
+    let ingest = p.add("example_gen", CsvExampleGen::new(taxi()));
+    let tuner = Tuner {
+        algorithm: "random_forest_regressor".to_owned(),
+        space: BTreeMap::from([
+            (
+                "trees".to_owned(),
+                vec![serde_json::json!(5), serde_json::json!(15)],
+            ),
+            (
+                "max_depth".to_owned(),
+                vec![serde_json::json!(2), serde_json::json!(6)],
+            ),
+        ]),
+        search: Search::Grid,
+        objective: Metric::Rmse,
+        features: vec!["trip_miles".into(), "trip_seconds".into()],
+        label: "fare".to_owned(),
+        parallel_trials: 2,
+    };
+    let tuned = p.add("tuner", tuner.tune(ingest.examples));
+    p.add(
+        "trainer",
+        Trainer::tuned(ingest.examples, tuned.best_hyperparameters, "fare")
+            .configure(|t| t.features = vec!["trip_miles".into(), "trip_seconds".into()]),
+    );
+    let store = millrace_metadata::connect("memory://").await.unwrap();
+    let summary = LocalRunner::new(store, dir.path())
+        .run(&p.build().unwrap(), BTreeMap::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        summary.node("trainer").unwrap().state,
+        NodeState::Complete,
+        "{summary:?}"
+    );
+    let result = TuningResult::read(&output_dir(
+        dir.path(),
+        "tune",
+        "tuner",
+        "best_hyperparameters",
+    ))
+    .unwrap();
+    assert_eq!(result.trials.len(), 4);
+    let lowest = result
+        .trials
+        .iter()
+        .map(|t| t.value)
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(result.best_value, lowest, "RMSE is minimised");
+    let manifest =
+        ModelManifest::read(&output_dir(dir.path(), "tune", "trainer", "model")).unwrap();
+    assert!(
+        matches!(&manifest.flavor, Flavor::RustNative { algorithm, .. } if algorithm == "random_forest_regressor")
+    );
+}

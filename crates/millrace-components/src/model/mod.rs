@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod native;
 pub mod pusher;
 pub mod trainer;
+pub mod tuner;
 
 pub use bulk_inferrer::{BulkInferrer, PREDICTION_COLUMN};
 pub use evaluator::{Evaluation, Evaluator, Threshold, evaluate, evaluation_html};
@@ -18,3 +19,4 @@ pub use metrics::{BinaryMetrics, Metric, MulticlassMetrics, RegressionMetrics};
 pub use native::{Algorithm, Features, NativeModel, complete_rows, features_of};
 pub use pusher::{Pusher, push_model};
 pub use trainer::{LoadedModel, NATIVE_MODEL_FILE, Trainer};
+pub use tuner::{HYPERPARAMETERS_FILE, Search, Tuner, TuningResult};

@@ -12,6 +12,7 @@ use super::manifest::{
 };
 use super::metrics::{binary_metrics, regression_metrics};
 use super::native::{Algorithm, Features, NativeModel, complete_rows, features_of};
+use super::tuner::TuningResult;
 use crate::data::examples_format::{feature_type_of, read_split};
 use crate::data::transform::{TRANSFORM_GRAPH_FILE, TransformGraph};
 use crate::{DataError, Result};
@@ -118,6 +119,8 @@ pub struct TrainerInputs {
     pub examples: Channel<Examples>,
     /// The preprocessing that produced them, carried into the model for serving.
     pub transform_graph: Option<Channel<TransformGraphArtifact>>,
+    /// A tuner's best hyper-parameters, which replace the configured algorithm.
+    pub hyperparameters: Option<Channel<HyperParameters>>,
 }
 
 /// The output of Trainer.
@@ -134,6 +137,20 @@ impl Trainer {
         Trainer::configured(algorithm, label).with_inputs(TrainerInputs {
             examples,
             transform_graph: None,
+            hyperparameters: None,
+        })
+    }
+
+    /// Fits the algorithm a tuner chose (its `best_hyperparameters`).
+    pub fn tuned(
+        examples: Channel<Examples>,
+        hyperparameters: Channel<HyperParameters>,
+        label: &str,
+    ) -> Node<Trainer> {
+        Trainer::configured(Algorithm::LinearRegression, label).with_inputs(TrainerInputs {
+            examples,
+            transform_graph: None,
+            hyperparameters: Some(hyperparameters),
         })
     }
 
@@ -147,6 +164,7 @@ impl Trainer {
         Trainer::configured(algorithm, label).with_inputs(TrainerInputs {
             examples: transformed,
             transform_graph: Some(graph),
+            hyperparameters: None,
         })
     }
 
@@ -175,7 +193,12 @@ impl Execute for Trainer {
     async fn execute(&self, context: &mut ExecutionContext) -> Result<(), ComponentError> {
         let examples = context.input::<Examples>("examples")?;
         let graph = context.optional_input::<TransformGraphArtifact>("transform_graph")?;
+        let tuned = context.optional_input::<HyperParameters>("hyperparameters")?;
         let model = context.output::<Model>("model")?;
+        let algorithm = match tuned {
+            Some(tuned) => TuningResult::read(tuned.uri())?.best,
+            None => self.algorithm.clone(),
+        };
         let batches = read_split(examples.uri(), &self.train_split)?;
         let Some(schema) = batches.first().map(RecordBatch::schema) else {
             return Err(
@@ -213,8 +236,8 @@ impl Execute for Trainer {
             })
             .collect::<Result<Vec<_>>>()?;
         let (matrix, labels, skipped) = features_of(&batches, &features, Some(&self.label))?;
-        let fitted = NativeModel::fit(&self.algorithm, &matrix, &labels)?;
-        let metrics = training_metrics(&fitted, &self.algorithm, &matrix, &labels)?;
+        let fitted = NativeModel::fit(&algorithm, &matrix, &labels)?;
+        let metrics = training_metrics(&fitted, &algorithm, &matrix, &labels)?;
         let file = model.uri().join(NATIVE_MODEL_FILE);
         std::fs::write(&file, serde_json::to_vec(&fitted)?)?;
         let transform_graph = match graph {
@@ -230,11 +253,11 @@ impl Execute for Trainer {
         let manifest = ModelManifest {
             format_version: MANIFEST_FORMAT_VERSION,
             flavor: Flavor::RustNative {
-                algorithm: self.algorithm.name().to_owned(),
+                algorithm: algorithm.name().to_owned(),
                 file: NATIVE_MODEL_FILE.to_owned(),
             },
             framework: "smartcore 0.7".to_owned(),
-            task: self.algorithm.task(),
+            task: algorithm.task(),
             signature: Signature {
                 inputs,
                 label: self.label.clone(),
@@ -248,13 +271,13 @@ impl Execute for Trainer {
             }),
         };
         manifest.write(model.uri())?;
-        model.set_custom_property("algorithm", self.algorithm.name());
+        model.set_custom_property("algorithm", algorithm.name());
         for (name, value) in &metrics {
             context.log_metric(format!("train_{name}"), *value);
         }
         context.log(format!(
             "fitted {} on {} examples of split {} ({} left out for missing values), {} features",
-            self.algorithm.name(),
+            algorithm.name(),
             matrix.rows,
             self.train_split,
             skipped,
