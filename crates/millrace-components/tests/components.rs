@@ -4,8 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::{Array, Float32Array, Int32Array, RecordBatch, StringArray};
@@ -21,25 +23,6 @@ use millrace_components::{
 use millrace_core::artifact::standard::Schema as SchemaArtifact;
 use millrace_core::prelude::*;
 use millrace_runner::{LocalRunner, NodeState, RunSummary};
-
-fn data(relative: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/data")
-        .join(relative)
-        .display()
-        .to_string()
-}
-
-/// The newest output directory of `node`'s `output`.
-fn output_dir(root: &Path, pipeline: &str, node: &str, output: &str) -> PathBuf {
-    let base = root.join(pipeline).join(node).join(output);
-    let mut ids: Vec<u64> = std::fs::read_dir(&base)
-        .unwrap()
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    ids.sort_unstable();
-    base.join(ids.last().unwrap().to_string())
-}
 
 async fn run(pipeline: &Pipeline, root: &Path) -> RunSummary {
     let store = millrace_metadata::connect("memory://").await.unwrap();
@@ -59,7 +42,7 @@ async fn serving_applies_exactly_the_transform_training_saw() {
     let mut p = Pipeline::builder("transform");
     let ingest = p.add(
         "example_gen",
-        CsvExampleGen::new(data("chicago_taxi/data.csv")),
+        CsvExampleGen::new(common::example_input("chicago_taxi/data.csv")),
     );
     let ops = vec![
         TransformOp::FillMissing {
@@ -91,10 +74,11 @@ async fn serving_applies_exactly_the_transform_training_saw() {
         "{summary:?}"
     );
 
-    let graph_dir = output_dir(dir.path(), "transform", "transform", "transform_graph");
+    let graph_dir = common::output_dir(dir.path(), "transform", "transform", "transform_graph");
     let graph = TransformGraph::load(&graph_dir.join(TRANSFORM_GRAPH_FILE)).unwrap();
-    let raw = output_dir(dir.path(), "transform", "example_gen", "examples");
-    let transformed = output_dir(dir.path(), "transform", "transform", "transformed_examples");
+    let raw = common::output_dir(dir.path(), "transform", "example_gen", "examples");
+    let transformed =
+        common::output_dir(dir.path(), "transform", "transform", "transformed_examples");
     for split in ["train", "eval"] {
         // What serving computes from raw rows equals what training read.
         let served: Vec<RecordBatch> = read_split(&raw, split)
@@ -134,12 +118,12 @@ async fn a_curated_schema_takes_precedence_over_the_inferred_one() {
     let mut p = Pipeline::builder("infer");
     let ingest = p.add(
         "example_gen",
-        CsvExampleGen::new(data("penguins/penguins_processed.csv")),
+        CsvExampleGen::new(common::example_input("penguins/penguins_processed.csv")),
     );
     let stats = p.add("statistics_gen", StatisticsGen::new(ingest.examples));
     p.add("schema_gen", SchemaGen::new(stats.statistics));
     run(&p.build().unwrap(), &dir.path().join("first")).await;
-    let mut schema = read_schema(&output_dir(
+    let mut schema = read_schema(&common::output_dir(
         &dir.path().join("first"),
         "infer",
         "schema_gen",
@@ -159,7 +143,7 @@ async fn a_curated_schema_takes_precedence_over_the_inferred_one() {
     let mut p = Pipeline::builder("curated");
     let ingest = p.add(
         "example_gen",
-        CsvExampleGen::new(data("penguins/penguins_skewed.csv")),
+        CsvExampleGen::new(common::example_input("penguins/penguins_skewed.csv")),
     );
     let stats = p.add("statistics_gen", StatisticsGen::new(ingest.examples));
     let curated = p.import(
@@ -183,7 +167,13 @@ async fn a_curated_schema_takes_precedence_over_the_inferred_one() {
         NodeState::Complete,
         "{summary:?}"
     );
-    let used = read_schema(&output_dir(&root, "curated", "schema_gen", "schema")).unwrap();
+    let used = read_schema(&common::output_dir(
+        &root,
+        "curated",
+        "schema_gen",
+        "schema",
+    ))
+    .unwrap();
     assert_eq!(used, schema);
 }
 
@@ -195,12 +185,12 @@ async fn a_strict_validator_fails_the_pipeline_naming_the_feature() {
     let mut p = Pipeline::builder("clean");
     let ingest = p.add(
         "example_gen",
-        CsvExampleGen::new(data("penguins/penguins_processed.csv")),
+        CsvExampleGen::new(common::example_input("penguins/penguins_processed.csv")),
     );
     let stats = p.add("statistics_gen", StatisticsGen::new(ingest.examples));
     p.add("schema_gen", SchemaGen::new(stats.statistics));
     run(&p.build().unwrap(), &dir.path().join("clean")).await;
-    let inferred = read_schema(&output_dir(
+    let inferred = read_schema(&common::output_dir(
         &dir.path().join("clean"),
         "clean",
         "schema_gen",
@@ -212,7 +202,7 @@ async fn a_strict_validator_fails_the_pipeline_naming_the_feature() {
     let mut p = Pipeline::builder("skewed");
     let ingest = p.add(
         "example_gen",
-        CsvExampleGen::new(data("penguins/penguins_skewed.csv")),
+        CsvExampleGen::new(common::example_input("penguins/penguins_skewed.csv")),
     );
     let stats = p.add("statistics_gen", StatisticsGen::new(ingest.examples));
     let schema = p.import(
@@ -287,7 +277,7 @@ async fn parquet_imports_normalise_types_and_split_by_column() {
         NodeState::Complete,
         "{summary:?}"
     );
-    let examples = output_dir(&root, "import", "example_gen", "examples");
+    let examples = common::output_dir(&root, "import", "example_gen", "examples");
     assert!(split_dir(&examples, "test").is_dir() && split_dir(&examples, "train").is_dir());
     let train = read_split(&examples, "train").unwrap();
     let columns: Vec<(String, arrow_schema::DataType)> = train[0]
@@ -307,7 +297,8 @@ async fn parquet_imports_normalise_types_and_split_by_column() {
     assert_eq!(train.iter().map(RecordBatch::num_rows).sum::<usize>(), 3);
     let statistics: serde_json::Value = serde_json::from_slice(
         &std::fs::read(
-            output_dir(&root, "import", "statistics_gen", "statistics").join("statistics.json"),
+            common::output_dir(&root, "import", "statistics_gen", "statistics")
+                .join("statistics.json"),
         )
         .unwrap(),
     )

@@ -3,8 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use millrace_components::CsvExampleGen;
 use millrace_components::data::examples_format::read_split;
@@ -16,29 +18,10 @@ use millrace_components::model::{BulkInferrer, InfraReport, InfraValidator, Push
 use millrace_core::prelude::*;
 use millrace_runner::{LocalRunner, NodeState};
 
-fn taxi() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/data/chicago_taxi/data.csv")
-        .display()
-        .to_string()
-}
-
-fn output_dirs(root: &Path, node: &str, output: &str) -> Vec<PathBuf> {
-    let base = root.join("evaluate").join(node).join(output);
-    let mut ids: Vec<u64> = std::fs::read_dir(&base)
-        .unwrap()
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    ids.sort_unstable();
-    ids.into_iter()
-        .map(|id| base.join(id.to_string()))
-        .collect()
-}
-
 fn pipeline(serving: &Path) -> Pipeline {
     let mut p = Pipeline::builder("evaluate");
     let rmse_max = p.param("rmse_max", 20.0_f64);
-    let ingest = p.add("example_gen", CsvExampleGen::new(taxi()));
+    let ingest = p.add("example_gen", CsvExampleGen::new(common::taxi()));
     let trained = p.add(
         "trainer",
         Trainer::new(ingest.examples, Algorithm::LinearRegression, "fare")
@@ -108,7 +91,7 @@ async fn models_are_blessed_only_under_the_threshold_and_metrics_match_the_predi
         NodeState::Complete,
         "{first:?}"
     );
-    let evaluation_dir = output_dirs(dir.path(), "evaluator", "evaluation")
+    let evaluation_dir = common::output_dirs(dir.path(), "evaluate", "evaluator", "evaluation")
         .pop()
         .unwrap();
     let evaluation: Evaluation =
@@ -132,7 +115,7 @@ async fn models_are_blessed_only_under_the_threshold_and_metrics_match_the_predi
     assert!(serving.join("1/manifest.json").is_file() && serving.join("1/model.json").is_file());
     let infra: InfraReport = serde_json::from_slice(
         &std::fs::read(
-            output_dirs(dir.path(), "infra_validator", "blessing")
+            common::output_dirs(dir.path(), "evaluate", "infra_validator", "blessing")
                 .pop()
                 .unwrap()
                 .join("infra_validation.json"),
@@ -146,9 +129,11 @@ async fn models_are_blessed_only_under_the_threshold_and_metrics_match_the_predi
     );
 
     // The overall RMSE is the RMSE of the model's own predictions on the eval split.
-    let model_dir = output_dirs(dir.path(), "trainer", "model").pop().unwrap();
+    let model_dir = common::output_dirs(dir.path(), "evaluate", "trainer", "model")
+        .pop()
+        .unwrap();
     let model = LoadedModel::load(&model_dir).unwrap();
-    let examples = output_dirs(dir.path(), "example_gen", "examples")
+    let examples = common::output_dirs(dir.path(), "evaluate", "example_gen", "examples")
         .pop()
         .unwrap();
     let (mut labels, mut predicted) = (Vec::new(), Vec::new());
@@ -170,7 +155,7 @@ async fn models_are_blessed_only_under_the_threshold_and_metrics_match_the_predi
     let expected = regression_metrics(&labels, &predicted).unwrap();
     // The bulk inferrer predicted every eval row that has its features.
     let inferred = read_split(
-        &output_dirs(dir.path(), "bulk_inferrer", "inference_result")
+        &common::output_dirs(dir.path(), "evaluate", "bulk_inferrer", "inference_result")
             .pop()
             .unwrap(),
         "eval",
@@ -224,7 +209,7 @@ async fn models_are_blessed_only_under_the_threshold_and_metrics_match_the_predi
     assert_eq!(strict.node("trainer").unwrap().state, NodeState::Cached);
     let evaluation: Evaluation = serde_json::from_slice(
         &std::fs::read(
-            output_dirs(dir.path(), "evaluator", "evaluation")
+            common::output_dirs(dir.path(), "evaluate", "evaluator", "evaluation")
                 .pop()
                 .unwrap()
                 .join("evaluation.json"),

@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 #![allow(clippy::print_stderr)] // A skipped suite says why.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -25,20 +27,6 @@ fn taxi() -> PathBuf {
     workspace().join("examples/data/chicago_taxi/data.csv")
 }
 
-/// The venv interpreter with pandas, or `None` with the reason printed.
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("MILLRACE_TEST_PYTHON") {
-        Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
-        _ => {
-            eprintln!(
-                "SKIPPED (pandas reference statistics): MILLRACE_TEST_PYTHON is not set; \
-                 `cargo xtask test` installs pandas into a venv and sets it"
-            );
-            None
-        }
-    }
-}
-
 fn close(ours: f64, theirs: f64, what: &str) {
     let scale = theirs.abs().max(1e-300);
     assert!(
@@ -49,7 +37,9 @@ fn close(ours: f64, theirs: f64, what: &str) {
 
 #[test]
 fn taxi_statistics_match_pandas() {
-    let Some(python) = python() else { return };
+    let Some(python) = common::python("pandas reference statistics") else {
+        return;
+    };
     let options = StatisticsOptions {
         top_k: 100,
         ..StatisticsOptions::default()
@@ -233,7 +223,9 @@ fn split_statistics_add_up_to_the_whole_file() {
 /// pandas and pyarrow read the Examples format as it is: a split directory is a Parquet data set.
 #[test]
 fn pandas_and_pyarrow_read_the_examples_as_they_are() {
-    let Some(python) = python() else { return };
+    let Some(python) = common::python("pandas reference statistics") else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("examples");
     let report = ingest_csv(

@@ -4,24 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 #![allow(clippy::print_stderr)] // A skipped suite says why.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
 use millrace_components::model::metrics::{binary_metrics, multiclass_metrics, regression_metrics};
 use serde_json::{Value, json};
-
-fn python() -> Option<PathBuf> {
-    match std::env::var_os("MILLRACE_TEST_PYTHON") {
-        Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
-        _ => {
-            eprintln!(
-                "SKIPPED (scikit-learn metrics): MILLRACE_TEST_PYTHON is not set; \
-                 `cargo xtask test` installs scikit-learn into a venv and sets it"
-            );
-            None
-        }
-    }
-}
 
 /// A reproducible stream of numbers in [0, 1).
 struct Numbers(u64);
@@ -49,7 +38,9 @@ fn close(ours: f64, theirs: &Value, what: &str) {
 
 #[test]
 fn metrics_equal_scikit_learn() {
-    let Some(python) = python() else { return };
+    let Some(python) = common::python("scikit-learn metrics") else {
+        return;
+    };
     let mut numbers = Numbers(7);
     let n = 2_000;
     let labels: Vec<f64> = (0..n).map(|_| numbers.next() * 50.0).collect();

@@ -4,8 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use millrace_components::data::examples_format::read_split;
 use millrace_components::data::transform::{Fill, TransformOp};
@@ -14,28 +15,11 @@ use millrace_components::{CsvExampleGen, Transform};
 use millrace_core::prelude::*;
 use millrace_runner::{LocalRunner, NodeState};
 
-fn taxi() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/data/chicago_taxi/data.csv")
-        .display()
-        .to_string()
-}
-
-fn output_dir(root: &Path, pipeline: &str, node: &str, output: &str) -> PathBuf {
-    let base = root.join(pipeline).join(node).join(output);
-    let mut ids: Vec<u64> = std::fs::read_dir(&base)
-        .unwrap()
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    ids.sort_unstable();
-    base.join(ids.last().unwrap().to_string())
-}
-
 #[tokio::test]
 async fn a_trained_model_carries_its_transform_and_predicts_raw_rows() {
     let dir = tempfile::tempdir().unwrap();
     let mut p = Pipeline::builder("train");
-    let ingest = p.add("example_gen", CsvExampleGen::new(taxi()));
+    let ingest = p.add("example_gen", CsvExampleGen::new(common::taxi()));
     let ops = vec![
         TransformOp::FillMissing {
             input: "trip_seconds".into(),
@@ -104,7 +88,7 @@ async fn a_trained_model_carries_its_transform_and_predicts_raw_rows() {
         "{bad:?}"
     );
 
-    let model_dir = output_dir(dir.path(), "train", "trainer", "model");
+    let model_dir = common::output_dir(dir.path(), "train", "trainer", "model");
     let manifest = ModelManifest::read(&model_dir).unwrap();
     assert_eq!(manifest.task, Task::Regression);
     assert!(
@@ -137,12 +121,12 @@ async fn a_trained_model_carries_its_transform_and_predicts_raw_rows() {
     // transformed rows training saw.
     let model = LoadedModel::load(&model_dir).unwrap();
     let raw = read_split(
-        &output_dir(dir.path(), "train", "example_gen", "examples"),
+        &common::output_dir(dir.path(), "train", "example_gen", "examples"),
         "eval",
     )
     .unwrap();
     let prepared = read_split(
-        &output_dir(dir.path(), "train", "transform", "transformed_examples"),
+        &common::output_dir(dir.path(), "train", "transform", "transformed_examples"),
         "eval",
     )
     .unwrap();
@@ -156,7 +140,8 @@ async fn a_trained_model_carries_its_transform_and_predicts_raw_rows() {
     }
     assert!(predicted > 4_000, "{predicted} eval rows predicted");
 
-    let forest = ModelManifest::read(&output_dir(dir.path(), "train", "forest", "model")).unwrap();
+    let forest =
+        ModelManifest::read(&common::output_dir(dir.path(), "train", "forest", "model")).unwrap();
     assert!(forest.transform_graph.is_none());
     assert!(
         forest.metrics["rmse"] < manifest.metrics["rmse"] * 1.5,
@@ -170,7 +155,7 @@ async fn the_tuner_picks_the_best_trial_and_the_trainer_fits_it() {
     use millrace_components::model::{Metric, Search, Tuner, TuningResult};
     let dir = tempfile::tempdir().unwrap();
     let mut p = Pipeline::builder("tune");
-    let ingest = p.add("example_gen", CsvExampleGen::new(taxi()));
+    let ingest = p.add("example_gen", CsvExampleGen::new(common::taxi()));
     let tuner = Tuner {
         algorithm: "random_forest_regressor".to_owned(),
         space: BTreeMap::from([
@@ -205,7 +190,7 @@ async fn the_tuner_picks_the_best_trial_and_the_trainer_fits_it() {
         NodeState::Complete,
         "{summary:?}"
     );
-    let result = TuningResult::read(&output_dir(
+    let result = TuningResult::read(&common::output_dir(
         dir.path(),
         "tune",
         "tuner",
@@ -220,7 +205,7 @@ async fn the_tuner_picks_the_best_trial_and_the_trainer_fits_it() {
         .fold(f64::INFINITY, f64::min);
     assert_eq!(result.best_value, lowest, "RMSE is minimised");
     let manifest =
-        ModelManifest::read(&output_dir(dir.path(), "tune", "trainer", "model")).unwrap();
+        ModelManifest::read(&common::output_dir(dir.path(), "tune", "trainer", "model")).unwrap();
     assert!(
         matches!(&manifest.flavor, Flavor::RustNative { algorithm, .. } if algorithm == "random_forest_regressor")
     );

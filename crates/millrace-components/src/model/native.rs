@@ -182,6 +182,30 @@ impl NativeModel {
                 "no complete example to train on".to_owned(),
             ));
         }
+        if features.columns == 0 {
+            return Err(DataError::Config(
+                "a model needs at least one feature".to_owned(),
+            ));
+        }
+        // A degenerate input must not take the pipeline down with a panic inside the library:
+        // it becomes this node's error.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Self::fit_unguarded(algorithm, features, labels)
+        }))
+        .unwrap_or_else(|_| {
+            Err(DataError::Data(format!(
+                "training {} failed inside smartcore on these {} examples",
+                algorithm.name(),
+                features.rows
+            )))
+        })
+    }
+
+    fn fit_unguarded(
+        algorithm: &Algorithm,
+        features: &Features,
+        labels: &[f64],
+    ) -> Result<NativeModel> {
         let x = features.matrix()?;
         let failed =
             |error: smartcore::error::Failed| DataError::Data(format!("training failed: {error}"));
@@ -234,6 +258,23 @@ impl NativeModel {
         if features.rows == 0 {
             return Ok(Vec::new());
         }
+        if features.columns == 0 {
+            return Err(DataError::Config(
+                "a model needs at least one feature".to_owned(),
+            ));
+        }
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.predict_unguarded(features)
+        }))
+        .unwrap_or_else(|_| {
+            Err(DataError::Data(format!(
+                "prediction failed inside smartcore: do the {} features match the model's?",
+                features.columns
+            )))
+        })
+    }
+
+    fn predict_unguarded(&self, features: &Features) -> Result<Vec<f64>> {
         let x = features.matrix()?;
         let failed = |error: smartcore::error::Failed| {
             DataError::Data(format!("prediction failed: {error}"))
@@ -244,6 +285,13 @@ impl NativeModel {
             NativeModel::RandomForestRegressor(model) => model.predict(&x).map_err(failed),
             NativeModel::LogisticRegression(model) => {
                 let (weights, intercept) = (model.coefficients(), model.intercept());
+                let fitted_on = weights.shape().1;
+                if fitted_on != features.columns {
+                    return Err(DataError::Data(format!(
+                        "the model was fitted on {fitted_on} features, not {}",
+                        features.columns
+                    )));
+                }
                 Ok(features
                     .values
                     .chunks_exact(features.columns)
@@ -331,6 +379,21 @@ mod tests {
         assert!(
             NativeModel::fit(&Algorithm::LogisticRegression, &features, &vec![2.0; 300]).is_err()
         );
+        let none = Features {
+            rows: 3,
+            columns: 0,
+            values: Vec::new(),
+        };
+        assert!(NativeModel::fit(&Algorithm::LinearRegression, &none, &[1.0, 2.0, 3.0]).is_err());
+        // Other feature counts than the model's: errors, not panics.
+        for columns in [1, 3] {
+            let other = Features {
+                rows: 2,
+                columns,
+                values: vec![1.0; 2 * columns],
+            };
+            assert!(model.predict(&other).is_err(), "{columns} features");
+        }
     }
 
     #[test]
