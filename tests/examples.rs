@@ -77,6 +77,7 @@ fn hello_registers_its_components_for_other_processes() {
             "millrace.ImportExampleGen",
             "millrace.InfraValidator",
             "millrace.Pusher",
+            "millrace.PythonTrainer",
             "millrace.SchemaGen",
             "millrace.StatisticsGen",
             "millrace.Trainer",

@@ -45,6 +45,7 @@ fn the_registered_component_kinds_are_exactly_the_declared_ones() {
             "millrace.ImportExampleGen",
             "millrace.InfraValidator",
             "millrace.Pusher",
+            "millrace.PythonTrainer",
             "millrace.SchemaGen",
             "millrace.StatisticsGen",
             "millrace.Trainer",

@@ -56,6 +56,9 @@ pub enum DataError {
     /// The data do not fit what an operation needs (a missing column, a wrong type).
     #[error("{0}")]
     Data(String),
+    /// A model could not be loaded or served (its serving process failed, or answered wrongly).
+    #[error("{0}")]
+    Model(String),
     /// The pipeline was told to fail on anomalies, and there are some.
     #[error("{count} anomalies found: {summary}")]
     Anomalies {

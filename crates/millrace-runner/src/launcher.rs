@@ -420,7 +420,9 @@ impl<'a> NodeLauncher<'a> {
         // cannot be fingerprinted, the execution runs (and reports the problem itself).
         let external = match component.execution() {
             millrace_core::Execution::InProcess(executor) => executor.external_fingerprint(),
-            millrace_core::Execution::Command(_) => Ok(None),
+            millrace_core::Execution::Command(command) => {
+                Ok(Some(self.command_fingerprint(&command)))
+            }
         };
         let (cache_key, cache_components) =
             self.cache_key(node, &inputs, external.as_ref().ok().cloned().flatten())?;
@@ -567,6 +569,24 @@ impl<'a> NodeLauncher<'a> {
             return Ok((key, Value::Struct(serde_json::Map::new())));
         };
         Ok((key, Value::Struct(map)))
+    }
+
+    /// What a command adds to its cache key: the command itself (a Python trainer's script is
+    /// in it, so a changed command is not served from the old one's cache) and the values of the
+    /// runtime parameters its placeholders name.
+    fn command_fingerprint(&self, command: &millrace_core::CommandSpec) -> String {
+        let placeholders = command.placeholders().unwrap_or_default();
+        let parameters: BTreeMap<&str, Option<&Json>> = placeholders
+            .iter()
+            .filter_map(|placeholder| match placeholder {
+                millrace_core::Placeholder::Parameter(name) => {
+                    Some((name.as_str(), self.record.parameters.get(name)))
+                }
+                _ => None,
+            })
+            .collect();
+        let components = json!({ "command": command, "parameters": parameters });
+        format!("command {}", Fingerprint::of_value(&components).to_hex())
     }
 
     /// One execution of a component: record RUNNING, run, publish or fail.

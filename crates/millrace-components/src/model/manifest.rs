@@ -109,6 +109,15 @@ impl ModelManifest {
         std::fs::write(&path, json).map_err(|error| DataError::io(&path, error))
     }
 
+    /// The names of the signature's inputs, in the order the model reads them.
+    pub fn input_names(&self) -> Vec<String> {
+        self.signature
+            .inputs
+            .iter()
+            .map(|field| field.name.clone())
+            .collect()
+    }
+
     /// Reads the `manifest.json` of the model in `dir`.
     pub fn read(dir: &Path) -> Result<ModelManifest> {
         let path = dir.join(MANIFEST_FILE);

@@ -2,21 +2,25 @@
 //! evaluation metrics.
 
 pub mod bulk_inferrer;
+pub mod command_server;
 pub mod evaluator;
 pub mod infra_validator;
 pub mod manifest;
 pub mod metrics;
 pub mod native;
 pub mod pusher;
+pub mod python_trainer;
 pub mod trainer;
 pub mod tuner;
 
 pub use bulk_inferrer::{BulkInferrer, PREDICTION_COLUMN};
+pub use command_server::CommandServer;
 pub use evaluator::{Evaluation, Evaluator, Threshold, evaluate, evaluation_html};
 pub use infra_validator::{InfraReport, InfraValidator};
 pub use manifest::{Flavor, MANIFEST_FILE, ModelManifest, Signature, SignatureField, Task};
 pub use metrics::{BinaryMetrics, Metric, MulticlassMetrics, RegressionMetrics};
 pub use native::{Algorithm, Features, NativeModel, complete_rows, features_of};
 pub use pusher::{Pusher, push_model};
+pub use python_trainer::{Framework, MODEL_SCRIPT, PythonTrainer};
 pub use trainer::{LoadedModel, NATIVE_MODEL_FILE, Trainer};
 pub use tuner::{HYPERPARAMETERS_FILE, Search, Tuner, TuningResult};

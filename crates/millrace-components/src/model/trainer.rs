@@ -7,6 +7,7 @@ use millrace_core::artifact::standard::TransformGraph as TransformGraphArtifact;
 use millrace_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::command_server::CommandServer;
 use super::manifest::{
     Flavor, MANIFEST_FORMAT_VERSION, ModelManifest, Producer, Signature, SignatureField, Task,
 };
@@ -20,39 +21,60 @@ use crate::{DataError, Result};
 /// The file of a Rust-native model beside its manifest.
 pub const NATIVE_MODEL_FILE: &str = "model.json";
 
-/// A model loaded from its directory: the estimator and the preprocessing it expects.
+/// A model loaded from its directory in the serving harness of its flavor, with the
+/// preprocessing it expects.
 #[derive(Debug)]
 pub struct LoadedModel {
     /// What the directory says about the model.
     pub manifest: ModelManifest,
-    model: NativeModel,
+    predictor: Predictor,
     transform: Option<TransformGraph>,
 }
 
+/// Where predictions come from.
+#[derive(Debug)]
+enum Predictor {
+    /// A Rust-native model, in this process.
+    Native(NativeModel),
+    /// The model's own serving process (the command flavor).
+    Command(CommandServer),
+}
+
 impl LoadedModel {
-    /// Loads the model in `dir` (Rust-native flavor).
+    /// Loads the model in `dir`: a Rust-native model into this process, a command model by
+    /// starting its serving process (which lives as long as the `LoadedModel`).
     pub fn load(dir: &Path) -> Result<LoadedModel> {
         let manifest = ModelManifest::read(dir)?;
-        let Flavor::RustNative { file, .. } = &manifest.flavor else {
-            return Err(DataError::Data(format!(
-                "{}: a {:?} model is served by its own process, not loaded in Rust",
-                dir.display(),
-                manifest.flavor
-            )));
+        let predictor = match &manifest.flavor {
+            Flavor::RustNative { file, .. } => {
+                let path = dir.join(file);
+                let bytes = std::fs::read(&path).map_err(|error| DataError::io(&path, error))?;
+                Predictor::Native(
+                    serde_json::from_slice(&bytes)
+                        .map_err(|error| DataError::json(&path, error))?,
+                )
+            }
+            Flavor::Command { predict } => {
+                Predictor::Command(CommandServer::start(predict, dir, manifest.input_names())?)
+            }
         };
-        let path = dir.join(file);
-        let bytes = std::fs::read(&path).map_err(|error| DataError::io(&path, error))?;
-        let model =
-            serde_json::from_slice(&bytes).map_err(|error| DataError::json(&path, error))?;
         let transform = match &manifest.transform_graph {
             Some(file) => Some(TransformGraph::load(&dir.join(file))?),
             None => None,
         };
         Ok(LoadedModel {
             manifest,
-            model,
+            predictor,
             transform,
         })
+    }
+
+    /// How long loading took in the serving harness, for a model served by its own process.
+    pub fn server_load_time(&self) -> Option<std::time::Duration> {
+        match &self.predictor {
+            Predictor::Native(_) => None,
+            Predictor::Command(server) => Some(server.load_time),
+        }
     }
 
     /// Predictions for raw rows (the model's transform, if any, applied first): one per row,
@@ -71,15 +93,13 @@ impl LoadedModel {
 
     /// Predictions for rows already preprocessed (the transformed examples).
     pub fn predict_prepared(&self, batch: &RecordBatch) -> Result<Vec<Option<f64>>> {
-        let inputs: Vec<String> = self
-            .manifest
-            .signature
-            .inputs
-            .iter()
-            .map(|field| field.name.clone())
-            .collect();
+        let inputs = self.manifest.input_names();
         let (features, _, _) = features_of(std::slice::from_ref(batch), &inputs, None)?;
-        let mut predictions = self.model.predict(&features)?.into_iter();
+        let predictions = match &self.predictor {
+            Predictor::Native(model) => model.predict(&features)?,
+            Predictor::Command(server) => server.predict(&features)?,
+        };
+        let mut predictions = predictions.into_iter();
         Ok(complete_rows(batch, &inputs)?
             .into_iter()
             .map(|complete| if complete { predictions.next() } else { None })

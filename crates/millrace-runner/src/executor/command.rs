@@ -1,6 +1,8 @@
 //! The command executor: a subprocess in its own process group, with placeholders expanded,
 //! its output logged per execution, killed with its children on timeout, and an optional
-//! `executor_output.json` read back for properties and metrics.
+//! `executor_output.json` read back for properties and metrics. A command fails when it exits
+//! with an error or leaves an output directory empty; the message ends with its last lines of
+//! standard error.
 //!
 //! `executor_output.json`:
 //!
@@ -150,16 +152,29 @@ pub(super) async fn run(command: &CommandSpec, prepared: &Prepared) -> Result<Pr
     let status = waited.map_err(|error| format!("waiting for `{program}` failed: {error}"))?;
     // Children left behind by a finished command go too.
     drop(group);
-    if !status.success() {
+    let last_words = || {
         let stderr = tail(&stderr_path, 20);
-        return Err(format!(
-            "`{program}` exited with {status}{}",
-            if stderr.is_empty() {
-                String::new()
-            } else {
-                format!("; its last lines of standard error:\n{stderr}")
-            }
-        ));
+        if stderr.is_empty() {
+            String::new()
+        } else {
+            format!("; its last lines of standard error:\n{stderr}")
+        }
+    };
+    if !status.success() {
+        return Err(format!("`{program}` exited with {status}{}", last_words()));
+    }
+    // A command that succeeds without writing an output has failed all the same: a model
+    // trainer that wrote no model must not publish an empty Model.
+    for (name, (_, dir)) in &prepared.outputs {
+        let wrote_nothing =
+            std::fs::read_dir(dir).map_or(true, |mut entries| entries.next().is_none());
+        if wrote_nothing {
+            return Err(format!(
+                "`{program}` exited successfully but wrote nothing into output `{name}` ({}){}",
+                dir.display(),
+                last_words()
+            ));
+        }
     }
     let output_file = prepared.log_dir.join(EXECUTOR_OUTPUT_FILE);
     let mut produced = Produced::default();

@@ -1,0 +1,511 @@
+"""Millrace's Python models: train scikit-learn, XGBoost or PyTorch models on Millrace Examples
+and serve them through the predict contract.
+
+Millrace runs this file as a command component (`python3 -c <this file> train ...`); the trained
+model directory receives a copy of it, so a model serves with nothing but Python 3.10+ and its
+framework:
+
+    python3 millrace_model.py train --framework sklearn --estimator random_forest_regressor \
+        --task regression --label fare --examples EXAMPLES_DIR --model-dir MODEL_DIR \
+        [--features a,b] [--split train] [--hyperparameters JSON] [--transform-graph DIR] \
+        [--executor-output FILE] [--python INTERPRETER] [--pipeline P --run-id R --node-id N]
+    python3 MODEL_DIR/millrace_model.py serve MODEL_DIR
+
+The predict contract (`serve`): once the model is loaded the process writes one line,
+`{"ready": true, "framework": ...}`, to standard output. Then, for every line it reads, a JSON
+object `{"inputs": {"feature": [number, ...], ...}}` holding the signature's features (already
+transformed, every row complete), it writes one line `{"predictions": [number, ...]}` — the
+regression value or the probability of class 1 — or `{"error": "..."}`. It exits at the end of
+its input. Anything else it has to say goes to standard error.
+"""
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import time
+
+MANIFEST_FILE = "manifest.json"
+MANIFEST_FORMAT_VERSION = 1
+SCRIPT_FILE = "millrace_model.py"
+TRANSFORM_GRAPH_FILE = "transform_graph.json"
+TASKS = ("regression", "binary_classification")
+
+
+class UsageError(Exception):
+    """A problem with what the trainer was asked to do, reported without a traceback."""
+
+
+# --- Examples -----------------------------------------------------------------------------------
+
+
+def read_split(examples_dir, split):
+    """The rows of one split of a Millrace Examples artifact, as a pyarrow Table."""
+    import pyarrow.parquet as pq
+
+    path = os.path.join(examples_dir, "Split-" + split)
+    if not os.path.isdir(path):
+        present = sorted(
+            name[len("Split-"):] for name in os.listdir(examples_dir) if name.startswith("Split-")
+        )
+        raise UsageError(f"the examples have no split `{split}` (they have {present})")
+    return pq.read_table(path)
+
+
+def numeric_columns(table, label):
+    """Every integer or floating point column except the label."""
+    import pyarrow.types as types
+
+    return [
+        field.name
+        for field in table.schema
+        if field.name != label and (types.is_integer(field.type) or types.is_floating(field.type))
+    ]
+
+
+def feature_type(table, name):
+    """The Millrace feature type of a column: `int` or `float`."""
+    import pyarrow.types as types
+
+    if name not in table.column_names:
+        raise UsageError(f"the examples have no feature `{name}`")
+    column_type = table.schema.field(name).type
+    if types.is_integer(column_type):
+        return "int"
+    if types.is_floating(column_type):
+        return "float"
+    raise UsageError(
+        f"feature `{name}` is not numeric ({column_type}); encode it with a Transform "
+        "vocabulary, one-hot or hash op"
+    )
+
+
+def matrix(table, features, label):
+    """Features and label as float64 arrays, leaving out rows with a missing value."""
+    import numpy as np
+
+    names = list(features) + [label]
+    for name in names:
+        if name not in table.column_names:
+            raise UsageError(f"the examples have no column `{name}`")
+    columns = [table.column(name).to_numpy(zero_copy_only=False).astype("float64") for name in names]
+    data = np.column_stack(columns) if columns else np.empty((table.num_rows, 0))
+    complete = ~np.isnan(data).any(axis=1)
+    kept = data[complete]
+    return kept[:, :-1], kept[:, -1], int((~complete).sum())
+
+
+# --- Frameworks ---------------------------------------------------------------------------------
+
+
+SKLEARN_ESTIMATORS = {
+    "linear_regression": ("sklearn.linear_model", "LinearRegression", "regression"),
+    "ridge": ("sklearn.linear_model", "Ridge", "regression"),
+    "random_forest_regressor": ("sklearn.ensemble", "RandomForestRegressor", "regression"),
+    "gradient_boosting_regressor": (
+        "sklearn.ensemble",
+        "HistGradientBoostingRegressor",
+        "regression",
+    ),
+    "logistic_regression": ("sklearn.linear_model", "LogisticRegression", "binary_classification"),
+    "random_forest_classifier": (
+        "sklearn.ensemble",
+        "RandomForestClassifier",
+        "binary_classification",
+    ),
+    "gradient_boosting_classifier": (
+        "sklearn.ensemble",
+        "HistGradientBoostingClassifier",
+        "binary_classification",
+    ),
+}
+
+
+class ScikitLearn:
+    name = "sklearn"
+    file = "model.joblib"
+
+    @staticmethod
+    def version():
+        import sklearn
+
+        return "scikit-learn " + sklearn.__version__
+
+    @staticmethod
+    def check(estimator, task):
+        if estimator not in SKLEARN_ESTIMATORS:
+            raise UsageError(
+                f"unknown scikit-learn estimator `{estimator}`; known: {sorted(SKLEARN_ESTIMATORS)}"
+            )
+        estimator_task = SKLEARN_ESTIMATORS[estimator][2]
+        if estimator_task != task:
+            raise UsageError(f"`{estimator}` is a {estimator_task} estimator, not {task}")
+
+    @staticmethod
+    def fit(estimator, task, hyperparameters, x, y):
+        import importlib
+
+        module, class_name, _ = SKLEARN_ESTIMATORS[estimator]
+        cls = getattr(importlib.import_module(module), class_name)
+        try:
+            model = cls(**hyperparameters)
+        except TypeError as error:
+            raise UsageError(f"bad hyper-parameters for {class_name}: {error}") from error
+        return model.fit(x, y)
+
+    @staticmethod
+    def save(model, model_dir):
+        import joblib
+
+        joblib.dump(model, os.path.join(model_dir, ScikitLearn.file))
+
+    @staticmethod
+    def load(model_dir):
+        import joblib
+
+        return joblib.load(os.path.join(model_dir, ScikitLearn.file))
+
+    @staticmethod
+    def predict(model, task, x):
+        if task == "binary_classification":
+            return model.predict_proba(x)[:, list(model.classes_).index(1.0)]
+        return model.predict(x)
+
+
+class XGBoost:
+    name = "xgboost"
+    file = "model.ubj"
+
+    @staticmethod
+    def version():
+        import xgboost
+
+        return "xgboost " + xgboost.__version__
+
+    @staticmethod
+    def estimator_class(task):
+        import xgboost
+
+        return xgboost.XGBClassifier if task == "binary_classification" else xgboost.XGBRegressor
+
+    @staticmethod
+    def check(estimator, task):
+        if estimator not in ("gradient_boosting", ""):
+            raise UsageError(f"unknown XGBoost estimator `{estimator}`; known: ['gradient_boosting']")
+
+    @staticmethod
+    def fit(estimator, task, hyperparameters, x, y):
+        try:
+            model = XGBoost.estimator_class(task)(**hyperparameters)
+        except TypeError as error:
+            raise UsageError(f"bad hyper-parameters for XGBoost: {error}") from error
+        return model.fit(x, y.astype("int64") if task == "binary_classification" else y)
+
+    @staticmethod
+    def save(model, model_dir):
+        model.save_model(os.path.join(model_dir, XGBoost.file))
+
+    @staticmethod
+    def load(model_dir):
+        manifest = read_manifest(model_dir)
+        model = XGBoost.estimator_class(manifest["task"])()
+        model.load_model(os.path.join(model_dir, XGBoost.file))
+        return model
+
+    @staticmethod
+    def predict(model, task, x):
+        if task == "binary_classification":
+            return model.predict_proba(x)[:, 1]
+        return model.predict(x)
+
+
+class PyTorch:
+    """A multilayer perceptron on standardised inputs, trained with Adam on full batches."""
+
+    name = "pytorch"
+    file = "model.pt"
+    settings_file = "network.json"
+
+    @staticmethod
+    def version():
+        import torch
+
+        return "pytorch " + torch.__version__
+
+    @staticmethod
+    def network(inputs, hidden):
+        import torch
+
+        layers, width = [], inputs
+        for size in hidden:
+            layers += [torch.nn.Linear(width, size), torch.nn.ReLU()]
+            width = size
+        layers.append(torch.nn.Linear(width, 1))
+        return torch.nn.Sequential(*layers)
+
+    @staticmethod
+    def check(estimator, task):
+        if estimator not in ("mlp", ""):
+            raise UsageError(f"unknown PyTorch estimator `{estimator}`; known: ['mlp']")
+
+    @staticmethod
+    def fit(estimator, task, hyperparameters, x, y):
+        import torch
+
+        settings = {"hidden": [32, 16], "epochs": 300, "learning_rate": 0.01, "seed": 0}
+        unknown = sorted(set(hyperparameters) - set(settings))
+        if unknown:
+            raise UsageError(f"unknown hyper-parameters for the PyTorch MLP: {unknown}")
+        settings.update(hyperparameters)
+        torch.manual_seed(int(settings["seed"]))
+        mean, std = x.mean(axis=0), x.std(axis=0)
+        std[std == 0] = 1.0
+        inputs = torch.tensor((x - mean) / std, dtype=torch.float32)
+        target = torch.tensor(y, dtype=torch.float32).reshape(-1, 1)
+        network = PyTorch.network(x.shape[1], settings["hidden"])
+        loss_of = (
+            torch.nn.BCEWithLogitsLoss() if task == "binary_classification" else torch.nn.MSELoss()
+        )
+        optimizer = torch.optim.Adam(network.parameters(), lr=float(settings["learning_rate"]))
+        for _ in range(int(settings["epochs"])):
+            optimizer.zero_grad()
+            loss = loss_of(network(inputs), target)
+            loss.backward()
+            optimizer.step()
+        settings.update(mean=mean.tolist(), std=std.tolist(), inputs=int(x.shape[1]))
+        return {"network": network, "settings": settings}
+
+    @staticmethod
+    def save(model, model_dir):
+        import torch
+
+        torch.save(model["network"].state_dict(), os.path.join(model_dir, PyTorch.file))
+        with open(os.path.join(model_dir, PyTorch.settings_file), "w") as out:
+            json.dump(model["settings"], out)
+
+    @staticmethod
+    def load(model_dir):
+        import torch
+
+        with open(os.path.join(model_dir, PyTorch.settings_file)) as source:
+            settings = json.load(source)
+        network = PyTorch.network(settings["inputs"], settings["hidden"])
+        network.load_state_dict(torch.load(os.path.join(model_dir, PyTorch.file)))
+        network.eval()
+        return {"network": network, "settings": settings}
+
+    @staticmethod
+    def predict(model, task, x):
+        import numpy as np
+        import torch
+
+        settings = model["settings"]
+        inputs = (x - np.array(settings["mean"])) / np.array(settings["std"])
+        with torch.no_grad():
+            out = model["network"](torch.tensor(inputs, dtype=torch.float32)).reshape(-1)
+            if task == "binary_classification":
+                out = torch.sigmoid(out)
+        return out.double().numpy()
+
+
+FRAMEWORKS = {framework.name: framework for framework in (ScikitLearn, XGBoost, PyTorch)}
+
+
+# --- Training -----------------------------------------------------------------------------------
+
+
+def training_metrics(task, y, predicted):
+    """The figures the Rust trainer records too: RMSE, MAE, R² or accuracy and log loss."""
+    import numpy as np
+
+    if len(y) == 0:
+        return {}
+    if task == "regression":
+        error = predicted - y
+        total = ((y - y.mean()) ** 2).sum()
+        metrics = {
+            "rmse": float(np.sqrt((error**2).mean())),
+            "mae": float(np.abs(error).mean()),
+        }
+        if total > 0:
+            metrics["r2"] = float(1.0 - (error**2).sum() / total)
+        return metrics
+    eps = np.finfo("float64").eps
+    p = np.clip(predicted, eps, 1 - eps)
+    truth = y >= 0.5
+    return {
+        "accuracy": float(((predicted >= 0.5) == truth).mean()),
+        "log_loss": float(-(truth * np.log(p) + (~truth) * np.log(1 - p)).mean()),
+    }
+
+
+def train(args):
+    framework = FRAMEWORKS[args.framework]
+    if args.task not in TASKS:
+        raise UsageError(f"unknown task `{args.task}`; known: {list(TASKS)}")
+    try:
+        hyperparameters = json.loads(args.hyperparameters)
+    except ValueError as error:
+        raise UsageError(f"--hyperparameters is not JSON: {error}") from error
+    if not isinstance(hyperparameters, dict):
+        raise UsageError("--hyperparameters must be a JSON object")
+    framework.check(args.estimator, args.task)
+    table = read_split(args.examples, args.split)
+    if table.num_rows == 0:
+        raise UsageError(f"split `{args.split}` has no rows")
+    features = [f for f in args.features.split(",") if f] or numeric_columns(table, args.label)
+    if not features:
+        raise UsageError("the examples have no numeric feature besides the label")
+    signature = [{"name": name, "type": feature_type(table, name)} for name in features]
+    x, y, skipped = matrix(table, features, args.label)
+    if len(y) == 0:
+        raise UsageError(f"no row of split `{args.split}` has every feature and the label")
+    started = time.perf_counter()
+    model = framework.fit(args.estimator, args.task, hyperparameters, x, y)
+    fit_seconds = time.perf_counter() - started
+    metrics = training_metrics(args.task, y, framework.predict(model, args.task, x))
+
+    os.makedirs(args.model_dir, exist_ok=True)
+    framework.save(model, args.model_dir)
+    write_script(args.model_dir)
+    transform_graph = None
+    if args.transform_graph:
+        shutil.copy(
+            os.path.join(args.transform_graph, TRANSFORM_GRAPH_FILE),
+            os.path.join(args.model_dir, TRANSFORM_GRAPH_FILE),
+        )
+        transform_graph = TRANSFORM_GRAPH_FILE
+    manifest = {
+        "format_version": MANIFEST_FORMAT_VERSION,
+        "flavor": {
+            "command": {
+                "predict": [args.python, "{model_dir}/" + SCRIPT_FILE, "serve", "{model_dir}"]
+            }
+        },
+        "framework": framework.version(),
+        "task": args.task,
+        "signature": {"inputs": signature, "label": args.label},
+        "metrics": metrics,
+    }
+    if transform_graph:
+        manifest["transform_graph"] = transform_graph
+    if args.run_id:
+        manifest["produced_by"] = {
+            "pipeline": args.pipeline,
+            "run_id": args.run_id,
+            "node": args.node_id,
+        }
+    # The manifest is written last: a model directory with a manifest is complete.
+    with open(os.path.join(args.model_dir, MANIFEST_FILE), "w") as out:
+        json.dump(manifest, out, indent=2)
+    if args.executor_output:
+        figures = dict(metrics, fit_seconds=fit_seconds)
+        output = {
+            "outputs": {
+                "model": {
+                    "custom_properties": {
+                        "framework": manifest["framework"],
+                        "estimator": args.estimator,
+                    }
+                }
+            },
+            "metrics": {"train_" + name: value for name, value in figures.items()},
+        }
+        with open(args.executor_output, "w") as out:
+            json.dump(output, out)
+    print(
+        f"fitted {framework.name} {args.estimator} on {len(y)} examples of split {args.split} "
+        f"({skipped} left out for missing values), {len(features)} features, "
+        f"in {fit_seconds:.3f} s: {metrics}",
+        file=sys.stderr,
+    )
+
+
+def write_script(model_dir):
+    """Copies this file into the model, from its file or, under `python3 -c`, from the command."""
+    target = os.path.join(model_dir, SCRIPT_FILE)
+    if "__file__" in globals():
+        shutil.copy(__file__, target)
+        return
+    argv = sys.orig_argv
+    source = argv[argv.index("-c") + 1]
+    with open(target, "w") as out:
+        out.write(source)
+
+
+# --- Serving ------------------------------------------------------------------------------------
+
+
+def read_manifest(model_dir):
+    with open(os.path.join(model_dir, MANIFEST_FILE)) as source:
+        return json.load(source)
+
+
+def serve(model_dir):
+    import numpy as np
+
+    manifest = read_manifest(model_dir)
+    name = manifest["framework"].split(" ")[0]
+    framework = {"scikit-learn": ScikitLearn, "xgboost": XGBoost, "pytorch": PyTorch}.get(name)
+    if framework is None:
+        raise UsageError(f"this script does not serve {manifest['framework']} models")
+    task = manifest["task"]
+    features = [field["name"] for field in manifest["signature"]["inputs"]]
+    model = framework.load(model_dir)
+    out = sys.stdout
+    out.write(json.dumps({"ready": True, "framework": manifest["framework"]}) + "\n")
+    out.flush()
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)["inputs"]
+            missing = [name for name in features if name not in request]
+            if missing:
+                raise ValueError(f"the request has no feature {missing}")
+            x = np.column_stack([np.asarray(request[name], dtype="float64") for name in features])
+            predicted = framework.predict(model, task, x)
+            values = [float(v) if math.isfinite(v) else None for v in predicted]
+            response = {"predictions": values}
+        except Exception as error:  # noqa: BLE001 - every failure is the client's answer
+            response = {"error": f"{type(error).__name__}: {error}"}
+        out.write(json.dumps(response) + "\n")
+        out.flush()
+
+
+def main():
+    parser = argparse.ArgumentParser(prog=SCRIPT_FILE, description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    trainer = commands.add_parser("train", help="train a model on Millrace Examples")
+    trainer.add_argument("--framework", required=True, choices=sorted(FRAMEWORKS))
+    trainer.add_argument("--estimator", default="")
+    trainer.add_argument("--task", default="regression")
+    trainer.add_argument("--label", required=True)
+    trainer.add_argument("--features", default="")
+    trainer.add_argument("--split", default="train")
+    trainer.add_argument("--hyperparameters", default="{}")
+    trainer.add_argument("--examples", required=True)
+    trainer.add_argument("--model-dir", required=True)
+    trainer.add_argument("--transform-graph", default="")
+    trainer.add_argument("--executor-output", default="")
+    trainer.add_argument("--python", default="python3", help="the interpreter that serves the model")
+    trainer.add_argument("--pipeline", default="")
+    trainer.add_argument("--run-id", default="")
+    trainer.add_argument("--node-id", default="")
+    server = commands.add_parser("serve", help="serve a model through the predict contract")
+    server.add_argument("model_dir")
+    args = parser.parse_args()
+    try:
+        if args.command == "train":
+            train(args)
+        else:
+            serve(args.model_dir)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
