@@ -56,6 +56,12 @@ pub mod data;
 #[cfg(feature = "model")]
 pub mod model;
 
+/// Re-exports for the code that this crate's macros generate. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use inventory;
+}
+
 pub use error::{DataError, Result};
 
 #[cfg(feature = "data")]

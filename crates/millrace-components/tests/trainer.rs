@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 
 use millrace_components::data::examples_format::read_split;
 use millrace_components::data::transform::{Fill, TransformOp};
-use millrace_components::model::{Algorithm, Flavor, LoadedModel, ModelManifest, Task, Trainer};
+use millrace_components::model::{
+    Algorithm, Features, Flavor, LoadedModel, ModelManifest, Predict, Task, TrainFn, Trainer,
+};
 use millrace_components::{CsvExampleGen, Transform};
 use millrace_core::prelude::*;
 use millrace_runner::{LocalRunner, NodeState};
@@ -208,5 +210,132 @@ async fn the_tuner_picks_the_best_trial_and_the_trainer_fits_it() {
         ModelManifest::read(&common::output_dir(dir.path(), "tune", "trainer", "model")).unwrap();
     assert!(
         matches!(&manifest.flavor, Flavor::RustNative { algorithm, .. } if algorithm == "random_forest_regressor")
+    );
+}
+
+/// The user's own training code: least squares through the origin on one feature.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ThroughOrigin {
+    /// Added to the fitted slope, to tell configurations apart.
+    nudge: f64,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Slope(f64);
+
+impl Predict for Slope {
+    fn predict(&self, features: &Features) -> Result<Vec<f64>, String> {
+        if features.columns != 1 {
+            return Err(format!("one feature expected, got {}", features.columns));
+        }
+        Ok(features.values.iter().map(|x| self.0 * x).collect())
+    }
+}
+
+impl TrainFn for ThroughOrigin {
+    const NAME: &'static str = "test.through_origin";
+    const TASK: Task = Task::Regression;
+    type Model = Slope;
+    fn train(&self, features: &Features, labels: &[f64]) -> Result<Slope, String> {
+        if self.nudge < 0.0 {
+            return Err(format!("nudge {} is negative", self.nudge));
+        }
+        let xy: f64 = features.values.iter().zip(labels).map(|(x, y)| x * y).sum();
+        let xx: f64 = features.values.iter().map(|x| x * x).sum();
+        if xx == 0.0 {
+            return Err("every value of the feature is 0".to_owned());
+        }
+        Ok(Slope(xy / xx + self.nudge))
+    }
+}
+
+millrace_components::register_train_fn!(ThroughOrigin);
+
+#[tokio::test]
+async fn the_users_own_training_code_trains_evaluates_and_serves() {
+    use millrace_components::model::{Evaluation, Evaluator, Metric, Threshold};
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Pipeline::builder("own");
+    let ingest = p.add("example_gen", CsvExampleGen::new(common::taxi()));
+    let algorithm = Algorithm::custom(&ThroughOrigin { nudge: 0.0 }).unwrap();
+    let trained = p.add(
+        "trainer",
+        Trainer::new(ingest.examples, algorithm, "fare")
+            .configure(|t| t.features = vec!["trip_miles".into()]),
+    );
+    p.add(
+        "evaluator",
+        Evaluator::new(
+            ingest.examples,
+            trained.model,
+            vec![Threshold::below(Metric::Rmse, 50.0)],
+        ),
+    );
+    p.add(
+        "negative",
+        Trainer::new(
+            ingest.examples,
+            Algorithm::custom(&ThroughOrigin { nudge: -1.0 }).unwrap(),
+            "fare",
+        )
+        .configure(|t| t.features = vec!["trip_miles".into()]),
+    );
+    let store = millrace_metadata::connect("memory://").await.unwrap();
+    let summary = LocalRunner::new(store, dir.path())
+        .keep_going(true)
+        .run(&p.build().unwrap(), BTreeMap::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        summary.node("evaluator").unwrap().state,
+        NodeState::Complete,
+        "{summary:?}"
+    );
+
+    let model_dir = common::output_dir(dir.path(), "own", "trainer", "model");
+    let manifest = ModelManifest::read(&model_dir).unwrap();
+    assert!(
+        matches!(&manifest.flavor, Flavor::RustNative { algorithm, .. } if algorithm == "test.through_origin")
+    );
+    // The slope is the least-squares one, recomputed here from the training split.
+    let train = read_split(
+        &common::output_dir(dir.path(), "own", "example_gen", "examples"),
+        "train",
+    )
+    .unwrap();
+    let (features, labels, _) =
+        millrace_components::model::features_of(&train, &["trip_miles".into()], Some("fare"))
+            .unwrap();
+    let slope = ThroughOrigin { nudge: 0.0 }
+        .train(&features, &labels)
+        .unwrap()
+        .0;
+    let model = LoadedModel::load(&model_dir).unwrap();
+    let one = arrow_array::RecordBatch::try_from_iter([(
+        "trip_miles",
+        std::sync::Arc::new(arrow_array::Float64Array::from(vec![2.0])) as arrow_array::ArrayRef,
+    )])
+    .unwrap();
+    assert_eq!(model.predict(&one).unwrap(), [Some(2.0 * slope)]);
+    let evaluation: Evaluation = serde_json::from_slice(
+        &std::fs::read(
+            common::output_dir(dir.path(), "own", "evaluator", "evaluation")
+                .join("evaluation.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(evaluation.overall["rmse"].is_finite(), "{evaluation:?}");
+
+    // The user's error is the node's error.
+    let negative = summary.node("negative").unwrap();
+    assert_eq!(negative.state, NodeState::Failed);
+    assert!(
+        negative
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("training test.through_origin failed: nudge -1 is negative"),
+        "{negative:?}"
     );
 }

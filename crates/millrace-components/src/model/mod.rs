@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod native;
 pub mod pusher;
 pub mod python_trainer;
+pub mod train_fn;
 pub mod trainer;
 pub mod tuner;
 
@@ -22,5 +23,6 @@ pub use metrics::{BinaryMetrics, Metric, MulticlassMetrics, RegressionMetrics};
 pub use native::{Algorithm, Features, NativeModel, complete_rows, features_of};
 pub use pusher::{Pusher, push_model};
 pub use python_trainer::{Framework, MODEL_SCRIPT, PythonTrainer};
+pub use train_fn::{CustomModel, Predict, TrainFn, TrainFnRegistration};
 pub use trainer::{LoadedModel, NATIVE_MODEL_FILE, Trainer};
 pub use tuner::{HYPERPARAMETERS_FILE, Search, Tuner, TuningResult};

@@ -41,24 +41,45 @@ pub enum Algorithm {
         #[serde(default)]
         max_depth: Option<u16>,
     },
+    /// Your own training code, a registered [`TrainFn`](super::TrainFn), with its configuration.
+    Custom {
+        /// The registered name.
+        name: String,
+        /// The TrainFn's configuration.
+        config: serde_json::Value,
+    },
 }
 
 impl Algorithm {
-    /// What the algorithm predicts.
+    /// Your own training code: a registered [`TrainFn`](super::TrainFn) with this configuration.
+    pub fn custom<T: super::TrainFn>(config: &T) -> Result<Algorithm> {
+        Ok(Algorithm::Custom {
+            name: T::NAME.to_owned(),
+            config: serde_json::to_value(config).map_err(|error| {
+                DataError::Config(format!("the configuration of {}: {error}", T::NAME))
+            })?,
+        })
+    }
+
+    /// What the algorithm predicts (a regression for a custom name nothing registered, whose
+    /// training then fails saying so).
     pub fn task(&self) -> Task {
         match self {
             Algorithm::LogisticRegression => Task::BinaryClassification,
+            Algorithm::Custom { name, .. } => super::TrainFnRegistration::find(name)
+                .map_or(Task::Regression, super::TrainFnRegistration::task),
             _ => Task::Regression,
         }
     }
 
     /// The name in manifests.
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> &str {
         match self {
             Algorithm::LinearRegression => "linear_regression",
             Algorithm::LogisticRegression => "logistic_regression",
             Algorithm::DecisionTreeRegressor { .. } => "decision_tree_regressor",
             Algorithm::RandomForestRegressor { .. } => "random_forest_regressor",
+            Algorithm::Custom { name, .. } => name,
         }
     }
 }
@@ -77,6 +98,8 @@ pub enum NativeModel {
     DecisionTreeRegressor(DecisionTreeRegressor<f64, f64, Matrix, Vec<f64>>),
     /// A random forest.
     RandomForestRegressor(RandomForestRegressor<f64, f64, Matrix, Vec<f64>>),
+    /// A model of your own training code.
+    Custom(super::train_fn::CustomModel),
 }
 
 /// A feature matrix, row-major.
@@ -194,7 +217,7 @@ impl NativeModel {
         }))
         .unwrap_or_else(|_| {
             Err(DataError::Data(format!(
-                "training {} failed inside smartcore on these {} examples",
+                "training {} panicked inside the model's library on these {} examples",
                 algorithm.name(),
                 features.rows
             )))
@@ -249,6 +272,9 @@ impl NativeModel {
                     RandomForestRegressor::fit(&x, &labels, parameters).map_err(failed)?,
                 )
             }
+            Algorithm::Custom { name, config } => NativeModel::Custom(
+                super::train_fn::CustomModel::fit(name, config, features, &labels)?,
+            ),
         })
     }
 
@@ -268,14 +294,18 @@ impl NativeModel {
         }))
         .unwrap_or_else(|_| {
             Err(DataError::Data(format!(
-                "prediction failed inside smartcore: do the {} features match the model's?",
+                "prediction panicked inside the model's library: do the {} features match the \
+                 model's?",
                 features.columns
             )))
         })
     }
 
     fn predict_unguarded(&self, features: &Features) -> Result<Vec<f64>> {
-        let x = features.matrix()?;
+        let x = match self {
+            NativeModel::Custom(model) => return model.predict(features),
+            _ => features.matrix()?,
+        };
         let failed = |error: smartcore::error::Failed| {
             DataError::Data(format!("prediction failed: {error}"))
         };
@@ -283,6 +313,7 @@ impl NativeModel {
             NativeModel::LinearRegression(model) => model.predict(&x).map_err(failed),
             NativeModel::DecisionTreeRegressor(model) => model.predict(&x).map_err(failed),
             NativeModel::RandomForestRegressor(model) => model.predict(&x).map_err(failed),
+            NativeModel::Custom(model) => model.predict(features),
             NativeModel::LogisticRegression(model) => {
                 let (weights, intercept) = (model.coefficients(), model.intercept());
                 let fitted_on = weights.shape().1;
