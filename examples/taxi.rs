@@ -1,308 +1,163 @@
-//! The Chicago taxi continuous-training pipeline of the course, with the components that exist
-//! so far: fare regression on the real trip data (`examples/data/chicago_taxi/data.csv`).
+//! The Chicago taxi continuous-training pipeline of the course: fare regression on the real
+//! trip data, pushed to a versioned serving directory only when it is good enough.
 //!
-//! ingest → statistics → train (least-squares linear regression of the fare) → evaluate on the
-//! held-out split (blessed when the RMSE is below the `rmse_max` runtime parameter, default 10,
-//! and not worse than the last blessed model) → push (only when blessed) to a versioned serving
-//! directory.
+//! ingest → statistics → schema → validate (against the schema and the previous span) →
+//! transform → train (a random forest on the transformed trips) → evaluate on the eval split
+//! (blessed when the RMSE is below the `rmse_max` runtime parameter, default 10, and not worse
+//! than the last blessed model) → infra-validate → push.
 //!
 //! ```text
-//! cargo run --release --example taxi                      # runs the pipeline (the README's main job)
-//! cargo run --release --example taxi -- run --param rmse_max=5
-//! cargo run --release --example taxi -- runs list
+//! cargo run --release --example taxi                       # runs it: the README's main job
+//! cargo run --release --example taxi                       # again: every node cached
+//! cargo run --release --example taxi -- run --param rmse_max=5 --param max_depth=4
+//! TAXI_DATA='trips/span-{SPAN}/*.csv' cargo run --release --example taxi   # the latest span
+//! cargo run --release --example taxi -- artifacts list --type ModelEvaluation
 //! ```
 //!
-//! The data and model components of the project's later work (Parquet examples, statistics with
-//! sketches, schemas, validation, transforms, Rust and Python trainers) replace the simple
-//! in-example components here.
+//! The run's summary says where the model went (`pusher ... pushed version N to ...`);
+//! `TAXI_SERVING` chooses the serving directory (default `serving/taxi`). Reports:
+//! `statistics.html`, `anomalies.html` and `evaluation.html` in their artifacts' directories.
 
-use std::path::Path;
-
+use millrace::components::data::schema::InferenceOptions;
+use millrace::components::data::transform::{Fill, TransformOp};
+use millrace::components::model::{
+    Algorithm, Evaluator, InfraValidator, Metric, Pusher, Threshold, Trainer,
+};
+use millrace::components::{CsvExampleGen, ExampleValidator, SchemaGen, StatisticsGen, Transform};
 use millrace::prelude::*;
-use serde::{Deserialize, Serialize};
 
-/// The features the regression uses, and the label.
-const FEATURES: [&str; 2] = ["trip_miles", "trip_seconds"];
+/// The label.
 const LABEL: &str = "fare";
 
-/// One usable row: the features and the label, all present and finite.
-fn read_rows(path: &Path) -> Result<Vec<([f64; 2], f64)>, ComponentError> {
-    let mut reader = csv::Reader::from_path(path)?;
-    let headers = reader.headers()?.clone();
-    let column = |name: &str| {
-        headers
-            .iter()
-            .position(|header| header == name)
-            .ok_or_else(|| ComponentError::new(format!("{}: no column `{name}`", path.display())))
-    };
-    let (miles, seconds, fare) = (column(FEATURES[0])?, column(FEATURES[1])?, column(LABEL)?);
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record?;
-        let number = |index: usize| {
-            record
-                .get(index)
-                .and_then(|text| text.trim().parse::<f64>().ok())
-                .filter(|x| x.is_finite())
-        };
-        if let (Some(miles), Some(seconds), Some(fare)) =
-            (number(miles), number(seconds), number(fare))
-        {
-            rows.push(([miles, seconds], fare));
-        }
-    }
-    Ok(rows)
-}
+/// Numeric trip features, each filled with its median where missing (so that serving can
+/// predict every trip) under the name `<feature>_filled`.
+const NUMERIC: [&str; 7] = [
+    "trip_miles",
+    "trip_seconds",
+    "trip_start_hour",
+    "pickup_latitude",
+    "pickup_longitude",
+    "dropoff_latitude",
+    "dropoff_longitude",
+];
 
-fn write_rows(path: &Path, rows: &[([f64; 2], f64)]) -> Result<(), ComponentError> {
-    let mut writer = csv::Writer::from_path(path)?;
-    writer.write_record([FEATURES[0], FEATURES[1], LABEL])?;
-    for (features, label) in rows {
-        writer.write_record([
-            features[0].to_string(),
-            features[1].to_string(),
-            label.to_string(),
-        ])?;
-    }
-    writer.flush()?;
-    Ok(())
-}
-
-/// Reads the trips, keeps the usable rows, and splits them 2 : 1 into train and eval by a hash
-/// of the row number.
-#[millrace::component(kind = "taxi.Ingest")]
-async fn ingest(examples: Output<Examples>, source: String) -> Result<(), ComponentError> {
-    let rows = read_rows(Path::new(&source))?;
-    let (mut train, mut eval) = (Vec::new(), Vec::new());
-    for (index, row) in rows.into_iter().enumerate() {
-        let bucket = (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 61;
-        if bucket % 3 == 2 {
-            eval.push(row);
-        } else {
-            train.push(row);
-        }
-    }
-    write_rows(&examples.uri().join("train.csv"), &train)?;
-    write_rows(&examples.uri().join("eval.csv"), &eval)?;
-    examples.set_property("span", 1)?;
-    examples.set_property("split_names", r#"["train","eval"]"#)?;
-    examples.set_custom_property("train_rows", train.len() as i64);
-    examples.set_custom_property("eval_rows", eval.len() as i64);
-    Ok(())
-}
-
-/// Per-column count, mean, standard deviation, minimum and maximum of the train split.
-#[millrace::component(kind = "taxi.Statistics")]
-async fn statistics(
-    examples: Input<Examples>,
-    statistics: Output<ExampleStatistics>,
-) -> Result<(), ComponentError> {
-    let rows = read_rows(&examples.uri().join("train.csv"))?;
-    let mut report = serde_json::Map::new();
-    for (index, name) in FEATURES.iter().chain([&LABEL]).enumerate() {
-        let values: Vec<f64> = rows
-            .iter()
-            .map(|(features, label)| if index < 2 { features[index] } else { *label })
-            .collect();
-        let count = values.len() as f64;
-        let mean = values.iter().sum::<f64>() / count.max(1.0);
-        let variance = values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / count.max(1.0);
-        report.insert(
-            (*name).to_owned(),
-            serde_json::json!({
-                "count": values.len(),
-                "mean": mean,
-                "std_dev": variance.sqrt(),
-                "min": values.iter().copied().fold(f64::INFINITY, f64::min),
-                "max": values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            }),
-        );
-    }
-    std::fs::write(
-        statistics.uri().join("statistics.json"),
-        serde_json::to_vec_pretty(&report)?,
-    )?;
-    statistics.set_property("span", 1)?;
-    statistics.set_property("split_names", r#"["train"]"#)?;
-    Ok(())
-}
-
-/// A linear model `fare = w0 + w1 * trip_miles + w2 * trip_seconds`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct LinearModel {
-    weights: [f64; 3],
-}
-
-impl LinearModel {
-    fn predict(&self, features: &[f64; 2]) -> f64 {
-        self.weights[0] + self.weights[1] * features[0] + self.weights[2] * features[1]
-    }
-
-    fn load(dir: &Path) -> Result<Self, ComponentError> {
-        Ok(serde_json::from_slice(&std::fs::read(
-            dir.join("model.json"),
-        )?)?)
-    }
-}
-
-/// Solves the 3×3 normal equations by Gaussian elimination with partial pivoting.
-fn least_squares(rows: &[([f64; 2], f64)], ridge: f64) -> Result<[f64; 3], ComponentError> {
-    let mut a = [[0.0f64; 4]; 3];
-    for (features, label) in rows {
-        let x = [1.0, features[0], features[1]];
-        for i in 0..3 {
-            for j in 0..3 {
-                a[i][j] += x[i] * x[j];
-            }
-            a[i][3] += x[i] * label;
-        }
-    }
-    for (i, row) in a.iter_mut().enumerate().skip(1) {
-        row[i] += ridge;
-    }
-    for column in 0..3 {
-        let pivot = (column..3)
-            .max_by(|&p, &q| a[p][column].abs().total_cmp(&a[q][column].abs()))
-            .unwrap_or(column);
-        a.swap(column, pivot);
-        if a[column][column].abs() < 1e-12 {
-            return Err(ComponentError::new(
-                "the features are degenerate: no unique fit",
-            ));
-        }
-        let pivot_row = a[column];
-        for (index, row) in a.iter_mut().enumerate() {
-            if index != column {
-                let factor = row[column] / pivot_row[column];
-                for (value, pivot_value) in row.iter_mut().zip(pivot_row).skip(column) {
-                    *value -= factor * pivot_value;
-                }
-            }
-        }
-    }
-    Ok([a[0][3] / a[0][0], a[1][3] / a[1][1], a[2][3] / a[2][2]])
-}
-
-/// Fits the fare on the train split.
-#[millrace::component(kind = "taxi.Trainer")]
-async fn trainer(
-    examples: Input<Examples>,
-    model: Output<Model>,
-    ridge: f64,
-) -> Result<(), ComponentError> {
-    let rows = read_rows(&examples.uri().join("train.csv"))?;
-    let fitted = LinearModel {
-        weights: least_squares(&rows, ridge)?,
-    };
-    std::fs::write(
-        model.uri().join("model.json"),
-        serde_json::to_vec_pretty(&fitted)?,
-    )?;
-    model.set_custom_property("framework", "rust-least-squares");
-    model.set_custom_property("train_rows", rows.len() as i64);
-    Ok(())
-}
-
-fn rmse(model: &LinearModel, rows: &[([f64; 2], f64)]) -> f64 {
-    let squared: f64 = rows
+/// The preprocessing training and serving share: median fills and a payment type index.
+fn preprocessing() -> Vec<TransformOp> {
+    let mut ops: Vec<TransformOp> = NUMERIC
         .iter()
-        .map(|(features, label)| (model.predict(features) - label).powi(2))
-        .sum();
-    (squared / rows.len().max(1) as f64).sqrt()
+        .map(|feature| TransformOp::FillMissing {
+            input: (*feature).to_owned(),
+            output: format!("{feature}_filled"),
+            with: Fill::Median,
+        })
+        .collect();
+    ops.push(TransformOp::Vocabulary {
+        input: "payment_type".to_owned(),
+        output: "payment_type_id".to_owned(),
+        top_k: Some(8),
+        num_oov_buckets: 1,
+    });
+    ops
 }
 
-/// RMSE on the eval split; blessed when below `rmse_max` and not worse than the baseline.
-#[millrace::component(kind = "taxi.Evaluator")]
-async fn evaluator(
-    examples: Input<Examples>,
-    model: Input<Model>,
-    baseline: Option<Input<Model>>,
-    evaluation: Output<ModelEvaluation>,
-    blessing: Output<ModelBlessing>,
-    rmse_max: f64,
-) -> Result<(), ComponentError> {
-    let rows = read_rows(&examples.uri().join("eval.csv"))?;
-    let candidate = rmse(&LinearModel::load(model.uri())?, &rows);
-    let baseline_rmse = match &baseline {
-        Some(baseline) => Some(rmse(&LinearModel::load(baseline.uri())?, &rows)),
-        None => None,
-    };
-    let below_threshold = candidate < rmse_max;
-    let not_worse = baseline_rmse.is_none_or(|baseline| candidate <= baseline + 1e-9);
-    let report = serde_json::json!({"rmse": candidate, "baseline_rmse": baseline_rmse, "rmse_max": rmse_max, "eval_rows": rows.len()});
-    std::fs::write(
-        evaluation.uri().join("evaluation.json"),
-        serde_json::to_vec_pretty(&report)?,
-    )?;
-    evaluation.set_custom_property("rmse", candidate);
-    blessing.set_property("blessed", below_threshold && not_worse)?;
-    blessing.set_custom_property("rmse", candidate);
-    blessing.set_custom_property("current_model_id", model.artifact().id.unwrap_or_default());
-    Ok(())
+/// The model's inputs: the transform's outputs.
+fn features() -> Vec<String> {
+    NUMERIC
+        .iter()
+        .map(|feature| format!("{feature}_filled"))
+        .chain(["payment_type_id".to_owned()])
+        .collect()
 }
 
-/// Copies a blessed model to `<serving_dir>/<version>/` (atomically: a rename).
-#[millrace::component(kind = "taxi.Pusher")]
-async fn pusher(
-    model: Input<Model>,
-    blessing: Input<ModelBlessing>,
-    pushed: Output<PushedModel>,
-    serving_dir: String,
-) -> Result<(), ComponentError> {
-    let _ = blessing;
-    let version = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_millis())
-        .unwrap_or(0)
-        .to_string();
-    let target = Path::new(&serving_dir).join(&version);
-    let staging = Path::new(&serving_dir).join(format!(".{version}.partial"));
-    std::fs::create_dir_all(&staging)?;
-    std::fs::copy(model.uri().join("model.json"), staging.join("model.json"))?;
-    std::fs::rename(&staging, &target)?;
-    std::fs::write(
-        pushed.uri().join("destination.txt"),
-        target.display().to_string(),
-    )?;
-    pushed.set_property("pushed", true)?;
-    pushed.set_property("destination", target.display().to_string())?;
-    pushed.set_property("pushed_version", version)?;
-    Ok(())
+fn from_env(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.is_empty())
+        .unwrap_or_else(|| default.to_owned())
 }
 
 fn pipeline() -> Result<Pipeline, BuildError> {
     let mut p = Pipeline::builder("chicago-taxi");
-    p.description("Fare regression on the Chicago taxi trips, pushed when good enough.");
+    p.description(
+        "Fare regression on the Chicago taxi trips, pushed when better than a threshold and \
+         than the last blessed model.",
+    );
     let rmse_max = p.param("rmse_max", 10.0_f64);
     p.describe_param(
         &rmse_max,
         "The evaluation RMSE a model must stay below to be pushed.",
     );
-    let data = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/data/chicago_taxi/data.csv"
+    let trees = p.param("trees", 40_i64);
+    p.describe_param(&trees, "How many trees the forest grows.");
+    let max_depth = p.param("max_depth", 12_i64);
+    p.describe_param(&max_depth, "The deepest a tree of the forest may grow.");
+    let data = from_env(
+        "TAXI_DATA",
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/data/chicago_taxi/data.csv"
+        ),
     );
+    let serving = from_env("TAXI_SERVING", "serving/taxi");
 
-    let examples = p.add("example_gen", Ingest::new(data.to_owned()));
-    p.add("statistics_gen", Statistics::new(examples.examples));
-    let trained = p.add("trainer", Trainer::new(examples.examples, 1e-6).retries(2));
+    let ingest = p.add("example_gen", CsvExampleGen::new(data));
+    let stats = p.add("statistics_gen", StatisticsGen::new(ingest.examples));
+    let schema = p.add(
+        "schema_gen",
+        SchemaGen::new(stats.statistics).configure(|schema_gen| {
+            schema_gen.inference = InferenceOptions {
+                drift_threshold: Some(0.1),
+                ..InferenceOptions::default()
+            };
+        }),
+    );
+    let previous = p.resolve("previous_statistics", LatestArtifact::of(stats.statistics));
+    p.add(
+        "example_validator",
+        ExampleValidator::with_previous(stats.statistics, schema.schema, previous.artifact),
+    );
+    let transform = p.add(
+        "transform",
+        Transform::new(ingest.examples, preprocessing(), &[LABEL]),
+    );
+    let forest = Algorithm::RandomForestRegressor {
+        trees: (&trees).into(),
+        max_depth: Some((&max_depth).into()),
+    };
+    let trained = p.add(
+        "trainer",
+        Trainer::with_transform(
+            transform.transformed_examples,
+            transform.transform_graph,
+            forest,
+            LABEL,
+        )
+        .configure(|trainer| trainer.features = features()),
+    );
     let baseline = p.resolve(
         "latest_blessed_model",
         LatestBlessedModel::of(trained.model),
     );
     let evaluated = p.add(
         "evaluator",
-        Evaluator::new(
-            examples.examples,
+        Evaluator::with_baseline(
+            ingest.examples,
             trained.model,
-            Some(baseline.model),
-            &rmse_max,
-        ),
+            baseline.model,
+            vec![
+                Threshold::below(Metric::Rmse, &rmse_max),
+                Threshold::not_worse_than_baseline(Metric::Rmse),
+            ],
+        )
+        .configure(|evaluator| evaluator.slices = vec!["payment_type".to_owned()]),
+    );
+    let infra = p.add(
+        "infra_validator",
+        InfraValidator::new(trained.model, ingest.examples),
     );
     p.add(
         "pusher",
-        Pusher::new(trained.model, evaluated.blessing, "serving/taxi".to_owned())
-            .when(evaluated.blessing.is_blessed()),
+        Pusher::with_infra(trained.model, evaluated.blessing, infra.blessing, &serving),
     );
     p.build()
 }

@@ -360,29 +360,164 @@ fn two_runs_of_one_pipeline_at_once_on_one_sqlite_store_both_complete() {
     }
 }
 
-#[test]
-fn taxi_trains_evaluates_and_pushes_only_a_good_enough_model() {
-    let dir = tempfile::tempdir().unwrap();
-    // With no arguments the example runs the pipeline: the README's main job.
-    let output = example_in(dir.path(), "taxi").output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let versions = || {
-        std::fs::read_dir(dir.path().join("serving/taxi"))
-            .map(|entries| entries.count())
-            .unwrap_or(0)
-    };
-    assert_eq!(versions(), 1, "the blessed model was pushed");
+/// The serving versions of the taxi model in `dir`.
+fn serving_versions(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("serving/taxi"))
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().to_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
 
-    // A threshold no model meets: evaluated, not blessed, not pushed.
+/// The latest evaluation of the taxi pipeline in `dir`.
+fn latest_evaluation(dir: &std::path::Path) -> serde_json::Value {
+    let evaluations = artifact_dirs(dir, "chicago-taxi", "evaluator", "evaluation");
+    serde_json::from_slice(
+        &std::fs::read(evaluations.last().unwrap().join("evaluation.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn taxi_pushes_only_models_under_the_threshold_and_better_than_the_last_blessed() {
+    let dir = tempfile::tempdir().unwrap();
+    let components = [
+        "example_gen",
+        "statistics_gen",
+        "schema_gen",
+        "example_validator",
+        "transform",
+        "trainer",
+        "evaluator",
+        "infra_validator",
+        "pusher",
+    ];
+    // A shallow forest first: blessed (nothing to compare with yet), pushed as version 1.
+    let (ok, first) = run_in(dir.path(), "taxi", &["run", "--param", "max_depth=4"]);
+    assert!(ok, "{first:#}");
+    assert!(
+        components
+            .iter()
+            .all(|node| states(&first)[*node] == "complete")
+    );
+    assert_eq!(serving_versions(dir.path()), ["1"]);
+    assert!(dir.path().join("serving/taxi/1/manifest.json").is_file());
+
+    // Unchanged: every component node is served from the cache, nothing is pushed again.
+    let (ok, again) = run_in(dir.path(), "taxi", &["run", "--param", "max_depth=4"]);
+    assert!(ok, "{again:#}");
+    for node in components {
+        assert_eq!(states(&again)[node], "cached", "{node}: {again:#}");
+    }
+    assert_eq!(serving_versions(dir.path()), ["1"]);
+
+    // The README's main job, with no arguments: the default, deeper forest beats the shallow
+    // one and is pushed as version 2; the run's summary says where it went.
+    let output = example_in(dir.path(), "taxi").output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    let pushed_to = dir.path().join("serving/taxi/2");
+    assert!(
+        text.contains(&format!("pushed as version 2 in {}", pushed_to.display())),
+        "{text}"
+    );
+    let better = latest_evaluation(dir.path());
+    assert_eq!(better["blessed"], true, "{better:#}");
+    assert!(
+        better["overall"]["rmse"].as_f64().unwrap() < better["baseline"]["rmse"].as_f64().unwrap(),
+        "{better:#}"
+    );
+    assert_eq!(serving_versions(dir.path()), ["1", "2"]);
+
+    // A stump of a forest: under the threshold but worse than version 2: not pushed.
+    let (ok, worse) = run_in(dir.path(), "taxi", &["run", "--param", "max_depth=2"]);
+    assert!(ok, "{worse:#}");
+    assert_eq!(states(&worse)["trainer"], "complete");
+    let evaluation = latest_evaluation(dir.path());
+    assert_eq!(evaluation["blessed"], false, "{evaluation:#}");
+    let checks = evaluation["checks"].as_array().unwrap();
+    assert_eq!(checks[0]["passed"], true, "under rmse_max: {evaluation:#}");
+    assert_eq!(
+        checks[1]["passed"], false,
+        "worse than the baseline: {evaluation:#}"
+    );
+    assert_eq!(serving_versions(dir.path()), ["1", "2"]);
+
+    // A threshold no model meets: evaluated again, not blessed, not pushed.
     let (ok, strict) = run_in(dir.path(), "taxi", &["run", "--param", "rmse_max=0.5"]);
     assert!(ok, "{strict:#}");
-    assert_eq!(states(&strict)["pusher"], "skipped");
     assert_eq!(states(&strict)["trainer"], "cached");
-    assert_eq!(versions(), 1);
+    assert_eq!(states(&strict)["evaluator"], "complete");
+    assert_eq!(latest_evaluation(dir.path())["blessed"], false);
+    assert_eq!(serving_versions(dir.path()), ["1", "2"]);
+}
+
+#[test]
+fn taxi_retrains_on_a_new_span_and_compares_with_the_blessed_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/data/chicago_taxi/data.csv"),
+    )
+    .unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    // Span 1: the first two thirds of the trips; span 2, later: the last two thirds.
+    let third = (lines.len() - 1) / 3;
+    let write_span = |span: u32, rows: &[&str]| {
+        let folder = dir.path().join(format!("spans/span-{span}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        let mut text = format!("{}\n", lines[0]);
+        for row in rows {
+            text.push_str(row);
+            text.push('\n');
+        }
+        std::fs::write(folder.join("trips.csv"), text).unwrap();
+    };
+    write_span(1, &lines[1..=2 * third]);
+    let pattern = dir.path().join("spans/span-{SPAN}/*.csv");
+    let run_latest = || {
+        let output = example_in(dir.path(), "taxi")
+            .env("TAXI_DATA", &pattern)
+            .args(["run", "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    let first = run_latest();
+    assert_eq!(states(&first)["pusher"], "complete");
+    assert_eq!(serving_versions(dir.path()), ["1"]);
+    assert!(latest_evaluation(dir.path())["baseline"].is_null());
+
+    // Span 2 arrives: ingested, retrained, and evaluated against the model of span 1.
+    write_span(2, &lines[third + 1..]);
+    let second = run_latest();
+    for node in ["example_gen", "transform", "trainer", "evaluator", "pusher"] {
+        assert_eq!(states(&second)[node], "complete", "{node}: {second:#}");
+    }
+    let evaluation = latest_evaluation(dir.path());
+    let baseline_rmse = evaluation["baseline"]["rmse"].as_f64();
+    assert!(
+        baseline_rmse.is_some(),
+        "compared with span 1's model: {evaluation:#}"
+    );
+    let blessed = evaluation["blessed"].as_bool().unwrap();
+    let expected: &[&str] = if blessed { &["1", "2"] } else { &["1"] };
+    assert_eq!(serving_versions(dir.path()), expected, "{evaluation:#}");
+    let statistics = artifact_dirs(dir.path(), "chicago-taxi", "statistics_gen", "statistics");
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(statistics.last().unwrap().join("statistics.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["span"], 2);
 }
 
 /// The artifact files of `node`'s `output` under an example's root, newest execution last.

@@ -400,6 +400,12 @@ def train(args):
     # The manifest is written last: a model directory with a manifest is complete.
     with open(os.path.join(args.model_dir, MANIFEST_FILE), "w") as out:
         json.dump(manifest, out, indent=2)
+    summary = (
+        f"fitted {framework.name} {args.estimator} on {len(y)} examples of split {args.split} "
+        f"({skipped} left out for missing values), {len(features)} features, "
+        f"in {fit_seconds:.3f} s"
+    )
+    print(f"{summary}: {metrics}", file=sys.stderr)
     if args.executor_output:
         figures = dict(metrics, fit_seconds=fit_seconds)
         output = {
@@ -412,15 +418,10 @@ def train(args):
                 }
             },
             "metrics": {"train_" + name: value for name, value in figures.items()},
+            "summary": summary,
         }
         with open(args.executor_output, "w") as out:
             json.dump(output, out)
-    print(
-        f"fitted {framework.name} {args.estimator} on {len(y)} examples of split {args.split} "
-        f"({skipped} left out for missing values), {len(features)} features, "
-        f"in {fit_seconds:.3f} s: {metrics}",
-        file=sys.stderr,
-    )
 
 
 def write_script(model_dir):

@@ -52,8 +52,8 @@ async fn a_trained_model_carries_its_transform_and_predicts_raw_rows() {
         Trainer::new(
             ingest.examples,
             Algorithm::RandomForestRegressor {
-                trees: 20,
-                max_depth: Some(6),
+                trees: 20.into(),
+                max_depth: Some(6.into()),
             },
             "fare",
         )

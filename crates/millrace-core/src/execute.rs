@@ -189,6 +189,7 @@ pub struct ExecutionContext {
     parameters: BTreeMap<String, Value>,
     metrics: BTreeMap<String, f64>,
     log: Vec<String>,
+    summary: Option<String>,
 }
 
 impl ExecutionContext {
@@ -207,6 +208,7 @@ impl ExecutionContext {
             parameters: BTreeMap::new(),
             metrics: BTreeMap::new(),
             log: Vec::new(),
+            summary: None,
         }
     }
 
@@ -319,6 +321,17 @@ impl ExecutionContext {
     /// The lines logged so far.
     pub fn log_lines(&self) -> &[String] {
         &self.log
+    }
+
+    /// Says in one line what this execution did (`pushed version 3 to serving/taxi/3`): the
+    /// runner shows it beside the node in a run's summary and keeps it with the execution.
+    pub fn set_summary(&mut self, summary: impl Into<String>) {
+        self.summary = Some(summary.into());
+    }
+
+    /// The one-line summary, if the component gave one.
+    pub fn summary(&self) -> Option<&str> {
+        self.summary.as_deref()
     }
 
     /// Records a metric of this execution.

@@ -2,8 +2,10 @@
 //!
 //! A resolver queries the metadata store across runs: the latest artifact of some node's
 //! output, the latest blessed model, the examples of a span range. Its source channel names
-//! *which* producer and output to look for; it does not wait for that producer in the current
-//! run. An importer registers an external URI — a curated schema, a pretrained model — as an
+//! *which* producer and output to look for. It waits for that producer in the current run and
+//! leaves out what the producer holds in it: the baseline of a model is never the model itself,
+//! the previous statistics are never this run's own — even when this run reuses them from the
+//! cache, so that an unchanged rerun resolves exactly what the first run did. An importer registers an external URI — a curated schema, a pretrained model — as an
 //! artifact.
 //!
 //! ```

@@ -157,16 +157,14 @@ pub struct NodeSpec {
 
 impl NodeSpec {
     /// The nodes this one must wait for: producers of its channel inputs and of the artifacts
-    /// its condition reads. Resolver sources are queries across runs, not dependencies.
+    /// its condition reads. A resolver waits for the producer it names too, so that it can leave
+    /// out what that producer holds in this run.
     pub fn upstream_node_ids(&self) -> Vec<&str> {
-        let mut ids: Vec<&str> = Vec::new();
-        if !matches!(self.task, TaskSpec::Resolver { .. }) {
-            ids.extend(
-                self.inputs
-                    .values()
-                    .map(|input| input.channel.node.as_str()),
-            );
-        }
+        let mut ids: Vec<&str> = self
+            .inputs
+            .values()
+            .map(|input| input.channel.node.as_str())
+            .collect();
         if let Some(condition) = &self.options.when {
             for operand in condition.operands() {
                 if let crate::condition::Operand::ArtifactProperty { channel, .. } = operand {

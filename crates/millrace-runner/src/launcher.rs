@@ -31,6 +31,9 @@ use crate::layout::{self, Layout, local_path};
 use crate::record::RunRecord;
 use crate::resolve::{self, NODE_ID_PROPERTY};
 
+/// The execution property holding a component's one-line summary of what it did.
+pub const SUMMARY_PROPERTY: &str = "summary";
+
 /// How a node ended in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -458,7 +461,12 @@ impl<'a> NodeLauncher<'a> {
                 let id = self
                     .record_links(node, execution, &inputs, &outputs, Vec::new())
                     .await?;
-                return Ok(Self::outcome(node, NodeState::Cached, 0, Some(id), None));
+                // The cached execution's summary says what the reused outputs are.
+                let summary = match hit.execution.custom_properties.get(SUMMARY_PROPERTY) {
+                    Some(Value::String(summary)) => Some(summary.clone()),
+                    _ => None,
+                };
+                return Ok(Self::outcome(node, NodeState::Cached, 0, Some(id), summary));
             }
         }
 
@@ -478,13 +486,13 @@ impl<'a> NodeLauncher<'a> {
                 )
                 .await?;
             match result {
-                Ok(()) => {
+                Ok(summary) => {
                     return Ok(Self::outcome(
                         node,
                         NodeState::Complete,
                         attempt + 1,
                         Some(execution_id),
-                        None,
+                        summary,
                     ));
                 }
                 Err(message) => {
@@ -597,7 +605,7 @@ impl<'a> NodeLauncher<'a> {
         inputs: &BTreeMap<String, Vec<Artifact>>,
         (cache_key, cache_components): (&str, &Value),
         attempt: u32,
-    ) -> Result<(i64, std::result::Result<(), String>)> {
+    ) -> Result<(i64, std::result::Result<Option<String>, String>)> {
         let base = [
             ("cache_key", Value::String(cache_key.to_owned())),
             ("cache_components", cache_components.clone()),
@@ -699,7 +707,7 @@ impl<'a> NodeLauncher<'a> {
             Err(message) => Err(message),
         };
         match result {
-            Ok(()) => Ok((execution_id, Ok(()))),
+            Ok(summary) => Ok((execution_id, Ok(summary))),
             Err(message) => {
                 if layout::create_dir(&log_dir).is_ok() {
                     let _ = std::fs::write(log_dir.join("error.log"), &message);
@@ -725,7 +733,7 @@ impl<'a> NodeLauncher<'a> {
         produced: executor::Produced,
         cache_key: &str,
         log_dir: &std::path::Path,
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<Option<String>, String> {
         let execution_id = running.id.unwrap_or_default();
         for (name, (_, stage)) in staging {
             layout::publish(stage, &self.layout.output(&node.id, name, execution_id))
@@ -757,6 +765,11 @@ impl<'a> NodeLauncher<'a> {
                 .custom_properties
                 .insert(format!("metric.{name}"), Value::Double(*value));
         }
+        if let Some(summary) = &produced.summary {
+            complete
+                .custom_properties
+                .insert(SUMMARY_PROPERTY.to_owned(), Value::String(summary.clone()));
+        }
         if log_dir.exists() {
             complete.custom_properties.insert(
                 "log_dir".to_owned(),
@@ -774,7 +787,7 @@ impl<'a> NodeLauncher<'a> {
                 contexts,
             })
             .await
-            .map(|_| ())
+            .map(|_| produced.summary)
             .map_err(|error| format!("publishing the outputs failed: {error}"))
     }
 

@@ -121,15 +121,19 @@ async fn executions_of_node(
         .await?)
 }
 
-/// Every LIVE artifact `source` held in earlier runs, newest execution first, without repeats.
-/// The current run is left out: a resolver does not wait for the producer it names, so what
-/// that producer does in this run must not decide what the resolver finds.
+/// Every LIVE artifact `source` held in earlier runs, newest execution first, without repeats,
+/// leaving out what it holds in this run (a resolver waits for the producer it names): a model's
+/// baseline is never the model itself, even when this run took the model from the cache.
 async fn history(
     store: &dyn MetadataStore,
     record: &RunRecord,
     source: &ChannelRef,
 ) -> Result<Vec<Artifact>> {
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen: std::collections::BTreeSet<Option<i64>> = channel_in_run(store, record, source)
+        .await?
+        .into_iter()
+        .map(|artifact| artifact.id)
+        .collect();
     let mut found = Vec::new();
     let this_run = Value::String(record.run_id.clone());
     for execution in executions_of_node(store, record, &source.node).await? {

@@ -144,7 +144,8 @@ async fn resolvers_select_the_latest_artifact_and_span_ranges_of_earlier_runs() 
         .run(&pipeline, parameters(&pipeline, "5"))
         .await
         .unwrap();
-    // The newest span of an earlier run (never this run's: the resolver does not wait for `gen`).
+    // The newest span of an earlier run (never this run's: the resolver leaves out what `gen`
+    // holds in this run).
     assert_eq!(
         reported(&*store, &last, "count_latest").await,
         Value::String("4".into())

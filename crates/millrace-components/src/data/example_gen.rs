@@ -234,18 +234,19 @@ fn record_examples(
         examples.set_custom_property(&format!("{name}_rows"), *rows as i64);
         context.log_metric(format!("{name}_rows"), *rows as f64);
     }
-    context.log(format!(
-        "ingested {} file(s) of span {} in {} pass(es): {}",
-        selected.files.len(),
+    let summary = format!(
+        "span {} ({} file(s)): {}",
         selected.span,
-        report.passes,
+        selected.files.len(),
         report
             .splits
             .iter()
             .map(|(name, rows)| format!("{name} {rows} rows"))
             .collect::<Vec<_>>()
             .join(", ")
-    ));
+    );
+    context.log(format!("ingested in {} pass(es): {summary}", report.passes));
+    context.set_summary(summary);
     Ok(())
 }
 

@@ -164,6 +164,32 @@ fn score(model: &LoadedModel, batches: &[RecordBatch]) -> Result<Scored> {
     Ok(scored)
 }
 
+/// The evaluation in one line: `blessed: rmse 6.12 < 10, rmse 6.12 ≤ baseline 6.30`.
+fn verdict(evaluation: &Evaluation) -> String {
+    let checks: Vec<String> = evaluation
+        .checks
+        .iter()
+        .map(|check| {
+            format!(
+                "{} ({}: {})",
+                check.condition,
+                format_float(check.value),
+                if check.passed { "met" } else { "NOT met" }
+            )
+        })
+        .collect();
+    format!(
+        "{}{}{}",
+        if evaluation.blessed {
+            "blessed"
+        } else {
+            "NOT blessed"
+        },
+        if checks.is_empty() { "" } else { ": " },
+        checks.join(", ")
+    )
+}
+
 /// Evaluates `model` (and `baseline`) on `batches` against `thresholds`, with per-slice metrics
 /// for the `slices` features. Runtime parameters in thresholds must be resolved already.
 pub fn evaluate(
@@ -258,7 +284,13 @@ pub fn evaluate(
             };
             checks.push(Check {
                 condition: format!(
-                    "{name} not worse than the baseline's {base} (tolerance {tolerance})"
+                    "{name} not worse than the baseline's {}{}",
+                    format_float(*base),
+                    if tolerance > 0.0 {
+                        format!(" (tolerance {})", format_float(tolerance))
+                    } else {
+                        String::new()
+                    }
                 ),
                 value,
                 passed,
@@ -474,6 +506,7 @@ impl Execute for Evaluator {
                 if check.passed { "met" } else { "not met" }
             ));
         }
+        context.set_summary(verdict(&evaluation));
         Ok(())
     }
 }

@@ -174,13 +174,15 @@ impl Execute for InfraValidator {
         std::fs::write(&path, json)?;
         blessing.set_property("blessed", report.blessed)?;
         context.log_metric("canary_latency_ms", report.latency_ms);
-        context.log(match &report.reason {
+        let summary = match &report.reason {
             None => format!(
-                "{} of {} canaries answered in {:.2} ms",
+                "blessed: {} of {} canaries answered in {:.2} ms",
                 report.answered, report.canaries, report.latency_ms
             ),
-            Some(reason) => format!("not blessed: {reason}"),
-        });
+            Some(reason) => format!("NOT blessed: {reason}"),
+        };
+        context.log(summary.clone());
+        context.set_summary(summary);
         Ok(())
     }
 }

@@ -16,11 +16,14 @@ use smartcore::tree::decision_tree_regressor::{
     DecisionTreeRegressor, DecisionTreeRegressorParameters,
 };
 
+use millrace_core::Param;
+
 use super::manifest::Task;
 use crate::{DataError, Result};
 
-/// The algorithms of the Rust-native trainer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The algorithms of the Rust-native trainer. Their numeric hyper-parameters may be runtime
+/// parameters: `max_depth: Some((&max_depth).into())`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Algorithm {
     /// Least-squares linear regression.
@@ -29,17 +32,17 @@ pub enum Algorithm {
     LogisticRegression,
     /// A CART regression tree.
     DecisionTreeRegressor {
-        /// The deepest a leaf may be.
+        /// The deepest a leaf may be (a value or a runtime parameter).
         #[serde(default)]
-        max_depth: Option<u16>,
+        max_depth: Option<Param<i64>>,
     },
     /// A random forest of regression trees.
     RandomForestRegressor {
-        /// How many trees.
-        trees: usize,
-        /// The deepest a leaf may be.
+        /// How many trees (a value or a runtime parameter).
+        trees: Param<i64>,
+        /// The deepest a leaf may be (a value or a runtime parameter).
         #[serde(default)]
-        max_depth: Option<u16>,
+        max_depth: Option<Param<i64>>,
     },
     /// Your own training code, a registered [`TrainFn`](super::TrainFn), with its configuration.
     Custom {
@@ -85,6 +88,17 @@ impl Algorithm {
 }
 
 type Matrix = DenseMatrix<f64>;
+
+/// A hyper-parameter's value as the library's integer type: at least 1 and within its range.
+fn bounded<T: TryFrom<i64>>(parameter: &Param<i64>, name: &str) -> Result<T> {
+    let value = *parameter
+        .value()
+        .map_err(|error| DataError::Config(error.to_string()))?;
+    T::try_from(value)
+        .ok()
+        .filter(|_| value >= 1)
+        .ok_or_else(|| DataError::Config(format!("{name} = {value} is out of range")))
+}
 
 /// A fitted Rust-native model.
 #[derive(Debug, Serialize, Deserialize)]
@@ -256,17 +270,17 @@ impl NativeModel {
             Algorithm::DecisionTreeRegressor { max_depth } => {
                 let mut parameters = DecisionTreeRegressorParameters::default();
                 if let Some(depth) = max_depth {
-                    parameters = parameters.with_max_depth(*depth);
+                    parameters = parameters.with_max_depth(bounded(depth, "max_depth")?);
                 }
                 NativeModel::DecisionTreeRegressor(
                     DecisionTreeRegressor::fit(&x, &labels, parameters).map_err(failed)?,
                 )
             }
             Algorithm::RandomForestRegressor { trees, max_depth } => {
-                let mut parameters =
-                    RandomForestRegressorParameters::default().with_n_trees(*trees);
+                let mut parameters = RandomForestRegressorParameters::default()
+                    .with_n_trees(bounded::<usize>(trees, "trees")?);
                 if let Some(depth) = max_depth {
-                    parameters = parameters.with_max_depth(*depth);
+                    parameters = parameters.with_max_depth(bounded(depth, "max_depth")?);
                 }
                 NativeModel::RandomForestRegressor(
                     RandomForestRegressor::fit(&x, &labels, parameters).map_err(failed)?,
@@ -436,10 +450,12 @@ mod tests {
             .map(|r| if r[0] > 10.0 { 5.0 } else { 1.0 })
             .collect();
         for algorithm in [
-            Algorithm::DecisionTreeRegressor { max_depth: Some(3) },
+            Algorithm::DecisionTreeRegressor {
+                max_depth: Some(3.into()),
+            },
             Algorithm::RandomForestRegressor {
-                trees: 10,
-                max_depth: Some(4),
+                trees: 10.into(),
+                max_depth: Some(4.into()),
             },
         ] {
             let model = NativeModel::fit(&algorithm, &features, &labels).unwrap();

@@ -7,23 +7,99 @@ use serde::{Deserialize, Serialize};
 
 use crate::{DataError, Result};
 
+/// What [`push_model`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Push {
+    /// The model is the new highest version.
+    Pushed {
+        /// Its version.
+        version: u64,
+        /// Its directory.
+        dir: PathBuf,
+    },
+    /// The highest version already holds exactly this model (the same files, byte for byte):
+    /// nothing was copied.
+    AlreadyServing {
+        /// That version.
+        version: u64,
+        /// Its directory.
+        dir: PathBuf,
+    },
+}
+
 /// Copies `model` to `destination/<next version>`, where the next version is one more than the
-/// highest numbered directory there (TensorFlow Serving's layout). The copy is made under a
-/// hidden name and renamed into place, so a server watching `destination` never sees half a
-/// model. Returns the version and its directory.
-pub fn push_model(model: &Path, destination: &Path) -> Result<(u64, PathBuf)> {
+/// highest numbered directory there (TensorFlow Serving's layout), unless the highest version
+/// holds the same model already. The copy is made under a hidden name and renamed into place,
+/// so a server watching `destination` never sees half a model.
+pub fn push_model(model: &Path, destination: &Path) -> Result<Push> {
     std::fs::create_dir_all(destination).map_err(|error| DataError::io(destination, error))?;
     let latest = std::fs::read_dir(destination)
         .map_err(|error| DataError::io(destination, error))?
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u64>().ok())
-        .max()
-        .unwrap_or(0);
-    let version = latest + 1;
+        .max();
+    if let Some(latest) = latest {
+        let dir = destination.join(latest.to_string());
+        if same_files(model, &dir)? {
+            return Ok(Push::AlreadyServing {
+                version: latest,
+                dir,
+            });
+        }
+    }
+    let version = latest.unwrap_or(0) + 1;
     let staging = destination.join(format!(".staging-{version}-{}", std::process::id()));
     copy_dir(model, &staging)?;
     let target = destination.join(version.to_string());
     std::fs::rename(&staging, &target).map_err(|error| DataError::io(&target, error))?;
-    Ok((version, target))
+    Ok(Push::Pushed {
+        version,
+        dir: target,
+    })
+}
+
+/// The files under `dir`, by relative path.
+fn files_of(dir: &Path, prefix: &Path, found: &mut Vec<(PathBuf, PathBuf)>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(|error| DataError::io(dir, error))? {
+        let entry = entry.map_err(|error| DataError::io(dir, error))?;
+        let relative = prefix.join(entry.file_name());
+        let is_dir = entry
+            .file_type()
+            .map_err(|error| DataError::io(&entry.path(), error))?
+            .is_dir();
+        if is_dir {
+            files_of(&entry.path(), &relative, found)?;
+        } else {
+            found.push((relative, entry.path()));
+        }
+    }
+    Ok(())
+}
+
+/// Whether two directories hold the same files with the same bytes.
+fn same_files(a: &Path, b: &Path) -> Result<bool> {
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    files_of(a, Path::new(""), &mut left)?;
+    files_of(b, Path::new(""), &mut right)?;
+    left.sort();
+    right.sort();
+    if left.len() != right.len() || left.iter().zip(&right).any(|(l, r)| l.0 != r.0) {
+        return Ok(false);
+    }
+    for ((_, l), (_, r)) in left.iter().zip(&right) {
+        let size = |path: &Path| {
+            std::fs::metadata(path)
+                .map(|m| m.len())
+                .map_err(|error| DataError::io(path, error))
+        };
+        if size(l)? != size(r)? {
+            return Ok(false);
+        }
+        let read = |path: &Path| std::fs::read(path).map_err(|error| DataError::io(path, error));
+        if read(l)? != read(r)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
@@ -142,16 +218,24 @@ impl Execute for Pusher {
         if !blessed {
             pushed.set_property("pushed", false)?;
             context.log("not pushed: the model is not blessed");
+            context.set_summary("not pushed: the model is not blessed");
             return Ok(());
         }
-        let (version, target) = push_model(model.uri(), Path::new(&self.destination))?;
-        pushed.set_property("pushed", true)?;
+        let push = push_model(model.uri(), Path::new(&self.destination))?;
+        let (version, target, what) = match &push {
+            Push::Pushed { version, dir } => (version, dir, "pushed"),
+            Push::AlreadyServing { version, dir } => (version, dir, "already serving"),
+        };
+        pushed.set_property("pushed", matches!(push, Push::Pushed { .. }))?;
         pushed.set_property("pushed_version", version.to_string())?;
         std::fs::write(
             pushed.uri().join("destination.txt"),
             target.display().to_string(),
         )?;
-        context.log(format!("pushed version {version} to {}", target.display()));
+        let shown = std::path::absolute(target).unwrap_or_else(|_| target.clone());
+        let summary = format!("{what} as version {version} in {}", shown.display());
+        context.log(summary.clone());
+        context.set_summary(summary);
         Ok(())
     }
 }
@@ -159,7 +243,7 @@ impl Execute for Pusher {
 millrace_core::register_component!(Pusher);
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -171,15 +255,32 @@ mod tests {
         std::fs::write(model.join("manifest.json"), "{}").unwrap();
         std::fs::write(model.join("assets/vocab.txt"), "a\nb\n").unwrap();
         let serving = dir.path().join("serving");
-        let (first, path) = push_model(&model, &serving).unwrap();
-        assert_eq!(first, 1);
+        let Push::Pushed { version: 1, dir } = push_model(&model, &serving).unwrap() else {
+            panic!("version 1 expected");
+        };
         assert_eq!(
-            std::fs::read_to_string(path.join("assets/vocab.txt")).unwrap(),
+            std::fs::read_to_string(dir.join("assets/vocab.txt")).unwrap(),
             "a\nb\n"
         );
+        // The same model again: already serving, nothing copied.
+        assert_eq!(
+            push_model(&model, &serving).unwrap(),
+            Push::AlreadyServing {
+                version: 1,
+                dir: serving.join("1")
+            }
+        );
+        // A changed model is a new version.
+        std::fs::write(model.join("assets/vocab.txt"), "a\nc\n").unwrap();
+        assert!(matches!(
+            push_model(&model, &serving).unwrap(),
+            Push::Pushed { version: 2, .. }
+        ));
         std::fs::create_dir_all(serving.join("7")).unwrap();
-        let (next, _) = push_model(&model, &serving).unwrap();
-        assert_eq!(next, 8);
+        assert!(matches!(
+            push_model(&model, &serving).unwrap(),
+            Push::Pushed { version: 8, .. }
+        ));
         let leftovers: Vec<_> = std::fs::read_dir(&serving)
             .unwrap()
             .filter_map(|e| e.ok()?.file_name().to_str().map(str::to_owned))

@@ -303,6 +303,17 @@ impl Execute for Trainer {
             skipped,
             features.len()
         ));
+        context.set_summary(format!(
+            "fitted {} on {} examples, {} features; train {}",
+            algorithm.name(),
+            matrix.rows,
+            features.len(),
+            metrics
+                .iter()
+                .map(|(name, value)| format!("{name} {value:.4}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         Ok(())
     }
 }

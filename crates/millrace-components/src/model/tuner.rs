@@ -300,7 +300,7 @@ mod tests {
         let grid = candidates("random_forest_regressor", &space, &Search::Grid).unwrap();
         assert_eq!(grid.len(), 6);
         assert!(grid.contains(&Algorithm::RandomForestRegressor {
-            trees: 10,
+            trees: 10.into(),
             max_depth: None
         }));
         let random = candidates(

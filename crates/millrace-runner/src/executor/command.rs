@@ -8,7 +8,7 @@
 //!
 //! ```json
 //! {"outputs": {"model": {"properties": {"framework": "xgboost"}, "custom_properties": {"rmse": 3.2}}},
-//!  "metrics": {"rmse": 3.2}}
+//!  "metrics": {"rmse": 3.2}, "summary": "fitted xgboost on 9,870 examples"}
 //! ```
 
 use std::collections::BTreeMap;
@@ -30,6 +30,7 @@ pub const EXECUTOR_OUTPUT_FILE: &str = "executor_output.json";
 struct ExecutorOutput {
     outputs: BTreeMap<String, OutputProperties>,
     metrics: BTreeMap<String, f64>,
+    summary: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -184,6 +185,7 @@ pub(super) async fn run(command: &CommandSpec, prepared: &Prepared) -> Result<Pr
         let output: ExecutorOutput = serde_json::from_str(&text)
             .map_err(|error| format!("{}: {error}", output_file.display()))?;
         produced.metrics = output.metrics;
+        produced.summary = output.summary;
         for (name, properties) in output.outputs {
             if !prepared.outputs.contains_key(&name) {
                 return Err(format!(

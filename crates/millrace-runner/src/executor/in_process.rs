@@ -53,6 +53,7 @@ pub(super) async fn run(executor: &dyn Execute, prepared: &Prepared) -> Result<P
     outcome?.map_err(|error| error.to_string())?;
     let mut produced = Produced {
         metrics: context.metrics().clone(),
+        summary: context.summary().map(str::to_owned),
         ..Produced::default()
     };
     for (name, artifact) in context.output_artifacts() {

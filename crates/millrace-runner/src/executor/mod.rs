@@ -34,6 +34,8 @@ pub(crate) struct Produced {
     pub(crate) properties: BTreeMap<String, (Properties, Properties)>,
     /// Metrics of the execution.
     pub(crate) metrics: BTreeMap<String, f64>,
+    /// What the execution did, in one line.
+    pub(crate) summary: Option<String>,
 }
 
 /// Runs a component; the error is a message for the execution's record and the user.

@@ -131,6 +131,19 @@ impl Execute for ExampleValidator {
                 anomaly.description
             ));
         }
+        context.set_summary(match anomalies.anomalies.len() {
+            0 => "no anomalies".to_owned(),
+            count => format!(
+                "{count} anomal{}: {}",
+                if count == 1 { "y" } else { "ies" },
+                anomalies
+                    .anomalies
+                    .iter()
+                    .map(|a| format!("{}/{} {}", a.split, a.feature, a.kind.name()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
         if self.fail_on_anomalies && !anomalies.is_empty() {
             return Err(DataError::Anomalies {
                 count: anomalies.anomalies.len(),
