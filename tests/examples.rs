@@ -670,3 +670,86 @@ fn taxi_data_flags_drift_between_spans() {
     .unwrap();
     assert_eq!(json["span"], 2);
 }
+
+#[test]
+fn multi_framework_trains_three_frameworks_at_once_and_pushes_the_best() {
+    let Some(python) = std::env::var_os("MILLRACE_TEST_PYTHON").filter(|p| !p.is_empty()) else {
+        eprintln!(
+            "SKIPPED (examples multi_framework): MILLRACE_TEST_PYTHON is not set; `cargo xtask \
+             test` installs scikit-learn and XGBoost into a venv and sets it"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let output = example_in(dir.path(), "multi_framework")
+        .env("MILLRACE_PYTHON", &python)
+        .args(["run", "--parallelism", "3", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let run_id = summary["run_id"].as_str().unwrap();
+
+    // The metadata's timestamps: every pair of trainers ran at the same time.
+    let (_, shown, _) = text_of(
+        dir.path(),
+        "multi_framework",
+        &["runs", "show", run_id, "--json"],
+    );
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let span = |node: &str| {
+        let row = shown["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["node"] == node)
+            .unwrap();
+        assert_eq!(row["state"], "COMPLETE", "{row}");
+        (
+            row["started_ms"].as_i64().unwrap(),
+            row["finished_ms"].as_i64().unwrap(),
+        )
+    };
+    let trainers = ["sklearn_trainer", "xgboost_trainer", "rust_trainer"];
+    for (index, first) in trainers.iter().enumerate() {
+        for second in &trainers[index + 1..] {
+            let (a, b) = (span(first), span(second));
+            assert!(
+                a.0 < b.1 && b.0 < a.1,
+                "{first} {a:?} and {second} {b:?} do not overlap"
+            );
+        }
+    }
+
+    // The pushed model is the one with the lowest evaluation RMSE.
+    let rmse_of = |evaluator: &str| {
+        let dirs = artifact_dirs(dir.path(), "multi-framework", evaluator, "evaluation");
+        let evaluation: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dirs.last().unwrap().join("evaluation.json")).unwrap(),
+        )
+        .unwrap();
+        evaluation["overall"]["rmse"].as_f64().unwrap()
+    };
+    let frameworks = [
+        ("scikit-learn", rmse_of("sklearn_evaluator")),
+        ("xgboost", rmse_of("xgboost_evaluator")),
+        ("smartcore", rmse_of("rust_evaluator")),
+    ];
+    let best = frameworks
+        .iter()
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("serving/multi_framework/1/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        manifest["framework"].as_str().unwrap().starts_with(best.0),
+        "pushed {} but the RMSEs were {frameworks:?}",
+        manifest["framework"]
+    );
+}

@@ -199,8 +199,10 @@ pub(crate) async fn runs_show(
             "state": if skipped { "SKIPPED".to_owned() } else { state_name(&last.last_known_state) },
             "attempts": list.iter().filter(|e| !matches!(e.last_known_state, ExecutionState::Cached | ExecutionState::Canceled)).count(),
             "execution_id": last.id,
+            "started_ms": last.create_time_since_epoch,
+            "finished_ms": last.last_update_time_since_epoch,
             "duration_ms": last.last_update_time_since_epoch - last.create_time_since_epoch,
-            "message": text(last.custom_properties.get("error").or_else(|| last.custom_properties.get("reason"))),
+            "message": text(last.custom_properties.get("error").or_else(|| last.custom_properties.get("reason")).or_else(|| last.custom_properties.get(millrace_runner::SUMMARY_PROPERTY))),
         }));
     }
     let mut lines = vec![format!(

@@ -41,7 +41,7 @@ pub mod record;
 pub mod resolve;
 
 pub use error::{Result, RunnerError};
-pub use launcher::{NodeLauncher, NodeOutcome, NodeState};
+pub use launcher::{NodeLauncher, NodeOutcome, NodeState, SUMMARY_PROPERTY};
 pub use layout::Layout;
 pub use local::{LocalRunner, RunEvent, RunSummary, recover_interrupted};
 pub use record::{RunRecord, new_run_id, utc_date_time};
