@@ -18,6 +18,10 @@ pub const INFRA_REPORT_FILE: &str = "infra_validation.json";
 pub struct InfraReport {
     /// Whether the model loaded.
     pub loaded: bool,
+    /// How long loading took, in milliseconds (for a command model: starting its server until
+    /// it said it was ready).
+    #[serde(default)]
+    pub load_ms: f64,
     /// How many canary rows were sent.
     pub canaries: usize,
     /// How many came back with a finite prediction.
@@ -101,12 +105,14 @@ impl InfraValidator {
     fn validate(&self, model_dir: &std::path::Path, examples: &std::path::Path) -> InfraReport {
         let mut report = InfraReport {
             loaded: false,
+            load_ms: 0.0,
             canaries: 0,
             answered: 0,
             latency_ms: 0.0,
             blessed: false,
             reason: None,
         };
+        let loading = Instant::now();
         let model = match LoadedModel::load(model_dir) {
             Ok(model) => model,
             Err(error) => {
@@ -115,6 +121,7 @@ impl InfraValidator {
             }
         };
         report.loaded = true;
+        report.load_ms = loading.elapsed().as_secs_f64() * 1_000.0;
         let canaries = match read_split(examples, &self.split) {
             Ok(batches) => batches
                 .into_iter()
@@ -176,8 +183,8 @@ impl Execute for InfraValidator {
         context.log_metric("canary_latency_ms", report.latency_ms);
         let summary = match &report.reason {
             None => format!(
-                "blessed: {} of {} canaries answered in {:.2} ms",
-                report.answered, report.canaries, report.latency_ms
+                "blessed: loaded in {:.0} ms, {} of {} canaries answered in {:.2} ms",
+                report.load_ms, report.answered, report.canaries, report.latency_ms
             ),
             Some(reason) => format!("NOT blessed: {reason}"),
         };

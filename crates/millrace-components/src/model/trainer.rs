@@ -256,7 +256,9 @@ impl Execute for Trainer {
             })
             .collect::<Result<Vec<_>>>()?;
         let (matrix, labels, skipped) = features_of(&batches, &features, Some(&self.label))?;
+        let fitting = std::time::Instant::now();
         let fitted = NativeModel::fit(&algorithm, &matrix, &labels)?;
+        context.log_metric("fit_seconds", fitting.elapsed().as_secs_f64());
         let metrics = training_metrics(&fitted, &algorithm, &matrix, &labels)?;
         let file = model.uri().join(NATIVE_MODEL_FILE);
         std::fs::write(&file, serde_json::to_vec(&fitted)?)?;
