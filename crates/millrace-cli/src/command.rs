@@ -25,9 +25,19 @@ pub enum Command {
         /// The target.
         #[arg(long, value_enum, default_value_t = Target::Ir)]
         target: Target,
-        /// Write here instead of standard output (a directory gets `<pipeline>.json`).
+        /// Write here instead of standard output (a directory gets `<pipeline>.json`, or
+        /// `<pipeline>.py` for Airflow).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Airflow: the pipeline binary on the workers (default: this binary's absolute path).
+        #[arg(long)]
+        binary: Option<String>,
+        /// Airflow: the metadata store the tasks use (default: the workers' MILLRACE_STORE).
+        #[arg(long)]
+        store: Option<String>,
+        /// Airflow: the artifact root the tasks use (default: the workers' MILLRACE_ROOT).
+        #[arg(long)]
+        root: Option<String>,
     },
     /// Draw the pipeline.
     Graph {
@@ -113,6 +123,12 @@ pub enum Command {
         /// Runtime parameters, for a run this task starts.
         #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_assignment)]
         params: Vec<(String, String)>,
+        /// Runtime parameters as one JSON object (what exported DAGs pass).
+        #[arg(long, env = "MILLRACE_PARAMS_JSON")]
+        params_json: Option<String>,
+        /// Refuse to run unless this binary's pipeline has this fingerprint.
+        #[arg(long, env = "MILLRACE_FINGERPRINT")]
+        fingerprint: Option<String>,
         /// Where metadata and artifacts go.
         #[command(flatten)]
         location: Location,
@@ -217,6 +233,8 @@ fn parse_assignment(text: &str) -> Result<(String, String), String> {
 pub enum Target {
     /// The Millrace pipeline IR (JSON).
     Ir,
+    /// An Apache Airflow 3 DAG file (Python) whose tasks run this binary's `run-node`.
+    Airflow,
 }
 
 /// What `graph` draws in.
@@ -317,13 +335,63 @@ where
             run_id,
             node,
             params,
+            params_json,
+            fingerprint,
             location,
             json,
         } => {
-            crate::run::run_node(&pipeline, run_id, node, params, location, *json, stdout).await?;
+            if let Some(expected) = fingerprint {
+                let actual = pipeline.fingerprint().to_hex();
+                if expected.trim() != actual {
+                    return Err(CliError::FingerprintMismatch {
+                        expected: expected.clone(),
+                        actual,
+                    });
+                }
+            }
+            let mut params = params.clone();
+            if let Some(text) = params_json {
+                params.extend(crate::run::parameters_from_json(text)?);
+            }
+            crate::run::run_node(&pipeline, run_id, node, &params, location, *json, stdout).await?;
         }
-        Command::Compile { target, out } => {
-            let Target::Ir = target;
+        Command::Compile {
+            target: Target::Airflow,
+            out,
+            binary,
+            store,
+            root,
+        } => {
+            let binary = match binary {
+                Some(binary) => binary.clone(),
+                None => std::env::current_exe()
+                    .and_then(std::path::absolute)
+                    .map(|path| path.display().to_string())
+                    .map_err(CliError::Stdout)?,
+            };
+            let options = millrace_airflow::AirflowOptions {
+                binary,
+                store: store.clone(),
+                root: root.clone(),
+            };
+            let dag = millrace_airflow::export_dag(&pipeline, &options)?;
+            let file_name = millrace_airflow::dag_file_name(&pipeline);
+            emit(&dag, out.as_deref(), &file_name, stdout)?;
+            if let Some(path) = out {
+                let _ = writeln!(
+                    stderr,
+                    "wrote the Airflow DAG of `{}` to {} (fingerprint {})",
+                    pipeline.name(),
+                    path.display(),
+                    pipeline.fingerprint()
+                );
+            }
+        }
+        Command::Compile {
+            target: Target::Ir,
+            out,
+            ..
+        } => {
             let mut json = pipeline.to_json();
             json.push('\n');
             let file_name = format!("{}.json", pipeline.name());

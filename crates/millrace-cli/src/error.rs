@@ -23,6 +23,27 @@ pub enum CliError {
     /// The run finished, and some node failed.
     #[error("the run failed")]
     RunFailed,
+    /// `run-node`: the node was skipped (its `when` condition is false); exit code 99, which
+    /// orchestrators map to a skipped task.
+    #[error("the node was skipped")]
+    Skipped,
+    /// `run-node` was given a fingerprint that is not this binary's pipeline's.
+    #[error(
+        "this binary's pipeline has fingerprint {actual}, the caller expected {expected}: the \
+         deployed DAG or workflow and the binary are from different builds; recompile and redeploy"
+    )]
+    FingerprintMismatch {
+        /// What the caller expected.
+        expected: String,
+        /// This binary's.
+        actual: String,
+    },
+    /// The pipeline cannot be exported.
+    #[error(transparent)]
+    Export(#[from] millrace_airflow::AirflowError),
+    /// `run-node --params-json` is not a JSON object.
+    #[error("--params-json: {0}")]
+    Parameters(String),
     /// Standard output could not be written.
     #[error("cannot write to standard output: {0}")]
     Stdout(std::io::Error),
@@ -36,6 +57,9 @@ impl CliError {
             CliError::Runner(millrace_runner::RunnerError::Pipeline(_)) => 2,
             CliError::Runner(millrace_runner::RunnerError::Mismatch(_)) => 2,
             CliError::Runner(_) | CliError::RunFailed => 1,
+            CliError::Skipped => 99,
+            CliError::FingerprintMismatch { .. } => 2,
+            CliError::Export(_) | CliError::Parameters(_) => 2,
             CliError::Write { .. } | CliError::Stdout(_) => 1,
         }
     }

@@ -146,7 +146,25 @@ fn write_summary(summary: &RunSummary, out: &mut dyn Write) -> std::io::Result<(
     Ok(())
 }
 
-/// Executes one node of a run; fails with exit code 1 when the node fails.
+/// Parameter assignments from a JSON object (`run-node --params-json`): strings as they are,
+/// other values as JSON text, which the parameter's type parses.
+pub(crate) fn parameters_from_json(text: &str) -> Result<Vec<(String, String)>, CliError> {
+    let values: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text)
+        .map_err(|error| CliError::Parameters(format!("not a JSON object ({error}): {text}")))?;
+    Ok(values
+        .into_iter()
+        .map(|(name, value)| {
+            let text = match value {
+                serde_json::Value::String(text) => text,
+                other => other.to_string(),
+            };
+            (name, text)
+        })
+        .collect())
+}
+
+/// Executes one node of a run: one attempt (the orchestrator that calls it retries); fails
+/// with exit code 1 when the node fails and 99 when it is skipped.
 pub(crate) async fn run_node(
     pipeline: &Pipeline,
     run_id: &str,
@@ -164,6 +182,7 @@ pub(crate) async fn run_node(
         .map_err(millrace_runner::RunnerError::from)?;
     let record = RunRecord::open_or_start(&*store, pipeline, run_id, parameters).await?;
     let outcome = NodeLauncher::new(&*store, pipeline, &record, &location.root)
+        .single_attempt()
         .launch(node)
         .await?;
     if json {
@@ -184,6 +203,7 @@ pub(crate) async fn run_node(
     }
     match outcome.state {
         NodeState::Failed => Err(CliError::RunFailed),
+        NodeState::Skipped => Err(CliError::Skipped),
         _ => Ok(()),
     }
 }

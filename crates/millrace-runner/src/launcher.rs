@@ -82,6 +82,7 @@ pub struct NodeLauncher<'a> {
     pipeline: &'a Pipeline,
     record: &'a RunRecord,
     layout: Layout,
+    retries_here: bool,
 }
 
 fn metadata_value(value: &Json) -> Option<Value> {
@@ -101,7 +102,15 @@ impl<'a> NodeLauncher<'a> {
             pipeline,
             record,
             layout: Layout::new(root, pipeline.name()),
+            retries_here: true,
         }
+    }
+
+    /// Makes one attempt only, leaving retries to the orchestrator that calls `run-node`
+    /// (Airflow's, Argo's), which would otherwise multiply them.
+    pub fn single_attempt(mut self) -> Self {
+        self.retries_here = false;
+        self
     }
 
     /// Runs node `node_id` to the end: condition, cache, attempts with retries, publish.
@@ -470,7 +479,11 @@ impl<'a> NodeLauncher<'a> {
             }
         }
 
-        let retries = node.options.retry.max_retries;
+        let retries = if self.retries_here {
+            node.options.retry.max_retries
+        } else {
+            0
+        };
         let mut last = None;
         for attempt in 0..=retries {
             if attempt > 0 {

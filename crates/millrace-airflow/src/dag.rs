@@ -1,0 +1,351 @@
+//! The DAG file: one task per node, each running the pipeline's binary as `run-node`.
+
+use std::fmt::Write as _;
+
+use millrace_core::Pipeline;
+use millrace_core::options::TriggerRule;
+use millrace_core::parameter::ParameterType;
+use millrace_core::spec::{NodeSpec, ParameterSpec};
+
+use crate::AirflowError;
+use crate::python::{string, value};
+
+/// Where the exported tasks find the binary, the metadata store and the artifacts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AirflowOptions {
+    /// The pipeline binary on the workers (or in the node's image, for pods).
+    pub binary: String,
+    /// The metadata store URL the tasks use (`postgres://...` for distributed workers); `None`:
+    /// the workers' `MILLRACE_STORE`.
+    pub store: Option<String>,
+    /// The artifact root; `None`: the workers' `MILLRACE_ROOT`.
+    pub root: Option<String>,
+}
+
+/// The id of the task that fails a run in which a node failed, when the pipeline has an exit
+/// handler (whose success would otherwise decide the run's state).
+pub const WATCHER_TASK: &str = "millrace_watcher";
+
+/// The exit code with which `run-node` reports a node skipped by its `when` condition; the
+/// tasks map it to Airflow's `skipped` (`skip_on_exit_code`).
+pub const SKIP_EXIT_CODE: u8 = 99;
+
+/// The file name of a pipeline's DAG: `<pipeline>.py`, with `-` as `_` (a Python module name).
+pub fn dag_file_name(pipeline: &Pipeline) -> String {
+    format!("{}.py", pipeline.name().replace('-', "_"))
+}
+
+fn json_schema_type(parameter_type: ParameterType) -> &'static str {
+    match parameter_type {
+        ParameterType::Int => "integer",
+        ParameterType::Double => "number",
+        ParameterType::String => "string",
+        ParameterType::Bool => "boolean",
+        ParameterType::List => "array",
+        ParameterType::Struct => "object",
+    }
+}
+
+fn param(parameter: &ParameterSpec) -> String {
+    let mut arguments = Vec::new();
+    if let Some(default) = &parameter.default {
+        arguments.push(value(default));
+    }
+    arguments.push(format!(
+        "type={}",
+        string(json_schema_type(parameter.parameter_type))
+    ));
+    if let Some(description) = &parameter.description {
+        arguments.push(format!("description={}", string(description)));
+    }
+    format!("Param({})", arguments.join(", "))
+}
+
+fn trigger_rule(rule: TriggerRule) -> &'static str {
+    match rule {
+        TriggerRule::AllSuccess => "all_success",
+        TriggerRule::AllDone => "all_done",
+        TriggerRule::OneFailed => "one_failed",
+    }
+}
+
+fn millis(ms: u64) -> String {
+    format!("datetime.timedelta(milliseconds={ms})")
+}
+
+/// The arguments every task has: retries, timeout, trigger rule, documentation.
+fn common_arguments(node: &NodeSpec, exit_handler: bool) -> Vec<String> {
+    let options = &node.options;
+    let mut arguments = vec![format!("task_id={}", string(&node.id))];
+    let rule = if exit_handler {
+        TriggerRule::AllDone
+    } else {
+        options.trigger_rule
+    };
+    if rule != TriggerRule::AllSuccess {
+        arguments.push(format!("trigger_rule={}", string(trigger_rule(rule))));
+    }
+    let retry = &options.retry;
+    arguments.push(format!("retries={}", retry.max_retries));
+    if retry.max_retries > 0 {
+        arguments.push(format!("retry_delay={}", millis(retry.initial_backoff_ms)));
+        if retry.multiplier > 1.0 {
+            arguments.push(format!("retry_exponential_backoff={:?}", retry.multiplier));
+            arguments.push(format!("max_retry_delay={}", millis(retry.max_backoff_ms)));
+        }
+    }
+    if let Some(timeout) = options.timeout_ms {
+        arguments.push(format!("execution_timeout={}", millis(timeout)));
+    }
+    arguments.push(format!(
+        "doc_md={}",
+        string(&format!(
+            "Millrace node `{}`: {}",
+            node.id,
+            node.task.label()
+        ))
+    ));
+    arguments
+}
+
+/// The environment of a task: fixed values as literals (never rendered by Jinja), the run id
+/// and the parameter values as the only templates.
+fn environment(pipeline: &Pipeline, options: &AirflowOptions) -> String {
+    let mut entries = vec![
+        format!("\"MILLRACE_BINARY\": literal({})", string(&options.binary)),
+        format!(
+            "\"MILLRACE_FINGERPRINT\": {}",
+            string(&pipeline.fingerprint().to_hex())
+        ),
+        "\"MILLRACE_RUN_ID\": \"{{ run_id }}\"".to_owned(),
+        "\"MILLRACE_PARAMS_JSON\": PARAMS_JSON".to_owned(),
+    ];
+    if let Some(store) = &options.store {
+        entries.push(format!("\"MILLRACE_STORE\": literal({})", string(store)));
+    }
+    if let Some(root) = &options.root {
+        entries.push(format!("\"MILLRACE_ROOT\": literal({})", string(root)));
+    }
+    format!("{{{}}}", entries.join(", "))
+}
+
+/// The Jinja template that renders every parameter's value as one JSON object. Parameter names
+/// are identifiers (validated), so the template holds no text of the user's; the values are
+/// rendered by `tojson` and never rendered again.
+fn params_template(pipeline: &Pipeline) -> String {
+    let fields: Vec<String> = pipeline
+        .spec()
+        .parameters
+        .iter()
+        .map(|parameter| {
+            format!(
+                "\"{name}\": {{{{ params.{name} | tojson }}}}",
+                name = parameter.name
+            )
+        })
+        .collect();
+    format!("{{{}}}", fields.join(", "))
+}
+
+/// Writes the DAG file of `pipeline`.
+pub fn export_dag(pipeline: &Pipeline, options: &AirflowOptions) -> Result<String, AirflowError> {
+    let spec = pipeline.spec();
+    let fingerprint = pipeline.fingerprint().to_hex();
+    let uses_pods = spec.nodes.iter().any(|node| node.options.image.is_some());
+    let mut out = String::new();
+    let description = spec.description.clone().unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "# The Airflow DAG of the Millrace pipeline `{}` (fingerprint {fingerprint}).\n\
+         # Generated by `compile --target airflow`; recompile instead of editing. Every task runs\n\
+         # the pipeline's binary as `run-node`, which refuses to run a node of another build.",
+        spec.name
+    );
+    out.push_str(
+        "import datetime\n\n\
+         from airflow.providers.standard.operators.bash import BashOperator\n\
+         from airflow.sdk import DAG, Param\n\
+         from airflow.sdk.definitions.template import literal\n",
+    );
+    if uses_pods {
+        out.push_str(
+            "from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator\n\
+             from kubernetes.client import models as k8s\n",
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nPARAMS_JSON = {}",
+        string(&params_template(pipeline))
+    );
+    let _ = writeln!(out, "ENV = {}", environment(pipeline, options));
+    let _ = writeln!(
+        out,
+        "# The command of every BashOperator task: no template of its own; the node id is an\n\
+         # identifier, the rest comes from the environment.\n\
+         RUN_NODE = '\"$MILLRACE_BINARY\" run-node --run-id \"$MILLRACE_RUN_ID\" --node '\n"
+    );
+
+    let mut doc = description.clone();
+    if !doc.is_empty() {
+        doc.push_str("\n\n");
+    }
+    let _ = write!(
+        doc,
+        "Millrace pipeline `{}`, fingerprint `{fingerprint}`.",
+        spec.name
+    );
+    let mut dag_arguments = vec![
+        format!("dag_id={}", string(&spec.name)),
+        format!("doc_md={}", string(&doc)),
+    ];
+    if let Some(first_line) = description.lines().next().filter(|line| !line.is_empty()) {
+        dag_arguments.push(format!("description={}", string(first_line)));
+    }
+    let mut tags: Vec<&str> = spec.tags.iter().map(String::as_str).collect();
+    tags.push("millrace");
+    let tags: Vec<String> = tags.into_iter().map(string).collect();
+    dag_arguments.push(format!("tags=[{}]", tags.join(", ")));
+    let params: Vec<String> = spec
+        .parameters
+        .iter()
+        .map(|parameter| format!("{}: {}", string(&parameter.name), param(parameter)))
+        .collect();
+    dag_arguments.push(format!("params={{{}}}", params.join(", ")));
+    match &spec.schedule {
+        Some(schedule) => {
+            dag_arguments.push(format!("schedule={}", string(&schedule.cron)));
+            dag_arguments.push(format!(
+                "catchup={}",
+                if schedule.catchup { "True" } else { "False" }
+            ));
+            if let Some(runs) = schedule.max_active_runs {
+                dag_arguments.push(format!("max_active_runs={runs}"));
+            }
+            let start = schedule.start_date.as_deref().unwrap_or("2026-01-01");
+            dag_arguments.push(format!(
+                "start_date=datetime.datetime.fromisoformat({}).replace(tzinfo=datetime.timezone.utc)",
+                string(start)
+            ));
+        }
+        None => {
+            dag_arguments.push("schedule=None".to_owned());
+            dag_arguments.push("catchup=False".to_owned());
+            dag_arguments.push(
+                "start_date=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)".to_owned(),
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "with DAG(\n    {},\n) as dag:",
+        dag_arguments.join(",\n    ")
+    );
+    out.push_str("    tasks = {}\n");
+
+    let exit_handler = spec.exit_handler.as_deref();
+    for node in pipeline.nodes_in_order() {
+        let is_exit = exit_handler == Some(node.id.as_str());
+        let mut arguments = common_arguments(node, is_exit);
+        match &node.options.image {
+            None => {
+                arguments.push(format!("bash_command=RUN_NODE + {}", string(&node.id)));
+                arguments.push("env=ENV".to_owned());
+                arguments.push("append_env=True".to_owned());
+                arguments.push(format!("skip_on_exit_code={SKIP_EXIT_CODE}"));
+                let _ = writeln!(
+                    out,
+                    "    tasks[{}] = BashOperator(\n        {},\n    )",
+                    string(&node.id),
+                    arguments.join(",\n        ")
+                );
+            }
+            Some(image) => {
+                arguments.push(format!(
+                    "name={}",
+                    string(&node.id.replace('_', "-").to_lowercase())
+                ));
+                arguments.push(format!("image=literal({})", string(image)));
+                arguments.push("cmds=[ENV[\"MILLRACE_BINARY\"]]".to_owned());
+                arguments.push(format!(
+                    "arguments=[\"run-node\", \"--run-id\", \"{{{{ run_id }}}}\", \"--node\", {}]",
+                    string(&node.id)
+                ));
+                arguments.push(
+                    "env_vars={name: setting for name, setting in ENV.items() if name != \"MILLRACE_BINARY\"}"
+                        .to_owned(),
+                );
+                arguments.push(format!("skip_on_exit_code={SKIP_EXIT_CODE}"));
+                let resources = &node.options.resources;
+                let mut requests = Vec::new();
+                if let Some(cpu) = &resources.cpu {
+                    requests.push(format!("\"cpu\": {}", string(cpu)));
+                }
+                if let Some(memory) = &resources.memory {
+                    requests.push(format!("\"memory\": {}", string(memory)));
+                }
+                let mut limits = requests.clone();
+                if let Some(gpu) = resources.gpu {
+                    limits.push(format!("\"nvidia.com/gpu\": \"{gpu}\""));
+                }
+                if !(requests.is_empty() && limits.is_empty()) {
+                    arguments.push(format!(
+                        "container_resources=k8s.V1ResourceRequirements(requests={{{}}}, limits={{{}}})",
+                        requests.join(", "),
+                        limits.join(", ")
+                    ));
+                }
+                let _ = writeln!(
+                    out,
+                    "    tasks[{}] = KubernetesPodOperator(\n        {},\n    )",
+                    string(&node.id),
+                    arguments.join(",\n        ")
+                );
+            }
+        }
+    }
+
+    out.push('\n');
+    for node in pipeline.nodes_in_order() {
+        if exit_handler == Some(node.id.as_str()) {
+            continue;
+        }
+        let mut upstream: Vec<&str> = node.upstream_node_ids();
+        upstream.sort_unstable();
+        upstream.dedup();
+        for id in upstream {
+            if spec.nodes.iter().all(|other| other.id != id) {
+                return Err(AirflowError::Pipeline(format!(
+                    "node `{}` depends on `{id}`, which the pipeline does not have",
+                    node.id
+                )));
+            }
+            let _ = writeln!(
+                out,
+                "    tasks[{}] >> tasks[{}]",
+                string(id),
+                string(&node.id)
+            );
+        }
+    }
+    if let Some(exit) = exit_handler {
+        let _ = writeln!(
+            out,
+            "    # The exit handler runs when every other task is done, whatever their states; the\n\
+             \x20   # watcher fails the run when one of them failed, so that the handler's success\n\
+             \x20   # does not decide the run's state.\n\
+             \x20   others = [task for task_id, task in tasks.items() if task_id != {exit}]\n\
+             \x20   others >> tasks[{exit}]\n\
+             \x20   watcher = BashOperator(\n\
+             \x20       task_id={watcher},\n\
+             \x20       bash_command=\"echo 'a node of the pipeline failed' >&2; exit 1\",\n\
+             \x20       trigger_rule=\"one_failed\",\n\
+             \x20       retries=0,\n\
+             \x20   )\n\
+             \x20   others >> watcher",
+            exit = string(exit),
+            watcher = string(WATCHER_TASK),
+        );
+    }
+    Ok(out)
+}
