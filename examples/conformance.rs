@@ -79,7 +79,10 @@ async fn fragile(
 #[millrace::component(kind = "conformance.count")]
 async fn count(input: Input<Dataset>, out: Output<Metrics>) -> Result<(), ComponentError> {
     let text = std::fs::read_to_string(input.uri().join("message.txt"))?;
-    std::fs::write(out.uri().join("count.txt"), text.chars().count().to_string())?;
+    std::fs::write(
+        out.uri().join("count.txt"),
+        text.chars().count().to_string(),
+    )?;
     Ok(())
 }
 
@@ -103,13 +106,11 @@ fn pipeline() -> Result<Pipeline, BuildError> {
     let echoed = p.add("echo", Echo::new(&message));
     let steady = p.add(
         "flaky",
-        Flaky::new(echoed.out, &attempts_dir, 2).retry_policy(
-            RetryPolicy::retries(2).backoff(
-                std::time::Duration::from_secs(1),
-                2.0,
-                std::time::Duration::from_secs(4),
-            ),
-        ),
+        Flaky::new(echoed.out, &attempts_dir, 2).retry_policy(RetryPolicy::retries(2).backoff(
+            std::time::Duration::from_secs(1),
+            2.0,
+            std::time::Duration::from_secs(4),
+        )),
     );
     let survived = p.add("fragile", Fragile::new(steady.out, &fail));
     p.add("after_fragile", Count::new(survived.out));

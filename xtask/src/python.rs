@@ -1,20 +1,46 @@
-//! The Python virtual environment the interop suites run `ml-metadata` in.
+//! The Python virtual environments the interop suites run real Python tools in.
 //!
-//! It lives at `$MILLRACE_VENV` (default `<workspace>/.venv`), is made with the machine's
-//! CPython 3.11 (`python3`), and holds the pinned packages of `tools/python/requirements.txt`.
-//! A stamp file in it records a hash of those requirements, so an up-to-date environment costs
-//! one `import ml_metadata` and no `pip` run.
+//! Two, because their pins conflict (ml-metadata's protobuf and grpc against Airflow's):
+//! [`INTEROP`] at `$MILLRACE_VENV` (default `<workspace>/.venv`) with the packages of
+//! `tools/python/requirements.txt` (ml-metadata, pandas, scikit-learn, XGBoost ...), and
+//! [`AIRFLOW`] at `$MILLRACE_AIRFLOW_VENV` (default `<workspace>/.venv-airflow`) with
+//! `tools/airflow/requirements.txt` (Apache Airflow 3.3.2 and everything it resolved to). Both
+//! are made with the machine's CPython 3.11 (`python3`). A stamp file in each records a hash of
+//! its requirements, so an up-to-date environment costs one import and no `pip` run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::process::{capture, run};
 
-/// The environment variable that chooses where the virtual environment lives.
-pub const VENV_VAR: &str = "MILLRACE_VENV";
+/// What a virtual environment is for and holds.
+#[derive(Debug, Clone, Copy)]
+pub struct VenvSpec {
+    /// The environment variable that chooses where it lives.
+    pub var: &'static str,
+    /// Where it lives by default, relative to the workspace root.
+    pub default_dir: &'static str,
+    /// The requirements file, relative to the workspace root.
+    pub requirements: &'static str,
+    /// The module whose `__version__` proves the environment works.
+    pub module: &'static str,
+}
 
-/// The requirements file, relative to the workspace root.
-pub const REQUIREMENTS: &str = "tools/python/requirements.txt";
+/// The environment of the ML-Metadata, pandas and scikit-learn interop suites.
+pub const INTEROP: VenvSpec = VenvSpec {
+    var: "MILLRACE_VENV",
+    default_dir: ".venv",
+    requirements: "tools/python/requirements.txt",
+    module: "ml_metadata",
+};
+
+/// The environment of the Apache Airflow suites.
+pub const AIRFLOW: VenvSpec = VenvSpec {
+    var: "MILLRACE_AIRFLOW_VENV",
+    default_dir: ".venv-airflow",
+    requirements: "tools/airflow/requirements.txt",
+    module: "airflow",
+};
 
 /// The Python version the pinned requirements are for.
 const WANTED: (u32, u32) = (3, 11);
@@ -35,25 +61,25 @@ pub struct Venv {
     pub python: PathBuf,
     /// The interpreter's version, e.g. `3.11.7`.
     pub python_version: String,
-    /// The `ml_metadata.__version__` it imports.
-    pub ml_metadata_version: String,
+    /// The version of the spec's module it imports.
+    pub module_version: String,
 }
 
-/// Where the environment lives: `$MILLRACE_VENV` (relative to the current directory when
-/// relative), else `<workspace_root>/.venv`.
-pub fn venv_dir(workspace_root: &Path) -> Result<PathBuf, String> {
-    match std::env::var_os(VENV_VAR) {
+/// Where the environment lives: its variable (relative to the current directory when
+/// relative), else its default directory in the workspace.
+pub fn venv_dir(spec: &VenvSpec, workspace_root: &Path) -> Result<PathBuf, String> {
+    match std::env::var_os(spec.var) {
         Some(dir) if !dir.is_empty() => std::path::absolute(&dir)
-            .map_err(|error| format!("{VENV_VAR}={}: {error}", Path::new(&dir).display())),
-        _ => Ok(workspace_root.join(".venv")),
+            .map_err(|error| format!("{}={}: {error}", spec.var, Path::new(&dir).display())),
+        _ => Ok(workspace_root.join(spec.default_dir)),
     }
 }
 
 /// Makes sure the environment exists, works and holds the pinned requirements; returns it.
-pub fn ensure(workspace_root: &Path) -> Result<Venv, String> {
-    let dir = venv_dir(workspace_root)?;
+pub fn ensure(spec: &VenvSpec, workspace_root: &Path) -> Result<Venv, String> {
+    let dir = venv_dir(spec, workspace_root)?;
     let python = dir.join("bin").join("python");
-    let requirements_path = workspace_root.join(REQUIREMENTS);
+    let requirements_path = workspace_root.join(spec.requirements);
     let requirements = std::fs::read_to_string(&requirements_path)
         .map_err(|error| format!("cannot read {}: {error}", requirements_path.display()))?;
 
@@ -66,7 +92,7 @@ pub fn ensure(workspace_root: &Path) -> Result<Venv, String> {
                     dir.display()
                 );
             }
-            create(&dir)?;
+            create(spec, &dir)?;
             cpython_version(&python).map_err(|why| {
                 format!(
                     "the new virtual environment {} does not work: {why}",
@@ -84,20 +110,22 @@ pub fn ensure(workspace_root: &Path) -> Result<Venv, String> {
     let up_to_date = std::fs::read_to_string(&stamp).is_ok_and(|recorded| recorded.trim() == hash);
     if up_to_date {
         eprintln!(
-            "xtask: {} already holds {REQUIREMENTS} (hash {hash})",
-            dir.display()
+            "xtask: {} already holds {} (hash {hash})",
+            dir.display(),
+            spec.requirements
         );
     } else {
         install(&python, &requirements_path)?;
     }
-    let ml_metadata_version = match import_ml_metadata(&python) {
+    let module_version = match import_module(spec, &python) {
         Ok(version) => version,
         Err(_) if up_to_date => {
             eprintln!(
-                "xtask: `import ml_metadata` fails although the stamp is current; reinstalling"
+                "xtask: `import {}` fails although the stamp is current; reinstalling",
+                spec.module
             );
             install(&python, &requirements_path)?;
-            import_ml_metadata(&python)?
+            import_module(spec, &python)?
         }
         Err(why) => return Err(why),
     };
@@ -109,7 +137,7 @@ pub fn ensure(workspace_root: &Path) -> Result<Venv, String> {
         dir,
         python,
         python_version,
-        ml_metadata_version,
+        module_version,
     })
 }
 
@@ -138,7 +166,7 @@ fn cpython_version(python: &Path) -> Result<String, String> {
 }
 
 /// Makes a fresh virtual environment at `dir` with the machine's `python3`.
-fn create(dir: &Path) -> Result<(), String> {
+fn create(spec: &VenvSpec, dir: &Path) -> Result<(), String> {
     let base = crate::host::find_in_path("python3").ok_or_else(|| {
         format!(
             "no `python3` on PATH; the Python interop suites need CPython {}.{} \
@@ -160,8 +188,9 @@ fn create(dir: &Path) -> Result<(), String> {
     } else if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
         return Err(format!(
             "{} exists but is not a virtual environment (no pyvenv.cfg); \
-             remove it or point {VENV_VAR} elsewhere",
-            dir.display()
+             remove it or point {} elsewhere",
+            dir.display(),
+            spec.var
         ));
     }
     eprintln!(
@@ -192,13 +221,18 @@ fn install(python: &Path, requirements: &Path) -> Result<(), String> {
     .map_err(|error| format!("cannot install {}: {error}", requirements.display()))
 }
 
-/// Imports `ml_metadata` with `python`; returns its version, or a clear error.
-fn import_ml_metadata(python: &Path) -> Result<String, String> {
-    capture(Command::new(python).args(["-c", "import ml_metadata; print(ml_metadata.__version__)"]))
+/// Imports the spec's module with `python`; returns its version, or a clear error.
+fn import_module(spec: &VenvSpec, python: &Path) -> Result<String, String> {
+    let script = format!(
+        "import {module}; print({module}.__version__)",
+        module = spec.module
+    );
+    capture(Command::new(python).args(["-c", &script]))
         .map(|version| version.trim().to_owned())
         .map_err(|error| {
             format!(
-                "`import ml_metadata` does not work with {}: {error}",
+                "`import {}` does not work with {}: {error}",
+                spec.module,
                 python.display()
             )
         })
@@ -227,24 +261,26 @@ mod tests {
     }
 
     #[test]
-    fn the_requirements_pin_ml_metadata() {
-        let requirements = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
-                .join(REQUIREMENTS),
-        )
-        .unwrap();
-        assert!(
-            requirements
-                .lines()
-                .any(|line| line == "ml-metadata==1.17.1")
-        );
-        for line in requirements.lines() {
-            let line = line.trim();
-            assert!(
-                line.is_empty() || line.starts_with('#') || line.contains("=="),
-                "unpinned requirement {line:?}"
-            );
+    fn the_requirements_are_pinned() {
+        for (spec, pin) in [
+            (INTEROP, "ml-metadata==1.17.1"),
+            (AIRFLOW, "apache-airflow==3.3.2"),
+        ] {
+            let requirements = std::fs::read_to_string(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("..")
+                    .join(spec.requirements),
+            )
+            .unwrap();
+            assert!(requirements.lines().any(|line| line == pin), "{pin}");
+            for line in requirements.lines() {
+                let line = line.trim();
+                assert!(
+                    line.is_empty() || line.starts_with('#') || line.contains("=="),
+                    "unpinned requirement {line:?} in {}",
+                    spec.requirements
+                );
+            }
         }
     }
 

@@ -1,12 +1,13 @@
 //! `cargo xtask test`: provide the tools the suites need, run every suite, say what was provided.
 //!
 //! ```text
-//! cargo xtask test [--no-python] [--no-postgres] [-- CARGO-TEST-ARGS]
+//! cargo xtask test [--no-python] [--no-airflow] [--no-postgres] [-- CARGO-TEST-ARGS]
 //! ```
 //!
 //! | tool | given to `cargo test` as | skipped by |
 //! |---|---|---|
-//! | a CPython 3.11 virtual environment with `ml-metadata` ([`crate::python`]) | `MILLRACE_TEST_PYTHON` | `--no-python` |
+//! | a CPython 3.11 virtual environment with `ml-metadata`, pandas, scikit-learn ... ([`crate::python::INTEROP`]) | `MILLRACE_TEST_PYTHON` | `--no-python` |
+//! | a CPython 3.11 virtual environment with Apache Airflow 3.3.2 ([`crate::python::AIRFLOW`]) | `MILLRACE_TEST_AIRFLOW_PYTHON` | `--no-airflow` |
 //! | a throwaway PostgreSQL server ([`crate::postgres`]) | `MILLRACE_TEST_POSTGRES_URL` | `--no-postgres` |
 //!
 //! A skipped tool's variable is removed from the tests' environment, so their suites skip and
@@ -18,14 +19,19 @@ use crate::postgres;
 use crate::process::{cargo, run};
 use crate::python;
 
-/// The environment variable that hands the virtual environment's interpreter to the tests.
+/// The environment variable that hands the interop environment's interpreter to the tests.
 pub const PYTHON_VAR: &str = "MILLRACE_TEST_PYTHON";
+
+/// The environment variable that hands the Airflow environment's interpreter to the tests.
+pub const AIRFLOW_VAR: &str = "MILLRACE_TEST_AIRFLOW_PYTHON";
 
 /// What `cargo xtask test` was asked to do.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Options {
     /// Provide the Python virtual environment.
     pub python: bool,
+    /// Provide the Airflow virtual environment.
+    pub airflow: bool,
     /// Provide a throwaway PostgreSQL.
     pub postgres: bool,
     /// Arguments for `cargo test`.
@@ -38,6 +44,7 @@ impl Options {
     pub fn parse(arguments: &[String]) -> Options {
         let mut options = Options {
             python: true,
+            airflow: true,
             postgres: true,
             cargo_args: Vec::new(),
         };
@@ -45,6 +52,7 @@ impl Options {
         while let Some(argument) = arguments.next() {
             match argument.as_str() {
                 "--no-python" => options.python = false,
+                "--no-airflow" => options.airflow = false,
                 "--no-postgres" => options.postgres = false,
                 "--" => {
                     options.cargo_args.extend(arguments.by_ref().cloned());
@@ -84,19 +92,35 @@ pub fn test(workspace_root: &Path, arguments: &[String]) -> Result<(), String> {
 
     let mut provided = Vec::new();
     if options.python {
-        let venv = python::ensure(workspace_root)?;
+        let venv = python::ensure(&python::INTEROP, workspace_root)?;
         command.env(PYTHON_VAR, &venv.python);
         provided.push(format!(
             "{PYTHON_VAR}={} (CPython {}, ml-metadata {}, in the venv {})",
             venv.python.display(),
             venv.python_version,
-            venv.ml_metadata_version,
+            venv.module_version,
             venv.dir.display(),
         ));
     } else {
         command.env_remove(PYTHON_VAR);
         provided.push(format!(
             "{PYTHON_VAR} not set (--no-python): the Python interop suites skip"
+        ));
+    }
+    if options.airflow {
+        let venv = python::ensure(&python::AIRFLOW, workspace_root)?;
+        command.env(AIRFLOW_VAR, &venv.python);
+        provided.push(format!(
+            "{AIRFLOW_VAR}={} (CPython {}, apache-airflow {}, in the venv {})",
+            venv.python.display(),
+            venv.python_version,
+            venv.module_version,
+            venv.dir.display(),
+        ));
+    } else {
+        command.env_remove(AIRFLOW_VAR);
+        provided.push(format!(
+            "{AIRFLOW_VAR} not set (--no-airflow): the Airflow suites skip"
         ));
     }
     // Declared after `command` is built and before it runs; dropped (server stopped, files
@@ -146,6 +170,7 @@ mod tests {
             Options::parse(&[]),
             Options {
                 python: true,
+                airflow: true,
                 postgres: true,
                 cargo_args: Vec::new()
             }

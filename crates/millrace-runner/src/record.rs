@@ -196,10 +196,23 @@ impl RunRecord {
                 pipeline.name()
             )));
         }
-        let parameters: BTreeMap<String, Json> = match run.custom_properties.get("parameters") {
+        let mut parameters: BTreeMap<String, Json> = match run.custom_properties.get("parameters") {
             Some(Value::Struct(map)) => map.clone().into_iter().collect(),
             _ => BTreeMap::new(),
         };
+        // ML-Metadata keeps a struct property as a protobuf Struct, whose numbers are doubles:
+        // an int parameter comes back as `12.0` and is made an integer again.
+        for declared in &pipeline.spec().parameters {
+            if declared.parameter_type == millrace_core::parameter::ParameterType::Int
+                && let Some(value) = parameters.get_mut(&declared.name)
+                && let Some(number) = value.as_f64()
+                && !value.is_i64()
+                && number.fract() == 0.0
+                && number.abs() < 9.0e15
+            {
+                *value = Json::from(number as i64);
+            }
+        }
         let mut record = RunRecord::register(store, pipeline, run_id, parameters).await?;
         record.run_context = run.id.unwrap_or_default();
         record.pipeline_context =

@@ -1,0 +1,495 @@
+//! Exported DAGs in the real Apache Airflow 3.3.2 (`cargo xtask test` installs it into a venv
+//! and sets `MILLRACE_TEST_AIRFLOW_PYTHON`): they load into a DagBag with the pipelines' tasks
+//! and edges, and `dag.test()` runs them — `airflow dags test` in one process, with no scheduler
+//! or webserver — with the metadata in SQLite and in PostgreSQL. (Like `tests/examples.rs`, this
+//! runs the example binaries that `cargo test` builds.)
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)] // Tests fail loudly.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use millrace::metadata::{EventQuery, MetadataStore, NodeQuery};
+
+/// The conformance example's hostile text (`examples/conformance.rs`).
+const HOSTILE: &str = "It's \"quoted\"\nnew line\t{{ run_id }} {% if %} ''' \"\"\" \\ $HOME `date` ; rm -rf / café → 😀";
+
+fn example(name: &str) -> PathBuf {
+    let test_binary = std::env::current_exe().unwrap();
+    let profile_dir = test_binary.parent().and_then(|deps| deps.parent()).unwrap();
+    let binary = profile_dir.join("examples").join(name);
+    assert!(
+        binary.exists(),
+        "{} is not built: run `cargo test` (which builds the examples)",
+        binary.display()
+    );
+    binary
+}
+
+/// An Airflow home with a migrated database and a dags folder, or `None` (said) without Airflow.
+struct Airflow {
+    python: PathBuf,
+    home: tempfile::TempDir,
+}
+
+impl Airflow {
+    fn new(suite: &str) -> Option<Airflow> {
+        let python = match std::env::var_os("MILLRACE_TEST_AIRFLOW_PYTHON") {
+            Some(path) if !path.is_empty() => PathBuf::from(path),
+            _ => {
+                eprintln!(
+                    "SKIPPED (airflow {suite}): MILLRACE_TEST_AIRFLOW_PYTHON is not set; `cargo \
+                     xtask test` installs Apache Airflow 3.3.2 into a venv and sets it"
+                );
+                return None;
+            }
+        };
+        let airflow = Airflow {
+            python,
+            home: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir_all(airflow.dags()).unwrap();
+        let airflow_cli = airflow.python.parent().unwrap().join("airflow");
+        let output = airflow
+            .command(&airflow_cli)
+            .args(["db", "migrate"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "airflow db migrate: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Some(airflow)
+    }
+
+    fn dags(&self) -> PathBuf {
+        self.home.path().join("dags")
+    }
+
+    fn command(&self, program: &Path) -> Command {
+        let mut command = Command::new(program);
+        command
+            .env("AIRFLOW_HOME", self.home.path())
+            .env("AIRFLOW__CORE__DAGS_FOLDER", self.dags())
+            .env("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+            .env("PYTHONWARNINGS", "ignore")
+            .current_dir(self.home.path());
+        command
+    }
+
+    /// Writes the DAG of example `name` into the dags folder, its tasks using `store`.
+    fn export(&self, name: &str, store: &str) {
+        let root = self.home.path().join("artifacts");
+        let output = Command::new(example(name))
+            .args(["compile", "--target", "airflow", "--out"])
+            .arg(self.dags())
+            .args(["--store", store, "--root"])
+            .arg(&root)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Runs `tools/airflow/airflow_check.py` with `arguments`; its JSON result.
+    fn check(&self, arguments: &[&str]) -> serde_json::Value {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/airflow/airflow_check.py");
+        let output = self
+            .command(&self.python)
+            .arg(script)
+            .args(arguments)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let result = stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("MILLRACE_RESULT "))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no result from airflow_check.py {arguments:?}: {stdout}\n{}",
+                    String::from_utf8_lossy(&output.stderr)
+                )
+            });
+        serde_json::from_str(result).unwrap()
+    }
+}
+
+/// The IR of example `name`: node ids and dependency edges `(upstream, downstream)`.
+fn pipeline_shape(
+    name: &str,
+) -> (
+    BTreeSet<String>,
+    BTreeSet<(String, String)>,
+    serde_json::Value,
+) {
+    let output = Command::new(example(name))
+        .args(["compile"])
+        .output()
+        .unwrap();
+    let ir: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut nodes = BTreeSet::new();
+    let mut edges = BTreeSet::new();
+    for node in ir["nodes"].as_array().unwrap() {
+        let id = node["id"].as_str().unwrap().to_owned();
+        if let Some(inputs) = node["inputs"].as_object() {
+            for input in inputs.values() {
+                let upstream = input["channel"]["node"].as_str().unwrap().to_owned();
+                edges.insert((upstream, id.clone()));
+            }
+        }
+        nodes.insert(id);
+    }
+    (nodes, edges, ir)
+}
+
+fn dag_shape(dag: &serde_json::Value) -> (BTreeSet<String>, BTreeSet<(String, String)>) {
+    let tasks = dag["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|task| task.as_str().unwrap().to_owned())
+        .collect();
+    let edges = dag["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| {
+            (
+                edge[0].as_str().unwrap().to_owned(),
+                edge[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    (tasks, edges)
+}
+
+#[test]
+fn exported_dags_load_into_a_dagbag_with_the_pipelines_tasks_and_edges() {
+    let Some(airflow) = Airflow::new("dagbag") else {
+        return;
+    };
+    for name in ["hello", "taxi", "conformance"] {
+        airflow.export(name, "sqlite:///unused.sqlite");
+    }
+    let loaded = airflow.check(&["load"]);
+    assert_eq!(loaded["import_errors"], serde_json::json!({}), "{loaded:#}");
+    for (name, dag_id) in [("hello", "hello"), ("taxi", "chicago-taxi")] {
+        let (nodes, edges, _) = pipeline_shape(name);
+        let (tasks, dag_edges) = dag_shape(&loaded["dags"][dag_id]);
+        assert_eq!(tasks, nodes, "{name}");
+        assert_eq!(dag_edges, edges, "{name}");
+    }
+
+    // The conformance pipeline: its edges, the exit handler after every other task, the
+    // watcher, and the hostile strings passed through literally.
+    let (nodes, mut edges, _) = pipeline_shape("conformance");
+    let dag = &loaded["dags"]["conformance"];
+    let (tasks, dag_edges) = dag_shape(dag);
+    let mut expected_tasks = nodes.clone();
+    expected_tasks.insert("millrace_watcher".to_owned());
+    assert_eq!(tasks, expected_tasks);
+    for node in nodes.iter().filter(|node| *node != "cleanup") {
+        edges.insert((node.clone(), "cleanup".to_owned()));
+        edges.insert((node.clone(), "millrace_watcher".to_owned()));
+    }
+    assert_eq!(dag_edges, edges);
+    assert_eq!(dag["trigger_rules"]["cleanup"], "TriggerRule.ALL_DONE");
+    assert_eq!(dag["retries"]["flaky"], 2);
+    assert_eq!(dag["params"]["message"], HOSTILE);
+    assert_eq!(
+        dag["doc_md"]
+            .as_str()
+            .unwrap()
+            .lines()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        format!(
+            "Exporter conformance.\n{}",
+            HOSTILE.lines().take(2).collect::<Vec<_>>().join("\n")
+        )
+    );
+    assert!(
+        dag["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|tag| tag == HOSTILE),
+        "{dag:#}"
+    );
+}
+
+/// Counts of a store's executions by state, artifacts by type and state, and events by type.
+async fn lineage_counts(store: &dyn MetadataStore) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for execution in store.get_executions(&NodeQuery::all()).await.unwrap() {
+        let node = execution
+            .custom_properties
+            .get("node_id")
+            .map(|value| value.to_json().to_string())
+            .unwrap_or_default();
+        *counts
+            .entry(format!("execution {node} {:?}", execution.last_known_state))
+            .or_default() += 1;
+    }
+    for artifact in store.get_artifacts(&NodeQuery::all()).await.unwrap() {
+        *counts
+            .entry(format!(
+                "artifact {} {:?}",
+                artifact.type_name.unwrap_or_default(),
+                artifact.state
+            ))
+            .or_default() += 1;
+    }
+    for event in store
+        .get_events(&EventQuery {
+            artifact_ids: None,
+            execution_ids: None,
+        })
+        .await
+        .unwrap()
+    {
+        *counts
+            .entry(format!("event {:?}", event.event_type))
+            .or_default() += 1;
+    }
+    counts
+}
+
+/// Runs hello and taxi in Airflow with the metadata at `store`, and locally with a fresh SQLite
+/// store; the lineage recorded is the same.
+fn runs_like_a_local_run(airflow: &Airflow, store: &str) {
+    airflow.export("hello", store);
+    airflow.export("taxi", store);
+    let ran = airflow.check(&["test", "hello", "chicago-taxi"]);
+    for run in ran["runs"].as_array().unwrap() {
+        assert_eq!(run["state"], "success", "{run:#}");
+        for (task, state) in run["tasks"].as_object().unwrap() {
+            let expected = if task == "shout" {
+                "skipped"
+            } else {
+                "success"
+            };
+            assert_eq!(state["state"], expected, "{task}: {run:#}");
+        }
+    }
+
+    let local = tempfile::tempdir().unwrap();
+    let local_store = format!(
+        "sqlite://{}",
+        local.path().join("metadata.sqlite").display()
+    );
+    for name in ["hello", "taxi"] {
+        let output = Command::new(example(name))
+            .args(["run", "--store", &local_store, "--root"])
+            .arg(local.path().join("artifacts"))
+            .env("TAXI_SERVING", local.path().join("serving"))
+            .current_dir(local.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (in_airflow, locally) = runtime.block_on(async {
+        let in_airflow = millrace::metadata::connect(store).await.unwrap();
+        let locally = millrace::metadata::connect(&local_store).await.unwrap();
+        (
+            lineage_counts(&*in_airflow).await,
+            lineage_counts(&*locally).await,
+        )
+    });
+    assert_eq!(in_airflow, locally);
+}
+
+#[test]
+fn hello_and_taxi_run_in_airflow_as_they_run_locally_on_sqlite() {
+    let Some(airflow) = Airflow::new("sqlite") else {
+        return;
+    };
+    let store = format!(
+        "sqlite://{}",
+        airflow.home.path().join("millrace.sqlite").display()
+    );
+    runs_like_a_local_run(&airflow, &store);
+}
+
+#[test]
+fn hello_and_taxi_run_in_airflow_as_they_run_locally_on_postgres() {
+    let server = match std::env::var("MILLRACE_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            eprintln!(
+                "SKIPPED (airflow postgres): MILLRACE_TEST_POSTGRES_URL is not set; `cargo xtask \
+                 test` starts a throwaway server and sets it"
+            );
+            return;
+        }
+    };
+    let Some(airflow) = Airflow::new("postgres") else {
+        return;
+    };
+    // A schema of its own on the shared test server.
+    let schema = format!("airflow_{}", std::process::id());
+    let statement = format!("CREATE SCHEMA {schema}");
+    let server_url = server.clone();
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&server_url, postgres::NoTls).unwrap();
+        client.batch_execute(&statement).unwrap();
+    })
+    .join()
+    .unwrap();
+    let separator = if server.contains('?') { '&' } else { '?' };
+    let store = format!("{server}{separator}options=-c%20search_path%3D{schema}");
+    runs_like_a_local_run(&airflow, &store);
+}
+
+/// The states of a run's nodes in the store, as `runs show` reports them.
+fn node_states(store: &str, run_id: &str) -> BTreeMap<String, String> {
+    let output = Command::new(example("conformance"))
+        .args(["runs", "show", run_id, "--json", "--store", store])
+        .output()
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("runs show: {}", String::from_utf8_lossy(&output.stderr)));
+    shown["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| {
+            (
+                node["node"].as_str().unwrap().to_owned(),
+                node["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn failures_retries_skips_the_exit_handler_caching_and_hostile_strings() {
+    let Some(airflow) = Airflow::new("conformance") else {
+        return;
+    };
+    let store = format!(
+        "sqlite://{}",
+        airflow.home.path().join("millrace.sqlite").display()
+    );
+    airflow.export("conformance", &store);
+    let attempts = airflow.home.path().join("attempts");
+    let conf = serde_json::json!({ "attempts_dir": attempts.display().to_string() }).to_string();
+    // Another hostile message through the run's configuration, as a user triggering it would.
+    let message = "conf: \"{{ dag_run }}\" '; exit 3; ' \\n ünïcødé";
+    let with_message = serde_json::json!({
+        "attempts_dir": attempts.display().to_string(),
+        "message": message,
+    })
+    .to_string();
+    let failing = serde_json::json!({
+        "attempts_dir": attempts.display().to_string(),
+        "message": message,
+        "fail": true,
+    })
+    .to_string();
+    let ran = airflow.check(&[
+        "test",
+        "conformance",
+        &conf,
+        "conformance",
+        &conf,
+        "conformance",
+        &with_message,
+        "conformance",
+        &failing,
+    ]);
+    let runs = ran["runs"].as_array().unwrap();
+    let state = |run: &serde_json::Value, task: &str| {
+        (
+            run["tasks"][task]["state"]
+                .as_str()
+                .unwrap_or("none")
+                .to_owned(),
+            run["tasks"][task]["try_number"].as_i64().unwrap_or(0),
+        )
+    };
+
+    // First run: the flaky node fails its first try and succeeds on Airflow's retry; the node
+    // whose condition is false is skipped; the watcher has nothing to do.
+    let first = &runs[0];
+    assert_eq!(first["state"], "success", "{first:#}");
+    assert_eq!(state(first, "flaky"), ("success".to_owned(), 2));
+    assert_eq!(state(first, "skipped_count").0, "skipped");
+    assert_eq!(state(first, "millrace_watcher").0, "skipped");
+    assert_eq!(state(first, "cleanup").0, "success");
+    // The messages `echo` wrote, oldest first (runs 1 and 3 executed it; 2 and 4 reused it).
+    let root = airflow.home.path().join("artifacts/conformance/echo/out");
+    let messages = || {
+        let mut dirs: Vec<(u64, PathBuf)> = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter_map(|dir| Some((dir.file_name()?.to_str()?.parse().ok()?, dir)))
+            .collect();
+        dirs.sort();
+        dirs.into_iter()
+            .map(|(_, dir)| std::fs::read_to_string(dir.join("message.txt")).unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(messages()[0], HOSTILE, "the default arrives byte for byte");
+
+    // Second run, unchanged: Airflow runs every task, Millrace serves every node from the cache.
+    let second = &runs[1];
+    assert_eq!(second["state"], "success", "{second:#}");
+    let states = node_states(&store, second["run_id"].as_str().unwrap());
+    for (node, node_state) in &states {
+        let expected = match node.as_str() {
+            "skipped_count" => "SKIPPED",
+            _ => "CACHED",
+        };
+        assert_eq!(node_state, expected, "{node}: {states:?}");
+    }
+
+    // Third run: a hostile message from the run's configuration arrives literally.
+    assert_eq!(runs[2]["state"], "success", "{:#}", runs[2]);
+    assert_eq!(messages(), [HOSTILE, message]);
+
+    // Fourth run: `fragile` fails, its downstream task is upstream_failed, the exit handler
+    // still runs, and the watcher fails the run.
+    let fourth = &runs[3];
+    assert_eq!(fourth["state"], "failed", "{fourth:#}");
+    assert_eq!(state(fourth, "fragile"), ("failed".to_owned(), 1));
+    assert_eq!(state(fourth, "after_fragile").0, "upstream_failed");
+    assert_eq!(state(fourth, "cleanup").0, "success");
+    assert_eq!(state(fourth, "millrace_watcher").0, "failed");
+}
+
+#[test]
+fn run_node_refuses_a_dag_of_another_build() {
+    let output = Command::new(example("hello"))
+        .args([
+            "run-node",
+            "--run-id",
+            "r1",
+            "--node",
+            "greet",
+            "--fingerprint",
+            "0123",
+        ])
+        .env("MILLRACE_STORE", "memory://")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("different builds"), "{stderr}");
+}
