@@ -6,6 +6,7 @@
 //! cargo run --example conformance -- run                          # locally
 //! cargo run --example conformance -- run --param fail=true        # `fragile` fails, `after_fragile` does not run
 //! cargo run --example conformance -- compile --target airflow --out dags/
+//! CONFORMANCE_IMAGE=registry/conformance:1 cargo run --example conformance -- compile --target airflow
 //! ```
 //!
 //! Its description, tags and the default of `message` hold quotes, newlines, Jinja `{{ }}`,
@@ -103,7 +104,15 @@ fn pipeline() -> Result<Pipeline, BuildError> {
     let attempts_dir = p.param("attempts_dir", String::new());
     let skip_count = p.param("skip_count", true);
 
-    let echoed = p.add("echo", Echo::new(&message));
+    // With CONFORMANCE_IMAGE set, `echo` runs in that image on container runners (Airflow's
+    // KubernetesPodOperator): what the exporters' tests load without a cluster.
+    let echo = Echo::new(&message);
+    let echoed = match std::env::var("CONFORMANCE_IMAGE") {
+        Ok(image) if !image.is_empty() => {
+            p.add("echo", echo.image(image).cpu("500m").memory("256Mi"))
+        }
+        _ => p.add("echo", echo),
+    };
     let steady = p.add(
         "flaky",
         Flaky::new(echoed.out, &attempts_dir, 2).retry_policy(RetryPolicy::retries(2).backoff(
@@ -113,7 +122,10 @@ fn pipeline() -> Result<Pipeline, BuildError> {
         )),
     );
     let survived = p.add("fragile", Fragile::new(steady.out, &fail));
-    p.add("after_fragile", Count::new(survived.out));
+    p.add(
+        "after_fragile",
+        Count::new(survived.out).pool("default_pool"),
+    );
     p.add(
         "skipped_count",
         Count::new(echoed.out).when(skip_count.equals(false)),

@@ -205,6 +205,8 @@ fn exported_dags_load_into_a_dagbag_with_the_pipelines_tasks_and_edges() {
     assert_eq!(dag_edges, edges);
     assert_eq!(dag["trigger_rules"]["cleanup"], "TriggerRule.ALL_DONE");
     assert_eq!(dag["retries"]["flaky"], 2);
+    assert_eq!(dag["pools"]["after_fragile"], "default_pool");
+    assert_eq!(dag["operators"]["echo"], "BashOperator");
     assert_eq!(dag["params"]["message"], HOSTILE);
     assert_eq!(
         dag["doc_md"]
@@ -492,4 +494,29 @@ fn run_node_refuses_a_dag_of_another_build() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("different builds"), "{stderr}");
+}
+
+#[test]
+fn a_node_with_an_image_becomes_a_kubernetes_pod() {
+    let Some(airflow) = Airflow::new("kubernetes") else {
+        return;
+    };
+    let output = Command::new(example("conformance"))
+        .args(["compile", "--target", "airflow", "--out"])
+        .arg(airflow.dags())
+        .args(["--binary", "/usr/local/bin/conformance"])
+        .env("CONFORMANCE_IMAGE", "registry.example/conformance:1.0")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let loaded = airflow.check(&["load"]);
+    assert_eq!(loaded["import_errors"], serde_json::json!({}), "{loaded:#}");
+    let dag = &loaded["dags"]["conformance"];
+    assert_eq!(dag["operators"]["echo"], "KubernetesPodOperator");
+    assert_eq!(dag["images"]["echo"], "registry.example/conformance:1.0");
+    assert_eq!(dag["operators"]["flaky"], "BashOperator");
 }

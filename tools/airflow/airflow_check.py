@@ -39,6 +39,14 @@ def load():
             "tags": sorted(dag.tags),
             "trigger_rules": {task.task_id: str(task.trigger_rule) for task in dag.tasks},
             "retries": {task.task_id: task.retries for task in dag.tasks},
+            "pools": {task.task_id: task.pool for task in dag.tasks},
+            "operators": {task.task_id: type(task).__name__ for task in dag.tasks},
+            # What a pod's image renders to (it is written as a literal, never a template).
+            "images": {
+                task.task_id: getattr(task.image, "value", task.image)
+                for task in dag.tasks
+                if getattr(task, "image", None)
+            },
         }
     return {"dags": dags, "import_errors": dict(bag.import_errors), "seconds": seconds}
 

@@ -97,6 +97,9 @@ fn common_arguments(node: &NodeSpec, exit_handler: bool) -> Vec<String> {
     if let Some(timeout) = options.timeout_ms {
         arguments.push(format!("execution_timeout={}", millis(timeout)));
     }
+    if let Some(pool) = &options.pool {
+        arguments.push(format!("pool={}", string(pool)));
+    }
     arguments.push(format!(
         "doc_md={}",
         string(&format!(

@@ -362,6 +362,12 @@ impl<C: Component> Node<C> {
         self
     }
 
+    /// Takes a slot of the orchestrator's pool `name` while it runs (Airflow pools).
+    pub fn pool(mut self, name: impl Into<String>) -> Self {
+        self.options.pool = Some(name.into());
+        self
+    }
+
     /// When the node runs relative to its upstream nodes' outcomes.
     pub fn trigger_rule(mut self, rule: TriggerRule) -> Self {
         self.options.trigger_rule = rule;

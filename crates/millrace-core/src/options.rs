@@ -187,6 +187,10 @@ pub struct NodeOptions {
     /// Runs the node only when this holds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub when: Option<ConditionSpec>,
+    /// The orchestrator's pool the node's task takes slots from (Airflow pools), limiting how
+    /// many such tasks run at once; the local runner does not use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
 }
 
 fn is_default_retry(retry: &RetryPolicy) -> bool {
@@ -207,6 +211,7 @@ impl Default for NodeOptions {
             image: None,
             trigger_rule: TriggerRule::default(),
             when: None,
+            pool: None,
         }
     }
 }
@@ -228,6 +233,17 @@ impl NodeOptions {
             && (image.is_empty() || image.chars().any(char::is_whitespace))
         {
             problems.push(format!("image `{image}` is not a valid image reference"));
+        }
+        if let Some(pool) = &self.pool
+            && (pool.is_empty()
+                || pool.len() > 256
+                || !pool
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+        {
+            problems.push(format!(
+                "pool `{pool}` is not a pool name (letters, digits, `_`, `-`, `.`)"
+            ));
         }
         problems
     }
