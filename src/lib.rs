@@ -78,6 +78,10 @@ pub use millrace_metadata as metadata;
 #[cfg(any(feature = "data", feature = "model"))]
 pub use millrace_components as components;
 
+/// Apache Airflow 3 export: DAG files whose tasks run the pipeline's binary
+/// (`compile --target airflow`).
+pub use millrace_airflow as airflow;
+
 /// The command line every pipeline binary gets: `millrace::cli::main(pipeline).await`.
 pub mod cli {
     pub use millrace_cli::*;

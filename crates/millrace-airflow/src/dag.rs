@@ -73,42 +73,60 @@ fn millis(ms: u64) -> String {
     format!("datetime.timedelta(milliseconds={ms})")
 }
 
-/// The arguments every task has: retries, timeout, trigger rule, documentation.
-fn common_arguments(node: &NodeSpec, exit_handler: bool) -> Vec<String> {
+/// The settings of a node's task beyond its id: trigger rule, retries, timeout, pool — as
+/// (keyword, Python value) pairs.
+fn task_settings(node: &NodeSpec, exit_handler: bool) -> Vec<(&'static str, String)> {
     let options = &node.options;
-    let mut arguments = vec![format!("task_id={}", string(&node.id))];
+    let mut settings = Vec::new();
     let rule = if exit_handler {
         TriggerRule::AllDone
     } else {
         options.trigger_rule
     };
     if rule != TriggerRule::AllSuccess {
-        arguments.push(format!("trigger_rule={}", string(trigger_rule(rule))));
+        settings.push(("trigger_rule", string(trigger_rule(rule))));
     }
     let retry = &options.retry;
-    arguments.push(format!("retries={}", retry.max_retries));
+    settings.push(("retries", retry.max_retries.to_string()));
     if retry.max_retries > 0 {
-        arguments.push(format!("retry_delay={}", millis(retry.initial_backoff_ms)));
+        settings.push(("retry_delay", millis(retry.initial_backoff_ms)));
         if retry.multiplier > 1.0 {
-            arguments.push(format!("retry_exponential_backoff={:?}", retry.multiplier));
-            arguments.push(format!("max_retry_delay={}", millis(retry.max_backoff_ms)));
+            settings.push((
+                "retry_exponential_backoff",
+                format!("{:?}", retry.multiplier),
+            ));
+            settings.push(("max_retry_delay", millis(retry.max_backoff_ms)));
         }
     }
     if let Some(timeout) = options.timeout_ms {
-        arguments.push(format!("execution_timeout={}", millis(timeout)));
+        settings.push(("execution_timeout", millis(timeout)));
     }
     if let Some(pool) = &options.pool {
-        arguments.push(format!("pool={}", string(pool)));
+        settings.push(("pool", string(pool)));
     }
-    arguments.push(format!(
-        "doc_md={}",
-        string(&format!(
-            "Millrace node `{}`: {}",
-            node.id,
-            node.task.label()
-        ))
-    ));
-    arguments
+    settings
+}
+
+/// A pod's `container_resources` argument, when the node requests any.
+fn pod_resources(resources: &millrace_core::Resources) -> Option<String> {
+    let mut requests = Vec::new();
+    if let Some(cpu) = &resources.cpu {
+        requests.push(format!("\"cpu\": {}", string(cpu)));
+    }
+    if let Some(memory) = &resources.memory {
+        requests.push(format!("\"memory\": {}", string(memory)));
+    }
+    let mut limits = requests.clone();
+    if let Some(gpu) = resources.gpu {
+        limits.push(format!("\"nvidia.com/gpu\": \"{gpu}\""));
+    }
+    (!limits.is_empty()).then(|| {
+        format!(
+            "container_resources=k8s.V1ResourceRequirements(requests={{{}}}, limits={{{}}})",
+            requests.join(", "),
+            limits.join(", ")
+        )
+    })
 }
 
 /// The environment of a task: fixed values as literals (never rendered by Jinja), the run id
@@ -247,68 +265,81 @@ pub fn export_dag(pipeline: &Pipeline, options: &AirflowOptions) -> Result<Strin
     out.push_str("    tasks = {}\n");
 
     let exit_handler = spec.exit_handler.as_deref();
+    // The nodes that run as BashOperators, as a table: one row per node, its id and settings.
+    // (Data compiles faster than code: Airflow parses this file again and again.)
+    out.push_str(
+        "    # One row per node: its task id and its own settings; every task runs `run-node`.\n\
+         \x20   BASH_NODES = [\n",
+    );
     for node in pipeline.nodes_in_order() {
-        let is_exit = exit_handler == Some(node.id.as_str());
-        let mut arguments = common_arguments(node, is_exit);
-        match &node.options.image {
-            None => {
-                arguments.push(format!("bash_command=RUN_NODE + {}", string(&node.id)));
-                arguments.push("env=ENV".to_owned());
-                arguments.push("append_env=True".to_owned());
-                arguments.push(format!("skip_on_exit_code={SKIP_EXIT_CODE}"));
-                let _ = writeln!(
-                    out,
-                    "    tasks[{}] = BashOperator(\n        {},\n    )",
-                    string(&node.id),
-                    arguments.join(",\n        ")
-                );
-            }
-            Some(image) => {
-                arguments.push(format!(
-                    "name={}",
-                    string(&node.id.replace('_', "-").to_lowercase())
-                ));
-                arguments.push(format!("image=literal({})", string(image)));
-                arguments.push("cmds=[ENV[\"MILLRACE_BINARY\"]]".to_owned());
-                arguments.push(format!(
-                    "arguments=[\"run-node\", \"--run-id\", \"{{{{ run_id }}}}\", \"--node\", {}]",
-                    string(&node.id)
-                ));
-                arguments.push(
-                    "env_vars={name: setting for name, setting in ENV.items() if name != \"MILLRACE_BINARY\"}"
-                        .to_owned(),
-                );
-                arguments.push(format!("skip_on_exit_code={SKIP_EXIT_CODE}"));
-                let resources = &node.options.resources;
-                let mut requests = Vec::new();
-                if let Some(cpu) = &resources.cpu {
-                    requests.push(format!("\"cpu\": {}", string(cpu)));
-                }
-                if let Some(memory) = &resources.memory {
-                    requests.push(format!("\"memory\": {}", string(memory)));
-                }
-                let mut limits = requests.clone();
-                if let Some(gpu) = resources.gpu {
-                    limits.push(format!("\"nvidia.com/gpu\": \"{gpu}\""));
-                }
-                if !(requests.is_empty() && limits.is_empty()) {
-                    arguments.push(format!(
-                        "container_resources=k8s.V1ResourceRequirements(requests={{{}}}, limits={{{}}})",
-                        requests.join(", "),
-                        limits.join(", ")
-                    ));
-                }
-                let _ = writeln!(
-                    out,
-                    "    tasks[{}] = KubernetesPodOperator(\n        {},\n    )",
-                    string(&node.id),
-                    arguments.join(",\n        ")
-                );
-            }
+        if node.options.image.is_some() {
+            continue;
         }
+        let is_exit = exit_handler == Some(node.id.as_str());
+        let settings: Vec<String> = task_settings(node, is_exit)
+            .into_iter()
+            .map(|(key, setting)| format!("\"{key}\": {setting}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "        ({}, {{{}}}),",
+            string(&node.id),
+            settings.join(", ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "    ]\n\
+         \x20   for task_id, settings in BASH_NODES:\n\
+         \x20       tasks[task_id] = BashOperator(\n\
+         \x20           task_id=task_id,\n\
+         \x20           bash_command=RUN_NODE + task_id,\n\
+         \x20           env=ENV,\n\
+         \x20           append_env=True,\n\
+         \x20           skip_on_exit_code={SKIP_EXIT_CODE},\n\
+         \x20           **settings,\n\
+         \x20       )"
+    );
+    for node in pipeline.nodes_in_order() {
+        let Some(image) = &node.options.image else {
+            continue;
+        };
+        let is_exit = exit_handler == Some(node.id.as_str());
+        let mut arguments = vec![format!("task_id={}", string(&node.id))];
+        arguments.extend(
+            task_settings(node, is_exit)
+                .into_iter()
+                .map(|(key, setting)| format!("{key}={setting}")),
+        );
+        arguments.push(format!(
+            "name={}",
+            string(&node.id.replace('_', "-").to_lowercase())
+        ));
+        arguments.push(format!("image=literal({})", string(image)));
+        arguments.push("cmds=[ENV[\"MILLRACE_BINARY\"]]".to_owned());
+        arguments.push(format!(
+            "arguments=[\"run-node\", \"--run-id\", \"{{{{ run_id }}}}\", \"--node\", {}]",
+            string(&node.id)
+        ));
+        arguments.push(
+            "env_vars={name: setting for name, setting in ENV.items() if name != \"MILLRACE_BINARY\"}"
+                .to_owned(),
+        );
+        arguments.push(format!("skip_on_exit_code={SKIP_EXIT_CODE}"));
+        if let Some(resources) = pod_resources(&node.options.resources) {
+            arguments.push(resources);
+        }
+        let _ = writeln!(
+            out,
+            "    tasks[{}] = KubernetesPodOperator(\n        {},\n    )",
+            string(&node.id),
+            arguments.join(",\n        ")
+        );
     }
 
-    out.push('\n');
+    let ids: std::collections::HashSet<&str> =
+        spec.nodes.iter().map(|node| node.id.as_str()).collect();
+    out.push_str("\n    # The pipeline's dependencies: (upstream, downstream).\n    EDGES = [\n");
     for node in pipeline.nodes_in_order() {
         if exit_handler == Some(node.id.as_str()) {
             continue;
@@ -317,20 +348,18 @@ pub fn export_dag(pipeline: &Pipeline, options: &AirflowOptions) -> Result<Strin
         upstream.sort_unstable();
         upstream.dedup();
         for id in upstream {
-            if spec.nodes.iter().all(|other| other.id != id) {
+            if !ids.contains(id) {
                 return Err(AirflowError::Pipeline(format!(
                     "node `{}` depends on `{id}`, which the pipeline does not have",
                     node.id
                 )));
             }
-            let _ = writeln!(
-                out,
-                "    tasks[{}] >> tasks[{}]",
-                string(id),
-                string(&node.id)
-            );
+            let _ = writeln!(out, "        ({}, {}),", string(id), string(&node.id));
         }
     }
+    out.push_str(
+        "    ]\n    for upstream, downstream in EDGES:\n        tasks[upstream] >> tasks[downstream]\n",
+    );
     if let Some(exit) = exit_handler {
         let _ = writeln!(
             out,
