@@ -98,6 +98,12 @@ fn pipeline() -> Result<Pipeline, BuildError> {
     let mut p = Pipeline::builder("conformance");
     p.description(format!("Exporter conformance.\n{HOSTILE}"));
     p.tag("conformance").tag(HOSTILE);
+    p.schedule(Schedule {
+        cron: "30 3 * * 1-5".to_owned(),
+        start_date: Some("2026-06-01".to_owned()),
+        catchup: false,
+        max_active_runs: Some(1),
+    });
     let message = p.param("message", HOSTILE.to_owned());
     p.describe_param(&message, HOSTILE);
     let fail = p.param("fail", false);

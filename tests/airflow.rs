@@ -206,6 +206,11 @@ fn exported_dags_load_into_a_dagbag_with_the_pipelines_tasks_and_edges() {
     assert_eq!(dag["trigger_rules"]["cleanup"], "TriggerRule.ALL_DONE");
     assert_eq!(dag["retries"]["flaky"], 2);
     assert_eq!(dag["pools"]["after_fragile"], "default_pool");
+    assert_eq!(dag["schedule"], "30 3 * * 1-5");
+    assert_eq!(dag["timetable"], "CronTriggerTimetable");
+    assert_eq!(dag["catchup"], false);
+    assert_eq!(dag["max_active_runs"], 1);
+    assert_eq!(dag["start_date"], "2026-06-01T00:00:00+00:00");
     assert_eq!(dag["operators"]["echo"], "BashOperator");
     assert_eq!(dag["params"]["message"], HOSTILE);
     assert_eq!(

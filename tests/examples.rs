@@ -753,3 +753,35 @@ fn multi_framework_trains_three_frameworks_at_once_and_pushes_the_best() {
         manifest["framework"]
     );
 }
+
+#[test]
+fn conformance_runs_locally_with_its_failure_skip_and_exit_handler() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, first) = run_in(dir.path(), "conformance", &["run"]);
+    assert!(ok, "{first:#}");
+    let states_of_first = states(&first);
+    assert_eq!(states_of_first["skipped_count"], "skipped");
+    assert_eq!(states_of_first["cleanup"], "complete");
+    let message = std::fs::read_to_string(
+        artifact_dirs(dir.path(), "conformance", "echo", "out")[0].join("message.txt"),
+    )
+    .unwrap();
+    assert!(
+        message.contains("{{ run_id }}") && message.contains("😀"),
+        "{message}"
+    );
+
+    let (ok, failing) = run_in(dir.path(), "conformance", &["run", "--param", "fail=true"]);
+    assert!(!ok, "a failed node fails the run");
+    let states_of_failing = states(&failing);
+    assert_eq!(states_of_failing["fragile"], "failed");
+    // Without --keep-going the local runner starts nothing new after a failure.
+    assert!(
+        ["canceled", "upstream_failed"].contains(&states_of_failing["after_fragile"].as_str()),
+        "{failing:#}"
+    );
+    assert_eq!(
+        states_of_failing["cleanup"], "complete",
+        "the exit handler runs"
+    );
+}
