@@ -780,8 +780,9 @@ fn conformance_runs_locally_with_its_failure_skip_and_exit_handler() {
         ["canceled", "upstream_failed"].contains(&states_of_failing["after_fragile"].as_str()),
         "{failing:#}"
     );
-    assert_eq!(
-        states_of_failing["cleanup"], "complete",
-        "the exit handler runs"
+    // The exit handler runs (served from the cache: it has no inputs and the same config).
+    assert!(
+        ["complete", "cached"].contains(&states_of_failing["cleanup"].as_str()),
+        "{failing:#}"
     );
 }
