@@ -21,7 +21,7 @@
 //! let options = AirflowOptions { binary: "/opt/bin/greetings".into(), store: None, root: None };
 //! let dag = export_dag(&pipeline, &options).unwrap();
 //! assert!(dag.contains(r#"dag_id="greetings""#));
-//! assert!(dag.contains(r#"tasks["schema"] = BashOperator("#));
+//! assert!(dag.contains(r#"("schema", {"retries": 0}),"#));
 //! ```
 
 mod dag;

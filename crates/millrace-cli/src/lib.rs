@@ -18,17 +18,20 @@
 //! | command | does |
 //! |---|---|
 //! | `compile --target ir [--out PATH]` | writes the pipeline IR (JSON) |
+//! | `compile --target airflow [--out DIR] [--binary PATH] [--store URL] [--root DIR]` | writes an Airflow 3 DAG file whose tasks run this binary's `run-node` |
 //! | `graph [--format dot\|mermaid] [--out PATH]` | draws the pipeline |
 //! | `validate` | checks the pipeline and prints its fingerprint |
 //! | `registry [--json]` | lists the component kinds and artifact types the binary knows |
 //! | `run [--param K=V]... [--resume RUN_ID] [--parallelism N] [--keep-going] [--json]` | runs the pipeline locally |
-//! | `run-node --run-id ID --node NODE` | executes one node of a run (what remote engines call) |
+//! | `run-node --run-id ID --node NODE [--params-json JSON] [--fingerprint HEX]` | executes one node of a run, one attempt (what remote engines call; they retry) |
 //! | `runs list`, `runs show ID` | run history with per-node state and timing |
 //! | `artifacts list [--type T]`, `lineage ARTIFACT_ID` | inspect metadata and lineage |
 //! | `cache explain NODE [--run-id ID]` | why a node was or was not cached |
 //!
 //! Exit codes: 0 success, 1 the pipeline or a node failed, 2 invalid usage or an invalid
-//! pipeline (every problem is listed, with node ids). `--store` / `MILLRACE_STORE` (default
+//! pipeline (every problem is listed, with node ids) or, for `run-node`, a fingerprint that is
+//! not this binary's pipeline's; 99 from `run-node` when the node was skipped (its `when`
+//! condition is false), which Airflow maps to a skipped task. `--store` / `MILLRACE_STORE` (default
 //! `sqlite://.millrace/metadata.sqlite`) and `--root` / `MILLRACE_ROOT` (default
 //! `.millrace/artifacts`) say where metadata and artifacts go.
 
