@@ -525,3 +525,47 @@ fn a_node_with_an_image_becomes_a_kubernetes_pod() {
     assert_eq!(dag["images"]["echo"], "registry.example/conformance:1.0");
     assert_eq!(dag["operators"]["flaky"], "BashOperator");
 }
+
+#[test]
+fn the_airflow_dags_test_command_runs_hello() {
+    let Some(airflow) = Airflow::new("dags test") else {
+        return;
+    };
+    let store = format!(
+        "sqlite://{}",
+        airflow.home.path().join("millrace.sqlite").display()
+    );
+    airflow.export("hello", &store);
+    let airflow_cli = airflow.python.parent().unwrap().join("airflow");
+    let output = airflow
+        .command(&airflow_cli)
+        .args([
+            "dags",
+            "test",
+            "hello",
+            "-c",
+            r#"{"name": "Airflow \"CLI\" {{ ti }}", "loud": true}"#,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "airflow dags test: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The run is in Millrace's store, every node complete.
+    let listed = Command::new(example("hello"))
+        .args(["runs", "list", "--json", "--store", &store])
+        .output()
+        .unwrap();
+    let runs: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 1, "{runs:#}");
+    assert_eq!(runs[0]["executions"]["COMPLETE"], 3, "{runs:#}");
+    let shouted = std::fs::read_dir(airflow.home.path().join("artifacts/hello/shout"))
+        .unwrap()
+        .flat_map(|output| std::fs::read_dir(output.unwrap().path()).unwrap())
+        .map(|dir| std::fs::read_to_string(dir.unwrap().path().join("greeting.txt")).unwrap())
+        .collect::<Vec<_>>();
+    assert_eq!(shouted, ["HELLO, AIRFLOW \"CLI\" {{ TI }}!\n"]);
+}
