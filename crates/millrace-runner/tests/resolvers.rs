@@ -182,3 +182,32 @@ async fn reported(
         .remove(0);
     artifact.custom_properties["spans"].clone()
 }
+
+/// ML-Metadata keeps a run's parameters as a protobuf Struct, whose numbers are doubles; a run
+/// reopened by another process (each `run-node` task) must see an int parameter as an int, or
+/// a component whose configuration holds it fails to deserialise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reopened_run_keeps_its_integer_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Pipeline::builder("reopen");
+    let span = p.param("span", 1_i64);
+    let _ratio = p.param("ratio", 0.5_f64);
+    p.add("gen", SpanGen::new(&span));
+    let pipeline = p.build().unwrap();
+    let store = store(&dir).await;
+    let parameters = pipeline
+        .parameter_values(&BTreeMap::from([
+            ("span".to_owned(), "12".to_owned()),
+            ("ratio".to_owned(), "2".to_owned()),
+        ]))
+        .unwrap();
+    millrace_runner::RunRecord::start(&*store, &pipeline, "r1", parameters)
+        .await
+        .unwrap();
+    let reopened = millrace_runner::RunRecord::open(&*store, &pipeline, "r1")
+        .await
+        .unwrap();
+    assert_eq!(reopened.parameters["span"], serde_json::json!(12));
+    assert!(reopened.parameters["span"].is_i64());
+    assert_eq!(reopened.parameters["ratio"].as_f64(), Some(2.0));
+}
