@@ -12,6 +12,7 @@
 )] // Tests fail loudly.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -43,7 +44,10 @@ impl Airflow {
         let python = match std::env::var_os("MILLRACE_TEST_AIRFLOW_PYTHON") {
             Some(path) if !path.is_empty() => PathBuf::from(path),
             _ => {
-                eprintln!(
+                // Straight to the terminal, past the test harness's capture: a plain `cargo test`
+                // shows which suites skipped.
+                let _ = writeln!(
+                    std::io::stderr(),
                     "SKIPPED (airflow {suite}): MILLRACE_TEST_AIRFLOW_PYTHON is not set; `cargo \
                      xtask test` installs Apache Airflow 3.3.2 into a venv and sets it"
                 );
@@ -339,7 +343,10 @@ fn hello_and_taxi_run_in_airflow_as_they_run_locally_on_postgres() {
     let server = match std::env::var("MILLRACE_TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => url,
         _ => {
-            eprintln!(
+            // Straight to the terminal, past the test harness's capture: a plain `cargo test`
+            // shows which suites skipped.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED (airflow postgres): MILLRACE_TEST_POSTGRES_URL is not set; `cargo xtask \
                  test` starts a throwaway server and sets it"
             );

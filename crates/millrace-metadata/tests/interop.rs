@@ -13,6 +13,7 @@
     clippy::print_stderr
 )] // Tests fail loudly and say what they skip.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -30,7 +31,10 @@ fn python() -> Option<PathBuf> {
     match std::env::var_os("MILLRACE_TEST_PYTHON") {
         Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
         _ => {
-            eprintln!(
+            // Straight to the terminal, past the test harness's capture: a plain `cargo test`
+            // shows which suites skipped.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED (ml-metadata interop): MILLRACE_TEST_PYTHON is not set; `cargo xtask test` installs ml-metadata 1.17.1 into a venv and sets it"
             );
             None

@@ -3,6 +3,7 @@
 // Each test binary uses some of these.
 #![allow(dead_code, clippy::unwrap_used, clippy::print_stderr)]
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// A file of the repository's example data: `example_data("chicago_taxi/data.csv")`.
@@ -45,7 +46,10 @@ pub fn python(suite: &str) -> Option<PathBuf> {
     match std::env::var_os("MILLRACE_TEST_PYTHON") {
         Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
         _ => {
-            eprintln!(
+            // Straight to the terminal, past the test harness's capture: a plain `cargo test`
+            // shows which suites skipped.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED ({suite}): MILLRACE_TEST_PYTHON is not set; `cargo xtask test` installs \
                  the Python references into a venv and sets it"
             );

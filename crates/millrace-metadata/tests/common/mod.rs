@@ -8,6 +8,7 @@
     clippy::print_stderr
 )]
 
+use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -21,7 +22,10 @@ pub fn postgres_server() -> Option<String> {
     match std::env::var(POSTGRES_URL_VARIABLE) {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
-            eprintln!(
+            // Straight to the terminal, past the test harness's capture: a plain `cargo test`
+            // shows which suites skipped.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED (PostgreSQL): {POSTGRES_URL_VARIABLE} is not set; `cargo xtask test` starts a throwaway server and sets it"
             );
             None
