@@ -18,6 +18,7 @@
 use millrace::components::data::transform::{Fill, TransformOp};
 use millrace::components::model::{
     Algorithm, Evaluation, Evaluator, Metric, Pusher, PythonTrainer, Task, Threshold, Trainer,
+    copy_model,
 };
 use millrace::components::{CsvExampleGen, Transform};
 use millrace::prelude::*;
@@ -49,19 +50,6 @@ fn rmse_and_verdict(evaluation: &Input<ModelEvaluation>) -> Result<(f64, bool), 
     Ok((rmse, evaluation.blessed))
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &to.join(entry.file_name()))?;
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name()))?;
-        }
-    }
-    Ok(())
-}
-
 /// Picks the model with the lowest evaluation RMSE; it is blessed when its evaluator blessed it.
 #[millrace::component(kind = "multi_framework.SelectBest")]
 #[allow(clippy::too_many_arguments)] // One input per candidate and its evaluation.
@@ -89,7 +77,7 @@ async fn select_best(
     else {
         return Err(ComponentError::new("no candidate"));
     };
-    copy_dir(model.uri(), best.uri())?;
+    copy_model(model.uri(), best.uri())?;
     best.set_custom_property("framework", *name);
     best.set_custom_property("rmse", *rmse);
     for (candidate, _, (value, _)) in &candidates {

@@ -16,22 +16,13 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod example_binaries;
+
+use example_binaries::{example, node_states};
 use millrace::metadata::{EventQuery, MetadataStore, NodeQuery};
 
 /// The conformance example's hostile text (`examples/conformance.rs`).
 const HOSTILE: &str = "It's \"quoted\"\nnew line\t{{ run_id }} {% if %} ''' \"\"\" \\ $HOME `date` ; rm -rf / café → 😀";
-
-fn example(name: &str) -> PathBuf {
-    let test_binary = std::env::current_exe().unwrap();
-    let profile_dir = test_binary.parent().and_then(|deps| deps.parent()).unwrap();
-    let binary = profile_dir.join("examples").join(name);
-    assert!(
-        binary.exists(),
-        "{} is not built: run `cargo test` (which builds the examples)",
-        binary.display()
-    );
-    binary
-}
 
 /// An Airflow home with a migrated database and a dags folder, or `None` (said) without Airflow.
 struct Airflow {
@@ -59,9 +50,8 @@ impl Airflow {
             home: tempfile::tempdir().unwrap(),
         };
         std::fs::create_dir_all(airflow.dags()).unwrap();
-        let airflow_cli = airflow.python.parent().unwrap().join("airflow");
         let output = airflow
-            .command(&airflow_cli)
+            .command(&airflow.cli())
             .args(["db", "migrate"])
             .output()
             .unwrap();
@@ -71,6 +61,19 @@ impl Airflow {
             String::from_utf8_lossy(&output.stderr)
         );
         Some(airflow)
+    }
+
+    /// A SQLite metadata store in the Airflow home.
+    fn sqlite_store(&self) -> String {
+        format!(
+            "sqlite://{}",
+            self.home.path().join("millrace.sqlite").display()
+        )
+    }
+
+    /// The venv's `airflow` command.
+    fn cli(&self) -> PathBuf {
+        self.python.parent().unwrap().join("airflow")
     }
 
     fn dags(&self) -> PathBuf {
@@ -331,10 +334,7 @@ fn hello_and_taxi_run_in_airflow_as_they_run_locally_on_sqlite() {
     let Some(airflow) = Airflow::new("sqlite") else {
         return;
     };
-    let store = format!(
-        "sqlite://{}",
-        airflow.home.path().join("millrace.sqlite").display()
-    );
+    let store = airflow.sqlite_store();
     runs_like_a_local_run(&airflow, &store);
 }
 
@@ -372,24 +372,14 @@ fn hello_and_taxi_run_in_airflow_as_they_run_locally_on_postgres() {
 }
 
 /// The states of a run's nodes in the store, as `runs show` reports them.
-fn node_states(store: &str, run_id: &str) -> BTreeMap<String, String> {
+fn stored_states(store: &str, run_id: &str) -> BTreeMap<String, String> {
     let output = Command::new(example("conformance"))
         .args(["runs", "show", run_id, "--json", "--store", store])
         .output()
         .unwrap();
     let shown: serde_json::Value = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|_| panic!("runs show: {}", String::from_utf8_lossy(&output.stderr)));
-    shown["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|node| {
-            (
-                node["node"].as_str().unwrap().to_owned(),
-                node["state"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+    node_states(&shown)
 }
 
 #[test]
@@ -397,10 +387,7 @@ fn failures_retries_skips_the_exit_handler_caching_and_hostile_strings() {
     let Some(airflow) = Airflow::new("conformance") else {
         return;
     };
-    let store = format!(
-        "sqlite://{}",
-        airflow.home.path().join("millrace.sqlite").display()
-    );
+    let store = airflow.sqlite_store();
     airflow.export("conformance", &store);
     let attempts = airflow.home.path().join("attempts");
     let conf = serde_json::json!({ "attempts_dir": attempts.display().to_string() }).to_string();
@@ -465,7 +452,7 @@ fn failures_retries_skips_the_exit_handler_caching_and_hostile_strings() {
     // Second run, unchanged: Airflow runs every task, Millrace serves every node from the cache.
     let second = &runs[1];
     assert_eq!(second["state"], "success", "{second:#}");
-    let states = node_states(&store, second["run_id"].as_str().unwrap());
+    let states = stored_states(&store, second["run_id"].as_str().unwrap());
     for (node, node_state) in &states {
         let expected = match node.as_str() {
             "skipped_count" => "SKIPPED",
@@ -538,14 +525,10 @@ fn the_airflow_dags_test_command_runs_hello() {
     let Some(airflow) = Airflow::new("dags test") else {
         return;
     };
-    let store = format!(
-        "sqlite://{}",
-        airflow.home.path().join("millrace.sqlite").display()
-    );
+    let store = airflow.sqlite_store();
     airflow.export("hello", &store);
-    let airflow_cli = airflow.python.parent().unwrap().join("airflow");
     let output = airflow
-        .command(&airflow_cli)
+        .command(&airflow.cli())
         .args([
             "dags",
             "test",

@@ -5,17 +5,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
 use std::io::Write as _;
+mod example_binaries;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// The path of an example binary built by `cargo test` (beside the test binaries).
-fn example(name: &str) -> PathBuf {
-    let test_binary = std::env::current_exe().unwrap();
-    let profile_dir = test_binary.parent().and_then(|deps| deps.parent()).unwrap();
-    profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
-}
+use example_binaries::{example, node_states as states};
 
 fn run(name: &str, arguments: &[&str]) -> Output {
     let binary = example(name);
@@ -122,20 +117,6 @@ fn run_in(dir: &std::path::Path, name: &str, arguments: &[&str]) -> (bool, serde
         code == Some(0),
         serde_json::from_str(&stdout).unwrap_or(serde_json::Value::Null),
     )
-}
-
-fn states(summary: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
-    summary["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|node| {
-            (
-                node["node"].as_str().unwrap().to_owned(),
-                node["state"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
 }
 
 #[test]
@@ -374,6 +355,22 @@ fn serving_versions(dir: &std::path::Path) -> Vec<String> {
     names
 }
 
+/// Runs example `name` on the newest span of `dir/spans/span-{SPAN}/*.csv` (`TAXI_DATA`);
+/// its JSON summary.
+fn run_on_spans(dir: &std::path::Path, name: &str) -> serde_json::Value {
+    let output = example_in(dir, name)
+        .env("TAXI_DATA", dir.join("spans/span-{SPAN}/*.csv"))
+        .args(["run", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 /// The latest evaluation of the taxi pipeline in `dir`.
 fn latest_evaluation(dir: &std::path::Path) -> serde_json::Value {
     let evaluations = artifact_dirs(dir, "chicago-taxi", "evaluator", "evaluation");
@@ -479,20 +476,7 @@ fn taxi_retrains_on_a_new_span_and_compares_with_the_blessed_model() {
         std::fs::write(folder.join("trips.csv"), text).unwrap();
     };
     write_span(1, &lines[1..=2 * third]);
-    let pattern = dir.path().join("spans/span-{SPAN}/*.csv");
-    let run_latest = || {
-        let output = example_in(dir.path(), "taxi")
-            .env("TAXI_DATA", &pattern)
-            .args(["run", "--json"])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
-    };
+    let run_latest = || run_on_spans(dir.path(), "taxi");
     let first = run_latest();
     assert_eq!(states(&first)["pusher"], "complete");
     assert_eq!(serving_versions(dir.path()), ["1"]);
@@ -620,19 +604,7 @@ fn taxi_data_flags_drift_between_spans() {
         }
         std::fs::write(folder.join("trips.csv"), text).unwrap();
     };
-    let pattern = dir.path().join("spans/span-{SPAN}/*.csv");
-    let run_span = || {
-        let output = example_in(dir.path(), "taxi_data")
-            .env("TAXI_DATA", &pattern)
-            .args(["run", "--json"])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
+    let run_span = || run_on_spans(dir.path(), "taxi_data");
     span(1, 1.0);
     run_span();
     // The next span's fares tripled: the fare distribution drifted, nothing else did.

@@ -156,15 +156,6 @@ pub(crate) fn parameters_from_json(text: &str) -> Result<Vec<(String, String)>, 
         .map(|(name, value)| {
             let text = match value {
                 serde_json::Value::String(text) => text,
-                // Airflow hands integer params back as floats (`12.0`); a whole number is
-                // written as an integer, which int and double parameters both accept.
-                serde_json::Value::Number(number)
-                    if number.as_f64().is_some_and(|x| {
-                        x.fract() == 0.0 && x.abs() < 9.0e15 && !number.is_i64()
-                    }) =>
-                {
-                    format!("{}", number.as_f64().unwrap_or_default() as i64)
-                }
                 other => other.to_string(),
             };
             (name, text)

@@ -421,12 +421,7 @@ impl Evaluator {
         model: Channel<Model>,
         thresholds: Vec<Threshold>,
     ) -> Node<Evaluator> {
-        Evaluator {
-            split: eval_split(),
-            slices: Vec::new(),
-            thresholds,
-        }
-        .with_inputs(EvaluatorInputs {
+        Evaluator::judging(thresholds).with_inputs(EvaluatorInputs {
             examples,
             model,
             baseline: None,
@@ -440,16 +435,20 @@ impl Evaluator {
         baseline: Channel<Model>,
         thresholds: Vec<Threshold>,
     ) -> Node<Evaluator> {
+        Evaluator::judging(thresholds).with_inputs(EvaluatorInputs {
+            examples,
+            model,
+            baseline: Some(baseline),
+        })
+    }
+
+    /// The eval split, no slices, these thresholds.
+    fn judging(thresholds: Vec<Threshold>) -> Evaluator {
         Evaluator {
             split: eval_split(),
             slices: Vec::new(),
             thresholds,
         }
-        .with_inputs(EvaluatorInputs {
-            examples,
-            model,
-            baseline: Some(baseline),
-        })
     }
 }
 

@@ -21,7 +21,7 @@ pub use infra_validator::{InfraReport, InfraValidator};
 pub use manifest::{Flavor, MANIFEST_FILE, ModelManifest, Signature, SignatureField, Task};
 pub use metrics::{BinaryMetrics, Metric, MulticlassMetrics, RegressionMetrics};
 pub use native::{Algorithm, Features, NativeModel, complete_rows, features_of};
-pub use pusher::{Push, Pusher, push_model};
+pub use pusher::{Push, Pusher, copy_model, push_model};
 pub use python_trainer::{Framework, MODEL_SCRIPT, PythonTrainer};
 pub use train_fn::{CustomModel, Predict, TrainFn, TrainFnRegistration};
 pub use trainer::{LoadedModel, NATIVE_MODEL_FILE, Trainer};

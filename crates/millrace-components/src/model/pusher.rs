@@ -48,7 +48,7 @@ pub fn push_model(model: &Path, destination: &Path) -> Result<Push> {
     }
     let version = latest.unwrap_or(0) + 1;
     let staging = destination.join(format!(".staging-{version}-{}", std::process::id()));
-    copy_dir(model, &staging)?;
+    copy_model(model, &staging)?;
     let target = destination.join(version.to_string());
     std::fs::rename(&staging, &target).map_err(|error| DataError::io(&target, error))?;
     Ok(Push::Pushed {
@@ -102,7 +102,8 @@ fn same_files(a: &Path, b: &Path) -> Result<bool> {
     Ok(true)
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+/// Copies the model directory `from` (with its subdirectories) to `to`.
+pub fn copy_model(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).map_err(|error| DataError::io(to, error))?;
     for entry in std::fs::read_dir(from).map_err(|error| DataError::io(from, error))? {
         let entry = entry.map_err(|error| DataError::io(from, error))?;
@@ -112,7 +113,7 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
             .map_err(|error| DataError::io(&entry.path(), error))?
             .is_dir()
         {
-            copy_dir(&entry.path(), &target)?;
+            copy_model(&entry.path(), &target)?;
         } else {
             std::fs::copy(entry.path(), &target).map_err(|error| DataError::io(&target, error))?;
         }
