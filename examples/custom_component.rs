@@ -84,8 +84,8 @@ impl Component for TopWords {
     type Inputs = TopWordsInputs;
     type Outputs = TopWordsOutputs;
 
-    fn execution(&self) -> Execution<'_> {
-        Execution::InProcess(self)
+    fn execution(&self) -> Executor<'_> {
+        Executor::InProcess(self)
     }
 }
 
@@ -133,8 +133,8 @@ impl Component for Archive {
     type Inputs = ArchiveInputs;
     type Outputs = ArchiveOutputs;
 
-    fn execution(&self) -> Execution<'_> {
-        Execution::Command(CommandSpec::new(["tar"]).args([
+    fn execution(&self) -> Executor<'_> {
+        Executor::Command(CommandSpec::new(["tar"]).args([
             "-czf",
             "{{outputs.archive.uri}}/archive.tar.gz",
             "-C",

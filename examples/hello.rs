@@ -54,8 +54,8 @@ impl Component for CountWords {
     type Inputs = CountWordsInputs;
     type Outputs = CountWordsOutputs;
 
-    fn execution(&self) -> Execution<'_> {
-        Execution::Command(
+    fn execution(&self) -> Executor<'_> {
+        Executor::Command(
             CommandSpec::new(["sh", "-c", r#"wc -w < "$1/greeting.txt" > "$2/words.txt""#])
                 .image("debian:bookworm-slim")
                 .args([

@@ -37,8 +37,8 @@
 //!     const KIND: &'static str = "doc.CountWords";
 //!     type Inputs = CountWordsInputs;
 //!     type Outputs = CountWordsOutputs;
-//!     fn execution(&self) -> Execution<'_> {
-//!         Execution::Command(CommandSpec::new(["sh", "-c"]).args([
+//!     fn execution(&self) -> Executor<'_> {
+//!         Executor::Command(CommandSpec::new(["sh", "-c"]).args([
 //!             "wc -w < {{inputs.text.uri}}/greeting.txt > {{outputs.counts.uri}}/words.txt",
 //!         ]))
 //!     }

@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use millrace::prelude::*;
-use millrace::{ArtifactInstance, Execution, Placeholder};
+use millrace::{ArtifactInstance, Executor, Placeholder};
 
 /// The default parameter values, with the one required parameter set.
 fn parameters_of(pipeline: &Pipeline) -> BTreeMap<String, serde_json::Value> {
@@ -24,8 +24,8 @@ async fn execute(
 ) -> Result<(), ComponentError> {
     let component = pipeline.instantiate(node, parameters).unwrap();
     match component.execution() {
-        Execution::InProcess(executor) => executor.execute(context).await,
-        Execution::Command(command) => panic!("{node} is a command: {command:?}"),
+        Executor::InProcess(executor) => executor.execute(context).await,
+        Executor::Command(command) => panic!("{node} is a command: {command:?}"),
     }
 }
 
@@ -96,7 +96,7 @@ fn a_command_component_expands_its_placeholders() {
     let pipeline = common::full_pipeline(0.1).unwrap();
     let parameters = parameters_of(&pipeline);
     let component = pipeline.instantiate("pusher", &parameters).unwrap();
-    let Execution::Command(command) = component.execution() else {
+    let Executor::Command(command) = component.execution() else {
         panic!("the pusher is a command component");
     };
     let expanded = command

@@ -115,7 +115,7 @@ impl millrace::Component for Impostor {
     const KIND: &'static str = "test.Pusher";
     type Inputs = ();
     type Outputs = ();
-    fn execution(&self) -> millrace::Execution<'_> {
-        millrace::Execution::Command(millrace::CommandSpec::new(["true"]))
+    fn execution(&self) -> millrace::Executor<'_> {
+        millrace::Executor::Command(millrace::CommandSpec::new(["true"]))
     }
 }

@@ -564,8 +564,8 @@ impl millrace::Component for Report {
     const KIND: &'static str = "test.Report";
     type Inputs = ReportInputs;
     type Outputs = ();
-    fn execution(&self) -> millrace::Execution<'_> {
-        millrace::Execution::Command(CommandSpec::new([
+    fn execution(&self) -> millrace::Executor<'_> {
+        millrace::Executor::Command(CommandSpec::new([
             "report",
             "{{inputs.main.uri}}",
             "{{inputs.extra.uri}}",

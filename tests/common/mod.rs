@@ -95,8 +95,8 @@ impl Component for Pusher {
     const KIND: &'static str = "test.Pusher";
     type Inputs = PusherInputs;
     type Outputs = PusherOutputs;
-    fn execution(&self) -> Execution<'_> {
-        Execution::Command(
+    fn execution(&self) -> Executor<'_> {
+        Executor::Command(
             CommandSpec::new(["cp", "-r", "{{inputs.model.uri}}"])
                 .args([self.destination.as_str(), "{{outputs.pushed.uri}}"])
                 .env("RUN_ID", "{{run_id}}"),
@@ -199,8 +199,8 @@ impl Component for Echo {
     const KIND: &'static str = "test.Echo";
     type Inputs = ();
     type Outputs = ();
-    fn execution(&self) -> Execution<'_> {
-        Execution::Command(CommandSpec::new(["echo", self.text.as_str()]))
+    fn execution(&self) -> Executor<'_> {
+        Executor::Command(CommandSpec::new(["echo", self.text.as_str()]))
     }
 }
 

@@ -278,8 +278,8 @@ impl Component for NoModel {
     const KIND: &'static str = "test.NoModel";
     type Inputs = NoModelInputs;
     type Outputs = millrace_components::model::trainer::TrainerOutputs;
-    fn execution(&self) -> Execution<'_> {
-        Execution::Command(CommandSpec::new([
+    fn execution(&self) -> Executor<'_> {
+        Executor::Command(CommandSpec::new([
             self.python.as_str(),
             "-c",
             "import sys; print('finished without a model', file=sys.stderr)",

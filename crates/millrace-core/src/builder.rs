@@ -20,53 +20,18 @@ use crate::channel::{BuilderId, ChannelSource, ErasedChannel, NodeHandle};
 use crate::component::{
     Component, InputSet, IntoNode, OutputDeclaration, OutputSet, component_config,
 };
-use crate::condition::{Condition, ConditionSpec};
-use crate::error::BuildError;
-use crate::options::NodeOptions;
+use crate::condition::Condition;
 use crate::parameter::{ParameterValue, RuntimeParameter};
 use crate::pipeline::Pipeline;
 use crate::registry::Registry;
 use crate::resolver::{Importer, ImporterOutputs, Resolver};
+use crate::spec::error::BuildError;
 use crate::spec::{
-    ChannelRef, InputSpec, NodeSpec, OutputSpec, ParameterSpec, PipelineSpec, ScheduleSpec,
-    TaskSpec,
+    ChannelRef, ConditionSpec, InputSpec, NodeOptions, NodeSpec, OutputSpec, ParameterSpec,
+    PipelineSpec, Problem, Schedule, TaskSpec, ValidationIssue,
 };
-use crate::validate::{Problem, ValidationIssue};
 
 static NEXT_BUILDER_ID: AtomicU64 = AtomicU64::new(1);
-
-/// A schedule for the pipeline: a cron expression or preset, with start date and catch-up.
-pub type Schedule = ScheduleSpec;
-
-impl ScheduleSpec {
-    /// Runs on a five-field cron expression or a preset such as `@daily`.
-    pub fn cron(expression: impl Into<String>) -> Self {
-        ScheduleSpec {
-            cron: expression.into(),
-            start_date: None,
-            catchup: false,
-            max_active_runs: None,
-        }
-    }
-
-    /// The first date to schedule, `YYYY-MM-DD`.
-    pub fn start_date(mut self, date: impl Into<String>) -> Self {
-        self.start_date = Some(date.into());
-        self
-    }
-
-    /// Whether to run missed intervals after a pause.
-    pub fn catchup(mut self, catchup: bool) -> Self {
-        self.catchup = catchup;
-        self
-    }
-
-    /// At most this many runs at once.
-    pub fn max_active_runs(mut self, runs: u32) -> Self {
-        self.max_active_runs = Some(runs);
-        self
-    }
-}
 
 struct DraftNode {
     id: String,

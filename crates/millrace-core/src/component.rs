@@ -2,7 +2,7 @@
 //!
 //! A component is a serialisable configuration (its fields) plus a declaration of inputs and
 //! outputs as typed channel sets. It executes either in process ([`Execute`]) or as a command
-//! ([`CommandSpec`]): see [`Execution`]. There are three ways to write one:
+//! ([`CommandSpec`]): see [`Executor`]. There are three ways to write one:
 //!
 //! - an `async fn` under `#[millrace::component]`, whose arguments are its inputs, outputs and
 //!   parameters;
@@ -37,8 +37,8 @@
 //!     const KIND: &'static str = "doc.Greet";
 //!     type Inputs = ();
 //!     type Outputs = GreetOutputs;
-//!     fn execution(&self) -> Execution<'_> {
-//!         Execution::Command(CommandSpec::new(["echo", "hello"]))
+//!     fn execution(&self) -> Executor<'_> {
+//!         Executor::Command(CommandSpec::new(["echo", "hello"]))
 //!     }
 //! }
 //!
@@ -53,12 +53,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::artifact::{Artifact, ArtifactTypeInfo};
+use crate::artifact::Artifact;
 use crate::channel::{Channel, ErasedChannel, NodeHandle};
-use crate::command::CommandSpec;
 use crate::condition::Condition;
 use crate::execute::Execute;
-use crate::options::{NodeOptions, Resources, RetryPolicy, TriggerRule};
+use crate::spec::command::CommandSpec;
+pub use crate::spec::interface::{ComponentInterface, InputDeclaration, OutputDeclaration};
+use crate::spec::options::{NodeOptions, Resources, RetryPolicy, TriggerRule};
 
 /// A reusable pipeline step.
 #[diagnostic::on_unimplemented(
@@ -76,7 +77,7 @@ pub trait Component: Serialize + DeserializeOwned + Send + Sync + 'static {
     type Outputs: OutputSet;
 
     /// How the component executes: in process, or as a command.
-    fn execution(&self) -> Execution<'_>;
+    fn execution(&self) -> Executor<'_>;
 
     /// Pairs the component with its input channels, ready for `PipelineBuilder::add`.
     fn with_inputs(self, inputs: Self::Inputs) -> Node<Self> {
@@ -84,32 +85,24 @@ pub trait Component: Serialize + DeserializeOwned + Send + Sync + 'static {
     }
 }
 
-/// How a component executes.
-pub enum Execution<'a> {
+/// How a component executes: what [`Component::execution`] returns.
+///
+/// (Called `Execution` before 0.2, which collided with the metadata store's execution record;
+/// that name is kept as a deprecated alias.)
+pub enum Executor<'a> {
     /// In the launcher's process, through [`Execute`].
     InProcess(&'a dyn Execute),
     /// As a subprocess or container running this command.
     Command(CommandSpec),
 }
 
-impl std::fmt::Debug for Execution<'_> {
+impl std::fmt::Debug for Executor<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Execution::InProcess(_) => f.write_str("InProcess"),
-            Execution::Command(command) => f.debug_tuple("Command").field(command).finish(),
+            Executor::InProcess(_) => f.write_str("InProcess"),
+            Executor::Command(command) => f.debug_tuple("Command").field(command).finish(),
         }
     }
-}
-
-/// One declared input of a component.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InputDeclaration {
-    /// The input's name.
-    pub name: &'static str,
-    /// The artifact type it accepts.
-    pub artifact_type: ArtifactTypeInfo,
-    /// Whether the node may leave it unconnected.
-    pub optional: bool,
 }
 
 impl InputDeclaration {
@@ -130,15 +123,6 @@ impl InputDeclaration {
             optional: true,
         }
     }
-}
-
-/// One declared output of a component.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OutputDeclaration {
-    /// The output's name.
-    pub name: &'static str,
-    /// The artifact type it produces.
-    pub artifact_type: ArtifactTypeInfo,
 }
 
 impl OutputDeclaration {
@@ -231,15 +215,6 @@ impl OutputSet for () {
     fn bind(_node: NodeHandle) -> Self {}
 }
 
-/// The declared interface of a component kind, as data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ComponentInterface {
-    /// The inputs.
-    pub inputs: Vec<InputDeclaration>,
-    /// The outputs.
-    pub outputs: Vec<OutputDeclaration>,
-}
-
 impl ComponentInterface {
     /// The interface of `C`.
     pub fn of<C: Component>() -> Self {
@@ -248,24 +223,18 @@ impl ComponentInterface {
             outputs: C::Outputs::declarations(),
         }
     }
-
-    /// The declared input called `name`.
-    pub fn input(&self, name: &str) -> Option<&InputDeclaration> {
-        self.inputs.iter().find(|input| input.name == name)
-    }
-
-    /// The declared output called `name`.
-    pub fn output(&self, name: &str) -> Option<&OutputDeclaration> {
-        self.outputs.iter().find(|output| output.name == name)
-    }
 }
+
+/// The old name of [`Executor`].
+#[deprecated(since = "0.2.0", note = "renamed `Executor` (the metadata store has an `Execution`)")]
+pub type Execution<'a> = Executor<'a>;
 
 /// A component instantiated from its configuration, without its static type.
 pub trait ErasedComponent: Send + Sync {
     /// The registered kind.
     fn kind(&self) -> &'static str;
     /// How it executes.
-    fn execution(&self) -> Execution<'_>;
+    fn execution(&self) -> Executor<'_>;
 }
 
 impl<C: Component> ErasedComponent for C {
@@ -273,7 +242,7 @@ impl<C: Component> ErasedComponent for C {
         C::KIND
     }
 
-    fn execution(&self) -> Execution<'_> {
+    fn execution(&self) -> Executor<'_> {
         Component::execution(self)
     }
 }

@@ -14,8 +14,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::condition::Operand;
-use crate::spec::{NodeSpec, PipelineSpec, TaskSpec};
+use crate::spec::{NodeSpec, Operand, PipelineSpec, TaskSpec};
 
 /// How one edge is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,16 +196,4 @@ pub fn to_mermaid(spec: &PipelineSpec) -> String {
         let _ = writeln!(out, "  class n{index} exitHandler");
     }
     out
-}
-
-impl crate::Pipeline {
-    /// The pipeline as a Graphviz DOT digraph.
-    pub fn to_dot(&self) -> String {
-        to_dot(self.spec())
-    }
-
-    /// The pipeline as a Mermaid flowchart.
-    pub fn to_mermaid(&self) -> String {
-        to_mermaid(self.spec())
-    }
 }

@@ -5,6 +5,19 @@
 //! Runners, metadata stores and the standard components live in other crates and depend on
 //! this one; this one depends on none of them.
 //!
+//! ## The layers
+//!
+//! Two layers, and data flows one way between them:
+//!
+//! - [`spec`], the IR — [`PipelineSpec`] and everything that reads it without knowing Rust
+//!   types: conditions and their evaluation, node options, parameter types, schedules, command
+//!   specs, artifact types and component interfaces as data, validation and its problems. It
+//!   depends on nothing else in this crate; runners and exporters read only it.
+//! - the authoring API — artifacts, [`Channel`]s, typed [`Condition`]s and
+//!   [`RuntimeParameter`]s, [`Component`]s, the [`Registry`] and the [`PipelineBuilder`] —
+//!   which writes specs. [`Pipeline`] pairs a validated spec with the registry that can rebuild
+//!   its components; [`graph`] draws a spec.
+//!
 //! ## The model
 //!
 //! - An **artifact type** ([`Artifact`]) is a kind of data — `Examples`, `Model` — with typed
@@ -46,8 +59,8 @@
 //!     const KIND: &'static str = "doc.Download";
 //!     type Inputs = ();
 //!     type Outputs = DownloadOutputs;
-//!     fn execution(&self) -> Execution<'_> {
-//!         Execution::Command(CommandSpec::new(["curl", "-o", "{{outputs.examples.uri}}/data.csv"])
+//!     fn execution(&self) -> Executor<'_> {
+//!         Executor::Command(CommandSpec::new(["curl", "-o", "{{outputs.examples.uri}}/data.csv"])
 //!             .args([self.url.as_str()]))
 //!     }
 //! }
@@ -70,54 +83,78 @@
 pub mod artifact;
 mod builder;
 pub mod channel;
-pub mod command;
 pub mod component;
 pub mod condition;
-mod error;
 pub mod execute;
 pub mod fingerprint;
 pub mod graph;
-pub mod options;
 pub mod parameter;
 mod pipeline;
 pub mod registry;
 pub mod resolver;
-pub mod schedule;
 pub mod spec;
-pub mod validate;
+
+/// Moved to [`spec::command`]; the old path still works.
+#[doc(hidden)]
+pub mod command {
+    pub use crate::spec::command::*;
+}
+
+/// Moved to [`spec::options`]; the old path still works.
+#[doc(hidden)]
+pub mod options {
+    pub use crate::spec::options::*;
+}
+
+/// Moved to [`spec::schedule`]; the old path still works.
+#[doc(hidden)]
+pub mod schedule {
+    pub use crate::spec::schedule::*;
+}
+
+/// Moved to [`spec::validate`](mod@spec::validate); the old path still works.
+#[doc(hidden)]
+pub mod validate {
+    pub use crate::spec::validate::*;
+}
 
 pub use artifact::{
     Artifact, ArtifactTypeInfo, BaseType, PropertySpec, PropertyType, PropertyValue,
 };
-pub use builder::{PipelineBuilder, Schedule};
+pub use builder::PipelineBuilder;
 pub use channel::{Channel, ErasedChannel, NodeHandle};
-pub use command::{CommandSpec, Placeholder};
+#[allow(deprecated)]
+pub use component::Execution;
 pub use component::{
-    Component, ComponentInterface, ErasedComponent, Execution, InputDeclaration, InputField,
+    Component, ComponentInterface, ErasedComponent, Executor, InputDeclaration, InputField,
     InputSet, IntoNode, Node, OutputDeclaration, OutputField, OutputSet,
 };
-pub use condition::{Comparison, Condition, ConditionSpec};
-pub use error::{BuildError, Error};
+pub use condition::Condition;
 pub use execute::{ArtifactInstance, ComponentError, Execute, ExecutionContext, Input, Output};
 pub use fingerprint::Fingerprint;
-pub use options::{NodeOptions, Resources, RetryPolicy, TriggerRule};
-pub use parameter::{Param, ParameterType, ParameterValue, RuntimeParameter};
+pub use parameter::{Param, ParameterValue, RuntimeParameter};
 pub use pipeline::Pipeline;
 pub use registry::{ComponentRegistration, Registry};
 pub use resolver::{Importer, LatestArtifact, LatestBlessedModel, Resolver, SpanRange};
-pub use spec::PipelineSpec;
-pub use validate::{Problem, ValidationIssue};
+pub use spec::command::{CommandSpec, Placeholder};
+pub use spec::error::{BuildError, Error};
+pub use spec::{
+    Comparison, ConditionSpec, NodeOptions, ParameterType, PipelineSpec, Problem, Resources,
+    RetryPolicy, Schedule, TriggerRule, ValidationIssue,
+};
 
 /// The names a pipeline author needs, in one `use`.
 pub mod prelude {
     pub use crate::artifact::standard::*;
     pub use crate::{
-        Artifact, Channel, CommandSpec, Component, ComponentError, Condition, Execute, Execution,
-        ExecutionContext, Importer, Input, InputDeclaration, InputSet, LatestArtifact,
+        Artifact, Channel, CommandSpec, Component, ComponentError, Condition, Execute,
+        ExecutionContext, Executor, Importer, Input, InputDeclaration, InputSet, LatestArtifact,
         LatestBlessedModel, Node, NodeHandle, Output, OutputDeclaration, OutputSet, Param,
         Pipeline, PipelineBuilder, PipelineSpec, Resources, RetryPolicy, Schedule, SpanRange,
         TriggerRule,
     };
+    #[allow(deprecated)]
+    pub use crate::Execution;
 }
 
 /// Re-exports for the code that Millrace's macros generate. Not a public API.

@@ -7,7 +7,7 @@
 //! instantiated to execute. Runtime parameters map onto Airflow params, Argo parameters and
 //! KFP pipeline inputs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -17,78 +17,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::channel::BuilderId;
-
-/// The key of the JSON object that stands for a runtime parameter reference.
-pub const PARAMETER_REFERENCE_KEY: &str = "$param";
-
-/// The type of a runtime parameter (KFP's and Airflow's parameter types).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ParameterType {
-    /// A 64-bit signed integer.
-    Int,
-    /// A 64-bit float.
-    Double,
-    /// A string.
-    String,
-    /// A boolean.
-    Bool,
-    /// A JSON list.
-    List,
-    /// A JSON object.
-    Struct,
-}
-
-impl ParameterType {
-    /// Whether `value` is a value of this type.
-    pub fn accepts(self, value: &Value) -> bool {
-        match self {
-            ParameterType::Int => value.as_i64().is_some(),
-            ParameterType::Double => value.is_number(),
-            ParameterType::String => value.is_string(),
-            ParameterType::Bool => value.is_boolean(),
-            ParameterType::List => value.is_array(),
-            ParameterType::Struct => value.is_object(),
-        }
-    }
-
-    /// Parses a command-line value (`--param name=VALUE`) as this type.
-    pub fn parse(self, text: &str) -> Result<Value, String> {
-        let parsed = match self {
-            ParameterType::String => return Ok(Value::String(text.to_owned())),
-            ParameterType::Int => text.trim().parse::<i64>().map(Value::from).ok(),
-            ParameterType::Double => text
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .filter(|number| number.is_finite())
-                .map(Value::from),
-            ParameterType::Bool => match text.trim() {
-                "true" => Some(Value::Bool(true)),
-                "false" => Some(Value::Bool(false)),
-                _ => None,
-            },
-            ParameterType::List | ParameterType::Struct => serde_json::from_str::<Value>(text)
-                .ok()
-                .filter(|value| self.accepts(value)),
-        };
-        parsed.ok_or_else(|| format!("`{text}` is not a valid {self} value"))
-    }
-}
-
-impl fmt::Display for ParameterType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self {
-            ParameterType::Int => "int",
-            ParameterType::Double => "double",
-            ParameterType::String => "string",
-            ParameterType::Bool => "bool",
-            ParameterType::List => "list",
-            ParameterType::Struct => "struct",
-        };
-        f.write_str(name)
-    }
-}
+pub use crate::spec::parameter::{
+    PARAMETER_REFERENCE_KEY, ParameterType, parameter_reference, referenced_parameters,
+    substitute_parameters,
+};
 
 /// Rust types that can be runtime parameters.
 #[diagnostic::on_unimplemented(
@@ -273,109 +205,10 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Param<T> {
     }
 }
 
-/// The parameter name if `value` is a `{"$param": NAME}` reference.
-pub fn parameter_reference(value: &Value) -> Option<&str> {
-    match value {
-        Value::Object(map) if map.len() == 1 => map.get(PARAMETER_REFERENCE_KEY)?.as_str(),
-        _ => None,
-    }
-}
-
-/// Every runtime parameter referenced anywhere inside a configuration.
-pub fn referenced_parameters(config: &Value) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    collect_references(config, &mut names);
-    names
-}
-
-fn collect_references(value: &Value, names: &mut BTreeSet<String>) {
-    if let Some(name) = parameter_reference(value) {
-        names.insert(name.to_owned());
-        return;
-    }
-    match value {
-        Value::Array(items) => items
-            .iter()
-            .for_each(|item| collect_references(item, names)),
-        Value::Object(map) => map
-            .values()
-            .for_each(|item| collect_references(item, names)),
-        _ => {}
-    }
-}
-
-/// Replaces every `{"$param": NAME}` in `config` by the value of `NAME`.
-///
-/// Returns the names that have no value if any reference cannot be resolved.
-pub fn substitute_parameters(
-    config: &Value,
-    values: &BTreeMap<String, Value>,
-) -> Result<Value, BTreeSet<String>> {
-    let mut missing = BTreeSet::new();
-    let substituted = substitute(config, values, &mut missing);
-    if missing.is_empty() {
-        Ok(substituted)
-    } else {
-        Err(missing)
-    }
-}
-
-fn substitute(
-    value: &Value,
-    values: &BTreeMap<String, Value>,
-    missing: &mut BTreeSet<String>,
-) -> Value {
-    if let Some(name) = parameter_reference(value) {
-        return match values.get(name) {
-            Some(replacement) => replacement.clone(),
-            None => {
-                missing.insert(name.to_owned());
-                Value::Null
-            }
-        };
-    }
-    match value {
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|item| substitute(item, values, missing))
-                .collect(),
-        ),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(key, item)| (key.clone(), substitute(item, values, missing)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn a_parameter_reference_round_trips_and_substitutes() {
-        let config = json!({"alpha": {"$param": "alpha"}, "nested": [{"$param": "beta"}, 3]});
-        assert_eq!(
-            referenced_parameters(&config),
-            BTreeSet::from(["alpha".to_owned(), "beta".to_owned()])
-        );
-        let values = BTreeMap::from([("alpha".to_owned(), json!(0.5))]);
-        assert_eq!(
-            substitute_parameters(&config, &values),
-            Err(BTreeSet::from(["beta".to_owned()]))
-        );
-        let values = BTreeMap::from([
-            ("alpha".to_owned(), json!(0.5)),
-            ("beta".to_owned(), json!("b")),
-        ]);
-        assert_eq!(
-            substitute_parameters(&config, &values),
-            Ok(json!({"alpha": 0.5, "nested": ["b", 3]}))
-        );
-    }
 
     #[test]
     fn param_deserialises_a_literal_or_a_reference() {
@@ -384,16 +217,5 @@ mod tests {
         let reference: Param<f64> = serde_json::from_value(json!({"$param": "x"})).unwrap();
         assert_eq!(reference.parameter_name(), Some("x"));
         assert!(serde_json::from_value::<Param<f64>>(json!("text")).is_err());
-    }
-
-    #[test]
-    fn command_line_values_parse_by_type() {
-        assert_eq!(ParameterType::Int.parse("42"), Ok(json!(42)));
-        assert!(ParameterType::Int.parse("4.2").is_err());
-        assert_eq!(ParameterType::Double.parse("4"), Ok(json!(4.0)));
-        assert!(ParameterType::Double.parse("NaN").is_err());
-        assert_eq!(ParameterType::Bool.parse("true"), Ok(json!(true)));
-        assert_eq!(ParameterType::List.parse("[1,2]"), Ok(json!([1, 2])));
-        assert!(ParameterType::Struct.parse("[1,2]").is_err());
     }
 }

@@ -7,12 +7,11 @@ use serde_json::Value;
 
 use crate::builder::PipelineBuilder;
 use crate::component::ErasedComponent;
-use crate::error::Error;
 use crate::fingerprint::Fingerprint;
-use crate::parameter::substitute_parameters;
 use crate::registry::Registry;
-use crate::spec::{NodeSpec, PipelineSpec, TaskSpec};
-use crate::validate::{ValidationIssue, validate};
+use crate::spec::error::Error;
+use crate::spec::parameter::substitute_parameters;
+use crate::spec::{NodeSpec, PipelineSpec, TaskSpec, ValidationIssue, validate};
 
 /// A validated pipeline: its spec, an execution order, its fingerprint and the registry that
 /// can rebuild its components.
@@ -100,6 +99,16 @@ impl Pipeline {
     /// The registry the pipeline was validated against.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// The pipeline as a Graphviz DOT digraph.
+    pub fn to_dot(&self) -> String {
+        crate::graph::to_dot(&self.spec)
+    }
+
+    /// The pipeline as a Mermaid flowchart.
+    pub fn to_mermaid(&self) -> String {
+        crate::graph::to_mermaid(&self.spec)
     }
 
     /// The nodes, upstream first.

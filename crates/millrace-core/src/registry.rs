@@ -23,7 +23,8 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use crate::artifact::{Artifact, ArtifactTypeInfo};
-use crate::component::{Component, ComponentInterface, ErasedComponent};
+use crate::component::{Component, ComponentInterface, ErasedComponent, Executor};
+use crate::spec::catalog::{Catalog, KindDescription, TriedConfiguration};
 
 /// How to rebuild one component kind from the IR.
 #[derive(Clone, Copy)]
@@ -96,6 +97,7 @@ impl ComponentRegistration {
 }
 
 inventory::collect!(ComponentRegistration);
+inventory::collect!(ArtifactTypeInfo);
 
 /// Component kinds and artifact types by name.
 #[derive(Debug, Clone, Default)]
@@ -232,6 +234,35 @@ impl Registry {
     }
 }
 
+/// Validation of the IR asks the registry what the names in a spec stand for.
+impl Catalog for Registry {
+    fn find_artifact_type(&self, name: &str) -> Option<ArtifactTypeInfo> {
+        self.artifact_type(name).copied()
+    }
+
+    fn find_component(&self, kind: &str) -> Option<KindDescription> {
+        self.component(kind).map(|registration| KindDescription {
+            version: registration.version(),
+            interface: registration.interface(),
+        })
+    }
+
+    fn find_conflict(&self, name: &str) -> Option<String> {
+        self.conflict(name).map(str::to_owned)
+    }
+
+    fn try_configuration(&self, kind: &str, config: Value) -> Result<TriedConfiguration, String> {
+        let registration = self
+            .component(kind)
+            .ok_or_else(|| format!("component kind `{kind}` is not registered"))?;
+        let component = registration.instantiate(config)?;
+        Ok(match component.execution() {
+            Executor::InProcess(_) => TriedConfiguration::InProcess,
+            Executor::Command(command) => TriedConfiguration::Command(command),
+        })
+    }
+}
+
 /// Registers a component type so that other processes can rebuild it from the IR by its kind.
 ///
 /// ```
@@ -245,8 +276,8 @@ impl Registry {
 ///     const KIND: &'static str = "doc.Tick";
 ///     type Inputs = ();
 ///     type Outputs = ();
-///     fn execution(&self) -> Execution<'_> {
-///         Execution::Command(CommandSpec::new(["true"]))
+///     fn execution(&self) -> Executor<'_> {
+///         Executor::Command(CommandSpec::new(["true"]))
 ///     }
 /// }
 ///

@@ -336,8 +336,8 @@ pub(crate) fn expand(attributes: TokenStream, item: TokenStream) -> syn::Result<
             const VERSION: u32 = #version;
             type Inputs = #inputs_ident;
             type Outputs = #outputs_ident;
-            fn execution(&self) -> #krate::Execution<'_> {
-                #krate::Execution::InProcess(self)
+            fn execution(&self) -> #krate::Executor<'_> {
+                #krate::Executor::InProcess(self)
             }
         }
 

@@ -51,8 +51,8 @@
 //!     const KIND: &'static str = "doc.Embed";
 //!     type Inputs = EmbedInputs;
 //!     type Outputs = EmbedOutputs;
-//!     fn execution(&self) -> Execution<'_> {
-//!         Execution::Command(CommandSpec::new(["embed", "{{inputs.sentences.uri}}", "{{outputs.embeddings.uri}}"]))
+//!     fn execution(&self) -> Executor<'_> {
+//!         Executor::Command(CommandSpec::new(["embed", "{{inputs.sentences.uri}}", "{{outputs.embeddings.uri}}"]))
 //!     }
 //! }
 //!

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use millrace_core::condition::Operand;
+use millrace_core::spec::Operand;
 use millrace_core::spec::{NodeSpec, TaskSpec};
 use millrace_core::{Fingerprint, Pipeline};
 use millrace_metadata::{
@@ -431,8 +431,8 @@ impl<'a> NodeLauncher<'a> {
         // What the component reads from outside the pipeline is part of its cache key; when it
         // cannot be fingerprinted, the execution runs (and reports the problem itself).
         let external = match component.execution() {
-            millrace_core::Execution::InProcess(executor) => executor.external_fingerprint(),
-            millrace_core::Execution::Command(command) => {
+            millrace_core::Executor::InProcess(executor) => executor.external_fingerprint(),
+            millrace_core::Executor::Command(command) => {
                 Ok(Some(self.command_fingerprint(&command)))
             }
         };
@@ -568,7 +568,7 @@ impl<'a> NodeLauncher<'a> {
             return Ok((String::new(), Value::Struct(serde_json::Map::new())));
         };
         let config =
-            millrace_core::parameter::substitute_parameters(config, &self.record.parameters)
+            millrace_core::spec::parameter::substitute_parameters(config, &self.record.parameters)
                 .map_err(|missing| {
                     RunnerError::Mismatch(format!(
                         "node `{}`: parameters without a value: {missing:?}",

@@ -203,7 +203,7 @@ impl RunRecord {
         // ML-Metadata keeps a struct property as a protobuf Struct, whose numbers are doubles:
         // an int parameter comes back as `12.0` and is made an integer again.
         for declared in &pipeline.spec().parameters {
-            if declared.parameter_type == millrace_core::parameter::ParameterType::Int
+            if declared.parameter_type == millrace_core::spec::ParameterType::Int
                 && let Some(value) = parameters.get_mut(&declared.name)
                 && let Some(number) = value.as_f64()
                 && !value.is_i64()

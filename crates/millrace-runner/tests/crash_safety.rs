@@ -238,8 +238,8 @@ impl Component for Sleeper {
     const KIND: &'static str = "test.InterruptibleSleeper";
     type Inputs = ();
     type Outputs = SleeperOutputs;
-    fn execution(&self) -> Execution<'_> {
-        Execution::Command(CommandSpec::new(["sh", "-c"]).args([
+    fn execution(&self) -> Executor<'_> {
+        Executor::Command(CommandSpec::new(["sh", "-c"]).args([
             r#"sleep 60 & echo $! > "$1/../../grandchild.pid"; wait"#,
             "sleeper",
             "{{outputs.out.uri}}",

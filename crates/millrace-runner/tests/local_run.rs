@@ -102,8 +102,8 @@ impl Component for CountLines {
     const KIND: &'static str = "test.CountLines";
     type Inputs = CountLinesInputs;
     type Outputs = CountLinesOutputs;
-    fn execution(&self) -> Execution<'_> {
-        Execution::Command(CommandSpec::new(["sh", "-c"]).args([
+    fn execution(&self) -> Executor<'_> {
+        Executor::Command(CommandSpec::new(["sh", "-c"]).args([
             r#"wc -l < "$1/numbers.txt" | tr -d ' ' > "$2/lines.txt" && printf '{"outputs": {"lines": {"custom_properties": {"lines": %s}}}, "metrics": {"lines": %s}}' "$(cat "$2/lines.txt")" "$(cat "$2/lines.txt")" > "$3""#,
             "count_lines",
             "{{inputs.numbers.uri}}",
@@ -128,8 +128,8 @@ impl Component for Sleeper {
     const KIND: &'static str = "test.Sleeper";
     type Inputs = ();
     type Outputs = SleeperOutputs;
-    fn execution(&self) -> Execution<'_> {
-        Execution::Command(CommandSpec::new(["sh", "-c"]).args([
+    fn execution(&self) -> Executor<'_> {
+        Executor::Command(CommandSpec::new(["sh", "-c"]).args([
             r#"sleep 30 & echo $! > "$1/../../child.pid"; wait"#,
             "sleeper",
             "{{outputs.out.uri}}",
@@ -525,8 +525,8 @@ impl Component for ReadOutside {
     const KIND: &'static str = "test.ReadOutside";
     type Inputs = ();
     type Outputs = ReadOutsideOutputs;
-    fn execution(&self) -> Execution<'_> {
-        Execution::InProcess(self)
+    fn execution(&self) -> Executor<'_> {
+        Executor::InProcess(self)
     }
 }
 

@@ -315,8 +315,8 @@ impl Component for CsvExampleGen {
     type Inputs = ();
     type Outputs = ExampleGenOutputs;
 
-    fn execution(&self) -> Execution<'_> {
-        Execution::InProcess(self)
+    fn execution(&self) -> Executor<'_> {
+        Executor::InProcess(self)
     }
 }
 
@@ -377,8 +377,8 @@ impl Component for ImportExampleGen {
     type Inputs = ();
     type Outputs = ExampleGenOutputs;
 
-    fn execution(&self) -> Execution<'_> {
-        Execution::InProcess(self)
+    fn execution(&self) -> Executor<'_> {
+        Executor::InProcess(self)
     }
 }
 

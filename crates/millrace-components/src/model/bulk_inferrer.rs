@@ -81,8 +81,8 @@ impl Component for BulkInferrer {
     type Inputs = BulkInferrerInputs;
     type Outputs = BulkInferrerOutputs;
 
-    fn execution(&self) -> Execution<'_> {
-        Execution::InProcess(self)
+    fn execution(&self) -> Executor<'_> {
+        Executor::InProcess(self)
     }
 }
 

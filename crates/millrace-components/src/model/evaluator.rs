@@ -457,8 +457,8 @@ impl Component for Evaluator {
     type Inputs = EvaluatorInputs;
     type Outputs = EvaluatorOutputs;
 
-    fn execution(&self) -> Execution<'_> {
-        Execution::InProcess(self)
+    fn execution(&self) -> Executor<'_> {
+        Executor::InProcess(self)
     }
 }
 

@@ -96,8 +96,8 @@ impl Component for InfraValidator {
     type Inputs = InfraValidatorInputs;
     type Outputs = InfraValidatorOutputs;
 
-    fn execution(&self) -> Execution<'_> {
-        Execution::InProcess(self)
+    fn execution(&self) -> Executor<'_> {
+        Executor::InProcess(self)
     }
 }
 

@@ -191,8 +191,8 @@ impl Component for Pusher {
     type Inputs = PusherInputs;
     type Outputs = PusherOutputs;
 
-    fn execution(&self) -> Execution<'_> {
-        Execution::InProcess(self)
+    fn execution(&self) -> Executor<'_> {
+        Executor::InProcess(self)
     }
 }
 

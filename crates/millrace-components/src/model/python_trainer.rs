@@ -251,8 +251,8 @@ impl Component for PythonTrainer {
     type Inputs = PythonTrainerInputs;
     type Outputs = TrainerOutputs;
 
-    fn execution(&self) -> Execution<'_> {
-        Execution::Command(self.command())
+    fn execution(&self) -> Executor<'_> {
+        Executor::Command(self.command())
     }
 }
 

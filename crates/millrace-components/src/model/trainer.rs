@@ -203,8 +203,8 @@ impl Component for Trainer {
     type Inputs = TrainerInputs;
     type Outputs = TrainerOutputs;
 
-    fn execution(&self) -> Execution<'_> {
-        Execution::InProcess(self)
+    fn execution(&self) -> Executor<'_> {
+        Executor::InProcess(self)
     }
 }
 

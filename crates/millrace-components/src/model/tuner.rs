@@ -173,8 +173,8 @@ impl Component for Tuner {
     type Inputs = TunerInputs;
     type Outputs = TunerOutputs;
 
-    fn execution(&self) -> Execution<'_> {
-        Execution::InProcess(self)
+    fn execution(&self) -> Executor<'_> {
+        Executor::InProcess(self)
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use millrace_core::{ErasedComponent, Execution};
+use millrace_core::{ErasedComponent, Executor};
 use millrace_metadata::{Artifact, Properties};
 use serde_json::Value as Json;
 
@@ -44,8 +44,8 @@ pub(crate) async fn execute(
     prepared: &Prepared,
 ) -> Result<Produced, String> {
     match component.execution() {
-        Execution::InProcess(executor) => in_process::run(executor, prepared).await,
-        Execution::Command(command) => command::run(&command, prepared).await,
+        Executor::InProcess(executor) => in_process::run(executor, prepared).await,
+        Executor::Command(command) => command::run(&command, prepared).await,
     }
 }
 

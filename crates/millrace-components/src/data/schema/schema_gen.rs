@@ -80,8 +80,8 @@ impl Component for SchemaGen {
     type Inputs = SchemaGenInputs;
     type Outputs = SchemaGenOutputs;
 
-    fn execution(&self) -> Execution<'_> {
-        Execution::InProcess(self)
+    fn execution(&self) -> Executor<'_> {
+        Executor::InProcess(self)
     }
 }
 

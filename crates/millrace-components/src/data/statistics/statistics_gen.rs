@@ -137,8 +137,8 @@ impl Component for StatisticsGen {
     type Inputs = StatisticsGenInputs;
     type Outputs = StatisticsGenOutputs;
 
-    fn execution(&self) -> Execution<'_> {
-        Execution::InProcess(self)
+    fn execution(&self) -> Executor<'_> {
+        Executor::InProcess(self)
     }
 }
 

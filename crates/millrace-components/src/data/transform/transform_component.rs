@@ -207,8 +207,8 @@ impl Component for Transform {
     type Inputs = TransformInputs;
     type Outputs = TransformOutputs;
 
-    fn execution(&self) -> Execution<'_> {
-        Execution::InProcess(self)
+    fn execution(&self) -> Executor<'_> {
+        Executor::InProcess(self)
     }
 }
 

@@ -96,8 +96,8 @@ impl Component for ExampleValidator {
     type Inputs = ExampleValidatorInputs;
     type Outputs = ExampleValidatorOutputs;
 
-    fn execution(&self) -> Execution<'_> {
-        Execution::InProcess(self)
+    fn execution(&self) -> Executor<'_> {
+        Executor::InProcess(self)
     }
 }
 

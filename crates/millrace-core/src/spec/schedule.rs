@@ -1,4 +1,82 @@
-//! Schedules: cron expressions and presets, checked when the pipeline is built.
+//! Schedules: when a deployed pipeline runs — a cron expression or preset, a start date,
+//! catch-up and a bound on concurrent runs — and the checks that validation applies to them.
+//!
+//! ```
+//! use millrace_core::Schedule;
+//!
+//! let nightly = Schedule::cron("0 3 * * *").start_date("2026-01-01").max_active_runs(1);
+//! assert_eq!(nightly.cron, "0 3 * * *");
+//! assert!(millrace_core::spec::schedule::check_cron("0 3 * *").is_err());
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+/// When the pipeline runs on a scheduler (Airflow, Argo CronWorkflow, Vertex schedules).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSpec {
+    /// A five-field cron expression or a preset such as `@daily`.
+    pub cron: String,
+    /// The first date a run is scheduled for, `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    /// Whether missed intervals are run after a pause.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub catchup: bool,
+    /// At most this many runs at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_active_runs: Option<u32>,
+}
+
+/// A schedule for the pipeline, as the builder takes it: the IR's [`ScheduleSpec`].
+pub type Schedule = ScheduleSpec;
+
+impl ScheduleSpec {
+    /// Runs on a five-field cron expression or a preset such as `@daily`.
+    pub fn cron(expression: impl Into<String>) -> Self {
+        ScheduleSpec {
+            cron: expression.into(),
+            start_date: None,
+            catchup: false,
+            max_active_runs: None,
+        }
+    }
+
+    /// The first date to schedule, `YYYY-MM-DD`.
+    pub fn start_date(mut self, date: impl Into<String>) -> Self {
+        self.start_date = Some(date.into());
+        self
+    }
+
+    /// Whether to run missed intervals after a pause.
+    pub fn catchup(mut self, catchup: bool) -> Self {
+        self.catchup = catchup;
+        self
+    }
+
+    /// At most this many runs at once.
+    pub fn max_active_runs(mut self, runs: u32) -> Self {
+        self.max_active_runs = Some(runs);
+        self
+    }
+
+    /// Every problem with this schedule, as sentences.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Err(why) = check_cron(&self.cron) {
+            problems.push(why);
+        }
+        if let Some(date) = &self.start_date
+            && let Err(why) = check_date(date)
+        {
+            problems.push(why);
+        }
+        if self.max_active_runs == Some(0) {
+            problems.push("max_active_runs must be at least 1".to_owned());
+        }
+        problems
+    }
+}
 
 /// The presets every target understands.
 pub const CRON_PRESETS: &[&str] = &[

@@ -1,6 +1,6 @@
 //! The error type of `millrace-core`.
 
-use crate::validate::ValidationIssue;
+use crate::spec::problem::ValidationIssue;
 
 /// Everything that can go wrong while building, reading or instantiating a pipeline.
 #[derive(Debug, thiserror::Error)]

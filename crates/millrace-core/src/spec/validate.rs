@@ -2,212 +2,23 @@
 //!
 //! A spec built with the typed API is correct by construction in its wiring, but a spec read
 //! from JSON may be anything. [`validate`] checks names and ids, component kinds and artifact
-//! types against a [`Registry`], every edge's types, required inputs, dangling references,
+//! types against a [`Catalog`], every edge's types, required inputs, dangling references,
 //! cycles, parameter values, configurations, command placeholders, conditions, resolvers,
 //! importers, the exit handler and the schedule — and never panics, whatever the input.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fmt;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde_json::Value;
 
-use crate::command::Placeholder;
-use crate::component::{ComponentInterface, Execution};
-use crate::condition::Operand;
-use crate::parameter::{ParameterType, referenced_parameters, substitute_parameters};
-use crate::registry::Registry;
-use crate::schedule::{check_cron, check_date};
-use crate::spec::{ChannelRef, NodeSpec, PipelineSpec, ResolverStrategy, SCHEMA_VERSION, TaskSpec};
-
-/// One problem found in a pipeline.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidationIssue {
-    /// The node concerned, if the problem is about one node.
-    pub node: Option<String>,
-    /// What is wrong.
-    pub problem: Problem,
-}
-
-impl ValidationIssue {
-    pub(crate) fn pipeline(problem: Problem) -> Self {
-        ValidationIssue {
-            node: None,
-            problem,
-        }
-    }
-
-    pub(crate) fn node(node: &str, problem: Problem) -> Self {
-        ValidationIssue {
-            node: Some(node.to_owned()),
-            problem,
-        }
-    }
-}
-
-impl fmt::Display for ValidationIssue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.node {
-            Some(node) => write!(f, "node `{node}`: {}", self.problem),
-            None => write!(f, "{}", self.problem),
-        }
-    }
-}
-
-/// What can be wrong with a pipeline.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum Problem {
-    /// The spec was written for another schema version.
-    #[error("schema version `{found}` is not supported; this build reads `{expected}`")]
-    UnsupportedSchemaVersion {
-        /// What the spec says.
-        found: String,
-        /// What this build reads.
-        expected: &'static str,
-    },
-    /// The pipeline's name is not usable on every target.
-    #[error(
-        "pipeline name `{0}` is invalid: use 1 to 63 ASCII letters, digits, `_` or `-`, starting with a letter"
-    )]
-    InvalidPipelineName(String),
-    /// A node id is not usable on every target.
-    #[error(
-        "node id `{0}` is invalid: use 1 to 63 ASCII letters, digits, `_` or `-`, starting with a letter"
-    )]
-    InvalidNodeId(String),
-    /// Two nodes share an id.
-    #[error("node id `{0}` is used by more than one node")]
-    DuplicateNodeId(String),
-    /// No component of this kind is registered in this binary.
-    #[error(
-        "unknown component kind `{0}`: it is not registered in this binary (register it with `register_component!`, or name the crate that provides it)"
-    )]
-    UnknownComponentKind(String),
-    /// The spec was written by another version of the component.
-    #[error(
-        "component `{kind}` is version {spec} in the spec but version {registered} in this binary"
-    )]
-    ComponentVersionMismatch {
-        /// The kind.
-        kind: String,
-        /// The version in the spec.
-        spec: u32,
-        /// The version registered here.
-        registered: u32,
-    },
-    /// A name registered twice with different meanings.
-    #[error("{0}")]
-    RegistryConflict(String),
-    /// No artifact type of this name is registered.
-    #[error("unknown artifact type `{0}`")]
-    UnknownArtifactType(String),
-    /// The component declares no such input.
-    #[error("component `{kind}` has no input `{input}` (it declares: {declared})")]
-    UnknownInput {
-        /// The input.
-        input: String,
-        /// The component kind.
-        kind: String,
-        /// The declared inputs.
-        declared: String,
-    },
-    /// A required input is not connected.
-    #[error("required input `{input}` ({artifact_type}) is not connected")]
-    MissingRequiredInput {
-        /// The input.
-        input: String,
-        /// The type it expects.
-        artifact_type: String,
-    },
-    /// An input reads a node or output that does not exist.
-    #[error("input `{input}` reads `{channel}`, but {reason}")]
-    DanglingReference {
-        /// The input (or condition operand).
-        input: String,
-        /// What it refers to.
-        channel: ChannelRef,
-        /// What is missing.
-        reason: String,
-    },
-    /// An edge connects different artifact types.
-    #[error("input `{input}` expects {expected}, but `{channel}` is {found}")]
-    TypeMismatch {
-        /// The input.
-        input: String,
-        /// The type the input expects.
-        expected: String,
-        /// The type the upstream output produces.
-        found: String,
-        /// The upstream output.
-        channel: ChannelRef,
-    },
-    /// A node's outputs differ from what its component declares.
-    #[error("output `{output}`: {reason}")]
-    OutputMismatch {
-        /// The output.
-        output: String,
-        /// How it differs.
-        reason: String,
-    },
-    /// Nodes that depend on each other in a loop.
-    #[error("cycle through nodes {}", .0.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(" → "))]
-    Cycle(Vec<String>),
-    /// A parameter name is not an identifier.
-    #[error("parameter name `{0}` is invalid: use an identifier (letters, digits, `_`)")]
-    InvalidParameterName(String),
-    /// Two parameters share a name.
-    #[error("parameter `{0}` is declared more than once")]
-    DuplicateParameter(String),
-    /// A parameter's default is not of its type.
-    #[error("parameter `{name}` is {parameter_type}, but its default is {value}")]
-    BadParameterDefault {
-        /// The parameter.
-        name: String,
-        /// Its type.
-        parameter_type: ParameterType,
-        /// The default given.
-        value: String,
-    },
-    /// A reference to an undeclared runtime parameter.
-    #[error("{place} refers to runtime parameter `{name}`, which the pipeline does not declare")]
-    UnknownParameter {
-        /// The parameter.
-        name: String,
-        /// Where it is referenced.
-        place: String,
-    },
-    /// The component's configuration does not deserialise (a bad value or parameter type).
-    #[error("invalid configuration: {0}")]
-    InvalidConfig(String),
-    /// A node option is out of range.
-    #[error("invalid option: {0}")]
-    InvalidOption(String),
-    /// A `when` condition refers to something wrong.
-    #[error("invalid condition: {0}")]
-    InvalidCondition(String),
-    /// A command placeholder refers to something wrong.
-    #[error("invalid command placeholder: {0}")]
-    InvalidPlaceholder(String),
-    /// A resolver node is malformed.
-    #[error("invalid resolver: {0}")]
-    InvalidResolver(String),
-    /// An importer node is malformed.
-    #[error("invalid importer: {0}")]
-    InvalidImporter(String),
-    /// The exit handler is malformed.
-    #[error("invalid exit handler: {0}")]
-    InvalidExitHandler(String),
-    /// The schedule is malformed.
-    #[error("invalid schedule: {0}")]
-    InvalidSchedule(String),
-    /// A channel from another pipeline builder was used.
-    #[error("input `{input}` uses a channel of another pipeline builder")]
-    ForeignChannel {
-        /// The input.
-        input: String,
-    },
-}
+use crate::spec::catalog::{Catalog, KindDescription, TriedConfiguration};
+use crate::spec::command::Placeholder;
+use crate::spec::condition::Operand;
+use crate::spec::interface::ComponentInterface;
+use crate::spec::node::{ChannelRef, NodeSpec, OutputSpec, ResolverStrategy, TaskSpec};
+use crate::spec::parameter::{ParameterType, referenced_parameters, substitute_parameters};
+use crate::spec::pipeline_spec::{PipelineSpec, SCHEMA_VERSION};
+pub use crate::spec::problem::{Problem, ValidationIssue};
 
 fn unknown_config_parameter(name: String) -> Problem {
     Problem::UnknownParameter {
@@ -275,18 +86,18 @@ pub struct ValidatedGraph {
     pub order: Vec<usize>,
 }
 
-/// Checks a spec against a registry, reporting every problem found.
+/// Checks a spec against the kinds and types of a catalog, reporting every problem found.
 pub fn validate(
     spec: &PipelineSpec,
-    registry: &Registry,
+    catalog: &dyn Catalog,
 ) -> Result<ValidatedGraph, Vec<ValidationIssue>> {
     let mut check = Checker {
         spec,
-        registry,
+        catalog,
         issues: Vec::new(),
         index_of: HashMap::new(),
         trial_values: BTreeMap::new(),
-        interfaces: HashMap::new(),
+        descriptions: HashMap::new(),
         last_trial: HashMap::new(),
     };
     check.trial_values = check.trial_parameter_values();
@@ -316,13 +127,13 @@ struct Trial {
 
 struct Checker<'a> {
     spec: &'a PipelineSpec,
-    registry: &'a Registry,
+    catalog: &'a dyn Catalog,
     issues: Vec<ValidationIssue>,
     index_of: HashMap<&'a str, usize>,
     /// A value for every parameter, used to try each configuration.
     trial_values: BTreeMap<String, Value>,
-    /// The interface of each component kind met so far.
-    interfaces: HashMap<&'a str, std::rc::Rc<ComponentInterface>>,
+    /// What the catalog says of each component kind met so far.
+    descriptions: HashMap<&'a str, Option<std::rc::Rc<KindDescription>>>,
     /// Per kind, the last configuration tried and the problems it had: pipelines often repeat
     /// a component with the same configuration, and trying it is a pure function of it.
     last_trial: HashMap<&'a str, (&'a Value, Trial)>,
@@ -348,18 +159,8 @@ impl<'a> Checker<'a> {
             self.pipeline_issue(Problem::InvalidPipelineName(self.spec.name.clone()));
         }
         if let Some(schedule) = &self.spec.schedule {
-            if let Err(why) = check_cron(&schedule.cron) {
+            for why in schedule.problems() {
                 self.pipeline_issue(Problem::InvalidSchedule(why));
-            }
-            if let Some(date) = &schedule.start_date
-                && let Err(why) = check_date(date)
-            {
-                self.pipeline_issue(Problem::InvalidSchedule(why));
-            }
-            if schedule.max_active_runs == Some(0) {
-                self.pipeline_issue(Problem::InvalidSchedule(
-                    "max_active_runs must be at least 1".to_owned(),
-                ));
             }
         }
     }
@@ -418,7 +219,7 @@ impl<'a> Checker<'a> {
             self.node_issue(&node.id, Problem::InvalidOption(problem));
         }
         for (name, output) in &node.outputs {
-            if self.registry.artifact_type(&output.artifact_type).is_none() {
+            if self.catalog.find_artifact_type(&output.artifact_type).is_none() {
                 self.node_issue(
                     &node.id,
                     Problem::UnknownArtifactType(format!(
@@ -447,7 +248,7 @@ impl<'a> Checker<'a> {
 
     fn edges(&mut self, node: &NodeSpec) {
         for (input, spec) in &node.inputs {
-            if self.registry.artifact_type(&spec.artifact_type).is_none() {
+            if self.catalog.find_artifact_type(&spec.artifact_type).is_none() {
                 self.node_issue(
                     &node.id,
                     Problem::UnknownArtifactType(format!(
@@ -511,8 +312,8 @@ impl<'a> Checker<'a> {
                     ),
                     Ok(artifact_type) => {
                         let declared = self
-                            .registry
-                            .artifact_type(artifact_type)
+                            .catalog
+                            .find_artifact_type(artifact_type)
                             .is_none_or(|info| info.property(property).is_some());
                         if !custom && !declared {
                             self.node_issue(
@@ -530,10 +331,14 @@ impl<'a> Checker<'a> {
     }
 
     fn component(&mut self, node: &'a NodeSpec, kind: &'a str, version: u32, config: &'a Value) {
-        if let Some(conflict) = self.registry.conflict(kind) {
-            self.node_issue(&node.id, Problem::RegistryConflict(conflict.to_owned()));
+        if let Some(conflict) = self.catalog.find_conflict(kind) {
+            self.node_issue(&node.id, Problem::RegistryConflict(conflict));
         }
-        let Some(registration) = self.registry.component(kind) else {
+        if !self.descriptions.contains_key(kind) {
+            let description = self.catalog.find_component(kind).map(std::rc::Rc::new);
+            self.descriptions.insert(kind, description);
+        }
+        let Some(description) = self.descriptions.get(kind).cloned().flatten() else {
             for name in referenced_parameters(config) {
                 if self.spec.parameter(&name).is_none() {
                     self.node_issue(&node.id, unknown_config_parameter(name));
@@ -542,27 +347,23 @@ impl<'a> Checker<'a> {
             self.node_issue(&node.id, Problem::UnknownComponentKind(kind.to_owned()));
             return;
         };
-        if registration.version() != version {
+        if description.version != version {
             self.node_issue(
                 &node.id,
                 Problem::ComponentVersionMismatch {
                     kind: kind.to_owned(),
                     spec: version,
-                    registered: registration.version(),
+                    registered: description.version,
                 },
             );
         }
-        let interface = std::rc::Rc::clone(
-            self.interfaces
-                .entry(kind)
-                .or_insert_with(|| std::rc::Rc::new(registration.interface())),
-        );
-        self.interface(node, kind, &interface);
+        let interface = &description.interface;
+        self.interface(node, kind, interface);
 
         let trial = match self.last_trial.get(kind) {
             Some((last_config, trial)) if *last_config == config => trial.clone(),
             _ => {
-                let trial = self.try_configuration(registration, &interface, config);
+                let trial = self.try_configuration(kind, interface, config);
                 self.last_trial.insert(kind, (config, trial.clone()));
                 trial
             }
@@ -585,12 +386,7 @@ impl<'a> Checker<'a> {
     /// Instantiates a configuration with trial parameter values; for a command component,
     /// checks its placeholders. Whether the inputs they read are connected depends on the node,
     /// so those are returned for a per-node check.
-    fn try_configuration(
-        &self,
-        registration: &crate::registry::ComponentRegistration,
-        interface: &ComponentInterface,
-        config: &Value,
-    ) -> Trial {
+    fn try_configuration(&self, kind: &str, interface: &ComponentInterface, config: &Value) -> Trial {
         let trial_config = match substitute_parameters(config, &self.trial_values) {
             Ok(trial_config) => trial_config,
             Err(unknown) => {
@@ -600,17 +396,15 @@ impl<'a> Checker<'a> {
                 };
             }
         };
-        let component = match registration.instantiate(trial_config) {
-            Ok(component) => component,
+        let command = match self.catalog.try_configuration(kind, trial_config) {
+            Ok(TriedConfiguration::Command(command)) => command,
+            Ok(TriedConfiguration::InProcess) => return Trial::default(),
             Err(why) => {
                 return Trial {
                     problems: vec![Problem::InvalidConfig(why)],
                     placeholder_inputs: Vec::new(),
                 };
             }
-        };
-        let Execution::Command(command) = component.execution() else {
-            return Trial::default();
         };
         match command.placeholders() {
             Err(error) => Trial {
@@ -837,7 +631,7 @@ impl<'a> Checker<'a> {
                 Problem::InvalidImporter("an importer takes no inputs".to_owned()),
             );
         }
-        let outputs: Vec<(&String, &crate::spec::OutputSpec)> = node.outputs.iter().collect();
+        let outputs: Vec<(&String, &OutputSpec)> = node.outputs.iter().collect();
         let [(name, output)] = outputs.as_slice() else {
             self.node_issue(
                 &node.id,
@@ -853,7 +647,7 @@ impl<'a> Checker<'a> {
                 )),
             );
         }
-        let Some(info) = self.registry.artifact_type(&output.artifact_type) else {
+        let Some(info) = self.catalog.find_artifact_type(&output.artifact_type) else {
             return; // reported with the outputs
         };
         for (property, value) in properties {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::condition::ConditionSpec;
+use crate::spec::condition::ConditionSpec;
 
 /// When a node runs, given the outcomes of the nodes it depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

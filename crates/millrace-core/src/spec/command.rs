@@ -15,7 +15,7 @@
 //! pipeline's parameters, so a typo fails before anything runs.
 //!
 //! ```
-//! use millrace_core::command::{CommandSpec, Placeholder};
+//! use millrace_core::spec::command::{CommandSpec, Placeholder};
 //!
 //! let command = CommandSpec::new(["python3", "train.py"])
 //!     .image("python:3.11-slim")
