@@ -114,10 +114,6 @@ fn pipeline() -> Result<Pipeline, BuildError> {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // With no arguments, run the pipeline.
-    let mut arguments: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if arguments.len() == 1 {
-        arguments.push("run".into());
-    }
-    let (mut stdout, mut stderr) = (std::io::stdout(), std::io::stderr());
-    millrace::cli::run(arguments, pipeline, &mut stdout, &mut stderr).await
+    let options = millrace::cli::Options::default().when_no_arguments(["run"]);
+    millrace::cli::main_with(pipeline, options).await
 }

@@ -455,8 +455,8 @@ fn failures_retries_skips_the_exit_handler_caching_and_hostile_strings() {
     let states = stored_states(&store, second["run_id"].as_str().unwrap());
     for (node, node_state) in &states {
         let expected = match node.as_str() {
-            "skipped_count" => "SKIPPED",
-            _ => "CACHED",
+            "skipped_count" => "skipped",
+            _ => "cached",
         };
         assert_eq!(node_state, expected, "{node}: {states:?}");
     }
@@ -551,7 +551,7 @@ fn the_airflow_dags_test_command_runs_hello() {
         .unwrap();
     let runs: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(runs.as_array().unwrap().len(), 1, "{runs:#}");
-    assert_eq!(runs[0]["executions"]["COMPLETE"], 3, "{runs:#}");
+    assert_eq!(runs[0]["nodes"]["complete"], 3, "{runs:#}");
     let shouted = std::fs::read_dir(airflow.home.path().join("artifacts/hello/shout"))
         .unwrap()
         .flat_map(|output| std::fs::read_dir(output.unwrap().path()).unwrap())

@@ -217,7 +217,7 @@ fn the_inspection_commands_report_runs_artifacts_lineage_and_the_cache() {
         .iter()
         .map(|n| n["state"].as_str().unwrap())
         .collect();
-    assert_eq!(states, ["COMPLETE", "COMPLETE", "SKIPPED"]);
+    assert_eq!(states, ["complete", "complete", "skipped"]);
 
     let (_, artifacts, _) = text_of(
         dir.path(),
@@ -294,7 +294,7 @@ fn run_node_runs_one_node_of_a_run_and_refuses_another_pipeline() {
         .collect();
     assert_eq!(
         states,
-        ["COMPLETE", "COMPLETE", "NOT_STARTED"],
+        ["complete", "complete", "not_started"],
         "exactly the two nodes ran"
     );
 
@@ -684,7 +684,7 @@ fn multi_framework_trains_three_frameworks_at_once_and_pushes_the_best() {
             .iter()
             .find(|row| row["node"] == node)
             .unwrap();
-        assert_eq!(row["state"], "COMPLETE", "{row}");
+        assert_eq!(row["state"], "complete", "{row}");
         (
             row["started_ms"].as_i64().unwrap(),
             row["finished_ms"].as_i64().unwrap(),

@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use millrace_core::Pipeline;
-use millrace_core::spec::TriggerRule;
 use millrace_core::spec::ParameterType;
+use millrace_core::spec::TriggerRule;
 use millrace_core::spec::{NodeSpec, ParameterSpec};
 
 use crate::AirflowError;

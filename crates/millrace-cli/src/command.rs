@@ -25,8 +25,9 @@ pub enum Command {
         /// The target.
         #[arg(long, value_enum, default_value_t = Target::Ir)]
         target: Target,
-        /// Write here instead of standard output (a directory gets `<pipeline>.json`, or
-        /// `<pipeline>.py` for Airflow).
+        /// Write here instead of standard output; a directory (one that exists, or a path
+        /// ending in `/`, created if needed) gets `<pipeline>.json`, or `<pipeline>.py` for
+        /// Airflow.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Airflow: the pipeline binary on the workers (default: this binary's absolute path).
@@ -44,7 +45,8 @@ pub enum Command {
         /// The drawing language.
         #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
         format: GraphFormat,
-        /// Write here instead of standard output.
+        /// Write here instead of standard output; a directory (one that exists, or a path
+        /// ending in `/`) gets `<pipeline>.dot` or `<pipeline>.mmd`.
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -141,8 +143,15 @@ pub enum Command {
 /// `runs ...`
 #[derive(Debug, Subcommand)]
 pub enum RunsCommand {
-    /// The runs of this pipeline, newest first.
+    /// The runs of this pipeline, newest first, a page at a time.
     List {
+        /// At most this many runs.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Only runs older than the run at this position (the `position` of the last run of
+        /// the previous page, in `--json` output).
+        #[arg(long, value_name = "POSITION")]
+        before: Option<i64>,
         /// Where the metadata is.
         #[command(flatten)]
         location: Location,
@@ -276,8 +285,17 @@ where
             crate::run::run(&pipeline, &request, stdout, stderr).await?;
         }
         Command::Runs { command } => match command {
-            RunsCommand::List { location, json } => {
-                crate::inspect::runs_list(&pipeline, location, *json, stdout).await?;
+            RunsCommand::List {
+                limit,
+                before,
+                location,
+                json,
+            } => {
+                let page = millrace_runner::RunPage {
+                    limit: *limit,
+                    before: *before,
+                };
+                crate::inspect::runs_list(&pipeline, page, location, *json, stdout).await?;
             }
             RunsCommand::Show {
                 run_id,
@@ -377,12 +395,12 @@ where
             let dag = millrace_airflow::export_dag(&pipeline, &options)?;
             let file_name = millrace_airflow::dag_file_name(&pipeline);
             emit(&dag, out.as_deref(), &file_name, stdout)?;
-            if let Some(path) = out {
+            if let Some(out) = out {
                 let _ = writeln!(
                     stderr,
                     "wrote the Airflow DAG of `{}` to {} (fingerprint {})",
                     pipeline.name(),
-                    path.display(),
+                    output_path(out, &file_name).display(),
                     pipeline.fingerprint()
                 );
             }
@@ -396,12 +414,12 @@ where
             json.push('\n');
             let file_name = format!("{}.json", pipeline.name());
             emit(&json, out.as_deref(), &file_name, stdout)?;
-            if let Some(path) = out {
+            if let Some(out) = out {
                 let _ = writeln!(
                     stderr,
                     "wrote the IR of `{}` to {} (fingerprint {})",
                     pipeline.name(),
-                    path.display(),
+                    output_path(out, &file_name).display(),
                     pipeline.fingerprint()
                 );
             }
@@ -457,7 +475,9 @@ where
     Ok(())
 }
 
-/// Writes `text` to `out` (a file, or `file_name` inside a directory) or to standard output.
+/// Writes `text` to `out` or to standard output. An `out` that names an existing directory or
+/// ends with a path separator is a directory: the file goes inside it as `file_name`, and the
+/// directory is created if needed.
 fn emit(
     text: &str,
     out: Option<&Path>,
@@ -467,11 +487,7 @@ fn emit(
     let Some(out) = out else {
         return stdout.write_all(text.as_bytes()).map_err(CliError::Stdout);
     };
-    let path = if out.is_dir() {
-        out.join(file_name)
-    } else {
-        out.to_path_buf()
-    };
+    let path = output_path(out, file_name);
     if let Some(parent) = path
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())
@@ -486,4 +502,41 @@ fn emit(
     std::fs::write(&staging, text)
         .and_then(|()| std::fs::rename(&staging, &path))
         .map_err(|source| CliError::Write { path, source })
+}
+
+/// Where `--out` puts a file called `file_name`: inside `out` when it is a directory (an
+/// existing one, or any path that ends with a separator), at `out` otherwise.
+pub(crate) fn output_path(out: &Path, file_name: &str) -> PathBuf {
+    let names_a_directory = out.is_dir()
+        || out
+            .as_os_str()
+            .to_str()
+            .is_some_and(|text| text.ends_with(std::path::MAIN_SEPARATOR) || text.ends_with('/'));
+    if names_a_directory {
+        out.join(file_name)
+    } else {
+        out.to_path_buf()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_out_path_ending_in_a_separator_is_a_directory() {
+        assert_eq!(
+            output_path(Path::new("dags/"), "taxi.py"),
+            Path::new("dags/taxi.py")
+        );
+        assert_eq!(
+            output_path(Path::new("dags/taxi_dag.py"), "taxi.py"),
+            Path::new("dags/taxi_dag.py")
+        );
+        let existing = tempfile::tempdir().unwrap();
+        assert_eq!(
+            output_path(existing.path(), "taxi.py"),
+            existing.path().join("taxi.py")
+        );
+    }
 }

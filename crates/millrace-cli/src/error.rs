@@ -20,6 +20,9 @@ pub enum CliError {
     /// The run could not be done (the store, the pipeline root, a mismatched run).
     #[error(transparent)]
     Runner(#[from] millrace_runner::RunnerError),
+    /// `run --resume` was given parameters: a resumed run keeps the ones it started with.
+    #[error("--param cannot change a resumed run: it keeps the parameters it started with")]
+    ParametersOnResume,
     /// The run finished, and some node failed.
     #[error("the run failed")]
     RunFailed,
@@ -53,9 +56,8 @@ impl CliError {
     /// The process exit code: 2 for an invalid pipeline or usage, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Pipeline(_) => 2,
-            CliError::Runner(millrace_runner::RunnerError::Pipeline(_)) => 2,
-            CliError::Runner(millrace_runner::RunnerError::Mismatch(_)) => 2,
+            CliError::Pipeline(_) | CliError::ParametersOnResume => 2,
+            CliError::Runner(error) if error.is_usage() => 2,
             CliError::Runner(_) | CliError::RunFailed => 1,
             CliError::Skipped => 99,
             CliError::FingerprintMismatch { .. } => 2,

@@ -24,7 +24,7 @@
 //! | `registry [--json]` | lists the component kinds and artifact types the binary knows |
 //! | `run [--param K=V]... [--resume RUN_ID] [--parallelism N] [--keep-going] [--json]` | runs the pipeline locally |
 //! | `run-node --run-id ID --node NODE [--params-json JSON] [--fingerprint HEX]` | executes one node of a run, one attempt (what remote engines call; they retry) |
-//! | `runs list`, `runs show ID` | run history with per-node state and timing |
+//! | `runs list [--limit N] [--before POSITION]`, `runs show ID` | run history (newest first, a page at a time) with per-node state, attempts and timing |
 //! | `artifacts list [--type T]`, `lineage ARTIFACT_ID` | inspect metadata and lineage |
 //! | `cache explain NODE [--run-id ID]` | why a node was or was not cached |
 //!
@@ -38,6 +38,7 @@
 mod command;
 mod error;
 mod inspect;
+mod render;
 mod run;
 
 use std::ffi::OsString;
@@ -59,17 +60,64 @@ pub async fn main<F>(pipeline: F) -> ExitCode
 where
     F: FnOnce() -> Result<Pipeline, BuildError>,
 {
-    init_logging();
-    let mut stdout = std::io::stdout();
-    let mut stderr = std::io::stderr();
-    run(std::env::args_os(), pipeline, &mut stdout, &mut stderr).await
+    main_with(pipeline, Options::default()).await
 }
 
+/// How [`main_with`] runs the command line.
+///
+/// ```no_run
+/// # use millrace_core::prelude::*;
+/// # fn pipeline() -> Result<Pipeline, millrace_core::BuildError> { Pipeline::builder("p").build() }
+/// #[tokio::main]
+/// async fn main() -> std::process::ExitCode {
+///     // `cargo run --example taxi` with no arguments runs the pipeline.
+///     let options = millrace_cli::Options::default().when_no_arguments(["run"]);
+///     millrace_cli::main_with(pipeline, options).await
+/// }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    when_no_arguments: Vec<OsString>,
+}
+
+impl Options {
+    /// When the binary is started without arguments, act as if it had been given these.
+    pub fn when_no_arguments<I, S>(mut self, arguments: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.when_no_arguments = arguments.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+/// Runs the command line of a pipeline binary with the process's arguments, as [`main`] does,
+/// with `options`: the one entry point of every pipeline binary, which also sets up logging
+/// (`MILLRACE_LOG`).
+pub async fn main_with<F>(pipeline: F, options: Options) -> ExitCode
+where
+    F: FnOnce() -> Result<Pipeline, BuildError>,
+{
+    init_logging();
+    let mut arguments: Vec<OsString> = std::env::args_os().collect();
+    if arguments.len() == 1 {
+        arguments.extend(options.when_no_arguments);
+    }
+    let mut stdout = std::io::stdout();
+    let mut stderr = std::io::stderr();
+    run(arguments, pipeline, &mut stdout, &mut stderr).await
+}
+
+/// Logs to standard error, filtered by `MILLRACE_LOG` (a `tracing` filter such as `info` or
+/// `millrace_runner=debug`), with colours only when standard error is a terminal: a log file or
+/// a CI log gets plain text.
 fn init_logging() {
     use std::io::IsTerminal;
+    let terminal = std::io::stderr().is_terminal();
     // On a terminal the progress line says what runs; elsewhere (CI, a scheduler's log) the
     // runner's start and end of every node are logged.
-    let default = if std::io::stderr().is_terminal() {
+    let default = if terminal {
         "warn"
     } else {
         "warn,millrace_runner=info"
@@ -78,6 +126,7 @@ fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(terminal)
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -7,9 +7,7 @@
 
 pub mod standard;
 
-pub use crate::spec::artifact_type::{
-    ArtifactTypeInfo, BaseType, PropertySpec, PropertyType,
-};
+pub use crate::spec::artifact_type::{ArtifactTypeInfo, BaseType, PropertySpec, PropertyType};
 
 /// Rust types usable as fields of a `#[derive(Artifact)]` struct, i.e. as typed properties.
 #[diagnostic::on_unimplemented(

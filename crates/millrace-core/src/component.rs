@@ -226,7 +226,10 @@ impl ComponentInterface {
 }
 
 /// The old name of [`Executor`].
-#[deprecated(since = "0.2.0", note = "renamed `Executor` (the metadata store has an `Execution`)")]
+#[deprecated(
+    since = "0.2.0",
+    note = "renamed `Executor` (the metadata store has an `Execution`)"
+)]
 pub type Execution<'a> = Executor<'a>;
 
 /// A component instantiated from its configuration, without its static type.

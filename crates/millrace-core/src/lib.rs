@@ -145,6 +145,8 @@ pub use spec::{
 
 /// The names a pipeline author needs, in one `use`.
 pub mod prelude {
+    #[allow(deprecated)]
+    pub use crate::Execution;
     pub use crate::artifact::standard::*;
     pub use crate::{
         Artifact, Channel, CommandSpec, Component, ComponentError, Condition, Execute,
@@ -153,8 +155,6 @@ pub mod prelude {
         Pipeline, PipelineBuilder, PipelineSpec, Resources, RetryPolicy, Schedule, SpanRange,
         TriggerRule,
     };
-    #[allow(deprecated)]
-    pub use crate::Execution;
 }
 
 /// Re-exports for the code that Millrace's macros generate. Not a public API.

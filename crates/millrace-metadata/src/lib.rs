@@ -53,7 +53,9 @@ pub use model::{
     Execution, ExecutionState, NodeType, ParentContext, PathStep, Properties, PropertyType,
     TypeKind, Value,
 };
-pub use query::{Comparison, Direction, LineageQuery, NodeQuery, OrderBy, PropertyFilter};
+pub use query::{
+    Comparison, Direction, LineageQuery, NodeQuery, OrderBy, OutputQuery, PropertyFilter,
+};
 pub use sqlite::SqliteSettings;
 pub use store::{
     ArtifactAndEvent, CachedExecution, EXECUTION_ID_PLACEHOLDER, EventQuery, GarbageReport,

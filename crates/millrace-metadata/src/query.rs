@@ -80,6 +80,10 @@ pub struct NodeQuery {
     pub limit: Option<u32>,
     /// Skip this many results first (paging).
     pub offset: u64,
+    /// Only nodes whose id is below this one: keyset paging, newest first, whose cost does not
+    /// grow with how far back the page is (unlike `offset`).
+    #[serde(default)]
+    pub before_id: Option<i64>,
 }
 
 impl NodeQuery {
@@ -187,6 +191,85 @@ impl NodeQuery {
     /// Skips the first `offset` results.
     pub fn offset(mut self, offset: u64) -> Self {
         self.offset = offset;
+        self
+    }
+
+    /// Only nodes whose id is below `id`: the next page of a newest-first listing whose last
+    /// item had id `id`.
+    pub fn before(mut self, id: i64) -> Self {
+        self.before_id = Some(id);
+        self
+    }
+}
+
+/// Which artifacts a node wrote to one of its outputs, across every run: the LIVE models a
+/// trainer produced, the statistics a statistics node produced. Results come newest artifact
+/// first; the store walks the node context's attributions from the newest, so the cost of a
+/// page does not grow with how many runs the node has had.
+///
+/// ```
+/// use millrace_metadata::{ArtifactState, OutputQuery};
+///
+/// let query = OutputQuery::new(7, "model").states([ArtifactState::Live.code()]).limit(1);
+/// assert_eq!(query.output, "model");
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OutputQuery {
+    /// The context the producing executions are associated with: a pipeline node's.
+    pub context_id: i64,
+    /// The output: the key that starts the OUTPUT events' paths (`["model", 0]`).
+    pub output: String,
+    /// Only artifacts in these states (`ArtifactState` codes).
+    pub states: Option<Vec<i64>>,
+    /// Conditions on the artifacts' properties.
+    pub property_filters: Vec<PropertyFilter>,
+    /// Only artifacts whose id is below this one (the next page).
+    pub before_id: Option<i64>,
+    /// At most this many results.
+    pub limit: Option<u32>,
+}
+
+impl OutputQuery {
+    /// What the executions of context `context_id` wrote to output `output`.
+    pub fn new(context_id: i64, output: impl Into<String>) -> Self {
+        OutputQuery {
+            context_id,
+            output: output.into(),
+            ..OutputQuery::default()
+        }
+    }
+
+    /// Only artifacts in one of these states (state codes).
+    pub fn states(mut self, states: impl IntoIterator<Item = i64>) -> Self {
+        self.states = Some(states.into_iter().collect());
+        self
+    }
+
+    /// A condition on a declared property.
+    pub fn where_property(
+        mut self,
+        name: impl Into<String>,
+        comparison: Comparison,
+        value: impl Into<Value>,
+    ) -> Self {
+        self.property_filters.push(PropertyFilter {
+            name: name.into(),
+            custom: false,
+            comparison,
+            value: value.into(),
+        });
+        self
+    }
+
+    /// Only artifacts whose id is below `id`.
+    pub fn before(mut self, id: i64) -> Self {
+        self.before_id = Some(id);
+        self
+    }
+
+    /// At most `limit` results.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
         self
     }
 }

@@ -11,7 +11,7 @@ use crate::model::{
     Artifact, ArtifactState, Association, Attribution, Context, Event, EventType, Execution,
     ExecutionState, NodeType, ParentContext, PathStep, TypeKind,
 };
-use crate::query::{LineageQuery, NodeQuery, OrderBy};
+use crate::query::{LineageQuery, NodeQuery, OrderBy, OutputQuery};
 
 /// An artifact to write with an execution, and how it relates to it.
 #[derive(Debug, Clone, PartialEq)]
@@ -170,6 +170,10 @@ pub trait MetadataStore: Send + Sync + fmt::Debug {
 
     /// Parent-context links, of these children or of all.
     async fn get_parent_contexts(&self, child_ids: Option<&[i64]>) -> Result<Vec<ParentContext>>;
+
+    /// The artifacts that the executions of a context (a pipeline node's) wrote to one output,
+    /// newest artifact first, each once however many executions wrote it.
+    async fn get_output_artifacts(&self, query: &OutputQuery) -> Result<Vec<Artifact>>;
 
     /// The lineage subgraph reached from the starting nodes within `max_hops` events, in one
     /// call whatever its depth.

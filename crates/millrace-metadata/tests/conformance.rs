@@ -16,8 +16,8 @@ use std::sync::Arc;
 use millrace_metadata::{
     Artifact, ArtifactAndEvent, ArtifactState, Association, Attribution, BaseType, Comparison,
     Context, Direction, Event, EventQuery, EventType, Execution, ExecutionState, LineageQuery,
-    MetadataError, MetadataStore, NodeQuery, NodeType, OrderBy, ParentContext, PathStep,
-    PropertyType, PutExecution, TypeKind, Value,
+    MetadataError, MetadataStore, NodeQuery, NodeType, OrderBy, OutputQuery, ParentContext,
+    PathStep, PropertyType, PutExecution, TypeKind, Value,
 };
 use serde_json::json;
 
@@ -63,6 +63,7 @@ conformance!(
     the_cache_lookup_finds_the_newest_complete_execution_with_live_outputs,
     garbage_collection_removes_files_and_marks_deleted,
     pruning_keeps_the_newest_runs_and_shared_artifacts,
+    a_nodes_outputs_come_newest_first_once_each_and_page_by_id,
 );
 
 async fn artifact_type(store: &Store) -> i64 {
@@ -1128,4 +1129,121 @@ async fn put_execution_names_outputs_after_the_new_execution(
         stored[0].uri.as_deref(),
         Some(format!("/root/trainer/model/{}", result.execution_id).as_str())
     );
+}
+
+async fn a_nodes_outputs_come_newest_first_once_each_and_page_by_id(
+    store: Store,
+    _dir: &tempfile::TempDir,
+) {
+    let types = run_types(&store).await;
+    let input = store
+        .put_artifacts(&[examples(types.0, "/in", 1)])
+        .await
+        .unwrap()[0];
+    let mut produced = Vec::new();
+    for (run, uri, span) in [("run-1", "/out/1", 3), ("run-2", "/out/2", 4)] {
+        let mut request = run_request(types, input, run, uri);
+        request.artifacts[1]
+            .artifact
+            .properties
+            .insert("span".into(), Value::Int(span));
+        let written = store.put_execution(&request).await.unwrap();
+        produced.push((written.artifact_ids[1], written.context_ids[1]));
+    }
+    let [(first, node), (second, _)] = produced[..] else {
+        panic!("two executions were written");
+    };
+    // A third run reuses the first output (as a cached execution does): it is found once.
+    let mut reuse = run_request(types, input, "run-3", "/out/1");
+    reuse.artifacts[1].artifact.id = Some(first);
+    reuse.artifacts[1]
+        .artifact
+        .properties
+        .insert("span".into(), Value::Int(3));
+    store.put_execution(&reuse).await.unwrap();
+    // Another node reads the second output under the same key: reading is not producing.
+    let mut reader = run_request(types, second, "run-3", "/out/3");
+    reader.artifacts[0].artifact = Artifact {
+        id: Some(second),
+        ..examples(types.0, "/out/2", 4)
+    };
+    reader.artifacts[0].event = Some((
+        EventType::Input,
+        vec![PathStep::Key("model".into()), PathStep::Index(0)],
+    ));
+    reader.artifacts.truncate(1);
+    reader.contexts[1].name = "taxi.evaluator".into();
+    let evaluator = store.put_execution(&reader).await.unwrap().context_ids[1];
+
+    let ids = |artifacts: Vec<Artifact>| -> Vec<i64> {
+        artifacts
+            .iter()
+            .map(|artifact| artifact.id.unwrap())
+            .collect()
+    };
+    let all = store
+        .get_output_artifacts(&OutputQuery::new(node, "model"))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(all),
+        [second, first],
+        "newest first, each once, no input"
+    );
+    assert!(
+        store
+            .get_output_artifacts(&OutputQuery::new(node, "examples"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the node only read its examples"
+    );
+    assert!(
+        store
+            .get_output_artifacts(&OutputQuery::new(evaluator, "model"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the evaluator read the model, it did not write it"
+    );
+    let newest = store
+        .get_output_artifacts(&OutputQuery::new(node, "model").limit(1))
+        .await
+        .unwrap();
+    assert_eq!(ids(newest), [second]);
+    let older = store
+        .get_output_artifacts(&OutputQuery::new(node, "model").before(second))
+        .await
+        .unwrap();
+    assert_eq!(ids(older), [first]);
+    let spans = store
+        .get_output_artifacts(&OutputQuery::new(node, "model").where_property(
+            "span",
+            Comparison::Le,
+            3,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(ids(spans), [first]);
+    store
+        .set_artifact_states(&[second], ArtifactState::Abandoned)
+        .await
+        .unwrap();
+    let live = store
+        .get_output_artifacts(&OutputQuery::new(node, "model").states([ArtifactState::Live.code()]))
+        .await
+        .unwrap();
+    assert_eq!(ids(live), [first]);
+
+    let page = store
+        .get_artifacts(
+            &NodeQuery::all()
+                .order_by(OrderBy::Id)
+                .descending()
+                .before(second)
+                .limit(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(page), [first], "keyset paging: the next id below");
 }

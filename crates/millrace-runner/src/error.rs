@@ -1,6 +1,6 @@
 //! The error type of `millrace-runner`.
 
-/// What can stop a run or a node.
+/// What can stop a run or a node, or a question about the history.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RunnerError {
@@ -10,9 +10,68 @@ pub enum RunnerError {
     /// The pipeline cannot be used as asked (unknown node, bad parameter).
     #[error(transparent)]
     Pipeline(#[from] millrace_core::Error),
-    /// The run to resume or the node to run does not match this binary's pipeline.
-    #[error("{0}")]
-    Mismatch(String),
+    /// A new run was given the id of a run that exists.
+    #[error("a run called `{run_id}` exists already; resume it with --resume {run_id}")]
+    RunExists {
+        /// The run.
+        run_id: String,
+    },
+    /// The run to resume or join was started by another build of the pipeline.
+    #[error(
+        "run `{run_id}` was started by a pipeline with fingerprint {recorded}, but this binary's pipeline `{pipeline}` has fingerprint {ours}: rebuild and redeploy so that both match"
+    )]
+    RunOfAnotherPipeline {
+        /// The run.
+        run_id: String,
+        /// The fingerprint the run recorded.
+        recorded: String,
+        /// This binary's pipeline.
+        pipeline: String,
+        /// Its fingerprint.
+        ours: String,
+    },
+    /// No run has this id.
+    #[error("there is no run `{run_id}` in {store}")]
+    UnknownRun {
+        /// The run asked for.
+        run_id: String,
+        /// The store looked in.
+        store: String,
+    },
+    /// No artifact has this id.
+    #[error("there is no artifact {artifact_id} in {store}")]
+    UnknownArtifact {
+        /// The artifact asked for.
+        artifact_id: i64,
+        /// The store looked in.
+        store: String,
+    },
+    /// A type that the run's record does not know: the pipeline changed under a running run.
+    #[error("{kind} type `{name}` is not used by pipeline `{pipeline}`")]
+    UnknownType {
+        /// `artifact` or `execution`.
+        kind: &'static str,
+        /// The type's name.
+        name: String,
+        /// The pipeline.
+        pipeline: String,
+    },
+    /// A node that cannot be executed as its spec says (a spec that skipped validation).
+    #[error("node `{node}` cannot run: {reason}")]
+    InvalidNode {
+        /// The node.
+        node: String,
+        /// Why.
+        reason: String,
+    },
+    /// The task running a node stopped abnormally (it panicked).
+    #[error("the task running node `{node}` stopped abnormally: {message}")]
+    TaskFailed {
+        /// The node, when known.
+        node: String,
+        /// What the runtime said.
+        message: String,
+    },
     /// A file of the pipeline root could not be written or moved.
     #[error("{path}: {source}")]
     Io {
@@ -20,14 +79,6 @@ pub enum RunnerError {
         path: String,
         /// Why.
         source: std::io::Error,
-    },
-    /// A node failed (after its retries).
-    #[error("node `{node}` failed: {message}")]
-    NodeFailed {
-        /// The node.
-        node: String,
-        /// Why.
-        message: String,
     },
 }
 
@@ -37,6 +88,22 @@ impl RunnerError {
             path: path.display().to_string(),
             source,
         }
+    }
+
+    /// Whether the error is about how the runner was asked (a run or artifact that does not
+    /// exist, a run of another build, an invalid pipeline or node) rather than about running:
+    /// command lines exit with 2 for these.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            RunnerError::Pipeline(_)
+                | RunnerError::RunExists { .. }
+                | RunnerError::RunOfAnotherPipeline { .. }
+                | RunnerError::UnknownRun { .. }
+                | RunnerError::UnknownArtifact { .. }
+                | RunnerError::UnknownType { .. }
+                | RunnerError::InvalidNode { .. }
+        )
     }
 }
 

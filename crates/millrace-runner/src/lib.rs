@@ -32,16 +32,26 @@
 //! # });
 //! ```
 
+pub mod cache_key;
 mod error;
 pub mod executor;
+pub mod history;
 pub mod launcher;
 pub mod layout;
 pub mod local;
+pub mod properties;
 pub mod record;
 pub mod resolve;
+pub mod state;
 
+pub use cache_key::{CacheChange, CacheKey};
 pub use error::{Result, RunnerError};
-pub use launcher::{NodeLauncher, NodeOutcome, NodeState, SUMMARY_PROPERTY};
+pub use history::{
+    Attempt, CacheExplanation, CacheVerdict, NodeHistory, NotCachedReason, RunDetails, RunHistory,
+    RunListing, RunPage,
+};
+pub use launcher::{NodeLauncher, NodeOutcome, SUMMARY_PROPERTY};
 pub use layout::Layout;
 pub use local::{LocalRunner, RunEvent, RunSummary, recover_interrupted};
 pub use record::{RunRecord, new_run_id, utc_date_time};
+pub use state::{NodeState, RunState};

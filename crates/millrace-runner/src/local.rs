@@ -15,9 +15,11 @@ use serde_json::Value as Json;
 use tokio::task::JoinSet;
 
 use crate::error::{Result, RunnerError};
-use crate::launcher::{NodeLauncher, NodeOutcome, NodeState};
+use crate::launcher::{NodeLauncher, NodeOutcome};
+use crate::properties;
 use crate::record::{RunRecord, new_run_id};
-use crate::resolve::{NODE_ID_PROPERTY, latest_execution_in_run};
+use crate::resolve::latest_execution_in_run;
+use crate::state::{NodeState, RunState};
 
 /// What a run did, node by node.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -262,6 +264,7 @@ impl LocalRunner {
         let shared_pipeline = Arc::new(pipeline.clone());
         let shared_record = Arc::new(record);
         let mut running: JoinSet<(String, Result<NodeOutcome>)> = JoinSet::new();
+        let mut tasks: HashMap<tokio::task::Id, String> = HashMap::new();
         let mut started_nodes: std::collections::HashSet<String> = done.keys().cloned().collect();
         let mut stopping = false;
         let mut interrupted = false;
@@ -316,21 +319,23 @@ impl LocalRunner {
                             finished.push(outcome);
                         }
                         Decision::Run => {
-                            let (store, pipeline, record, root, id) = (
+                            let (store, pipeline, record, root, id, id_of_task) = (
                                 Arc::clone(&self.store),
                                 Arc::clone(&shared_pipeline),
                                 Arc::clone(&shared_record),
                                 self.root.clone(),
                                 id.clone(),
+                                id.clone(),
                             );
                             tracing::info!(node = %id, "starting");
                             self.report(RunEvent::NodeStarted(id.clone()));
-                            running.spawn(async move {
+                            let task = running.spawn(async move {
                                 let launcher =
                                     NodeLauncher::new(&*store, &pipeline, &record, &root);
                                 let outcome = launcher.launch(&id).await;
                                 (id, outcome)
                             });
+                            tasks.insert(task.id(), id_of_task);
                         }
                     }
                 }
@@ -339,9 +344,12 @@ impl LocalRunner {
                 break;
             }
             tokio::select! {
-                joined = running.join_next() => {
+                joined = running.join_next_with_id() => {
                     let Some(joined) = joined else { break };
-                    let (id, outcome) = joined.map_err(|error| RunnerError::Mismatch(format!("a node's task failed: {error}")))?;
+                    let (_, (id, outcome)) = joined.map_err(|error| RunnerError::TaskFailed {
+                        node: tasks.get(&error.id()).cloned().unwrap_or_default(),
+                        message: error.to_string(),
+                    })?;
                     let outcome = outcome?;
                     tracing::info!(node = %id, state = ?outcome.state, "finished");
                     if outcome.state == NodeState::Failed && !self.keep_going {
@@ -363,13 +371,17 @@ impl LocalRunner {
         }
         let succeeded = !interrupted
             && spec.nodes.iter().all(|node| {
-                done.get(&node.id).is_some_and(|outcome| {
-                    matches!(
-                        outcome.state,
-                        NodeState::Complete | NodeState::Cached | NodeState::Skipped
-                    )
-                })
+                done.get(&node.id)
+                    .is_some_and(|outcome| outcome.state.is_success_of_run())
             });
+        let ended = if interrupted {
+            RunState::Interrupted
+        } else if succeeded {
+            RunState::Succeeded
+        } else {
+            RunState::Failed
+        };
+        shared_record.finish(&*self.store, ended).await?;
         Ok(RunSummary {
             pipeline: pipeline.name().to_owned(),
             run_id: shared_record.run_id.clone(),
@@ -400,7 +412,7 @@ pub async fn recover_interrupted(
         let Some(execution_id) = execution.id else {
             continue;
         };
-        let node = match execution.custom_properties.get(NODE_ID_PROPERTY) {
+        let node = match execution.custom_properties.get(properties::NODE_ID) {
             Some(Value::String(node)) => node.clone(),
             _ => String::new(),
         };
@@ -427,7 +439,7 @@ pub async fn recover_interrupted(
             ..execution
         };
         interrupted.custom_properties.insert(
-            "error".to_owned(),
+            properties::ERROR.to_owned(),
             Value::String("the run was interrupted while this execution ran".to_owned()),
         );
         store

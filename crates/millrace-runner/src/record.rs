@@ -13,6 +13,8 @@ use millrace_metadata::{Context, MetadataStore, NodeQuery, NodeType, ParentConte
 use serde_json::Value as Json;
 
 use crate::error::{Result, RunnerError};
+use crate::properties;
+use crate::state::RunState;
 
 /// The execution type of resolver nodes.
 pub const RESOLVER_EXECUTION_TYPE: &str = "millrace.Resolver";
@@ -101,37 +103,26 @@ impl RunRecord {
         parameters: BTreeMap<String, Json>,
     ) -> Result<Self> {
         let mut record = RunRecord::register(store, pipeline, run_id, parameters).await?;
-        let pipeline_context =
-            get_or_create_context(store, record.pipeline_context_type, pipeline.name()).await?;
+        let pipeline_context = get_or_create_context(
+            store,
+            PIPELINE_CONTEXT,
+            record.pipeline_context_type,
+            pipeline.name(),
+        )
+        .await?;
         let run = Context {
             type_id: record.run_context_type,
             name: run_id.to_owned(),
-            custom_properties: [
-                (
-                    "fingerprint".to_owned(),
-                    Value::String(record.fingerprint.clone()),
-                ),
-                (
-                    "pipeline".to_owned(),
-                    Value::String(pipeline.name().to_owned()),
-                ),
-                (
-                    "parameters".to_owned(),
-                    Value::Struct(record.parameters.clone().into_iter().collect()),
-                ),
-            ]
-            .into(),
+            custom_properties: record.run_properties(),
             ..Context::default()
         };
         let run_context = store
             .put_contexts(&[run])
             .await
             .map_err(|error| match error {
-                millrace_metadata::MetadataError::AlreadyExists(_) => {
-                    RunnerError::Mismatch(format!(
-                        "a run called `{run_id}` exists already; resume it with --resume {run_id}"
-                    ))
-                }
+                millrace_metadata::MetadataError::AlreadyExists(_) => RunnerError::RunExists {
+                    run_id: run_id.to_owned(),
+                },
                 other => other.into(),
             })?[0];
         store
@@ -161,7 +152,7 @@ impl RunRecord {
             match RunRecord::start(store, pipeline, run_id, parameters).await {
                 Ok(record) => return Ok(record),
                 // Another task started it meanwhile.
-                Err(RunnerError::Mismatch(_)) => {}
+                Err(RunnerError::RunExists { .. }) => {}
                 Err(other) => return Err(other),
             }
         }
@@ -179,27 +170,28 @@ impl RunRecord {
             .await?
             .into_iter()
             .next()
-            .ok_or_else(|| {
-                RunnerError::Mismatch(format!(
-                    "there is no run `{run_id}` in {}",
-                    store.location()
-                ))
+            .ok_or_else(|| RunnerError::UnknownRun {
+                run_id: run_id.to_owned(),
+                store: store.location(),
             })?;
-        let fingerprint = match run.custom_properties.get("fingerprint") {
+        let fingerprint = match run.custom_properties.get(properties::FINGERPRINT) {
             Some(Value::String(fingerprint)) => fingerprint.clone(),
             _ => String::new(),
         };
         let ours = pipeline.fingerprint().to_hex();
         if fingerprint != ours {
-            return Err(RunnerError::Mismatch(format!(
-                "run `{run_id}` was started by a pipeline with fingerprint {fingerprint}, but this binary's pipeline `{}` has fingerprint {ours}: rebuild and redeploy so that both match",
-                pipeline.name()
-            )));
+            return Err(RunnerError::RunOfAnotherPipeline {
+                run_id: run_id.to_owned(),
+                recorded: fingerprint,
+                pipeline: pipeline.name().to_owned(),
+                ours,
+            });
         }
-        let mut parameters: BTreeMap<String, Json> = match run.custom_properties.get("parameters") {
-            Some(Value::Struct(map)) => map.clone().into_iter().collect(),
-            _ => BTreeMap::new(),
-        };
+        let mut parameters: BTreeMap<String, Json> =
+            match run.custom_properties.get(properties::PARAMETERS) {
+                Some(Value::Struct(map)) => map.clone().into_iter().collect(),
+                _ => BTreeMap::new(),
+            };
         // ML-Metadata keeps a struct property as a protobuf Struct, whose numbers are doubles:
         // an int parameter comes back as `12.0` and is made an integer again.
         for declared in &pipeline.spec().parameters {
@@ -215,8 +207,13 @@ impl RunRecord {
         }
         let mut record = RunRecord::register(store, pipeline, run_id, parameters).await?;
         record.run_context = run.id.unwrap_or_default();
-        record.pipeline_context =
-            get_or_create_context(store, record.pipeline_context_type, pipeline.name()).await?;
+        record.pipeline_context = get_or_create_context(
+            store,
+            PIPELINE_CONTEXT,
+            record.pipeline_context_type,
+            pipeline.name(),
+        )
+        .await?;
         Ok(record)
     }
 
@@ -278,13 +275,57 @@ impl RunRecord {
         })
     }
 
+    /// The custom properties of the run's context: the pipeline, its fingerprint and the
+    /// run's parameter values.
+    fn run_properties(&self) -> millrace_metadata::Properties {
+        [
+            (
+                properties::FINGERPRINT.to_owned(),
+                Value::String(self.fingerprint.clone()),
+            ),
+            (
+                properties::PIPELINE.to_owned(),
+                Value::String(self.pipeline.clone()),
+            ),
+            (
+                properties::PARAMETERS.to_owned(),
+                Value::Struct(self.parameters.clone().into_iter().collect()),
+            ),
+        ]
+        .into()
+    }
+
+    /// Records on the run's context how the run ended and when, for run listings (one small
+    /// write at the end of a run).
+    pub async fn finish(&self, store: &dyn MetadataStore, state: RunState) -> Result<()> {
+        let mut custom_properties = self.run_properties();
+        custom_properties.insert(
+            properties::RUN_STATE.to_owned(),
+            Value::from(state.as_str()),
+        );
+        custom_properties.insert(properties::FINISHED_MS.to_owned(), Value::Int(now_ms()));
+        store
+            .put_contexts(&[Context {
+                id: Some(self.run_context),
+                type_id: self.run_context_type,
+                name: self.run_id.clone(),
+                custom_properties,
+                ..Context::default()
+            }])
+            .await?;
+        Ok(())
+    }
+
     /// The id of artifact type `name`.
     pub fn artifact_type(&self, name: &str) -> Result<i64> {
-        self.artifact_types.get(name).copied().ok_or_else(|| {
-            RunnerError::Mismatch(format!(
-                "artifact type `{name}` is not used by this pipeline"
-            ))
-        })
+        self.artifact_types
+            .get(name)
+            .copied()
+            .ok_or_else(|| RunnerError::UnknownType {
+                kind: "artifact",
+                name: name.to_owned(),
+                pipeline: self.pipeline.clone(),
+            })
     }
 
     /// The id of the execution type of a node's task.
@@ -294,9 +335,14 @@ impl RunRecord {
             TaskSpec::Resolver { .. } => RESOLVER_EXECUTION_TYPE,
             TaskSpec::Importer { .. } => IMPORTER_EXECUTION_TYPE,
         };
-        self.execution_types.get(name).copied().ok_or_else(|| {
-            RunnerError::Mismatch(format!("execution type `{name}` is not registered"))
-        })
+        self.execution_types
+            .get(name)
+            .copied()
+            .ok_or_else(|| RunnerError::UnknownType {
+                kind: "execution",
+                name: name.to_owned(),
+                pipeline: self.pipeline.clone(),
+            })
     }
 
     /// The contexts a node's executions and artifacts belong to: the pipeline, the run, the node.
@@ -337,12 +383,24 @@ impl RunRecord {
     }
 }
 
-async fn get_or_create_context(store: &dyn MetadataStore, type_id: i64, name: &str) -> Result<i64> {
-    let found = store
-        .get_contexts(&NodeQuery::all().named(name))
-        .await?
-        .into_iter()
-        .find(|context| context.type_id == type_id);
+/// Milliseconds since the epoch, now.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
+}
+
+/// The id of the context of type `type_name` (id `type_id`) called `name`, created if new.
+async fn get_or_create_context(
+    store: &dyn MetadataStore,
+    type_name: &str,
+    type_id: i64,
+    name: &str,
+) -> Result<i64> {
+    let query = NodeQuery::all().of_type(type_name).named(name);
+    let found = store.get_contexts(&query).await?.into_iter().next();
     if let Some(context) = found {
         return Ok(context.id.unwrap_or_default());
     }
@@ -357,10 +415,10 @@ async fn get_or_create_context(store: &dyn MetadataStore, type_id: i64, name: &s
         Ok(ids) => Ok(ids[0]),
         // Another process created it meanwhile.
         Err(millrace_metadata::MetadataError::AlreadyExists(_)) => Ok(store
-            .get_contexts(&NodeQuery::all().named(name))
+            .get_contexts(&query)
             .await?
             .into_iter()
-            .find(|context| context.type_id == type_id)
+            .next()
             .and_then(|context| context.id)
             .unwrap_or_default()),
         Err(other) => Err(other.into()),

@@ -1,18 +1,34 @@
 //! Finding the artifacts a node reads: outputs of its producers in this run, and the queries of
 //! resolver nodes across runs.
+//!
+//! Every query here is bounded by the size of one run or by what it returns, never by how many
+//! runs came before: this run's artifacts are found through the run's context; a producer's
+//! earlier outputs through [`MetadataStore::get_output_artifacts`], which walks the producer's
+//! node context from its newest artifact and stops at what the strategy needs. An unchanged
+//! pipeline run for the thousandth time resolves as fast as the second time.
+//!
+//! Strategies see a producer's earlier outputs newest artifact first (the order TFX's
+//! resolvers use), each artifact once, without what the producer holds in this run: a model's
+//! baseline is never the model itself, even when this run took it from the cache.
+
+use std::collections::BTreeSet;
 
 use millrace_core::spec::{ChannelRef, ResolverStrategy};
 use millrace_metadata::store::NODE_CONTEXT;
 use millrace_metadata::{
     Artifact, ArtifactState, Comparison, EventQuery, EventType, Execution, ExecutionState,
-    MetadataStore, NodeQuery, OrderBy, PathStep, Value,
+    MetadataStore, NodeQuery, OrderBy, OutputQuery, PathStep, Value,
 };
 
 use crate::error::Result;
+use crate::properties;
 use crate::record::RunRecord;
 
 /// The custom property that names the node an execution ran.
-pub const NODE_ID_PROPERTY: &str = "node_id";
+pub const NODE_ID_PROPERTY: &str = properties::NODE_ID;
+
+/// How many earlier outputs a strategy reads at a time while it looks for one that fits.
+const PAGE: u32 = 16;
 
 /// The newest successful execution of `node` in this run.
 pub(crate) async fn latest_execution_in_run(
@@ -24,7 +40,7 @@ pub(crate) async fn latest_execution_in_run(
         .get_executions(
             &NodeQuery::all()
                 .in_context(record.run_context)
-                .where_custom_property(NODE_ID_PROPERTY, Comparison::Eq, node)
+                .where_custom_property(properties::NODE_ID, Comparison::Eq, node)
                 .states([
                     ExecutionState::Complete.code(),
                     ExecutionState::Cached.code(),
@@ -56,6 +72,9 @@ pub(crate) async fn execution_outputs(
                 && matches!(event.path.first(), Some(PathStep::Key(key)) if key == output)
         })
         .collect();
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
     events.sort_by_key(|event| match event.path.get(1) {
         Some(PathStep::Index(index)) => *index,
         _ => 0,
@@ -89,66 +108,89 @@ pub(crate) async fn channel_in_run(
     }
 }
 
-/// Successful executions of `node` in any run, newest first.
-async fn executions_of_node(
+/// The context of `node` of this run's pipeline, if the node ever ran.
+pub(crate) async fn node_context(
     store: &dyn MetadataStore,
-    record: &RunRecord,
+    pipeline: &str,
     node: &str,
-) -> Result<Vec<Execution>> {
-    let Some(context) = store
+) -> Result<Option<i64>> {
+    Ok(store
         .get_contexts(
             &NodeQuery::all()
                 .of_type(NODE_CONTEXT)
-                .named(format!("{}.{node}", record.pipeline)),
+                .named(format!("{pipeline}.{node}")),
         )
         .await?
         .into_iter()
         .next()
-    else {
-        return Ok(Vec::new());
-    };
-    Ok(store
-        .get_executions(
-            &NodeQuery::all()
-                .in_context(context.id.unwrap_or_default())
-                .states([
-                    ExecutionState::Complete.code(),
-                    ExecutionState::Cached.code(),
-                ])
-                .order_by(OrderBy::Id)
-                .descending(),
-        )
-        .await?)
+        .and_then(|context| context.id))
 }
 
-/// Every LIVE artifact `source` held in earlier runs, newest execution first, without repeats,
-/// leaving out what it holds in this run (a resolver waits for the producer it names): a model's
-/// baseline is never the model itself, even when this run took the model from the cache.
-async fn history(
-    store: &dyn MetadataStore,
-    record: &RunRecord,
-    source: &ChannelRef,
-) -> Result<Vec<Artifact>> {
-    let mut seen: std::collections::BTreeSet<Option<i64>> = channel_in_run(store, record, source)
-        .await?
-        .into_iter()
-        .map(|artifact| artifact.id)
-        .collect();
-    let mut found = Vec::new();
-    let this_run = Value::String(record.run_id.clone());
-    for execution in executions_of_node(store, record, &source.node).await? {
-        if execution.custom_properties.get("run_id") == Some(&this_run) {
-            continue;
+/// The LIVE artifacts `source`'s producer wrote to its output in earlier runs, newest first,
+/// page by page, leaving out what it holds in this run.
+struct EarlierOutputs<'a> {
+    store: &'a dyn MetadataStore,
+    query: Option<OutputQuery>,
+    this_run: BTreeSet<i64>,
+}
+
+impl<'a> EarlierOutputs<'a> {
+    async fn of(
+        store: &'a dyn MetadataStore,
+        record: &RunRecord,
+        source: &ChannelRef,
+        filters: impl FnOnce(OutputQuery) -> OutputQuery,
+    ) -> Result<EarlierOutputs<'a>> {
+        let this_run = channel_in_run(store, record, source)
+            .await?
+            .into_iter()
+            .filter_map(|artifact| artifact.id)
+            .collect();
+        let query = node_context(store, &record.pipeline, &source.node)
+            .await?
+            .map(|context| {
+                filters(
+                    OutputQuery::new(context, &source.output).states([ArtifactState::Live.code()]),
+                )
+            });
+        Ok(EarlierOutputs {
+            store,
+            query,
+            this_run,
+        })
+    }
+
+    /// The next page (empty when there are no more): at most `size` artifacts.
+    async fn next_page(&mut self, size: u32) -> Result<Vec<Artifact>> {
+        let Some(query) = &mut self.query else {
+            return Ok(Vec::new());
+        };
+        let size = size.saturating_add(u32::try_from(self.this_run.len()).unwrap_or(u32::MAX));
+        let page = self
+            .store
+            .get_output_artifacts(&query.clone().limit(size))
+            .await?;
+        match page.last().and_then(|artifact| artifact.id) {
+            Some(last) if page.len() as u64 == u64::from(size) => query.before_id = Some(last),
+            _ => self.query = None,
         }
-        for artifact in
-            execution_outputs(store, execution.id.unwrap_or_default(), &source.output).await?
-        {
-            if seen.insert(artifact.id) {
-                found.push(artifact);
+        Ok(page
+            .into_iter()
+            .filter(|artifact| artifact.id.is_some_and(|id| !self.this_run.contains(&id)))
+            .collect())
+    }
+
+    /// Every remaining artifact.
+    async fn all(mut self) -> Result<Vec<Artifact>> {
+        let mut found = Vec::new();
+        loop {
+            let page = self.next_page(256).await?;
+            if page.is_empty() && self.query.is_none() {
+                return Ok(found);
             }
+            found.extend(page);
         }
     }
-    Ok(found)
 }
 
 /// Whether an evaluator blessed `model`: a `ModelBlessing` with `blessed = true` written by an
@@ -185,7 +227,8 @@ async fn is_blessed(store: &dyn MetadataStore, model: &Artifact) -> Result<bool>
             &NodeQuery::all()
                 .ids(written)
                 .of_type("ModelBlessing")
-                .where_property("blessed", Comparison::Eq, true),
+                .where_property("blessed", Comparison::Eq, true)
+                .limit(1),
         )
         .await?;
     Ok(!blessings.is_empty())
@@ -205,30 +248,54 @@ pub(crate) async fn resolve(
     strategy: &ResolverStrategy,
     source: &ChannelRef,
 ) -> Result<Vec<Artifact>> {
-    let candidates = history(store, record, source).await?;
     match strategy {
-        ResolverStrategy::LatestArtifact => Ok(candidates.into_iter().take(1).collect()),
-        ResolverStrategy::LatestBlessedModel => {
-            for model in candidates {
-                if is_blessed(store, &model).await? {
-                    return Ok(vec![model]);
+        ResolverStrategy::LatestArtifact => {
+            let mut earlier = EarlierOutputs::of(store, record, source, |query| query).await?;
+            loop {
+                let page = earlier.next_page(1).await?;
+                if let Some(newest) = page.into_iter().next() {
+                    return Ok(vec![newest]);
+                }
+                if earlier.query.is_none() {
+                    return Ok(Vec::new());
                 }
             }
-            Ok(Vec::new())
+        }
+        ResolverStrategy::LatestBlessedModel => {
+            let mut earlier = EarlierOutputs::of(store, record, source, |query| query).await?;
+            loop {
+                let page = earlier.next_page(PAGE).await?;
+                for model in page {
+                    if is_blessed(store, &model).await? {
+                        return Ok(vec![model]);
+                    }
+                }
+                if earlier.query.is_none() {
+                    return Ok(Vec::new());
+                }
+            }
         }
         ResolverStrategy::SpanRange {
             min_span,
             max_span,
             latest_spans,
         } => {
-            let mut in_range: Vec<Artifact> = candidates
+            let (min_span, max_span) = (*min_span, *max_span);
+            let earlier = EarlierOutputs::of(store, record, source, |mut query| {
+                if let Some(min) = min_span {
+                    query = query.where_property("span", Comparison::Ge, min);
+                }
+                if let Some(max) = max_span {
+                    query = query.where_property("span", Comparison::Le, max);
+                }
+                query
+            })
+            .await?;
+            let mut in_range: Vec<Artifact> = earlier
+                .all()
+                .await?
                 .into_iter()
-                .filter(|artifact| {
-                    span_of(artifact).is_some_and(|span| {
-                        min_span.is_none_or(|min| span >= min)
-                            && max_span.is_none_or(|max| span <= max)
-                    })
-                })
+                .filter(|artifact| span_of(artifact).is_some())
                 .collect();
             in_range.sort_by_key(|artifact| std::cmp::Reverse(span_of(artifact)));
             if let Some(count) = latest_spans {

@@ -219,7 +219,11 @@ impl<'a> Checker<'a> {
             self.node_issue(&node.id, Problem::InvalidOption(problem));
         }
         for (name, output) in &node.outputs {
-            if self.catalog.find_artifact_type(&output.artifact_type).is_none() {
+            if self
+                .catalog
+                .find_artifact_type(&output.artifact_type)
+                .is_none()
+            {
                 self.node_issue(
                     &node.id,
                     Problem::UnknownArtifactType(format!(
@@ -248,7 +252,11 @@ impl<'a> Checker<'a> {
 
     fn edges(&mut self, node: &NodeSpec) {
         for (input, spec) in &node.inputs {
-            if self.catalog.find_artifact_type(&spec.artifact_type).is_none() {
+            if self
+                .catalog
+                .find_artifact_type(&spec.artifact_type)
+                .is_none()
+            {
                 self.node_issue(
                     &node.id,
                     Problem::UnknownArtifactType(format!(
@@ -386,7 +394,12 @@ impl<'a> Checker<'a> {
     /// Instantiates a configuration with trial parameter values; for a command component,
     /// checks its placeholders. Whether the inputs they read are connected depends on the node,
     /// so those are returned for a per-node check.
-    fn try_configuration(&self, kind: &str, interface: &ComponentInterface, config: &Value) -> Trial {
+    fn try_configuration(
+        &self,
+        kind: &str,
+        interface: &ComponentInterface,
+        config: &Value,
+    ) -> Trial {
         let trial_config = match substitute_parameters(config, &self.trial_values) {
             Ok(trial_config) => trial_config,
             Err(unknown) => {

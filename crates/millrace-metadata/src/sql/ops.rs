@@ -10,7 +10,9 @@ use crate::model::{
     TypeKind, Value,
 };
 use crate::proto;
-use crate::query::{Comparison, Direction, LineageQuery, NodeQuery, OrderBy};
+use crate::query::{
+    Comparison, Direction, LineageQuery, NodeQuery, OrderBy, OutputQuery, PropertyFilter,
+};
 use crate::sql::{Dialect, Row, SqlTx, SqlValue, placeholders};
 use crate::store::{EventQuery, LineageGraph, PutExecution, PutExecutionResult};
 
@@ -754,6 +756,18 @@ fn where_clause(kind: NodeKind, query: &NodeQuery, params: &mut Vec<SqlValue>) -
             conditions.push(format!(r#"n."id" IN ({})"#, list.join(", ")));
         }
     }
+    let relation = Relation::of(kind, query)?;
+    if let Some(relation) = &relation {
+        let owner = bind(params, SqlValue::Int(relation.owner));
+        conditions.push(format!(r#"rel."{}" = {owner}"#, relation.owner_column));
+    }
+    if let Some(before) = query.before_id {
+        let before = bind(params, SqlValue::Int(before));
+        conditions.push(match &relation {
+            Some(relation) => format!(r#"rel."{}" < {before}"#, relation.node_column),
+            None => format!(r#"n."id" < {before}"#),
+        });
+    }
     if let Some(type_name) = &query.type_name {
         let name = bind(params, type_name.as_str().into());
         conditions.push(format!(r#"t."name" = {name}"#));
@@ -783,16 +797,6 @@ fn where_clause(kind: NodeKind, query: &NodeQuery, params: &mut Vec<SqlValue>) -
             format!(r#"n."external_id" IN ({})"#, list.join(", "))
         });
     }
-    if let Some(context_id) = query.context_id {
-        let context = bind(params, SqlValue::Int(context_id));
-        conditions.push(match kind {
-            NodeKind::Artifact => format!(r#"n."id" IN (SELECT "artifact_id" FROM "Attribution" WHERE "context_id" = {context})"#),
-            NodeKind::Execution => format!(r#"n."id" IN (SELECT "execution_id" FROM "Association" WHERE "context_id" = {context})"#),
-            NodeKind::Context => {
-                return Err(MetadataError::InvalidArgument("use child_of or parent_of to relate contexts".to_owned()));
-            }
-        });
-    }
     let context_only = [
         (
             query.with_artifact,
@@ -805,10 +809,6 @@ fn where_clause(kind: NodeKind, query: &NodeQuery, params: &mut Vec<SqlValue>) -
         (
             query.parent_of,
             r#"n."id" IN (SELECT "parent_context_id" FROM "ParentContext" WHERE "context_id" = {})"#,
-        ),
-        (
-            query.child_of,
-            r#"n."id" IN (SELECT "context_id" FROM "ParentContext" WHERE "parent_context_id" = {})"#,
         ),
     ];
     for (value, template) in context_only {
@@ -844,34 +844,7 @@ fn where_clause(kind: NodeKind, query: &NodeQuery, params: &mut Vec<SqlValue>) -
         });
     }
     for filter in &query.property_filters {
-        let (column, value) = match &filter.value {
-            Value::Int(number) => ("int_value", SqlValue::Int(*number)),
-            Value::Double(number) => ("double_value", SqlValue::Double(*number)),
-            Value::String(text) => ("string_value", SqlValue::Text(text.clone())),
-            Value::Bool(flag) => ("bool_value", SqlValue::Bool(*flag)),
-            Value::Struct(_) | Value::Proto { .. } => {
-                return Err(MetadataError::InvalidArgument(format!(
-                    "property `{}`: struct and proto values cannot be compared",
-                    filter.name
-                )));
-            }
-        };
-        let operator = match filter.comparison {
-            Comparison::Eq => "=",
-            Comparison::Ne => "<>",
-            Comparison::Lt => "<",
-            Comparison::Le => "<=",
-            Comparison::Gt => ">",
-            Comparison::Ge => ">=",
-        };
-        let value = bind(params, value);
-        let name = bind(params, filter.name.as_str().into());
-        let custom = bind(params, SqlValue::Int(i64::from(filter.custom)));
-        conditions.push(format!(
-            r#"EXISTS (SELECT 1 FROM "{}" p WHERE p."{}" = n."id" AND p."name" = {name} AND p."is_custom_property" = {custom} AND p."{column}" {operator} {value})"#,
-            kind.property_table(),
-            kind.property_owner(),
-        ));
+        conditions.push(property_condition(kind, filter, params)?);
     }
     Ok(if conditions.is_empty() {
         String::new()
@@ -880,10 +853,105 @@ fn where_clause(kind: NodeKind, query: &NodeQuery, params: &mut Vec<SqlValue>) -
     })
 }
 
-fn order_clause(query: &NodeQuery) -> String {
+/// An `EXISTS` condition on a property of the node at table alias `n`.
+fn property_condition(
+    kind: NodeKind,
+    filter: &PropertyFilter,
+    params: &mut Vec<SqlValue>,
+) -> Result<String> {
+    let (column, value) = match &filter.value {
+        Value::Int(number) => ("int_value", SqlValue::Int(*number)),
+        Value::Double(number) => ("double_value", SqlValue::Double(*number)),
+        Value::String(text) => ("string_value", SqlValue::Text(text.clone())),
+        Value::Bool(flag) => ("bool_value", SqlValue::Bool(*flag)),
+        Value::Struct(_) | Value::Proto { .. } => {
+            return Err(MetadataError::InvalidArgument(format!(
+                "property `{}`: struct and proto values cannot be compared",
+                filter.name
+            )));
+        }
+    };
+    let operator = match filter.comparison {
+        Comparison::Eq => "=",
+        Comparison::Ne => "<>",
+        Comparison::Lt => "<",
+        Comparison::Le => "<=",
+        Comparison::Gt => ">",
+        Comparison::Ge => ">=",
+    };
+    params.push(value);
+    let value = format!("${}", params.len());
+    params.push(filter.name.as_str().into());
+    let name = format!("${}", params.len());
+    params.push(SqlValue::Int(i64::from(filter.custom)));
+    let custom = format!("${}", params.len());
+    Ok(format!(
+        r#"EXISTS (SELECT 1 FROM "{}" p WHERE p."{}" = n."id" AND p."name" = {name} AND p."is_custom_property" = {custom} AND p."{column}" {operator} {value})"#,
+        kind.property_table(),
+        kind.property_owner(),
+    ))
+}
+
+/// The link table a query's nodes are read through when it selects them by a related node —
+/// the executions of a context, the artifacts of a context, the children of a context. The
+/// statement then starts from the link table's unique `(owner, node)` index, which gives the
+/// nodes in id order: a newest-first page reads only the page, however many nodes the owner
+/// has (a run's executions, a node's whole history, a pipeline's runs).
+struct Relation {
+    /// The link table.
+    table: &'static str,
+    /// Its column that names the owner (the context).
+    owner_column: &'static str,
+    /// Its column that names the node read.
+    node_column: &'static str,
+    /// The owner's id.
+    owner: i64,
+}
+
+impl Relation {
+    fn of(kind: NodeKind, query: &NodeQuery) -> Result<Option<Relation>> {
+        Ok(match (kind, query.context_id, query.child_of) {
+            (NodeKind::Artifact, Some(owner), _) => Some(Relation {
+                table: "Attribution",
+                owner_column: "context_id",
+                node_column: "artifact_id",
+                owner,
+            }),
+            (NodeKind::Execution, Some(owner), _) => Some(Relation {
+                table: "Association",
+                owner_column: "context_id",
+                node_column: "execution_id",
+                owner,
+            }),
+            (NodeKind::Context, Some(_), _) => {
+                return Err(MetadataError::InvalidArgument(
+                    "use child_of or parent_of to relate contexts".to_owned(),
+                ));
+            }
+            (NodeKind::Context, None, Some(owner)) => Some(Relation {
+                table: "ParentContext",
+                owner_column: "parent_context_id",
+                node_column: "context_id",
+                owner,
+            }),
+            (NodeKind::Artifact | NodeKind::Execution, None, Some(_)) => {
+                return Err(MetadataError::InvalidArgument(format!(
+                    "with_artifact, with_execution, parent_of and child_of select contexts, not {}s",
+                    kind.noun()
+                )));
+            }
+            (_, None, None) => None,
+        })
+    }
+}
+
+fn order_clause(query: &NodeQuery, relation: Option<&Relation>) -> String {
     let direction = if query.descending { "DESC" } else { "ASC" };
     match query.order_by {
-        OrderBy::Id => format!(r#"ORDER BY n."id" {direction}"#),
+        OrderBy::Id => match relation {
+            Some(relation) => format!(r#"ORDER BY rel."{}" {direction}"#, relation.node_column),
+            None => format!(r#"ORDER BY n."id" {direction}"#),
+        },
         OrderBy::CreateTime => {
             format!(r#"ORDER BY n."create_time_since_epoch" {direction}, n."id" {direction}"#)
         }
@@ -901,10 +969,19 @@ fn select_nodes(
 ) -> Result<Vec<Row>> {
     let mut params = Vec::new();
     let conditions = where_clause(kind, query, &mut params)?;
+    let relation = Relation::of(kind, query)?;
+    let from = match &relation {
+        Some(relation) => format!(
+            r#""{}" rel JOIN "{}" n ON n."id" = rel."{}""#,
+            relation.table,
+            kind.table(),
+            relation.node_column
+        ),
+        None => format!(r#""{}" n"#, kind.table()),
+    };
     let mut sql = format!(
-        r#"SELECT n."id", n."type_id", t."name", n."create_time_since_epoch", n."last_update_time_since_epoch", {columns} FROM "{}" n JOIN "Type" t ON t."id" = n."type_id" {conditions} {}"#,
-        kind.table(),
-        order_clause(query)
+        r#"SELECT n."id", n."type_id", t."name", n."create_time_since_epoch", n."last_update_time_since_epoch", {columns} FROM {from} JOIN "Type" t ON t."id" = n."type_id" {conditions} {}"#,
+        order_clause(query, relation.as_ref())
     );
     match (query.limit, tx.dialect()) {
         (Some(limit), _) => sql.push_str(&format!(" LIMIT {limit}")),
@@ -947,6 +1024,63 @@ pub(crate) fn get_artifacts(tx: &mut dyn SqlTx, query: &NodeQuery) -> Result<Vec
             }
         })
         .collect())
+}
+
+/// What the executions of a context wrote to one output, newest artifact first. The statement
+/// walks the context's attributions from the newest (the `(context_id, artifact_id)` unique
+/// index) and checks each artifact's OUTPUT event, so it stops after `limit` matches.
+pub(crate) fn get_output_artifacts(
+    tx: &mut dyn SqlTx,
+    query: &OutputQuery,
+) -> Result<Vec<Artifact>> {
+    let mut params = vec![
+        SqlValue::Int(query.context_id),
+        query.output.as_str().into(),
+        SqlValue::Int(EventType::Output.code()),
+    ];
+    let mut conditions = vec![
+        r#"at."context_id" = $1"#.to_owned(),
+        r#"EXISTS (SELECT 1 FROM "Event" ev JOIN "Association" asn ON asn."execution_id" = ev."execution_id" AND asn."context_id" = $1 JOIN "EventPath" ep ON ep."event_id" = ev."id" WHERE ev."artifact_id" = at."artifact_id" AND ev."type" = $3 AND ep."is_index_step" = 0 AND ep."step_key" = $2)"#.to_owned(),
+    ];
+    if let Some(states) = &query.states {
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = states
+            .iter()
+            .map(|state| {
+                params.push(SqlValue::Int(*state));
+                format!("${}", params.len())
+            })
+            .collect();
+        conditions.push(format!(r#"n."state" IN ({})"#, list.join(", ")));
+    }
+    if let Some(before) = query.before_id {
+        params.push(SqlValue::Int(before));
+        conditions.push(format!(r#"at."artifact_id" < ${}"#, params.len()));
+    }
+    for filter in &query.property_filters {
+        conditions.push(property_condition(NodeKind::Artifact, filter, &mut params)?);
+    }
+    let limit = query
+        .limit
+        .map(|limit| format!(" LIMIT {limit}"))
+        .unwrap_or_default();
+    let rows = tx.query(
+        &format!(
+            r#"SELECT at."artifact_id" FROM "Attribution" at JOIN "Artifact" n ON n."id" = at."artifact_id" WHERE {} ORDER BY at."artifact_id" DESC{limit}"#,
+            conditions.join(" AND ")
+        ),
+        &params,
+    )?;
+    let ids: Vec<i64> = rows.iter().map(|row| int_at(row, 0)).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    get_artifacts(
+        tx,
+        &NodeQuery::all().ids(ids).order_by(OrderBy::Id).descending(),
+    )
 }
 
 /// One artifact by id, read with fixed statements (the hot path of `put_execution`).

@@ -83,14 +83,27 @@ const POSTGRES_SCHEMA: &[&str] = &[
     r#"CREATE INDEX IF NOT EXISTS "idx_association_execution_id" ON "Association" ("execution_id")"#,
 ];
 
+/// Indexes Millrace adds to ML-Metadata's tables, for queries whose cost must not grow with a
+/// store's history: a pipeline's newest runs are read from the children of its context in id
+/// order. ML-Metadata neither needs nor minds them; they are made when a store is opened, so
+/// stores written by ML-Metadata or by older versions get them too.
+const MILLRACE_INDEXES: &[&str] = &[
+    r#"CREATE INDEX IF NOT EXISTS "idx_millrace_parentcontext_parent_child" ON "ParentContext" ("parent_context_id", "context_id")"#,
+];
+
 /// Creates the tables of a new store, or checks that an existing one is a store of this
 /// version; in one write transaction, so that processes opening a new store at once create it
 /// once.
 pub(crate) fn ensure(backend: &dyn Backend) -> Result<()> {
     let location = backend.location();
-    backend.transaction(true, &mut |tx| match inspect(tx, &location)? {
-        Existing::Empty => create(tx),
-        Existing::Current => Ok(()),
+    backend.transaction(true, &mut |tx| {
+        if let Existing::Empty = inspect(tx, &location)? {
+            create(tx)?;
+        }
+        for statement in MILLRACE_INDEXES {
+            tx.execute(statement, &[])?;
+        }
+        Ok(())
     })
 }
 

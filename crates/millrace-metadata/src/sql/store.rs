@@ -11,7 +11,7 @@ use crate::model::{
     Artifact, ArtifactState, Association, Attribution, Context, Event, Execution, NodeType,
     ParentContext, TypeKind,
 };
-use crate::query::{LineageQuery, NodeQuery};
+use crate::query::{LineageQuery, NodeQuery, OutputQuery};
 use crate::sql::{Backend, SqlTx, ops};
 use crate::store::{EventQuery, LineageGraph, MetadataStore, PutExecution, PutExecutionResult};
 
@@ -204,6 +204,12 @@ impl<B: Backend> MetadataStore for SqlStore<B> {
             ops::get_parent_contexts(tx, child_ids.as_deref())
         })
         .await
+    }
+
+    async fn get_output_artifacts(&self, query: &OutputQuery) -> Result<Vec<Artifact>> {
+        let query = query.clone();
+        self.run(false, move |tx| ops::get_output_artifacts(tx, &query))
+            .await
     }
 
     async fn get_lineage(&self, query: &LineageQuery) -> Result<LineageGraph> {

@@ -1,22 +1,4 @@
-//! The Chicago taxi continuous-training pipeline of the course: fare regression on the real
-//! trip data, pushed to a versioned serving directory only when it is good enough.
-//!
-//! ingest → statistics → schema → validate (against the schema and the previous span) →
-//! transform → train (a random forest on the transformed trips) → evaluate on the eval split
-//! (blessed when the RMSE is below the `rmse_max` runtime parameter, default 10, and not worse
-//! than the last blessed model) → infra-validate → push.
-//!
-//! ```text
-//! cargo run --release --example taxi                       # runs it: the README's main job
-//! cargo run --release --example taxi                       # again: every node cached
-//! cargo run --release --example taxi -- run --param rmse_max=5 --param max_depth=4
-//! TAXI_DATA='trips/span-{SPAN}/*.csv' cargo run --release --example taxi   # the latest span
-//! cargo run --release --example taxi -- artifacts list --type ModelEvaluation
-//! ```
-//!
-//! The run's summary says where the model went (`pusher ... pushed version N to ...`);
-//! `TAXI_SERVING` chooses the serving directory (default `serving/taxi`). Reports:
-//! `statistics.html`, `anomalies.html` and `evaluation.html` in their artifacts' directories.
+//! The taxi pipeline's definition, apart from its `main` so that benchmarks can build it too.
 
 use millrace::components::data::schema::InferenceOptions;
 use millrace::components::data::transform::{Fill, TransformOp};
@@ -76,7 +58,8 @@ fn from_env(name: &str, default: &str) -> String {
         .unwrap_or_else(|| default.to_owned())
 }
 
-fn pipeline() -> Result<Pipeline, BuildError> {
+/// The Chicago taxi continuous-training pipeline.
+pub fn pipeline() -> Result<Pipeline, BuildError> {
     let mut p = Pipeline::builder("chicago-taxi");
     p.description(
         "Fare regression on the Chicago taxi trips, pushed when better than a threshold and \
@@ -160,15 +143,4 @@ fn pipeline() -> Result<Pipeline, BuildError> {
         Pusher::with_infra(trained.model, evaluated.blessing, infra.blessing, &serving),
     );
     p.build()
-}
-
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    // With no arguments, run the pipeline: `cargo run --release --example taxi`.
-    let mut arguments: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if arguments.len() == 1 {
-        arguments.push("run".into());
-    }
-    let (mut stdout, mut stderr) = (std::io::stdout(), std::io::stderr());
-    millrace::cli::run(arguments, pipeline, &mut stdout, &mut stderr).await
 }

@@ -1,0 +1,326 @@
+//! Steps 4 and 5: execute the component, with retries, and publish what it wrote.
+//!
+//! Each attempt is its own execution. Its start is one transaction — the execution RUNNING
+//! with its INPUT events, its outputs PENDING at their final URIs (named after the execution
+//! id the store assigns), attributed to the pipeline, the run and the node. The executor writes
+//! into staging directories. On success the directories move into place and one transaction
+//! makes the outputs LIVE with their properties and OUTPUT events and the execution COMPLETE
+//! with its metrics and summary; on failure one transaction marks the execution FAILED (with
+//! its error) and its outputs ABANDONED, and the error goes to the execution's log directory.
+//! A crash between the two leaves PENDING outputs that no reader uses and that
+//! [`recover_interrupted`](crate::recover_interrupted) abandons.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use millrace_core::ErasedComponent;
+use millrace_core::spec::NodeSpec;
+use millrace_metadata::{
+    Artifact, ArtifactAndEvent, ArtifactState, EventType, Execution, ExecutionState, PathStep,
+    PutExecution, Value,
+};
+
+use super::cache::NodeKey;
+use super::inputs::Inputs;
+use super::{NodeLauncher, events};
+use crate::error::Result;
+use crate::executor::{self, Prepared, Produced};
+use crate::launcher::NodeOutcome;
+use crate::layout;
+use crate::properties;
+use crate::state::NodeState;
+
+/// One attempt's record while it runs: its execution, its pending outputs and where they are
+/// staged.
+struct Running {
+    execution: Execution,
+    /// Output name → the PENDING artifact at its final URI.
+    pending: BTreeMap<String, Artifact>,
+    /// Output name → (artifact type, staging directory).
+    staging: BTreeMap<String, (String, PathBuf)>,
+    log_dir: PathBuf,
+}
+
+impl Running {
+    fn id(&self) -> i64 {
+        self.execution.id.unwrap_or_default()
+    }
+}
+
+impl NodeLauncher<'_> {
+    /// Attempts the execution until it succeeds or the node's retries are spent (when this
+    /// launcher retries at all), waiting the retry policy's backoff in between.
+    pub(super) async fn execute_with_retries(
+        &self,
+        node: &NodeSpec,
+        component: &dyn ErasedComponent,
+        inputs: &Inputs,
+        key: &NodeKey,
+    ) -> Result<NodeOutcome> {
+        let retries = if self.retries_here {
+            node.options.retry.max_retries
+        } else {
+            0
+        };
+        let mut last = (0, String::new());
+        for attempt in 0..=retries {
+            if attempt > 0 {
+                tokio::time::sleep(node.options.retry.delay_before(attempt)).await;
+            }
+            let (execution_id, result) =
+                self.attempt(node, component, inputs, key, attempt).await?;
+            match result {
+                Ok(summary) => {
+                    return Ok(Self::outcome(
+                        node,
+                        NodeState::Complete,
+                        attempt + 1,
+                        Some(execution_id),
+                        summary,
+                    ));
+                }
+                Err(message) => {
+                    tracing::warn!(node = %node.id, attempt, %message, "execution failed");
+                    last = (execution_id, message);
+                }
+            }
+        }
+        let (execution_id, message) = last;
+        Ok(Self::outcome(
+            node,
+            NodeState::Failed,
+            retries + 1,
+            Some(execution_id),
+            Some(message),
+        ))
+    }
+
+    /// One execution of a component: record it RUNNING, run it, publish or fail. The inner
+    /// result is the component's summary, or why it failed.
+    async fn attempt(
+        &self,
+        node: &NodeSpec,
+        component: &dyn ErasedComponent,
+        inputs: &Inputs,
+        key: &NodeKey,
+        attempt: u32,
+    ) -> Result<(i64, std::result::Result<Option<String>, String>)> {
+        let running = self.start(node, inputs, key, attempt).await?;
+        let prepared = Prepared {
+            pipeline: self.pipeline.name().to_owned(),
+            run_id: self.record.run_id.clone(),
+            node_id: node.id.clone(),
+            inputs: inputs.clone(),
+            outputs: running.staging.clone(),
+            parameters: self.record.parameters.clone(),
+            log_dir: running.log_dir.clone(),
+            timeout: node.options.timeout_ms.map(Duration::from_millis),
+        };
+        let result = match executor::execute(component, &prepared).await {
+            Ok(produced) => self.publish(node, &running, produced, &key.name).await,
+            Err(message) => Err(message),
+        };
+        match result {
+            Ok(summary) => Ok((running.id(), Ok(summary))),
+            Err(message) => {
+                if layout::create_dir(&running.log_dir).is_ok() {
+                    let _ = std::fs::write(running.log_dir.join("error.log"), &message);
+                }
+                for (_, stage) in running.staging.values() {
+                    layout::remove_dir(stage);
+                }
+                self.fail(&running, &message).await?;
+                Ok((running.id(), Err(message)))
+            }
+        }
+    }
+
+    /// Records the attempt RUNNING with its inputs and PENDING outputs in one transaction, and
+    /// makes its staging directories.
+    async fn start(
+        &self,
+        node: &NodeSpec,
+        inputs: &Inputs,
+        key: &NodeKey,
+        attempt: u32,
+    ) -> Result<Running> {
+        let [cache_key, cache_components] = key.recorded();
+        let execution = self.execution(
+            node,
+            ExecutionState::Running,
+            &[
+                cache_key,
+                cache_components,
+                (properties::ATTEMPT, Value::Int(i64::from(attempt))),
+            ],
+        )?;
+        let mut artifacts = events(EventType::Input, inputs);
+        let first_output = artifacts.len();
+        for (name, spec) in &node.outputs {
+            let template = self
+                .layout
+                .output_template(&node.id, name)
+                .display()
+                .to_string();
+            artifacts.push(ArtifactAndEvent {
+                artifact: Artifact {
+                    type_id: self.record.artifact_type(&spec.artifact_type)?,
+                    uri: Some(template),
+                    state: ArtifactState::Pending,
+                    ..Artifact::default()
+                },
+                event: None,
+            });
+        }
+        let written = self
+            .store
+            .put_execution(&PutExecution {
+                execution: execution.clone(),
+                artifacts: artifacts.clone(),
+                contexts: self.record.contexts(&node.id),
+            })
+            .await?;
+        let execution_id = written.execution_id;
+        let mut pending = BTreeMap::new();
+        let mut staging = BTreeMap::new();
+        let outputs = artifacts
+            .into_iter()
+            .zip(written.artifact_ids)
+            .skip(first_output);
+        for ((name, spec), (item, id)) in node.outputs.iter().zip(outputs) {
+            let stage = self.layout.staging(&node.id, name, execution_id);
+            layout::remove_dir(&stage);
+            layout::create_dir(&stage)?;
+            staging.insert(name.clone(), (spec.artifact_type.clone(), stage));
+            let uri = self
+                .layout
+                .output(&node.id, name, execution_id)
+                .display()
+                .to_string();
+            pending.insert(
+                name.clone(),
+                Artifact {
+                    id: Some(id),
+                    uri: Some(uri),
+                    ..item.artifact
+                },
+            );
+        }
+        Ok(Running {
+            execution: Execution {
+                id: Some(execution_id),
+                ..execution
+            },
+            pending,
+            staging,
+            // Created only when something is written there (a command's output, a log, an
+            // error): directories are among the costliest things a no-op node does.
+            log_dir: self.layout.logs(&node.id, execution_id),
+        })
+    }
+
+    /// Moves the staged outputs into place, then marks them LIVE with their properties and
+    /// OUTPUT events and the execution COMPLETE, in one transaction.
+    async fn publish(
+        &self,
+        node: &NodeSpec,
+        running: &Running,
+        produced: Produced,
+        cache_key: &str,
+    ) -> std::result::Result<Option<String>, String> {
+        for (name, (_, stage)) in &running.staging {
+            layout::publish(stage, &self.layout.output(&node.id, name, running.id()))
+                .map_err(|error| error.to_string())?;
+        }
+        let mut artifacts = Vec::new();
+        for (name, artifact) in &running.pending {
+            let (properties, custom_properties) =
+                produced.properties.get(name).cloned().unwrap_or_default();
+            artifacts.push(ArtifactAndEvent {
+                artifact: Artifact {
+                    state: ArtifactState::Live,
+                    properties,
+                    custom_properties,
+                    ..artifact.clone()
+                },
+                event: Some((
+                    EventType::Output,
+                    vec![PathStep::Key(name.clone()), PathStep::Index(0)],
+                )),
+            });
+        }
+        let mut complete = Execution {
+            last_known_state: ExecutionState::Complete,
+            ..running.execution.clone()
+        };
+        for (name, value) in &produced.metrics {
+            complete.custom_properties.insert(
+                format!("{}{name}", properties::METRIC_PREFIX),
+                Value::Double(*value),
+            );
+        }
+        if let Some(summary) = &produced.summary {
+            complete.custom_properties.insert(
+                properties::SUMMARY.to_owned(),
+                Value::String(summary.clone()),
+            );
+        }
+        if running.log_dir.exists() {
+            complete.custom_properties.insert(
+                properties::LOG_DIR.to_owned(),
+                Value::String(running.log_dir.display().to_string()),
+            );
+        }
+        let mut contexts = self.record.contexts(&node.id);
+        if node.options.cache {
+            contexts.push(self.record.cache_context(cache_key));
+        }
+        self.store
+            .put_execution(&PutExecution {
+                execution: complete,
+                artifacts,
+                contexts,
+            })
+            .await
+            .map(|_| produced.summary)
+            .map_err(|error| format!("publishing the outputs failed: {error}"))
+    }
+
+    /// Marks the attempt FAILED and its pending outputs ABANDONED, in one transaction.
+    async fn fail(&self, running: &Running, message: &str) -> Result<()> {
+        let mut failed = Execution {
+            last_known_state: ExecutionState::Failed,
+            ..running.execution.clone()
+        };
+        failed.custom_properties.insert(
+            properties::ERROR.to_owned(),
+            Value::String(message.to_owned()),
+        );
+        if running.log_dir.exists() {
+            failed.custom_properties.insert(
+                properties::LOG_DIR.to_owned(),
+                Value::String(running.log_dir.display().to_string()),
+            );
+        }
+        let abandoned = running
+            .pending
+            .values()
+            .map(|artifact| ArtifactAndEvent {
+                artifact: Artifact {
+                    state: ArtifactState::Abandoned,
+                    ..artifact.clone()
+                },
+                event: None,
+            })
+            .collect();
+        self.store
+            .put_execution(&PutExecution {
+                execution: failed,
+                artifacts: abandoned,
+                contexts: Vec::new(),
+            })
+            .await?;
+        Ok(())
+    }
+}

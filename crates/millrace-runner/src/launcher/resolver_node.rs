@@ -1,0 +1,51 @@
+//! Resolver nodes: artifacts selected from earlier runs, recorded as the node's outputs.
+
+use std::collections::BTreeMap;
+
+use millrace_core::spec::{NodeSpec, ResolverStrategy};
+use millrace_metadata::{ExecutionState, Value};
+
+use super::NodeLauncher;
+use crate::error::{Result, RunnerError};
+use crate::launcher::NodeOutcome;
+use crate::properties;
+use crate::resolve;
+use crate::state::NodeState;
+
+impl NodeLauncher<'_> {
+    /// Queries what the strategy selects and records it as the node's one output: a resolver
+    /// always completes, with nothing selected when there is nothing yet.
+    pub(super) async fn run_resolver(
+        &self,
+        node: &NodeSpec,
+        strategy: &ResolverStrategy,
+    ) -> Result<NodeOutcome> {
+        let source = node
+            .inputs
+            .values()
+            .next()
+            .ok_or_else(|| RunnerError::InvalidNode {
+                node: node.id.clone(),
+                reason: "a resolver needs a source input".to_owned(),
+            })?;
+        let found = resolve::resolve(self.store, self.record, strategy, &source.channel).await?;
+        let output = node.outputs.keys().next().cloned().unwrap_or_default();
+        let count = found.len();
+        let execution = self.execution(
+            node,
+            ExecutionState::Complete,
+            &[(properties::RESOLVED, Value::Int(count as i64))],
+        )?;
+        let outputs = BTreeMap::from([(output, found)]);
+        let id = self
+            .record_links(node, execution, &BTreeMap::new(), &outputs)
+            .await?;
+        Ok(Self::outcome(
+            node,
+            NodeState::Complete,
+            1,
+            Some(id),
+            (count == 0).then(|| "nothing to resolve yet".to_owned()),
+        ))
+    }
+}
