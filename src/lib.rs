@@ -6,8 +6,8 @@
 //! A pipeline is an ordinary program. Components are added to a builder, which hands back
 //! their outputs as typed channels; wiring a model where examples are expected does not
 //! compile. `build()` turns the typed pipeline into a validated, fingerprinted IR, and
-//! [`cli::main`] gives the binary its command line (`compile`, `graph`, and the runner's
-//! commands as they arrive).
+//! `cli::main` gives the binary its command line (`run`, `run-node`, `compile`, `graph`,
+//! `runs`, `artifacts`, `lineage`, `cache explain`).
 //!
 //! ```
 //! use millrace::prelude::*;
@@ -57,11 +57,25 @@
 //! # Ok::<(), BuildError>(())
 //! ```
 //!
-//! The crates behind the facade: `millrace-core` (artifacts, channels, components, builder,
-//! IR), `millrace-macros` (derives and `#[component]`), `millrace-cli` (the command line) and,
-//! with the default `metadata` feature, `millrace-metadata` as [`metadata`] (the ML-Metadata
-//! store on SQLite or PostgreSQL) and, with the default `data` feature, `millrace-components`
-//! as [`components`] (CsvExampleGen, StatisticsGen, SchemaGen, ExampleValidator, Transform).
+//! ## Features
+//!
+//! Every part beyond the core is a feature, on by default, so that a library that only
+//! defines components — or a binary that only compiles pipelines — pays for nothing else:
+//!
+//! | feature | gives | pulls in |
+//! |---|---|---|
+//! | (always) | the core (`millrace-core`): artifacts, channels, components, the builder, the IR ([`spec`]), validation, graphs; the macros | serde, petgraph, blake3 |
+//! | `metadata` | [`metadata`]: the ML-Metadata store on SQLite or PostgreSQL | rusqlite (bundled SQLite), postgres |
+//! | `runner` | [`runner`]: the node launcher, the local runner, the run history | `metadata`, tokio |
+//! | `cli` | [`cli`]: the command line of every pipeline binary | `runner`, clap |
+//! | `airflow` | [`airflow`]: Airflow 3 DAG export, `compile --target airflow` | — |
+//! | `data` | [`components`]: CsvExampleGen, StatisticsGen, SchemaGen, ExampleValidator, Transform | Arrow, Parquet |
+//! | `model` | [`components::model`]: Trainer, Tuner, Evaluator, InfraValidator, Pusher, BulkInferrer, Python trainers | `data`, smartcore |
+//!
+//! `cargo build -p millrace --no-default-features` builds the core alone (CI checks that it
+//! pulls in none of rusqlite, postgres, arrow, parquet or smartcore).
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use millrace_core::*;
 pub use millrace_macros::{Artifact, Inputs, Outputs, component};
@@ -71,18 +85,30 @@ pub use async_trait::async_trait;
 
 /// The metadata store: ML-Metadata's model and format, lineage, caching, garbage collection.
 #[cfg(feature = "metadata")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metadata")))]
 pub use millrace_metadata as metadata;
 
+/// The node launcher, the local runner and the run history.
+#[cfg(feature = "runner")]
+#[cfg_attr(docsrs, doc(cfg(feature = "runner")))]
+pub use millrace_runner as runner;
+
 /// The standard components: ingestion, statistics, schema, validation and transform (feature
-/// `data`), with the formats they share under [`components::data`].
-#[cfg(any(feature = "data", feature = "model"))]
+/// `data`), and the model components (feature `model`), with the formats they share under
+/// [`components::data`].
+#[cfg(feature = "data")]
+#[cfg_attr(docsrs, doc(cfg(feature = "data")))]
 pub use millrace_components as components;
 
 /// Apache Airflow 3 export: DAG files whose tasks run the pipeline's binary
 /// (`compile --target airflow`).
+#[cfg(feature = "airflow")]
+#[cfg_attr(docsrs, doc(cfg(feature = "airflow")))]
 pub use millrace_airflow as airflow;
 
 /// The command line every pipeline binary gets: `millrace::cli::main(pipeline).await`.
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod cli {
     pub use millrace_cli::*;
 }

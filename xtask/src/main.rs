@@ -3,7 +3,8 @@
 //! ```text
 //! cargo xtask test [--no-python] [--no-airflow] [--no-postgres] [-- CARGO-TEST-ARGS]
 //!                                          set up the tools the suites need, then run them all
-//! cargo xtask lint                         cargo fmt --check, clippy and rustdoc with -D warnings
+//! cargo xtask lint                         cargo fmt --check, clippy and rustdoc with -D warnings,
+//!                                          and `millrace --no-default-features` builds light
 //! cargo xtask bench                        run the benchmarks in benches/
 //! ```
 //!
@@ -19,6 +20,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A command-line tool talks on the terminal.
 
+mod features;
 mod host;
 mod postgres;
 mod process;
@@ -66,7 +68,7 @@ fn usage() {
          \x20   one with Apache Airflow at $MILLRACE_AIRFLOW_VENV (default .venv-airflow) as MILLRACE_TEST_AIRFLOW_PYTHON,\n\
          \x20   and a throwaway PostgreSQL as MILLRACE_TEST_POSTGRES_URL; --no-python / --no-airflow / --no-postgres skip one\n\
          \x20   (`-- -p PACKAGE` tests one package instead of the workspace)\n\
-         cargo xtask lint     cargo fmt --check, clippy and rustdoc with -D warnings\n\
+         cargo xtask lint     cargo fmt --check, clippy and rustdoc with -D warnings; millrace builds without its default features and their heavy crates\n\
          cargo xtask bench    run the benchmarks in benches/"
     );
 }
@@ -77,8 +79,8 @@ fn workspace_root() -> PathBuf {
     manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
 
-/// `cargo xtask lint`: rustfmt's check, clippy on everything with warnings as errors, and the
-/// documentation with warnings as errors.
+/// `cargo xtask lint`: rustfmt's check, clippy on everything with warnings as errors, the
+/// documentation with warnings as errors, and the facade built without its default features.
 fn lint(root: &Path) -> Result<(), String> {
     run(cargo()
         .current_dir(root)
@@ -96,7 +98,8 @@ fn lint(root: &Path) -> Result<(), String> {
     run(cargo()
         .current_dir(root)
         .env("RUSTDOCFLAGS", "-D warnings")
-        .args(["doc", "--workspace", "--no-deps", "--all-features"]))
+        .args(["doc", "--workspace", "--no-deps", "--all-features"]))?;
+    features::check_minimal_build(root)
 }
 
 /// `cargo xtask bench`: every benchmark of the workspace.

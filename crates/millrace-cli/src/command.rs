@@ -380,30 +380,13 @@ where
             store,
             root,
         } => {
-            let binary = match binary {
-                Some(binary) => binary.clone(),
-                None => std::env::current_exe()
-                    .and_then(std::path::absolute)
-                    .map(|path| path.display().to_string())
-                    .map_err(CliError::Stdout)?,
+            let options = AirflowTarget {
+                out: out.as_deref(),
+                binary: binary.as_deref(),
+                store: store.as_deref(),
+                root: root.as_deref(),
             };
-            let options = millrace_airflow::AirflowOptions {
-                binary,
-                store: store.clone(),
-                root: root.clone(),
-            };
-            let dag = millrace_airflow::export_dag(&pipeline, &options)?;
-            let file_name = millrace_airflow::dag_file_name(&pipeline);
-            emit(&dag, out.as_deref(), &file_name, stdout)?;
-            if let Some(out) = out {
-                let _ = writeln!(
-                    stderr,
-                    "wrote the Airflow DAG of `{}` to {} (fingerprint {})",
-                    pipeline.name(),
-                    output_path(out, &file_name).display(),
-                    pipeline.fingerprint()
-                );
-            }
+            compile_airflow(&pipeline, &options, stdout, stderr)?;
         }
         Command::Compile {
             target: Target::Ir,
@@ -473,6 +456,63 @@ where
         }
     }
     Ok(())
+}
+
+/// What `compile --target airflow` was asked.
+struct AirflowTarget<'a> {
+    out: Option<&'a Path>,
+    binary: Option<&'a str>,
+    store: Option<&'a str>,
+    root: Option<&'a str>,
+}
+
+/// Writes the Airflow DAG file whose tasks run this binary's `run-node`.
+#[cfg(feature = "airflow")]
+fn compile_airflow(
+    pipeline: &Pipeline,
+    target: &AirflowTarget<'_>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), CliError> {
+    let binary = match target.binary {
+        Some(binary) => binary.to_owned(),
+        None => std::env::current_exe()
+            .and_then(std::path::absolute)
+            .map(|path| path.display().to_string())
+            .map_err(CliError::Stdout)?,
+    };
+    let options = millrace_airflow::AirflowOptions {
+        binary,
+        store: target.store.map(str::to_owned),
+        root: target.root.map(str::to_owned),
+    };
+    let dag = millrace_airflow::export_dag(pipeline, &options)?;
+    let file_name = millrace_airflow::dag_file_name(pipeline);
+    emit(&dag, target.out, &file_name, stdout)?;
+    if let Some(out) = target.out {
+        let _ = writeln!(
+            stderr,
+            "wrote the Airflow DAG of `{}` to {} (fingerprint {})",
+            pipeline.name(),
+            output_path(out, &file_name).display(),
+            pipeline.fingerprint()
+        );
+    }
+    Ok(())
+}
+
+/// Without the `airflow` feature, the target is known but not built in.
+#[cfg(not(feature = "airflow"))]
+fn compile_airflow(
+    _pipeline: &Pipeline,
+    _target: &AirflowTarget<'_>,
+    _stdout: &mut dyn Write,
+    _stderr: &mut dyn Write,
+) -> Result<(), CliError> {
+    Err(CliError::TargetNotBuilt {
+        target: "airflow",
+        feature: "airflow",
+    })
 }
 
 /// Writes `text` to `out` or to standard output. An `out` that names an existing directory or

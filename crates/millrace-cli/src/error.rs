@@ -42,8 +42,19 @@ pub enum CliError {
         actual: String,
     },
     /// The pipeline cannot be exported.
+    #[cfg(feature = "airflow")]
     #[error(transparent)]
     Export(#[from] millrace_airflow::AirflowError),
+    /// A compile target this binary was built without.
+    #[error(
+        "this binary was built without `compile --target {target}`: enable the `{feature}` feature of millrace"
+    )]
+    TargetNotBuilt {
+        /// The target.
+        target: &'static str,
+        /// The feature that builds it in.
+        feature: &'static str,
+    },
     /// `run-node --params-json` is not a JSON object.
     #[error("--params-json: {0}")]
     Parameters(String),
@@ -61,7 +72,9 @@ impl CliError {
             CliError::Runner(_) | CliError::RunFailed => 1,
             CliError::Skipped => 99,
             CliError::FingerprintMismatch { .. } => 2,
-            CliError::Export(_) | CliError::Parameters(_) => 2,
+            #[cfg(feature = "airflow")]
+            CliError::Export(_) => 2,
+            CliError::Parameters(_) | CliError::TargetNotBuilt { .. } => 2,
             CliError::Write { .. } | CliError::Stdout(_) => 1,
         }
     }

@@ -2,21 +2,21 @@
 //!
 //! A component node goes through five steps, one file each:
 //!
-//! 1. [`condition`]: evaluate the node's `when` condition; a false one records the node as
+//! 1. `condition.rs`: evaluate the node's `when` condition; a false one records the node as
 //!    skipped.
-//! 2. [`inputs`]: resolve its inputs — the outputs of the producers' executions in this run —
+//! 2. `inputs.rs`: resolve its inputs — the outputs of the producers' executions in this run —
 //!    and fail the node when a required one has no artifact.
-//! 3. [`cache`]: compute the [`CacheKey`](crate::CacheKey) and look it up: a hit whose output
+//! 3. `cache.rs`: compute the [`CacheKey`](crate::CacheKey) and look it up: a hit whose output
 //!    files still exist is recorded as a CACHED execution with OUTPUT events to the reused
 //!    artifacts.
-//! 4. [`attempt`]: execute, with retries: the execution is recorded RUNNING with its inputs and
+//! 4. `attempt.rs`: execute, with retries: the execution is recorded RUNNING with its inputs and
 //!    its outputs PENDING at `<root>/<pipeline>/<node>/<output>/<execution-id>/`; the executor
 //!    writes into staging directories, which move into place only when it succeeded.
-//! 5. publish (in [`attempt`]): outputs PENDING → LIVE with their properties and OUTPUT
+//! 5. publish (in `attempt.rs`): outputs PENDING → LIVE with their properties and OUTPUT
 //!    events, and the execution RUNNING → COMPLETE, in one transaction. A failure marks the
 //!    execution FAILED and its outputs ABANDONED; retries are new executions.
 //!
-//! Resolver nodes ([`resolver_node`]) query earlier runs; importer nodes ([`importer_node`])
+//! Resolver nodes (`resolver_node.rs`) query earlier runs; importer nodes (`importer_node.rs`)
 //! register an external URI.
 
 mod attempt;
