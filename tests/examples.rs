@@ -10,7 +10,7 @@ mod example_binaries;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use example_binaries::{example, node_states as states};
+use example_binaries::{example, example_in, node_states as states, text_of};
 
 fn run(name: &str, arguments: &[&str]) -> Output {
     let binary = example(name);
@@ -176,27 +176,6 @@ fn invalid_parameters_are_rejected_before_anything_runs() {
 }
 
 /// An example binary's command, run in `dir` with its metadata store and artifact root there.
-fn example_in(dir: &std::path::Path, name: &str) -> Command {
-    let mut command = Command::new(example(name));
-    command
-        .env(
-            "MILLRACE_STORE",
-            format!("sqlite://{}", dir.join("metadata.sqlite").display()),
-        )
-        .env("MILLRACE_ROOT", dir.join("artifacts"))
-        .current_dir(dir);
-    command
-}
-
-fn text_of(dir: &std::path::Path, name: &str, arguments: &[&str]) -> (Option<i32>, String, String) {
-    let output = example_in(dir, name).args(arguments).output().unwrap();
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn the_inspection_commands_report_runs_artifacts_lineage_and_the_cache() {
     let dir = tempfile::tempdir().unwrap();

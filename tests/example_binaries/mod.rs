@@ -3,7 +3,8 @@
 #![allow(dead_code, clippy::unwrap_used)] // Each suite uses some of these; tests fail loudly.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// The path of an example binary built by `cargo test` (beside the test binaries).
 pub fn example(name: &str) -> PathBuf {
@@ -33,4 +34,27 @@ pub fn node_states(summary: &serde_json::Value) -> BTreeMap<String, String> {
             )
         })
         .collect()
+}
+
+/// A command running example `name` in `dir`, with its store and artifact root there.
+pub fn example_in(dir: &Path, name: &str) -> Command {
+    let mut command = Command::new(example(name));
+    command
+        .env(
+            "MILLRACE_STORE",
+            format!("sqlite://{}", dir.join("metadata.sqlite").display()),
+        )
+        .env("MILLRACE_ROOT", dir.join("artifacts"))
+        .current_dir(dir);
+    command
+}
+
+/// Runs example `name` in `dir` (see [`example_in`]): its exit code, standard output and error.
+pub fn text_of(dir: &Path, name: &str, arguments: &[&str]) -> (Option<i32>, String, String) {
+    let output = example_in(dir, name).args(arguments).output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
