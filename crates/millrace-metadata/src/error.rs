@@ -62,15 +62,53 @@ pub enum MetadataError {
         /// Why.
         message: String,
     },
-    /// A request that breaks the data model (a property of the wrong type, an unknown type).
+    /// A property value whose type is not the one its type declares.
+    #[error(
+        "{node}: property `{property}` of type `{type_name}` is {declared:?}, but the value is {found:?}"
+    )]
+    PropertyTypeMismatch {
+        /// The node being written (`artifact at /data/x`, `execution 12`).
+        node: String,
+        /// The node's type.
+        type_name: String,
+        /// The property.
+        property: String,
+        /// The type the node's type declares for it.
+        declared: crate::model::PropertyType,
+        /// The type of the value given.
+        found: crate::model::PropertyType,
+    },
+    /// A declared property the node's type does not declare.
+    #[error(
+        "{node}: type `{type_name}` declares no property `{property}`; put it in custom_properties"
+    )]
+    UndeclaredProperty {
+        /// The node being written.
+        node: String,
+        /// The node's type.
+        type_name: String,
+        /// The property.
+        property: String,
+    },
+    /// A request that breaks the data model in another way (a type of the wrong kind, a
+    /// query that mixes what it selects).
     #[error("invalid request: {0}")]
     InvalidArgument(String),
     /// Something with that name or id exists already.
     #[error("already exists: {0}")]
     AlreadyExists(String),
     /// Something asked for does not exist.
-    #[error("not found: {0}")]
-    NotFound(String),
+    #[error("not found: no {kind} {} in {location}", described(*id, name.as_deref()))]
+    NotFound {
+        /// What was asked for: `type`, `artifact`, `execution`, `context`, `pipeline`.
+        kind: &'static str,
+        /// Its id, when it was asked for by id.
+        id: Option<i64>,
+        /// Its name, when it was asked for by name.
+        name: Option<String>,
+        /// The store (no password).
+        location: String,
+    },
     /// The database reported an error.
     #[error("database error: {0}")]
     Database(String),
@@ -85,6 +123,35 @@ pub enum MetadataError {
         /// Why.
         source: std::io::Error,
     },
+}
+
+impl MetadataError {
+    /// The error, saying which store it is about where it does not yet.
+    pub(crate) fn in_store(self, store: &str) -> Self {
+        match self {
+            MetadataError::NotFound {
+                kind,
+                id,
+                name,
+                location,
+            } if location.is_empty() => MetadataError::NotFound {
+                kind,
+                id,
+                name,
+                location: store.to_owned(),
+            },
+            other => other,
+        }
+    }
+}
+
+/// How the missing thing was asked for: `42`, `` `taxi` ``.
+fn described(id: Option<i64>, name: Option<&str>) -> String {
+    match (id, name) {
+        (Some(id), _) => id.to_string(),
+        (None, Some(name)) => format!("`{name}`"),
+        (None, None) => String::new(),
+    }
 }
 
 /// A `Result` with a [`MetadataError`].

@@ -228,10 +228,12 @@ pub trait MetadataStore: Send + Sync + fmt::Debug {
             .into_iter()
             .next()
         else {
-            return Err(MetadataError::NotFound(format!(
-                "no pipeline `{pipeline}` in {}",
-                self.location()
-            )));
+            return Err(MetadataError::NotFound {
+                kind: "pipeline",
+                id: None,
+                name: Some(pipeline.to_owned()),
+                location: self.location(),
+            });
         };
         let runs = self
             .get_contexts(&NodeQuery {

@@ -267,11 +267,22 @@ async fn a_property_of_the_wrong_type_writes_nothing(store: Store, _dir: &tempfi
     bad.properties
         .insert("span".into(), Value::String("two".into()));
     let result = store.put_artifacts(&[good.clone(), bad]).await;
-    let Err(MetadataError::InvalidArgument(message)) = result else {
-        panic!("expected an invalid-argument error, got {result:?}");
+    let Err(MetadataError::PropertyTypeMismatch {
+        property,
+        declared,
+        found,
+        ..
+    }) = &result
+    else {
+        panic!("expected a property type mismatch, got {result:?}");
     };
+    assert_eq!(
+        (property.as_str(), *declared, *found),
+        ("span", PropertyType::Int, PropertyType::String)
+    );
+    let message = result.unwrap_err().to_string();
     assert!(
-        message.contains("span") && message.contains("Int"),
+        message.contains("`span`") && message.contains("Int"),
         "{message}"
     );
     assert!(
@@ -289,7 +300,7 @@ async fn a_property_of_the_wrong_type_writes_nothing(store: Store, _dir: &tempfi
         .insert("colour".into(), Value::String("red".into()));
     let result = store.put_artifacts(&[undeclared]).await;
     assert!(
-        matches!(&result, Err(MetadataError::InvalidArgument(message)) if message.contains("colour")),
+        matches!(&result, Err(MetadataError::UndeclaredProperty { property, .. }) if property == "colour"),
         "{result:?}"
     );
 
@@ -1095,10 +1106,11 @@ async fn pruning_keeps_the_newest_runs_and_shared_artifacts(
         ArtifactState::Live,
         "an artifact a kept run uses is kept"
     );
-    assert!(matches!(
-        store.prune_runs("nope", 0, 1).await,
-        Err(MetadataError::NotFound(_))
-    ));
+    let missing = store.prune_runs("nope", 0, 1).await;
+    assert!(
+        matches!(&missing, Err(MetadataError::NotFound { kind: "pipeline", name: Some(name), .. }) if name == "nope"),
+        "{missing:?}"
+    );
 }
 
 async fn put_execution_names_outputs_after_the_new_execution(

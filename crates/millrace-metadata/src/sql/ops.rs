@@ -120,7 +120,12 @@ pub(crate) fn get_type_by_id(tx: &mut dyn SqlTx, id: i64) -> Result<NodeType> {
     )?;
     match rows.first() {
         Some(row) => read_type(tx, row),
-        None => Err(MetadataError::NotFound(format!("type {id}"))),
+        None => Err(MetadataError::NotFound {
+            kind: "type",
+            id: Some(id),
+            name: None,
+            location: String::new(),
+        }),
     }
 }
 
@@ -365,17 +370,20 @@ fn check_properties(
     for (name, value) in properties {
         match node_type.properties.get(name) {
             None => {
-                return Err(MetadataError::InvalidArgument(format!(
-                    "{what}: type `{}` declares no property `{name}`; put it in custom_properties",
-                    node_type.name
-                )));
+                return Err(MetadataError::UndeclaredProperty {
+                    node: what.to_owned(),
+                    type_name: node_type.name.clone(),
+                    property: name.clone(),
+                });
             }
             Some(declared) if *declared != value.property_type() => {
-                return Err(MetadataError::InvalidArgument(format!(
-                    "{what}: property `{name}` of type `{}` is {declared:?}, but the value is {:?}",
-                    node_type.name,
-                    value.property_type()
-                )));
+                return Err(MetadataError::PropertyTypeMismatch {
+                    node: what.to_owned(),
+                    type_name: node_type.name.clone(),
+                    property: name.clone(),
+                    declared: *declared,
+                    found: value.property_type(),
+                });
             }
             Some(_) => {}
         }
@@ -561,8 +569,11 @@ fn insert_or_update(
                 )?
                 .first()
                 .map(|row| int_at(row, 0))
-                .ok_or_else(|| {
-                    MetadataError::NotFound(format!("{what}: no {} with id {id}", kind.noun()))
+                .ok_or_else(|| MetadataError::NotFound {
+                    kind: kind.noun(),
+                    id: Some(id),
+                    name: None,
+                    location: String::new(),
                 })?;
             if columns.first().and_then(|(_, value)| value.int()) != Some(stored_type) {
                 return Err(MetadataError::InvalidArgument(format!(

@@ -42,6 +42,7 @@ impl<B: Backend> SqlStore<B> {
         W: Fn(&mut dyn SqlTx) -> Result<R> + Send + 'static,
     {
         let backend = Arc::clone(&self.backend);
+        let location = self.backend.location();
         tokio::task::spawn_blocking(move || {
             let mut result = None;
             backend.transaction(write, &mut |tx| {
@@ -56,6 +57,7 @@ impl<B: Backend> SqlStore<B> {
         .map_err(|error| {
             MetadataError::Database(format!("the store's worker thread failed: {error}"))
         })?
+        .map_err(|error| error.in_store(&location))
     }
 }
 
