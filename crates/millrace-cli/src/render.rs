@@ -170,9 +170,9 @@ pub(crate) fn run_listing(pipeline: &str, store: &str, runs: &[RunListing]) -> R
                     .join(", ");
                 format!(
                     "{}  {}  {:<11}  {counts}",
-                    run.run_id,
-                    time(run.started_ms),
-                    run_state(run.state)
+                    run.run.run_id,
+                    time(run.run.started_ms),
+                    run_state(run.run.state)
                 )
             })
             .collect()
@@ -187,10 +187,10 @@ pub(crate) fn run_listing(pipeline: &str, store: &str, runs: &[RunListing]) -> R
 pub(crate) fn run_details(run: &RunDetails) -> Rendered {
     let mut lines = vec![format!(
         "run {} of `{}`, started {}: {}",
-        run.run_id,
-        run.pipeline,
-        time(run.started_ms),
-        run_state(run.state)
+        run.run.run_id,
+        run.run.pipeline,
+        time(run.run.started_ms),
+        run_state(run.run.state)
     )];
     for node in &run.nodes {
         lines.push(format!(

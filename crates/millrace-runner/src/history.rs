@@ -33,8 +33,8 @@
 //! let history = RunHistory::new(&*store);
 //! let runs = history.runs(&pipeline, &RunPage::newest(50)).await.unwrap();
 //! assert_eq!(runs.len(), 2);
-//! assert_eq!(runs[0].run_id, second.run_id);
-//! assert_eq!(runs[0].state, RunState::Succeeded);
+//! assert_eq!(runs[0].run.run_id, second.run_id);
+//! assert_eq!(runs[0].run.state, RunState::Succeeded);
 //! let shown = history.run(&pipeline, &second.run_id).await.unwrap();
 //! assert_eq!(shown.nodes[0].state, NodeState::Cached);
 //! # });
@@ -54,6 +54,7 @@ use serde_json::Value as Json;
 use crate::cache_key::{CacheChange, CacheKey};
 use crate::error::{Result, RunnerError};
 use crate::properties;
+use crate::record::{recorded_parameters, run_context};
 use crate::state::{NodeState, RunState};
 
 /// Which runs to list: newest first, a page at a time.
@@ -84,31 +85,9 @@ impl RunPage {
     }
 }
 
-/// One run in a listing.
+/// What is known of a run as a whole.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunListing {
-    /// The run's id.
-    pub run_id: String,
-    /// Where the run sits in the listing (its context's id): pass it to
-    /// [`RunPage::older_than`] for the next page.
-    pub position: i64,
-    /// The fingerprint of the pipeline that ran.
-    pub fingerprint: String,
-    /// When it started, in milliseconds since the epoch.
-    pub started_ms: i64,
-    /// When it ended, if it has and the runner recorded it.
-    pub finished_ms: Option<i64>,
-    /// How it stands.
-    pub state: RunState,
-    /// The value of every runtime parameter.
-    pub parameters: BTreeMap<String, Json>,
-    /// How many nodes are in each state.
-    pub nodes: BTreeMap<NodeState, usize>,
-}
-
-/// One run, node by node.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunDetails {
+pub struct RunInfo {
     /// The run's id.
     pub run_id: String,
     /// The pipeline.
@@ -123,6 +102,27 @@ pub struct RunDetails {
     pub state: RunState,
     /// The value of every runtime parameter.
     pub parameters: BTreeMap<String, Json>,
+}
+
+/// One run in a listing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunListing {
+    /// The run.
+    #[serde(flatten)]
+    pub run: RunInfo,
+    /// Where the run sits in the listing (its context's id): pass it to
+    /// [`RunPage::older_than`] for the next page.
+    pub position: i64,
+    /// How many nodes are in each state.
+    pub nodes: BTreeMap<NodeState, usize>,
+}
+
+/// One run, node by node.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunDetails {
+    /// The run.
+    #[serde(flatten)]
+    pub run: RunInfo,
     /// Every node of the pipeline in execution order (then any recorded node the pipeline no
     /// longer has).
     pub nodes: Vec<NodeHistory>,
@@ -316,14 +316,8 @@ impl<'a> RunHistory<'a> {
                 )
             });
             listings.push(RunListing {
-                run_id: run.name.clone(),
+                run: run_info(&run, pipeline, state),
                 position: run.id.unwrap_or_default(),
-                fingerprint: text(run.custom_properties.get(properties::FINGERPRINT))
-                    .unwrap_or_default(),
-                started_ms: run.create_time_since_epoch,
-                finished_ms: finished_ms(&run),
-                state,
-                parameters: parameters(&run),
                 nodes: counts,
             });
         }
@@ -341,22 +335,9 @@ impl<'a> RunHistory<'a> {
             .await?)
     }
 
-    /// The run's context, or an error that says there is no such run.
-    async fn run_context(&self, run_id: &str) -> Result<Context> {
-        self.store
-            .get_contexts(&NodeQuery::all().of_type(PIPELINE_RUN_CONTEXT).named(run_id))
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| RunnerError::UnknownRun {
-                run_id: run_id.to_owned(),
-                store: self.store.location(),
-            })
-    }
-
     /// Run `run_id`, node by node: state, attempts, timing, errors, summaries.
     pub async fn run(&self, pipeline: &Pipeline, run_id: &str) -> Result<RunDetails> {
-        let run = self.run_context(run_id).await?;
+        let run = run_context(self.store, run_id).await?;
         let executions = self.executions_of_run(&run).await?;
         let mut by_node: BTreeMap<String, Vec<&Execution>> = BTreeMap::new();
         for execution in &executions {
@@ -399,15 +380,7 @@ impl<'a> RunHistory<'a> {
             )
         });
         Ok(RunDetails {
-            run_id: run.name.clone(),
-            pipeline: text(run.custom_properties.get(properties::PIPELINE))
-                .unwrap_or_else(|| pipeline.name().to_owned()),
-            fingerprint: text(run.custom_properties.get(properties::FINGERPRINT))
-                .unwrap_or_default(),
-            started_ms: run.create_time_since_epoch,
-            finished_ms: finished_ms(&run),
-            state,
-            parameters: parameters(&run),
+            run: run_info(&run, pipeline, state),
             nodes,
         })
     }
@@ -435,7 +408,7 @@ impl<'a> RunHistory<'a> {
         };
         let latest = match run_id {
             Some(run_id) => {
-                let run = self.run_context(run_id).await?;
+                let run = run_context(self.store, run_id).await?;
                 self.store
                     .get_executions(
                         &NodeQuery::all()
@@ -605,25 +578,17 @@ fn text(value: Option<&Value>) -> Option<String> {
     }
 }
 
-/// The run's parameter values. ML-Metadata keeps a struct's numbers as doubles; whole numbers
-/// read back as integers.
-fn parameters(run: &Context) -> BTreeMap<String, Json> {
-    match run.custom_properties.get(properties::PARAMETERS) {
-        Some(Value::Struct(map)) => map
-            .iter()
-            .map(|(name, value)| {
-                let value = match value.as_f64() {
-                    Some(number)
-                        if !value.is_i64() && number.fract() == 0.0 && number.abs() < 9.0e15 =>
-                    {
-                        Json::from(number as i64)
-                    }
-                    _ => value.clone(),
-                };
-                (name.clone(), value)
-            })
-            .collect(),
-        _ => BTreeMap::new(),
+/// What a run's context records of it.
+fn run_info(run: &Context, pipeline: &Pipeline, state: RunState) -> RunInfo {
+    RunInfo {
+        run_id: run.name.clone(),
+        pipeline: text(run.custom_properties.get(properties::PIPELINE))
+            .unwrap_or_else(|| pipeline.name().to_owned()),
+        fingerprint: text(run.custom_properties.get(properties::FINGERPRINT)).unwrap_or_default(),
+        started_ms: run.create_time_since_epoch,
+        finished_ms: finished_ms(run),
+        state,
+        parameters: recorded_parameters(run, pipeline.spec()),
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use millrace_core::Pipeline;
-use millrace_core::spec::TaskSpec;
+use millrace_core::spec::{ParameterType, PipelineSpec, TaskSpec};
 use millrace_metadata::store::{
     EXECUTION_CACHE_CONTEXT, NODE_CONTEXT, PIPELINE_CONTEXT, PIPELINE_RUN_CONTEXT,
 };
@@ -165,15 +165,7 @@ impl RunRecord {
         pipeline: &Pipeline,
         run_id: &str,
     ) -> Result<Self> {
-        let run = store
-            .get_contexts(&NodeQuery::all().of_type(PIPELINE_RUN_CONTEXT).named(run_id))
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| RunnerError::UnknownRun {
-                run_id: run_id.to_owned(),
-                store: store.location(),
-            })?;
+        let run = run_context(store, run_id).await?;
         let fingerprint = match run.custom_properties.get(properties::FINGERPRINT) {
             Some(Value::String(fingerprint)) => fingerprint.clone(),
             _ => String::new(),
@@ -187,24 +179,7 @@ impl RunRecord {
                 ours,
             });
         }
-        let mut parameters: BTreeMap<String, Json> =
-            match run.custom_properties.get(properties::PARAMETERS) {
-                Some(Value::Struct(map)) => map.clone().into_iter().collect(),
-                _ => BTreeMap::new(),
-            };
-        // ML-Metadata keeps a struct property as a protobuf Struct, whose numbers are doubles:
-        // an int parameter comes back as `12.0` and is made an integer again.
-        for declared in &pipeline.spec().parameters {
-            if declared.parameter_type == millrace_core::spec::ParameterType::Int
-                && let Some(value) = parameters.get_mut(&declared.name)
-                && let Some(number) = value.as_f64()
-                && !value.is_i64()
-                && number.fract() == 0.0
-                && number.abs() < 9.0e15
-            {
-                *value = Json::from(number as i64);
-            }
-        }
+        let parameters = recorded_parameters(&run, pipeline.spec());
         let mut record = RunRecord::register(store, pipeline, run_id, parameters).await?;
         record.run_context = run.id.unwrap_or_default();
         record.pipeline_context = get_or_create_context(
@@ -381,6 +356,42 @@ impl RunRecord {
             ..Context::default()
         }
     }
+}
+
+/// The context of run `run_id`, or an error that says there is no such run.
+pub(crate) async fn run_context(store: &dyn MetadataStore, run_id: &str) -> Result<Context> {
+    store
+        .get_contexts(&NodeQuery::all().of_type(PIPELINE_RUN_CONTEXT).named(run_id))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| RunnerError::UnknownRun {
+            run_id: run_id.to_owned(),
+            store: store.location(),
+        })
+}
+
+/// The parameter values a run recorded on its context. ML-Metadata keeps a struct property as
+/// a protobuf Struct, whose numbers are doubles: an int parameter comes back as `12.0` and is
+/// made an integer again, by the type the pipeline declares for it.
+pub(crate) fn recorded_parameters(run: &Context, spec: &PipelineSpec) -> BTreeMap<String, Json> {
+    let mut parameters: BTreeMap<String, Json> =
+        match run.custom_properties.get(properties::PARAMETERS) {
+            Some(Value::Struct(map)) => map.clone().into_iter().collect(),
+            _ => BTreeMap::new(),
+        };
+    for declared in &spec.parameters {
+        if declared.parameter_type == ParameterType::Int
+            && let Some(value) = parameters.get_mut(&declared.name)
+            && let Some(number) = value.as_f64()
+            && !value.is_i64()
+            && number.fract() == 0.0
+            && number.abs() < 9.0e15
+        {
+            *value = Json::from(number as i64);
+        }
+    }
+    parameters
 }
 
 /// Milliseconds since the epoch, now.
