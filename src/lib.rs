@@ -113,6 +113,28 @@ pub mod cli {
     pub use millrace_cli::*;
 }
 
+/// The README and the guides in `docs/`, whose code blocks `cargo test --doc` compiles (and
+/// runs, unless marked `no_run`) like every other example in the crate docs.
+#[cfg(all(doctest, feature = "cli", feature = "model", feature = "airflow"))]
+mod guides {
+    #[doc = include_str!("../README.md")]
+    struct Readme;
+    #[doc = include_str!("../docs/concepts.md")]
+    struct Concepts;
+    #[doc = include_str!("../docs/architecture.md")]
+    struct Architecture;
+    #[doc = include_str!("../docs/metadata.md")]
+    struct Metadata;
+    #[doc = include_str!("../docs/benchmarks.md")]
+    struct Benchmarks;
+    #[doc = include_str!("../docs/components/data.md")]
+    struct DataComponents;
+    #[doc = include_str!("../docs/components/model.md")]
+    struct ModelComponents;
+    #[doc = include_str!("../docs/runners/airflow.md")]
+    struct Airflow;
+}
+
 /// The names a pipeline author needs, in one `use`.
 pub mod prelude {
     pub use millrace_core::prelude::*;
