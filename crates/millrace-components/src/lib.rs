@@ -48,8 +48,6 @@
 //!
 //! Errors are one enum, [`DataError`]; malformed CSV names the file, line and column.
 
-mod error;
-
 #[cfg(feature = "data")]
 pub mod data;
 
@@ -62,7 +60,8 @@ pub mod __private {
     pub use inventory;
 }
 
-pub use error::{DataError, Result};
+#[cfg(feature = "data")]
+pub use millrace_tabular::{DataError, Result};
 
 #[cfg(feature = "data")]
 pub use data::{

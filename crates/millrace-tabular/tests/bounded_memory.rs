@@ -10,8 +10,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
-use millrace_components::data::csv::CsvOptions;
-use millrace_components::data::statistics::{StatisticsOptions, csv_statistics};
+use millrace_tabular::csv::CsvOptions;
+use millrace_tabular::statistics::{StatisticsOptions, csv_statistics};
 
 const CHILD: &str = "MILLRACE_BOUNDED_MEMORY_CHILD";
 const TARGET_BYTES: u64 = 1 << 30;

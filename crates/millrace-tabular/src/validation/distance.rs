@@ -5,7 +5,7 @@
 //! in [0, 1]) between the distributions the two quantile lists describe — each list read as a
 //! piecewise-linear CDF, both evaluated on the union of their points.
 
-use crate::data::statistics::{FeatureStatistics, StringStatistics};
+use crate::statistics::{FeatureStatistics, StringStatistics};
 
 /// The L-infinity distance between the value frequencies of two string features (values beyond
 /// the reported most frequent ones count as unknown mass and are left out).
@@ -78,8 +78,8 @@ pub fn jensen_shannon(a: &FeatureStatistics, b: &FeatureStatistics) -> Option<f6
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::data::FeatureType;
-    use crate::data::statistics::{NumericStatistics, ValueCount};
+    use crate::FeatureType;
+    use crate::statistics::{NumericStatistics, ValueCount};
 
     fn numeric(quantiles: Vec<f64>) -> FeatureStatistics {
         FeatureStatistics {

@@ -5,10 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use millrace_components::data::csv::CsvOptions;
-use millrace_components::data::schema::{Comparator, Domain, InferenceOptions, infer_schema};
-use millrace_components::data::statistics::{DatasetStatistics, StatisticsOptions, csv_statistics};
-use millrace_components::data::validation::{AnomalyKind, validate};
+use millrace_tabular::csv::CsvOptions;
+use millrace_tabular::schema::{Comparator, Domain, InferenceOptions, infer_schema};
+use millrace_tabular::statistics::{DatasetStatistics, StatisticsOptions, csv_statistics};
+use millrace_tabular::validation::{AnomalyKind, validate};
 
 fn penguins(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

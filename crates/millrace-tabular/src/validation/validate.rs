@@ -3,9 +3,9 @@
 
 use super::distance::{infinity_norm, jensen_shannon};
 use super::model::{Anomalies, Anomaly, AnomalyKind};
-use crate::data::FeatureType;
-use crate::data::schema::{Comparator, Domain, FeatureSchema, Schema};
-use crate::data::statistics::{DatasetStatistics, FeatureStatistics, SplitStatistics};
+use crate::FeatureType;
+use crate::schema::{Comparator, Domain, FeatureSchema, Schema};
+use crate::statistics::{DatasetStatistics, FeatureStatistics, SplitStatistics};
 
 /// How many offending values an anomaly shows.
 const EXAMPLES_SHOWN: usize = 5;
@@ -291,8 +291,8 @@ fn compare(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::data::schema::{Presence, ValueCount as Counts};
-    use crate::data::statistics::{StringStatistics, ValueCount};
+    use crate::schema::{Presence, ValueCount as Counts};
+    use crate::statistics::{StringStatistics, ValueCount};
 
     fn string_feature(
         name: &str,

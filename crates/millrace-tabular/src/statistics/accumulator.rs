@@ -11,8 +11,8 @@ use super::model::{
     Bucket, FeatureStatistics, NumericStatistics, SplitStatistics, StringStatistics, ValueCount,
 };
 use super::{FrequentValues, QuantileSketch};
-use crate::data::FeatureType;
-use crate::data::examples_format::feature_type_of;
+use crate::FeatureType;
+use crate::examples_format::feature_type_of;
 use crate::{DataError, Result};
 
 /// What the statistics report beyond the fixed figures.

@@ -11,10 +11,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use millrace_components::data::csv::CsvOptions;
-use millrace_components::data::example_gen::ingest_csv;
-use millrace_components::data::split::SplitConfig;
-use millrace_components::data::statistics::{
+use millrace_tabular::csv::CsvOptions;
+use millrace_tabular::ingest::ingest_csv;
+use millrace_tabular::split::SplitConfig;
+use millrace_tabular::statistics::{
     SplitStatistics, StatisticsOptions, csv_statistics, examples_statistics,
 };
 use serde_json::Value;

@@ -1,11 +1,12 @@
-//! The statistics document: what StatisticsGen writes as `statistics.json` and what SchemaGen,
-//! ExampleValidator, Transform and the HTML report read.
+//! The statistics document: what StatisticsGen writes as `statistics.json` (with its HTML
+//! report) and what SchemaGen, ExampleValidator, Transform and the HTML report read.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::FeatureType;
+use crate::FeatureType;
+use crate::report::statistics_html;
 use crate::{DataError, Result};
 
 /// The file name of the statistics document inside an `ExampleStatistics` artifact.
@@ -153,4 +154,15 @@ pub fn read_statistics(dir: &Path) -> Result<DatasetStatistics> {
     let path = dir.join(STATISTICS_FILE);
     let bytes = std::fs::read(&path).map_err(|error| DataError::io(&path, error))?;
     serde_json::from_slice(&bytes).map_err(|error| DataError::json(&path, error))
+}
+
+/// Writes `statistics.json` and `statistics.html` into `dir`.
+pub fn write_statistics(dir: &Path, statistics: &DatasetStatistics, title: &str) -> Result<()> {
+    let json_path = dir.join(STATISTICS_FILE);
+    let json = serde_json::to_vec_pretty(statistics)
+        .map_err(|error| DataError::json(&json_path, error))?;
+    std::fs::write(&json_path, json).map_err(|error| DataError::io(&json_path, error))?;
+    let html_path = dir.join(STATISTICS_REPORT_FILE);
+    std::fs::write(&html_path, statistics_html(statistics, title))
+        .map_err(|error| DataError::io(&html_path, error))
 }

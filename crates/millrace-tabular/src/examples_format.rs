@@ -20,7 +20,7 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use crate::data::FeatureType;
+use crate::FeatureType;
 use crate::{DataError, Result};
 
 /// How many rows a Parquet row group holds: the unit of parallel reading.
@@ -133,7 +133,7 @@ pub fn normalized_schema(schema: &SchemaRef, file: &Path) -> Result<SchemaRef> {
         };
         fields.push(arrow_schema::Field::new(
             field.name(),
-            crate::data::csv::arrow_type(feature_type),
+            crate::csv::arrow_type(feature_type),
             true,
         ));
     }

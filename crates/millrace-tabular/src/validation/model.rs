@@ -1,6 +1,12 @@
-//! The anomalies document: what ExampleValidator writes as `anomalies.json`.
+//! The anomalies document: what ExampleValidator writes as `anomalies.json` (with its HTML
+//! report), and its file functions.
+
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+use crate::report::anomalies_html;
+use crate::{DataError, Result};
 
 /// The file name of the anomalies document inside an `ExampleAnomalies` artifact.
 pub const ANOMALIES_FILE: &str = "anomalies.json";
@@ -92,4 +98,22 @@ impl AnomalyKind {
             AnomalyKind::Skew => "skew",
         }
     }
+}
+
+/// Writes `anomalies.json` and `anomalies.html` into `dir`.
+pub fn write_anomalies(dir: &Path, anomalies: &Anomalies, title: &str) -> Result<()> {
+    let path = dir.join(ANOMALIES_FILE);
+    let json =
+        serde_json::to_vec_pretty(anomalies).map_err(|error| DataError::json(&path, error))?;
+    std::fs::write(&path, json).map_err(|error| DataError::io(&path, error))?;
+    let html = dir.join(ANOMALIES_REPORT_FILE);
+    std::fs::write(&html, anomalies_html(anomalies, title))
+        .map_err(|error| DataError::io(&html, error))
+}
+
+/// Reads the `anomalies.json` of an ExampleAnomalies artifact.
+pub fn read_anomalies(dir: &Path) -> Result<Anomalies> {
+    let path = dir.join(ANOMALIES_FILE);
+    let bytes = std::fs::read(&path).map_err(|error| DataError::io(&path, error))?;
+    serde_json::from_slice(&bytes).map_err(|error| DataError::json(&path, error))
 }

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use arrow_array::Array;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
-use millrace_components::DataError;
-use millrace_components::data::FeatureType;
-use millrace_components::data::csv::CsvOptions;
-use millrace_components::data::example_gen::{IngestReport, ingest_csv};
-use millrace_components::data::examples_format::read_split;
-use millrace_components::data::split::SplitConfig;
+use millrace_tabular::DataError;
+use millrace_tabular::FeatureType;
+use millrace_tabular::csv::CsvOptions;
+use millrace_tabular::ingest::{IngestReport, ingest_csv};
+use millrace_tabular::examples_format::read_split;
+use millrace_tabular::split::SplitConfig;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::{Comparator, Domain, FeatureSchema, Presence, Schema, ValueCount};
-use crate::data::FeatureType;
-use crate::data::statistics::{DatasetStatistics, FeatureStatistics};
+use crate::FeatureType;
+use crate::statistics::{DatasetStatistics, FeatureStatistics};
 
 /// How a schema is inferred.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -43,8 +43,8 @@ use arrow_array::{
 use arrow_schema::DataType;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::data::FeatureType;
-use crate::data::statistics::{FeatureStatistics, NumericStatistics, StringStatistics};
+use crate::FeatureType;
+use crate::statistics::{FeatureStatistics, NumericStatistics, StringStatistics};
 use crate::{DataError, Result};
 
 /// The FNV-1a 64 offset basis: the hash of no bytes.
@@ -690,8 +690,8 @@ impl TransformOp {
                     })?;
                 let text = top.as_bytes();
                 match stats.feature_type {
-                    FeatureType::Int => crate::data::parse_int(text).map(FillValue::Int),
-                    FeatureType::Float => crate::data::parse_float(text).map(FillValue::Float),
+                    FeatureType::Int => crate::parse_int(text).map(FillValue::Int),
+                    FeatureType::Float => crate::parse_float(text).map(FillValue::Float),
                     FeatureType::String => Some(FillValue::String(top.to_owned())),
                 }
             }
@@ -1558,7 +1558,7 @@ fn fill_primitive<T: ArrowPrimitiveType>(
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 pub(crate) mod tests {
     use super::*;
-    use crate::data::statistics::ValueCount;
+    use crate::statistics::ValueCount;
     use arrow_schema::{Field, Schema};
 
     pub(crate) fn numeric_stats(

@@ -1,4 +1,4 @@
-//! The error type of `millrace-components`.
+//! The error type of `millrace-tabular`.
 
 use std::path::Path;
 
@@ -70,21 +70,24 @@ pub enum DataError {
 }
 
 impl DataError {
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+    /// An [`Io`](DataError::Io) error at `path`.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
         DataError::Io {
             path: path.display().to_string(),
             source,
         }
     }
 
-    pub(crate) fn json(path: &Path, source: serde_json::Error) -> Self {
+    /// A [`Json`](DataError::Json) error of the document at `path`.
+    pub fn json(path: &Path, source: serde_json::Error) -> Self {
         DataError::Json {
             path: path.display().to_string(),
             source,
         }
     }
 
-    pub(crate) fn parquet(path: &Path, error: impl std::fmt::Display) -> Self {
+    /// A [`Parquet`](DataError::Parquet) error of the file at `path`.
+    pub fn parquet(path: &Path, error: impl std::fmt::Display) -> Self {
         DataError::Parquet {
             path: path.display().to_string(),
             message: error.to_string(),

@@ -41,8 +41,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::ops::{Columns, data_type_of, feature_type_of};
 use super::{FittedOp, TransformOp};
-use crate::data::FeatureType;
-use crate::data::statistics::SplitStatistics;
+use crate::FeatureType;
+use crate::statistics::SplitStatistics;
 use crate::{DataError, Result};
 
 /// The file name of the transform graph inside a `TransformGraph` artifact.
@@ -417,9 +417,9 @@ impl<'de> Deserialize<'de> for TransformGraph {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::data::statistics::FeatureStatistics;
-    use crate::data::transform::ops::tests::{numeric_stats, string_stats};
-    use crate::data::transform::ops::{FillValue, Vocabulary};
+    use crate::statistics::FeatureStatistics;
+    use crate::transform::ops::tests::{numeric_stats, string_stats};
+    use crate::transform::ops::{FillValue, Vocabulary};
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Float64Type, Int64Type};
     use arrow_array::{Float64Array, Int64Array, StringArray};

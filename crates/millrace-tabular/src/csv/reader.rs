@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use super::chunks::{ChunkReader, DEFAULT_CHUNK_SIZE};
 use super::columns::{ChunkConverter, ColumnType, ConvertedChunk};
 use super::parser::{Record, RecordParser};
-use crate::data::FeatureType;
-use crate::data::parallel::map_ordered;
+use crate::FeatureType;
+use crate::parallel::map_ordered;
 use crate::{DataError, Result};
 
 /// How to read CSV files.

@@ -1,7 +1,7 @@
 //! HTML reports of statistics and anomalies, made for a person to look at.
 
 mod anomalies_report;
-pub(crate) mod html;
+pub mod html;
 mod statistics_report;
 
 pub use anomalies_report::anomalies_html;

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::html::{self, Axis, HistogramSeries};
-use crate::data::FeatureType;
-use crate::data::statistics::{
+use crate::FeatureType;
+use crate::statistics::{
     Bucket, DatasetStatistics, FeatureStatistics, NumericStatistics, ValueCount,
 };
 
@@ -662,7 +662,7 @@ fn top_values_cell(out: &mut String, feature: &Feature<'_>) {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::data::statistics::{SplitStatistics, StringStatistics};
+    use crate::statistics::{SplitStatistics, StringStatistics};
 
     fn numeric(name: &str, count: u64, missing: u64, buckets: usize) -> FeatureStatistics {
         let histogram = (0..buckets)

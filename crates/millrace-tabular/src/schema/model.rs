@@ -1,9 +1,12 @@
 //! The schema document: the expected shape of the data, inferred by SchemaGen and meant to be
-//! read and edited by people (`schema.json`).
+//! read and edited by people (`schema.json`), and its file functions.
+
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::FeatureType;
+use crate::FeatureType;
+use crate::{DataError, Result};
 
 /// The file name of the schema document inside a `Schema` artifact.
 pub const SCHEMA_FILE: &str = "schema.json";
@@ -109,4 +112,18 @@ pub enum Comparator {
         /// The largest allowed divergence.
         threshold: f64,
     },
+}
+
+/// Writes `schema.json` into `dir`.
+pub fn write_schema(dir: &Path, schema: &Schema) -> Result<()> {
+    let path = dir.join(SCHEMA_FILE);
+    let json = serde_json::to_vec_pretty(schema).map_err(|error| DataError::json(&path, error))?;
+    std::fs::write(&path, json).map_err(|error| DataError::io(&path, error))
+}
+
+/// Reads the `schema.json` of a Schema artifact.
+pub fn read_schema(dir: &Path) -> Result<Schema> {
+    let path = dir.join(SCHEMA_FILE);
+    let bytes = std::fs::read(&path).map_err(|error| DataError::io(&path, error))?;
+    serde_json::from_slice(&bytes).map_err(|error| DataError::json(&path, error))
 }

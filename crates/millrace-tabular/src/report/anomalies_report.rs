@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::html;
-use crate::data::validation::{Anomalies, Anomaly, AnomalyKind};
+use crate::validation::{Anomalies, Anomaly, AnomalyKind};
 
 /// How many offending values are shown per anomaly.
 const EXAMPLES_SHOWN: usize = 20;

@@ -8,7 +8,7 @@ use arrow_schema::SchemaRef;
 
 use super::chunks::Chunk;
 use super::parser::{Record, RecordParser};
-use crate::data::{FeatureType, parse_float_text, parse_int};
+use crate::{FeatureType, parse_float_text, parse_int};
 use crate::{DataError, Result};
 
 /// The type a CSV column is read as.

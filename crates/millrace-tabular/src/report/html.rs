@@ -1,5 +1,6 @@
 //! The pieces the HTML reports share: escaping, number formatting, the page skeleton with its
-//! inline style sheet, and inline SVG / CSS charts.
+//! inline style sheet, and inline SVG / CSS charts. Escaping, number formatting and the page are
+//! public, so that other reports (the model components' evaluation report) look the same.
 //!
 //! Pages are single self-contained files: no scripts, fonts, images or style sheets to fetch.
 //! Everything is written into `String`s; `let _ = write!(...)` is used throughout the reports
@@ -7,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use crate::data::statistics::Bucket;
+use crate::statistics::Bucket;
 
 /// The colours of series (one per split), colour-blind friendly (Okabe–Ito); series `i` uses
 /// colour `i % SERIES_COLOURS.len()`, through the CSS class [`series_class`] returns.
@@ -87,7 +88,7 @@ footer{margin-top:28px;color:var(--muted);font-size:12px}
 
 /// Escapes `& < > " '` so that `text` can go in HTML text or a quoted attribute, appending to
 /// `out`.
-pub(crate) fn push_escaped(out: &mut String, text: &str) {
+pub fn push_escaped(out: &mut String, text: &str) {
     for ch in text.chars() {
         match ch {
             '&' => out.push_str("&amp;"),
@@ -101,7 +102,7 @@ pub(crate) fn push_escaped(out: &mut String, text: &str) {
 }
 
 /// `text` escaped for HTML text or a quoted attribute (see [`push_escaped`]).
-pub(crate) fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     push_escaped(&mut out, text);
     out
@@ -158,7 +159,7 @@ fn cut_to(text: &str, max_chars: usize) -> String {
 }
 
 /// An integer with commas between groups of three digits: `1,234,567`, `-1,000`.
-pub(crate) fn format_int(value: impl Into<i128>) -> String {
+pub fn format_int(value: impl Into<i128>) -> String {
     let value: i128 = value.into();
     let digits = value.unsigned_abs().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
@@ -177,7 +178,7 @@ pub(crate) fn format_int(value: impl Into<i128>) -> String {
 /// A float to 4 significant digits, compactly: `12.35`, `0.001234`, `1,235`, `1.234e6`,
 /// `1.234e-4` (scientific from 10⁴ up and below 10⁻³), trailing zeros dropped; `NaN`, `inf` and
 /// `-inf` as text.
-pub(crate) fn format_float(value: f64) -> String {
+pub fn format_float(value: f64) -> String {
     if value.is_nan() {
         return "NaN".to_owned();
     }
@@ -273,7 +274,7 @@ pub(crate) fn swatch(index: usize) -> String {
 
 /// A complete page: doctype, `<title>` (escaped), the shared style sheet followed by
 /// `extra_css`, and `body` (already HTML).
-pub(crate) fn page(title: &str, extra_css: &str, body: &str) -> String {
+pub fn page(title: &str, extra_css: &str, body: &str) -> String {
     let mut out = String::with_capacity(body.len() + BASE_CSS.len() + extra_css.len() + 600);
     out.push_str(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
