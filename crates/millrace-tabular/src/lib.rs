@@ -40,6 +40,7 @@ mod feature_type;
 
 pub mod csv;
 pub mod examples_format;
+pub mod hash;
 pub mod ingest;
 pub mod input_pattern;
 pub mod parallel;

@@ -6,6 +6,7 @@ use arrow_array::{Array, BooleanArray, RecordBatch};
 use arrow_schema::DataType;
 use serde::{Deserialize, Serialize};
 
+use crate::hash::{Fnv1a64, fnv1a_64};
 use crate::{DataError, Result};
 
 /// A split and its share of the hash buckets.
@@ -220,20 +221,19 @@ pub fn value_hashes(array: &dyn Array) -> Vec<u64> {
         .iter()
         .map(|text| {
             let bytes = text.as_deref().map_or(&[0xFE_u8][..], str::as_bytes);
-            bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, &byte| {
-                (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-            })
+            fnv1a_64(bytes)
         })
         .collect()
 }
 
-/// Fingerprints of whole rows, for data that do not come from CSV text (Parquet imports).
+/// Fingerprints of whole rows, for data that do not come from CSV text (Parquet imports): the
+/// values' [`value_hashes`] folded in column order with [`Fnv1a64::update_word`].
 pub fn row_hashes(batch: &RecordBatch) -> Vec<u64> {
-    let mut hashes = vec![0xcbf2_9ce4_8422_2325_u64; batch.num_rows()];
+    let mut hashers = vec![Fnv1a64::new(); batch.num_rows()];
     for column in batch.columns() {
-        for (hash, value) in hashes.iter_mut().zip(value_hashes(column.as_ref())) {
-            *hash = (*hash ^ value).wrapping_mul(0x0000_0100_0000_01b3);
+        for (hasher, value) in hashers.iter_mut().zip(value_hashes(column.as_ref())) {
+            hasher.update_word(value);
         }
     }
-    hashes
+    hashers.into_iter().map(Fnv1a64::finish).collect()
 }

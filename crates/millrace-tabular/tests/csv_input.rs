@@ -11,8 +11,8 @@ use arrow_array::types::{Float64Type, Int64Type};
 use millrace_tabular::DataError;
 use millrace_tabular::FeatureType;
 use millrace_tabular::csv::CsvOptions;
-use millrace_tabular::ingest::{IngestReport, ingest_csv};
 use millrace_tabular::examples_format::read_split;
+use millrace_tabular::ingest::{IngestReport, ingest_csv};
 use millrace_tabular::split::SplitConfig;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {

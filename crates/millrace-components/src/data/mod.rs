@@ -7,6 +7,6 @@ pub mod transform;
 pub mod validation;
 
 #[doc(no_inline)]
-pub use millrace_tabular::{csv, examples_format, input_pattern, parallel, report, split};
-#[doc(no_inline)]
 pub use millrace_tabular::{FeatureType, parse_float, parse_float_text, parse_int};
+#[doc(no_inline)]
+pub use millrace_tabular::{csv, examples_format, input_pattern, parallel, report, split};

@@ -8,8 +8,8 @@ use arrow_schema::SchemaRef;
 
 use super::chunks::Chunk;
 use super::parser::{Record, RecordParser};
-use crate::{FeatureType, parse_float_text, parse_int};
 use crate::{DataError, Result};
+use crate::{FeatureType, parse_float_text, parse_int};
 
 /// The type a CSV column is read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,6 +9,8 @@
 
 use memchr::{memchr, memchr3};
 
+use crate::hash::Fnv1a64;
+
 /// Where and why a record could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
@@ -84,14 +86,12 @@ impl Record {
     /// The hash of the record's fields, for hash-bucket splits: FNV-1a 64 over the fields, each
     /// followed by a 0xFF byte (which UTF-8 text never contains), so `a,bc` and `ab,c` differ.
     pub fn fingerprint(&self) -> u64 {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut hasher = Fnv1a64::new();
         for field in self.fields() {
-            for &byte in field {
-                hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
-            }
-            hash = (hash ^ 0xFF).wrapping_mul(0x0000_0100_0000_01b3);
+            hasher.update(field);
+            hasher.update_byte(0xFF);
         }
-        hash
+        hasher.finish()
     }
 
     fn clear(&mut self, line: u64) {

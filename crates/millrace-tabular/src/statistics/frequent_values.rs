@@ -30,9 +30,10 @@
 //!   the exact map's values at the switch and from every value after it, so the estimate covers
 //!   every value; two HyperLogLogs merge by taking the larger of each register.
 //!
-//! Hashing uses a small word-at-a-time multiply-and-fold hasher with a SplitMix64 finish, written
-//! here: it needs no random state (the same input gives the same sketch, run after run) and its
-//! output is mixed well enough for HyperLogLog, which reads the hash bits directly.
+//! Hashing uses [`WordHasher`](crate::hash::WordHasher), a word-at-a-time multiply-and-fold
+//! hasher with a SplitMix64 finish: it needs no random state (the same input gives the same
+//! sketch, run after run) and its output is mixed well enough for HyperLogLog, which reads the
+//! hash bits directly.
 //!
 //! Cost, in an optimised build: about 45 ns per value in exact mode and 85 ns in approximate
 //! mode (one hash for both sketches, then no allocation unless a counter changes hands, and not
@@ -41,7 +42,9 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
+use std::hash::BuildHasher;
+
+use crate::hash::WordHashBuilder;
 
 /// How many distinct values [`FrequentValues::new`] tracks exactly.
 const DEFAULT_CAPACITY: usize = 10_000;
@@ -58,16 +61,11 @@ const REGISTERS: usize = 1 << PRECISION;
 /// The hash bits left after the register index.
 const REMAINING_BITS: u32 = 64 - PRECISION;
 
-/// The hasher's starting state and multiplier (odd constants with well-spread bits: the 64-bit
-/// golden ratio and a constant of wyhash).
-const HASH_SEED: u64 = 0x9E37_79B9_7F4A_7C15;
-const HASH_MULTIPLIER: u64 = 0xA076_1D64_78BD_642F;
-
 /// "No counter" or "no bucket" in the Stream-Summary's links.
 const NONE: u32 = u32::MAX;
 
 /// The exact counts.
-type ExactCounts = HashMap<Box<str>, u64, FastHashBuilder>;
+type ExactCounts = HashMap<Box<str>, u64, WordHashBuilder>;
 
 /// Frequencies of string values: count, distinct count, most frequent values, mean length. Exact
 /// up to `capacity` distinct values, then approximate with a known error; see the
@@ -827,63 +825,7 @@ fn tau(mut x: f64) -> f64 {
 
 /// The hash of a string for HyperLogLog: the same as the maps use.
 fn hash_str(value: &str) -> u64 {
-    FastHashBuilder.hash_one(value)
-}
-
-/// Builds [`FastHasher`]s: no random state, so hashes (and sketches) are the same every run.
-#[derive(Debug, Clone, Copy, Default)]
-struct FastHashBuilder;
-
-impl BuildHasher for FastHashBuilder {
-    type Hasher = FastHasher;
-
-    fn build_hasher(&self) -> FastHasher {
-        FastHasher { state: HASH_SEED }
-    }
-}
-
-/// A fast non-cryptographic hasher: each 8-byte word is folded into the state with a 64×64→128
-/// bit multiply (high half XOR low half), and [`finish`](Hasher::finish) applies the SplitMix64
-/// finalizer so that every output bit depends on every input bit, as HyperLogLog needs.
-struct FastHasher {
-    state: u64,
-}
-
-impl FastHasher {
-    /// Folds one word into the state.
-    fn round(&mut self, word: u64) {
-        let product = u128::from(self.state ^ word) * u128::from(HASH_MULTIPLIER);
-        self.state = (product as u64) ^ ((product >> 64) as u64);
-    }
-}
-
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0; 8];
-            word.copy_from_slice(chunk);
-            self.round(u64::from_le_bytes(word));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            // The length in the top byte tells "ab" from "ab\0".
-            self.round(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
-        }
-    }
-
-    fn write_u8(&mut self, byte: u8) {
-        self.round(u64::from(byte) ^ 0xFF00);
-    }
-
-    fn finish(&self) -> u64 {
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
+    WordHashBuilder.hash_one(value)
 }
 
 #[cfg(test)]
@@ -892,23 +834,7 @@ mod tests {
     use std::collections::{BTreeMap, HashMap, HashSet};
 
     use super::*;
-
-    /// A deterministic SplitMix64 generator for test data.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-
-        fn unit(&mut self) -> f64 {
-            (self.next() >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
+    use crate::hash::SplitMix64;
 
     /// `n` draws from a Zipf distribution (exponent 1) over `distinct` values, named so that
     /// their names do not follow their frequencies.
@@ -919,10 +845,10 @@ mod tests {
             total += 1.0 / i as f64;
             cumulative.push(total);
         }
-        let mut rng = Rng(seed);
+        let mut rng = SplitMix64::new(seed);
         (0..n)
             .map(|_| {
-                let u = rng.unit() * total;
+                let u = rng.next_unit() * total;
                 let i = cumulative.partition_point(|&c| c < u).min(distinct - 1);
                 format!(
                     "value-{:08x}",
@@ -1029,9 +955,9 @@ mod tests {
 
     #[test]
     fn exact_mode_matches_a_btree_map() {
-        let mut rng = Rng(1);
+        let mut rng = SplitMix64::new(1);
         let values: Vec<String> = (0..20_000)
-            .map(|_| format!("v{}", (rng.unit() * rng.unit() * 700.0) as u32))
+            .map(|_| format!("v{}", (rng.next_unit() * rng.next_unit() * 700.0) as u32))
             .collect();
         let profile = profile_of(&values, 1_000);
         let truth = truth_of(&values);
@@ -1216,29 +1142,6 @@ mod tests {
         assert_eq!(HyperLogLog::new().estimate(), 0.0);
     }
 
-    #[test]
-    fn the_hash_separates_similar_strings() {
-        let hashes: HashSet<u64> = [
-            "",
-            "a",
-            "ab",
-            "ab\0",
-            "ba",
-            "abcdefgh",
-            "abcdefgh\0",
-            "abcdefghi",
-        ]
-        .iter()
-        .map(|value| hash_str(value))
-        .collect();
-        assert_eq!(hashes.len(), 8);
-        // Single-bit changes flip about half the bits.
-        let base = hash_str("value-00000000");
-        let flipped = hash_str("value-00000001");
-        let differing = (base ^ flipped).count_ones();
-        assert!((16..=48).contains(&differing), "{differing}");
-    }
-
     /// Checks the Stream-Summary's links, order and index, and the floor's promises.
     fn check_invariants(summary: &SpaceSaving) {
         let mut bucket = summary.lowest;
@@ -1295,11 +1198,11 @@ mod tests {
 
     #[test]
     fn space_saving_keeps_its_invariants_under_churn() {
-        let mut rng = Rng(5);
+        let mut rng = SplitMix64::new(5);
         let mut profile = FrequentValues::with_capacity(7);
         let mut truth: HashMap<String, u64> = HashMap::new();
         for step in 1..=20_000u64 {
-            let value = format!("{}", (rng.unit() * rng.unit() * 60.0) as u32);
+            let value = format!("{}", (rng.next_unit() * rng.next_unit() * 60.0) as u32);
             profile.insert(&value);
             *truth.entry(value).or_insert(0) += 1;
             let Counts::Approximate(approximate) = &profile.counts else {

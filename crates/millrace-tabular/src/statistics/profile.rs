@@ -86,4 +86,3 @@ pub fn csv_statistics(
         }
     }
 }
-

@@ -61,6 +61,8 @@
 //! data draw identical offsets; give them different seeds with [`QuantileSketch::with_seed`] when
 //! that matters.
 
+use crate::hash::{GOLDEN_GAMMA, splitmix64_mix};
+
 /// The default accuracy parameter: the capacity of the top level.
 const DEFAULT_K: usize = 800;
 
@@ -77,7 +79,7 @@ const CAPACITY_RATIO: f64 = 2.0 / 3.0;
 const LN_2_OVER_DELTA: f64 = 9.903_487_552_536_127;
 
 /// The generator's starting state (any constant will do; this is the SplitMix64 increment).
-const SEED: u64 = 0x9E37_79B9_7F4A_7C15;
+const SEED: u64 = GOLDEN_GAMMA;
 
 /// A mergeable quantile sketch of `f64` values (KLL); see the [module documentation](self) for
 /// the algorithm and its error bound.
@@ -146,7 +148,7 @@ impl QuantileSketch {
     /// inserting anything.
     #[must_use]
     pub fn with_seed(mut self, seed: u64) -> Self {
-        self.rng = mix64(SEED ^ mix64(seed));
+        self.rng = splitmix64_mix(SEED ^ splitmix64_mix(seed));
         self
     }
 
@@ -190,7 +192,7 @@ impl QuantileSketch {
         self.variance += other.variance;
         self.spread += other.spread;
         // Deterministic, and different from both inputs' streams.
-        self.rng = mix64(self.rng ^ other.rng.rotate_left(29));
+        self.rng = splitmix64_mix(self.rng ^ other.rng.rotate_left(29));
         if self.levels.len() < other.levels.len() {
             self.levels.resize_with(other.levels.len(), Vec::new);
             self.update_capacities();
@@ -349,11 +351,11 @@ impl QuantileSketch {
             // Absorb the data into the generator: different data, different offsets. A wrapping
             // sum does not depend on the (unsorted) order.
             let bits = level.iter().fold(0u64, |sum, &key| sum.wrapping_add(key));
-            self.rng ^= mix64(bits);
+            self.rng ^= splitmix64_mix(bits);
             level.sort_unstable();
         }
         self.rng = self.rng.wrapping_add(SEED);
-        let offset = (mix64(self.rng) >> 63) as usize;
+        let offset = (splitmix64_mix(self.rng) >> 63) as usize;
 
         let len = level.len();
         let pairs = len / 2;
@@ -494,13 +496,6 @@ fn value(key: u64) -> f64 {
     } else {
         !key
     })
-}
-
-/// The SplitMix64 output function: a bijective, well-mixed hash of a 64-bit word.
-fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

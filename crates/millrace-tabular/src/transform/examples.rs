@@ -144,4 +144,3 @@ pub fn apply_graph(
     }
     Ok(counts)
 }
-

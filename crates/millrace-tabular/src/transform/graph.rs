@@ -418,7 +418,7 @@ impl<'de> Deserialize<'de> for TransformGraph {
 mod tests {
     use super::*;
     use crate::statistics::FeatureStatistics;
-    use crate::transform::ops::tests::{numeric_stats, string_stats};
+    use crate::transform::ops::test_support::{numeric_stats, string_stats};
     use crate::transform::ops::{FillValue, Vocabulary};
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Float64Type, Int64Type};
