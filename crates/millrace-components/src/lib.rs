@@ -49,6 +49,9 @@
 //! Errors are one enum, [`DataError`]; malformed CSV names the file, line and column.
 
 #[cfg(feature = "data")]
+mod error;
+
+#[cfg(feature = "data")]
 pub mod data;
 
 #[cfg(feature = "model")]
@@ -61,7 +64,10 @@ pub mod __private {
 }
 
 #[cfg(feature = "data")]
-pub use millrace_tabular::{DataError, Result};
+pub use error::{Error, Result};
+#[cfg(feature = "data")]
+#[doc(no_inline)]
+pub use millrace_tabular::DataError;
 
 #[cfg(feature = "data")]
 pub use data::{

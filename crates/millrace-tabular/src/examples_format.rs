@@ -41,10 +41,9 @@ pub fn split_names_property(splits: &[String]) -> String {
 
 /// Reads a `split_names` property value.
 pub fn parse_split_names(property: &str) -> Result<Vec<String>> {
-    serde_json::from_str(property).map_err(|error| {
-        DataError::Data(format!(
-            "the examples' split_names property `{property}` is not a JSON list of names: {error}"
-        ))
+    serde_json::from_str(property).map_err(|error| DataError::InvalidDocument {
+        document: format!("the examples' split_names property `{property}`"),
+        reason: format!("not a JSON list of names: {error}"),
     })
 }
 
@@ -71,6 +70,13 @@ pub fn splits_of(uri: &Path, split_names: Option<&str>) -> Result<Vec<String>> {
 /// The Parquet files of a split, in order.
 pub fn split_files(uri: &Path, split: &str) -> Result<Vec<PathBuf>> {
     let dir = split_dir(uri, split);
+    if !dir.is_dir() && uri.is_dir() {
+        return Err(DataError::UnknownSplit {
+            split: split.to_owned(),
+            examples: uri.display().to_string(),
+            available: splits_of(uri, None).unwrap_or_default(),
+        });
+    }
     let mut files = Vec::new();
     for entry in std::fs::read_dir(&dir).map_err(|error| DataError::io(&dir, error))? {
         let path = entry.map_err(|error| DataError::io(&dir, error))?.path();
@@ -124,12 +130,7 @@ pub fn normalized_schema(schema: &SchemaRef, file: &Path) -> Result<SchemaRef> {
     let mut fields = Vec::with_capacity(schema.fields().len());
     for field in schema.fields() {
         let Some(feature_type) = feature_type_of(field.data_type()) else {
-            return Err(DataError::Data(format!(
-                "{}: column `{}` has type {}, which examples cannot hold (int, float or string columns only)",
-                file.display(),
-                field.name(),
-                field.data_type()
-            )));
+            return Err(not_holdable(file, field.name(), field.data_type()));
         };
         fields.push(arrow_schema::Field::new(
             field.name(),
@@ -156,11 +157,17 @@ pub fn normalize_batch(
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
     for field in schema.fields() {
         let Some(column) = batch.column_by_name(field.name()) else {
-            return Err(DataError::Data(format!(
-                "{}: no column `{}` (every file must have the columns of the first)",
-                file.display(),
-                field.name()
-            )));
+            return Err(DataError::MissingColumn {
+                column: field.name().clone(),
+                needed_by: "ingestion (every file must have the columns of the first)".to_owned(),
+                place: file.display().to_string(),
+                available: batch
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|field| field.name().clone())
+                    .collect(),
+            });
         };
         macro_rules! ints {
             ($type:ty) => {
@@ -201,17 +208,21 @@ pub fn normalize_batch(
             DataType::Utf8View => {
                 std::sync::Arc::new(column.as_string_view().iter().collect::<StringArray>())
             }
-            other => {
-                return Err(DataError::Data(format!(
-                    "{}: column `{}` has type {other}, which examples cannot hold",
-                    file.display(),
-                    field.name()
-                )));
-            }
+            other => return Err(not_holdable(file, field.name(), other)),
         };
         columns.push(converted);
     }
     RecordBatch::try_new(schema.clone(), columns).map_err(|error| DataError::parquet(file, error))
+}
+
+/// The error of a column whose type examples cannot hold.
+fn not_holdable(file: &Path, column: &str, data_type: &arrow_schema::DataType) -> DataError {
+    DataError::WrongType {
+        column: column.to_owned(),
+        needed_by: format!("examples from {}", file.display()),
+        expected: "an int, float or string column (examples hold no other)".to_owned(),
+        found: format!("of Arrow type {data_type}"),
+    }
 }
 
 fn open_parquet(file: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>> {
@@ -247,10 +258,10 @@ pub fn read_split(uri: &Path, split: &str) -> Result<Vec<RecordBatch>> {
 pub fn split_schema(uri: &Path, split: &str) -> Result<SchemaRef> {
     let files = split_files(uri, split)?;
     let Some(first) = files.first() else {
-        return Err(DataError::Data(format!(
-            "{}: no Parquet file in split `{split}`",
-            split_dir(uri, split).display()
-        )));
+        return Err(DataError::File {
+            file: split_dir(uri, split).display().to_string(),
+            message: format!("split `{split}` has no Parquet file"),
+        });
     };
     Ok(open_parquet(first)?.schema().clone())
 }
@@ -332,11 +343,16 @@ impl ExamplesWriter {
         if batch.num_rows() == 0 {
             return Ok(());
         }
+        if split >= self.splits.len() {
+            return Err(DataError::UnknownSplit {
+                split: format!("#{split}"),
+                examples: self.uri.display().to_string(),
+                available: self.splits.iter().map(|split| split.name.clone()).collect(),
+            });
+        }
         let uri = &self.uri;
         let schema = &self.schema;
-        let Some(target) = self.splits.get_mut(split) else {
-            return Err(DataError::Data(format!("no split of index {split}")));
-        };
+        let target = &mut self.splits[split];
         if target.writer.is_none() || target.file_rows >= FILE_ROWS {
             if let Some(full) = target.writer.take() {
                 full.close()

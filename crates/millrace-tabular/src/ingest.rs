@@ -39,7 +39,7 @@ pub fn ingest_csv(
     threads: usize,
 ) -> Result<IngestReport> {
     let Some(first_path) = files.first() else {
-        return Err(DataError::Config("no input file to ingest".to_owned()));
+        return Err(no_input_file());
     };
     let mut sources = Vec::with_capacity(files.len());
     for path in files {
@@ -118,7 +118,7 @@ pub fn ingest_parquet(
         groups.extend(examples_format::file_row_groups(file)?);
     }
     let Some(first) = files.first() else {
-        return Err(DataError::Config("no input file to ingest".to_owned()));
+        return Err(no_input_file());
     };
     let schema = examples_format::normalized_schema(&examples_format::file_schema(first)?, first)?;
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
@@ -192,4 +192,13 @@ fn remove_splits(out: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The error of an ingestion given no file.
+fn no_input_file() -> DataError {
+    DataError::InvalidOption {
+        owner: "ingestion".to_owned(),
+        option: "files".to_owned(),
+        reason: "no input file to ingest".to_owned(),
+    }
 }

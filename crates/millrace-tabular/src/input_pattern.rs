@@ -191,9 +191,11 @@ pub fn select_files(pattern: &Path, selection: SpanSelection) -> Result<Selected
     let text = pattern.to_string_lossy();
     let found = matches(pattern)?;
     if found.is_empty() {
-        return Err(DataError::Config(format!(
-            "no file matches the input pattern `{text}`"
-        )));
+        return Err(DataError::NoInputFiles {
+            pattern: text.into_owned(),
+            selection,
+            spans_found: Vec::new(),
+        });
     }
     let has_span = text.contains("{SPAN}");
     let span_of = |found: &Match| found.span.unwrap_or(0);
@@ -210,9 +212,11 @@ pub fn select_files(pattern: &Path, selection: SpanSelection) -> Result<Selected
             .collect(),
     };
     if wanted.is_empty() || !has_span && selection != SpanSelection::Latest && wanted != [0] {
-        return Err(DataError::Config(format!(
-            "no file of the input pattern `{text}` is in span {selection:?} (spans found: {spans:?})"
-        )));
+        return Err(DataError::NoInputFiles {
+            pattern: text.into_owned(),
+            selection,
+            spans_found: spans,
+        });
     }
     let mut files = Vec::new();
     let mut version = None;

@@ -137,7 +137,7 @@ mod tests {
             2,
             |x| {
                 if x == 50 {
-                    Err(DataError::Data("fifty".into()))
+                    Err(DataError::arrow("item 50", "fifty"))
                 } else {
                     Ok(x)
                 }
@@ -145,15 +145,15 @@ mod tests {
             |_| Ok(()),
         )
         .unwrap_err();
-        assert_eq!(error.to_string(), "fifty");
+        assert_eq!(error.to_string(), "item 50: fifty");
         let error = map_ordered((0..10_000u64).map(Ok), 2, Ok, |x| {
             if x == 3 {
-                Err(DataError::Data("three".into()))
+                Err(DataError::arrow("item 3", "three"))
             } else {
                 Ok(())
             }
         })
         .unwrap_err();
-        assert_eq!(error.to_string(), "three");
+        assert_eq!(error.to_string(), "item 3: three");
     }
 }

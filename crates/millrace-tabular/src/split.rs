@@ -80,25 +80,30 @@ impl SplitConfig {
                 partition_column,
             } => {
                 if splits.is_empty() || splits.iter().all(|split| split.buckets == 0) {
-                    return Err(DataError::Config(
+                    return Err(invalid(
+                        "splits",
                         "a hash-bucket split needs at least one split with buckets".to_owned(),
                     ));
                 }
                 let mut names: Vec<&str> = splits.iter().map(|s| s.name.as_str()).collect();
                 names.sort_unstable();
-                if names.windows(2).any(|pair| pair[0] == pair[1]) {
-                    return Err(DataError::Config("a split is named twice".to_owned()));
+                if let Some(pair) = names.windows(2).find(|pair| pair[0] == pair[1]) {
+                    return Err(invalid(
+                        "splits",
+                        format!("split `{}` is named twice", pair[0]),
+                    ));
                 }
                 partition_column.as_ref()
             }
             SplitConfig::Column { column } => Some(column),
         };
         match needs {
-            Some(column) if !columns.contains(column) => Err(DataError::Config(format!(
-                "the split configuration names column `{column}`, which the data do not have \
-                 (columns: {})",
-                columns.join(", ")
-            ))),
+            Some(column) if !columns.contains(column) => Err(DataError::MissingColumn {
+                column: column.clone(),
+                needed_by: SPLIT_CONFIGURATION.to_owned(),
+                place: "the data".to_owned(),
+                available: columns.to_vec(),
+            }),
             _ => Ok(()),
         }
     }
@@ -162,17 +167,20 @@ impl SplitConfig {
                 let mut distinct: Vec<&str> = names.iter().filter_map(|n| n.as_deref()).collect();
                 distinct.sort_unstable();
                 distinct.dedup();
-                if names.iter().any(Option::is_none) {
-                    return Err(DataError::Data(format!(
-                        "column `{column}` names the splits, but some rows have no value in it"
-                    )));
+                let unnamed = names.iter().filter(|name| name.is_none()).count();
+                if unnamed > 0 {
+                    return Err(invalid(
+                        "column",
+                        format!(
+                            "column `{column}` names the splits, but {unnamed} row(s) have no \
+                             value in it: fill them, or split by hash buckets"
+                        ),
+                    ));
                 }
-                let index = batch
-                    .schema()
-                    .index_of(column)
-                    .map_err(|e| DataError::Data(e.to_string()))?;
                 let mut kept = batch.clone();
-                kept.remove_column(index);
+                if let Ok(index) = batch.schema().index_of(column) {
+                    kept.remove_column(index);
+                }
                 let mut parts = Vec::with_capacity(distinct.len());
                 for name in distinct {
                     let mask: BooleanArray = names
@@ -187,15 +195,37 @@ impl SplitConfig {
     }
 }
 
+/// Who the errors of this module name as the owner of the configuration.
+const SPLIT_CONFIGURATION: &str = "the split configuration";
+
+/// An [`InvalidOption`](DataError::InvalidOption) of the split configuration.
+fn invalid(option: &str, reason: String) -> DataError {
+    DataError::InvalidOption {
+        owner: SPLIT_CONFIGURATION.to_owned(),
+        option: option.to_owned(),
+        reason,
+    }
+}
+
 fn filter(batch: &RecordBatch, mask: &BooleanArray) -> Result<RecordBatch> {
     arrow_select::filter::filter_record_batch(batch, mask)
-        .map_err(|error| DataError::Data(error.to_string()))
+        .map_err(|error| DataError::arrow("dividing rows into splits", error))
 }
 
 fn column_of<'a>(batch: &'a RecordBatch, column: &str) -> Result<&'a std::sync::Arc<dyn Array>> {
     batch
         .column_by_name(column)
-        .ok_or_else(|| DataError::Data(format!("the data have no column `{column}`")))
+        .ok_or_else(|| DataError::MissingColumn {
+            column: column.to_owned(),
+            needed_by: SPLIT_CONFIGURATION.to_owned(),
+            place: "the data".to_owned(),
+            available: batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|field| field.name().clone())
+                .collect(),
+        })
 }
 
 /// Each value's text: integers in decimal, floats as Rust prints them, strings as they are.

@@ -188,7 +188,7 @@ impl ChunkConverter {
             })
             .collect();
         let batch = RecordBatch::try_new(self.schema.clone(), columns)
-            .map_err(|error| DataError::Data(format!("{}: {error}", self.file)))?;
+            .map_err(|error| DataError::arrow(&self.file, error))?;
         Ok(ConvertedChunk {
             index: chunk.index,
             batch,

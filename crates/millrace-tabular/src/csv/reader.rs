@@ -69,11 +69,13 @@ impl CsvFile {
         let delimiter = u8::try_from(options.delimiter)
             .ok()
             .filter(u8::is_ascii)
-            .ok_or_else(|| {
-                DataError::Config(format!(
+            .ok_or_else(|| DataError::InvalidOption {
+                owner: "the CSV options".to_owned(),
+                option: "delimiter".to_owned(),
+                reason: format!(
                     "the delimiter must be one ASCII character, not `{}`",
                     options.delimiter
-                ))
+                ),
             })?;
         let mut reader =
             BufReader::new(File::open(path).map_err(|error| DataError::io(path, error))?);
@@ -128,11 +130,12 @@ impl CsvFile {
         }
         for declared in options.column_types.keys() {
             if !names.contains(declared) {
-                return Err(DataError::Config(format!(
-                    "{file_name}: a type is declared for column `{declared}`, which the header \
-                     does not have (columns: {})",
-                    names.join(", ")
-                )));
+                return Err(DataError::MissingColumn {
+                    column: declared.clone(),
+                    needed_by: "the declared column types".to_owned(),
+                    place: format!("the header of {file_name}"),
+                    available: names,
+                });
             }
         }
         let mut types: Vec<ColumnType> = names

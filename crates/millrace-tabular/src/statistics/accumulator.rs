@@ -15,6 +15,9 @@ use crate::FeatureType;
 use crate::examples_format::feature_type_of;
 use crate::{DataError, Result};
 
+/// What the errors of this module name as the reader of the columns.
+const STATISTICS: &str = "statistics";
+
 /// What the statistics report beyond the fixed figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -79,13 +82,13 @@ impl SplitAccumulator {
         let mut names = Vec::with_capacity(schema.fields().len());
         let mut columns = Vec::with_capacity(schema.fields().len());
         for field in schema.fields() {
-            let feature_type = feature_type_of(field.data_type()).ok_or_else(|| {
-                DataError::Data(format!(
-                    "column `{}` has type {}, which statistics do not cover",
-                    field.name(),
-                    field.data_type()
-                ))
-            })?;
+            let feature_type =
+                feature_type_of(field.data_type()).ok_or_else(|| DataError::WrongType {
+                    column: field.name().clone(),
+                    needed_by: STATISTICS.to_owned(),
+                    expected: "an int, float or string column".to_owned(),
+                    found: format!("of Arrow type {}", field.data_type()),
+                })?;
             names.push(field.name().clone());
             columns.push(match feature_type {
                 FeatureType::String => ColumnAccumulator::String(StringAccumulator {
@@ -117,11 +120,14 @@ impl SplitAccumulator {
     /// Adds the rows of `batch`, whose columns are those of the schema, in order.
     pub fn update(&mut self, batch: &RecordBatch) -> Result<()> {
         if batch.num_columns() != self.columns.len() {
-            return Err(DataError::Data(format!(
-                "a batch has {} columns where the statistics expect {}",
-                batch.num_columns(),
-                self.columns.len()
-            )));
+            return Err(DataError::Arrow {
+                context: STATISTICS.to_owned(),
+                message: format!(
+                    "a batch has {} columns where the statistics expect {}",
+                    batch.num_columns(),
+                    self.columns.len()
+                ),
+            });
         }
         self.rows += batch.num_rows() as u64;
         for ((column, array), name) in self
@@ -145,10 +151,17 @@ impl SplitAccumulator {
                         text.values.insert(value);
                     }
                 }
-                (_, other) => {
-                    return Err(DataError::Data(format!(
-                        "column `{name}` is {other} in a batch, unlike the first batch"
-                    )));
+                (column, other) => {
+                    let expected = match column {
+                        ColumnAccumulator::Numeric(_) => "an int64 or float64 column",
+                        ColumnAccumulator::String(_) => "a utf8 column",
+                    };
+                    return Err(DataError::WrongType {
+                        column: name.clone(),
+                        needed_by: STATISTICS.to_owned(),
+                        expected: format!("{expected}, as in the first batch"),
+                        found: format!("of Arrow type {other} in a later batch"),
+                    });
                 }
             }
         }

@@ -39,30 +39,30 @@ pub fn fit_graph(
             // An input an earlier op rewrote in place has new statistics.
             || fitted.iter().any(|done| done.outputs().iter().any(|out| inputs.contains(&out.as_str())));
         let given: Vec<_> = if op.needs_statistics() {
-            if stale {
-                statistics = Some(intermediate_statistics(
-                    &fitted,
-                    &raw_schema,
-                    uri,
-                    split,
-                    threads,
-                )?);
-            }
-            let stats = statistics
-                .as_ref()
-                .ok_or_else(|| DataError::Data("no statistics".into()))?;
-            inputs
+            let stats = match statistics.take() {
+                Some(stats) if !stale => stats,
+                _ => intermediate_statistics(&fitted, &raw_schema, uri, split, threads)?,
+            };
+            let given = inputs
                 .iter()
                 .map(|input| {
-                    stats.feature(input).cloned().ok_or_else(|| {
-                        DataError::Config(format!(
-                            "transform op {} reads `{input}`, which neither the examples nor an \
-                             earlier op provide",
-                            op.kind()
-                        ))
-                    })
+                    stats
+                        .feature(input)
+                        .cloned()
+                        .ok_or_else(|| DataError::MissingColumn {
+                            column: (*input).to_owned(),
+                            needed_by: op.label(),
+                            place: "the examples or the outputs of earlier ops".to_owned(),
+                            available: stats
+                                .features
+                                .iter()
+                                .map(|feature| feature.name.clone())
+                                .collect(),
+                        })
                 })
-                .collect::<Result<_>>()?
+                .collect::<Result<_>>()?;
+            statistics = Some(stats);
+            given
         } else {
             Vec::new()
         };

@@ -39,7 +39,7 @@ use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{Field, FieldRef, Schema, SchemaRef};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::ops::{Columns, data_type_of, feature_type_of};
+use super::ops::{Columns, data_type_of, feature_type_of, names_of};
 use super::{FittedOp, TransformOp};
 use crate::FeatureType;
 use crate::statistics::SplitStatistics;
@@ -100,6 +100,12 @@ struct Env<'a> {
 }
 
 impl Columns for Env<'_> {
+    fn column_names(&self) -> Vec<String> {
+        let mut names = names_of(&self.batch.schema());
+        names.extend(self.written.iter().map(|(name, _)| name.clone()));
+        names
+    }
+
     fn find_column(&self, name: &str) -> Option<&ArrayRef> {
         self.written
             .iter()
@@ -120,7 +126,7 @@ impl TransformGraph {
     ///
     /// An op that needs statistics must read columns of the examples: there are no statistics
     /// for the outputs of earlier ops, so fitting one on them is an error
-    /// ([`DataError::Config`]), as is a feature the statistics lack ([`DataError::Data`]).
+    /// ([`DataError::UnusableStatistics`]), as is a feature the statistics lack.
     pub fn fit(
         ops: &[TransformOp],
         passthrough: Vec<String>,
@@ -138,19 +144,25 @@ impl TransformGraph {
             if op.needs_statistics() {
                 for input in &inputs {
                     if written.contains(*input) {
-                        return Err(DataError::Config(format!(
-                            "transform op {} reads `{input}`, written by an earlier op, and needs \
-                             statistics to fit, which exist only for the examples' columns",
-                            op.kind()
-                        )));
+                        return Err(DataError::UnusableStatistics {
+                            feature: (*input).to_owned(),
+                            needed_by: op.label(),
+                            reason: format!(
+                                "reads `{input}`, written by an earlier op, and needs statistics \
+                                 to fit, which exist only for the examples' columns"
+                            ),
+                        });
                     }
                     if statistics.feature(input).is_none() {
-                        return Err(DataError::Data(format!(
-                            "transform op {} needs the statistics of `{input}`, and those of split \
-                             `{}` have no such feature",
-                            op.kind(),
-                            statistics.name
-                        )));
+                        return Err(DataError::UnusableStatistics {
+                            feature: (*input).to_owned(),
+                            needed_by: op.label(),
+                            reason: format!(
+                                "needs the statistics of `{input}`, and those of split `{}` have \
+                                 no such feature",
+                                statistics.name
+                            ),
+                        });
                     }
                 }
             }
@@ -213,7 +225,7 @@ impl TransformGraph {
     }
 
     /// Checks every op ([`FittedOp::validate`]) and that the output names are unique.
-    /// Errors are [`DataError::Config`].
+    /// Errors are [`DataError::InvalidOption`].
     pub fn validate(&self) -> Result<()> {
         for op in &self.ops {
             op.validate()?;
@@ -221,15 +233,21 @@ impl TransformGraph {
         let mut seen = HashSet::new();
         for name in self.output_names() {
             if name.is_empty() {
-                return Err(DataError::Config(
-                    "transform graph: a column name is empty".to_owned(),
-                ));
+                return Err(DataError::InvalidOption {
+                    owner: TRANSFORM_GRAPH.to_owned(),
+                    option: "passthrough".to_owned(),
+                    reason: "a column name is empty".to_owned(),
+                });
             }
             if !seen.insert(name.clone()) {
-                return Err(DataError::Config(format!(
-                    "transform graph: column `{name}` is written twice (passthrough and op \
-                     output names must be unique)"
-                )));
+                return Err(DataError::InvalidOption {
+                    owner: TRANSFORM_GRAPH.to_owned(),
+                    option: "ops".to_owned(),
+                    reason: format!(
+                        "column `{name}` is written twice (passthrough and op output names must \
+                         be unique)"
+                    ),
+                });
             }
         }
         Ok(())
@@ -239,17 +257,16 @@ impl TransformGraph {
     ///
     /// Passthrough fields are the input's; op outputs are int64, float64 or utf8 after
     /// [`FittedOp::output_fields`], nullable unless the op never writes nulls
-    /// ([`FittedOp::output_nullable`]). Errors ([`DataError::Data`]) name a missing column or
-    /// one whose type does not suit the op that reads it.
+    /// ([`FittedOp::output_nullable`]). Errors name a missing column
+    /// ([`DataError::MissingColumn`]) or one whose type does not suit the op that reads it
+    /// ([`DataError::WrongType`]).
     pub fn output_schema(&self, input: &Schema) -> Result<SchemaRef> {
         self.validate()?;
         let mut fields: Vec<FieldRef> = Vec::with_capacity(self.passthrough.len() + self.ops.len());
         for name in &self.passthrough {
-            let field = input.field_with_name(name).map_err(|_| {
-                DataError::Data(format!(
-                    "transform graph: passthrough column `{name}` is not in the examples"
-                ))
-            })?;
+            let field = input
+                .field_with_name(name)
+                .map_err(|_| missing_passthrough(name, names_of(input)))?;
             fields.push(Arc::new(field.clone()));
         }
         let mut written: HashMap<String, FeatureType> = HashMap::new();
@@ -286,33 +303,30 @@ impl TransformGraph {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
         for name in &self.passthrough {
             // `output_schema` found every passthrough column.
-            let column = batch.column_by_name(name).ok_or_else(|| {
-                DataError::Data(format!(
-                    "transform graph: passthrough column `{name}` is not in the examples"
-                ))
-            })?;
+            let column = batch
+                .column_by_name(name)
+                .ok_or_else(|| missing_passthrough(name, names_of(&batch.schema())))?;
             columns.push(Arc::clone(column));
         }
         columns.extend(written.into_iter().map(|(_, array)| array));
         let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
         RecordBatch::try_new_with_options(schema, columns, &options)
-            .map_err(|error| DataError::Data(format!("transform graph: {error}")))
+            .map_err(|error| DataError::arrow(TRANSFORM_GRAPH, error))
     }
 
     /// The graph as pretty JSON, after [validating](Self::validate) it (a fitted figure that is
     /// not finite could not be read back).
     pub fn to_json(&self) -> Result<String> {
         self.validate()?;
-        serde_json::to_string_pretty(self)
-            .map_err(|error| DataError::Data(format!("transform graph: {error}")))
+        serde_json::to_string_pretty(self).map_err(|error| invalid_document(error.to_string()))
     }
 
     /// Reads a graph from JSON, refusing format versions other than
-    /// [`TRANSFORM_GRAPH_FORMAT_VERSION`] and invalid graphs ([`DataError::Data`]).
+    /// [`TRANSFORM_GRAPH_FORMAT_VERSION`] and invalid graphs ([`DataError::InvalidDocument`]).
     pub fn from_json(text: &str) -> Result<Self> {
         Self::parse(text).map_err(|unreadable| match unreadable {
-            Unreadable::Json(error) => DataError::Data(format!("transform graph: {error}")),
-            Unreadable::Version(message) => DataError::Data(format!("transform graph: {message}")),
+            Unreadable::Json(error) => invalid_document(error.to_string()),
+            Unreadable::Version(message) => invalid_document(message),
         })
     }
 
@@ -369,21 +383,44 @@ fn column_type(
     if let Some(feature_type) = written.get(name) {
         return Ok(*feature_type);
     }
-    let field = input.field_with_name(name).map_err(|_| {
-        DataError::Data(format!(
-            "transform op {} reads column `{name}`, which is neither in the examples nor written \
-             by an earlier op",
-            op.kind()
-        ))
-    })?;
-    feature_type_of(field.data_type()).ok_or_else(|| {
-        DataError::Data(format!(
-            "transform op {} reads column `{name}` of Arrow type {}; ops read int64, float64 and \
-             utf8 columns",
-            op.kind(),
-            field.data_type()
-        ))
+    let field = input
+        .field_with_name(name)
+        .map_err(|_| DataError::MissingColumn {
+            column: name.to_owned(),
+            needed_by: op.label(),
+            place: "the examples or the outputs of earlier ops".to_owned(),
+            available: names_of(input)
+                .into_iter()
+                .chain(written.keys().cloned())
+                .collect(),
+        })?;
+    feature_type_of(field.data_type()).ok_or_else(|| DataError::WrongType {
+        column: name.to_owned(),
+        needed_by: op.label(),
+        expected: "an int64, float64 or utf8 column".to_owned(),
+        found: format!("of Arrow type {}", field.data_type()),
     })
+}
+
+/// What the errors of this module name as the owner of the columns and options.
+const TRANSFORM_GRAPH: &str = "transform graph";
+
+/// The error of a passthrough column that the input does not have.
+fn missing_passthrough(name: &str, available: Vec<String>) -> DataError {
+    DataError::MissingColumn {
+        column: name.to_owned(),
+        needed_by: "transform graph (a passthrough column)".to_owned(),
+        place: "the examples".to_owned(),
+        available,
+    }
+}
+
+/// An [`InvalidDocument`](DataError::InvalidDocument) error of a graph as text.
+fn invalid_document(reason: String) -> DataError {
+    DataError::InvalidDocument {
+        document: TRANSFORM_GRAPH.to_owned(),
+        reason,
+    }
 }
 
 impl Serialize for TransformGraph {
@@ -738,8 +775,14 @@ mod tests {
         .unwrap();
         let error = TransformGraph::fit(&chained, Vec::new(), &statistics).unwrap_err();
         assert!(
-            matches!(&error, DataError::Config(message) if message.contains("`age_filled`, written by an earlier op")),
+            matches!(&error, DataError::UnusableStatistics { feature, .. } if feature == "age_filled"),
             "{error:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("`age_filled`, written by an earlier op"),
+            "{error}"
         );
         let missing: Vec<TransformOp> =
             serde_json::from_str(r#"[{"z_score": {"input": "fare", "output": "z"}}]"#).unwrap();
@@ -772,9 +815,10 @@ mod tests {
         );
         let error = graph.apply(&batch).unwrap_err();
         assert!(
-            matches!(&error, DataError::Data(message) if message.contains("column `income`")),
+            matches!(&error, DataError::MissingColumn { column, .. } if column == "income"),
             "{error}"
         );
+        assert!(error.to_string().contains("column `income`"), "{error}");
 
         let graph = TransformGraph::new(
             vec![FittedOp::Vocabulary {
@@ -796,8 +840,13 @@ mod tests {
         let graph = TransformGraph::new(Vec::new(), vec!["label".into()]);
         let error = graph.apply(&batch).unwrap_err();
         assert!(
-            error.to_string().contains("passthrough column `label`"),
+            matches!(&error, DataError::MissingColumn { column, .. } if column == "label"),
             "{error}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains("passthrough column") && message.contains("no column `label`"),
+            "{message}"
         );
     }
 
@@ -811,7 +860,10 @@ mod tests {
             }],
             vec!["tips".into()],
         );
-        assert!(matches!(graph.validate(), Err(DataError::Config(_))));
+        assert!(matches!(
+            graph.validate(),
+            Err(DataError::InvalidOption { reason, .. }) if reason.contains("`tips` is written twice")
+        ));
         assert!(graph.apply(&examples()).is_err());
         assert!(graph.to_json().is_err());
     }

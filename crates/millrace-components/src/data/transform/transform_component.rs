@@ -5,7 +5,7 @@ use millrace_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{TRANSFORM_GRAPH_FILE, TransformOp};
-use crate::DataError;
+use crate::Error;
 use crate::data::examples_format;
 use crate::data::parallel::default_threads;
 use crate::data::statistics::statistics_gen::examples_properties;
@@ -88,11 +88,15 @@ impl Execute for Transform {
         let (split_names, span) = examples_properties(&examples);
         let splits = examples_format::splits_of(examples.uri(), split_names.as_deref())?;
         if !splits.contains(&self.fit_split) {
-            return Err(DataError::Config(format!(
-                "the ops are to be fitted on split `{}`, and the examples have {}",
-                self.fit_split,
-                splits.join(", ")
-            ))
+            return Err(Error::Configuration {
+                component: "Transform".to_owned(),
+                option: "fit_split".to_owned(),
+                reason: format!(
+                    "the ops are to be fitted on split `{}`, and the examples have {}",
+                    self.fit_split,
+                    splits.join(", ")
+                ),
+            }
             .into());
         }
         let threads = default_threads();

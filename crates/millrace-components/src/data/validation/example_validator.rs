@@ -6,7 +6,7 @@ use millrace_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::validate;
-use crate::DataError;
+use crate::Error;
 use crate::data::examples_format::split_names_property;
 use crate::data::schema::read_schema;
 use crate::data::statistics::read_statistics;
@@ -126,7 +126,7 @@ impl Execute for ExampleValidator {
             ),
         });
         if self.fail_on_anomalies && !anomalies.is_empty() {
-            return Err(DataError::Anomalies {
+            return Err(Error::Anomalies {
                 count: anomalies.anomalies.len(),
                 summary: anomalies
                     .anomalies

@@ -19,7 +19,8 @@ impl FittedOp {
     /// Applies the op to `batch`, reading its inputs by name: the columns written, in
     /// [`outputs`](Self::outputs) order, each as long as the batch.
     ///
-    /// Errors ([`DataError::Data`]) name a missing column or one of the wrong type.
+    /// Errors name a missing column ([`DataError::MissingColumn`]) or one of the wrong type
+    /// ([`DataError::WrongType`]).
     pub fn apply(&self, batch: &RecordBatch) -> Result<Vec<(String, ArrayRef)>> {
         self.apply_to(batch)
     }
@@ -186,10 +187,10 @@ impl FittedOp {
                     .collect::<Result<Vec<_>>>()?;
                 let rows = columns.first().map_or(0, Input::len);
                 if columns.iter().any(|column| column.len() != rows) {
-                    return Err(DataError::Data(format!(
-                        "{}: the input columns differ in length",
-                        self.label()
-                    )));
+                    return Err(DataError::arrow(
+                        self.label(),
+                        "the input columns differ in length",
+                    ));
                 }
                 let mut scratch = String::new();
                 let array: Int64Array = (0..rows)
@@ -207,12 +208,14 @@ impl FittedOp {
     }
 
     fn input<'a>(&self, columns: &'a dyn Columns, name: &str) -> Result<Input<'a>> {
-        let array = columns.find_column(name).ok_or_else(|| {
-            DataError::Data(format!(
-                "{}: there is no column `{name}` to read",
-                self.label()
-            ))
-        })?;
+        let array = columns
+            .find_column(name)
+            .ok_or_else(|| DataError::MissingColumn {
+                column: name.to_owned(),
+                needed_by: self.label(),
+                place: "the input".to_owned(),
+                available: columns.column_names(),
+            })?;
         if let Some(array) = array.as_primitive_opt::<Int64Type>() {
             Ok(Input::Int(array))
         } else if let Some(array) = array.as_primitive_opt::<Float64Type>() {
@@ -220,11 +223,12 @@ impl FittedOp {
         } else if let Some(array) = array.as_string_opt::<i32>() {
             Ok(Input::String(array))
         } else {
-            Err(DataError::Data(format!(
-                "{}: column `{name}` is of Arrow type {}; ops read int64, float64 and utf8 columns",
-                self.label(),
-                array.data_type()
-            )))
+            Err(DataError::WrongType {
+                column: name.to_owned(),
+                needed_by: self.label(),
+                expected: "an int64, float64 or utf8 column".to_owned(),
+                found: format!("of Arrow type {}", array.data_type()),
+            })
         }
     }
 
@@ -605,7 +609,10 @@ mod tests {
             op(r#"{"fill_missing": {"input": "x", "output": "y", "with": {"constant": true}}}"#)
                 .fit(&[])
                 .unwrap_err();
-        assert!(matches!(error, DataError::Config(_)), "{error:?}");
+        assert!(
+            matches!(&error, DataError::InvalidOption { option, .. } if option == "with"),
+            "{error:?}"
+        );
     }
 
     #[test]
@@ -639,7 +646,10 @@ mod tests {
         let error = op(r#"{"cross": {"inputs": ["a"], "output": "c", "buckets": 10}}"#)
             .fit(&[])
             .unwrap_err();
-        assert!(matches!(error, DataError::Config(_)), "{error:?}");
+        assert!(
+            matches!(&error, DataError::InvalidOption { option, .. } if option == "inputs"),
+            "{error:?}"
+        );
     }
 
     #[test]
@@ -651,9 +661,11 @@ mod tests {
             .apply(&batch(vec![("tips", floats(&[Some(1.0)]))]))
             .unwrap_err();
         assert!(
-            matches!(&error, DataError::Data(message) if message.contains("no column `fare`")),
+            matches!(&error, DataError::MissingColumn { column, available, .. }
+                if column == "fare" && available == &["tips"]),
             "{error}"
         );
+        assert!(error.to_string().contains("no column `fare`"), "{error}");
 
         let z = op(r#"{"z_score": {"input": "fare", "output": "z"}}"#);
         assert!(z.needs_statistics());

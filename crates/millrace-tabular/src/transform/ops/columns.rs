@@ -15,12 +15,28 @@ use crate::FeatureType;
 pub(crate) trait Columns {
     /// The column called `name`.
     fn find_column(&self, name: &str) -> Option<&ArrayRef>;
+
+    /// The names of the columns there are, for the message of a column that is not.
+    fn column_names(&self) -> Vec<String>;
 }
 
 impl Columns for RecordBatch {
     fn find_column(&self, name: &str) -> Option<&ArrayRef> {
         self.column_by_name(name)
     }
+
+    fn column_names(&self) -> Vec<String> {
+        names_of(&self.schema())
+    }
+}
+
+/// The names of a schema's columns, in order.
+pub(crate) fn names_of(schema: &arrow_schema::Schema) -> Vec<String> {
+    schema
+        .fields()
+        .iter()
+        .map(|field| field.name().clone())
+        .collect()
 }
 
 /// The feature type of an Arrow column type ops can read.

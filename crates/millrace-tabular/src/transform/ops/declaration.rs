@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::fitted::FillValue;
-use super::{check_hash_buckets, is_false, label};
-use crate::{DataError, Result};
+use super::{check_hash_buckets, empty_name, invalid_option, is_false, label};
+use crate::Result;
 
 /// How `fill_missing` finds the value that replaces nulls.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -222,15 +222,16 @@ impl TransformOp {
     /// Checks the declaration alone (no statistics): names, bucket counts, `top_k`, the
     /// offset, the constant. [`fit`](Self::fit) starts with it.
     pub fn validate(&self) -> Result<()> {
-        let bad = |what: String| Err(DataError::Config(format!("{}: {what}", self.label())));
-        if self.output().is_empty() || self.inputs().iter().any(|input| input.is_empty()) {
-            return bad("column names cannot be empty".to_owned());
+        let invalid =
+            |option: &str, reason: String| Err(invalid_option(self.label(), option, reason));
+        if let Some(option) = empty_name(self.output(), &self.inputs()) {
+            return invalid(option, "column names cannot be empty".to_owned());
         }
         match self {
             TransformOp::ZScore { .. } | TransformOp::MinMax { .. } => {}
             TransformOp::Bucketize { buckets, .. } => {
                 if *buckets == 0 {
-                    return bad("`buckets` must be at least 1".to_owned());
+                    return invalid("buckets", "`buckets` must be at least 1".to_owned());
                 }
             }
             TransformOp::Vocabulary {
@@ -239,10 +240,11 @@ impl TransformOp {
                 ..
             } => {
                 if *top_k == Some(0) {
-                    return bad("`top_k` must be at least 1".to_owned());
+                    return invalid("top_k", "`top_k` must be at least 1".to_owned());
                 }
                 if *num_oov_buckets == 0 {
-                    return bad(
+                    return invalid(
+                        "num_oov_buckets",
                         "`num_oov_buckets` must be at least 1 (out-of-vocabulary values need a bucket)"
                             .to_owned(),
                     );
@@ -250,35 +252,36 @@ impl TransformOp {
             }
             TransformOp::OneHot { top_k, .. } => {
                 if *top_k == Some(0) {
-                    return bad("`top_k` must be at least 1".to_owned());
+                    return invalid("top_k", "`top_k` must be at least 1".to_owned());
                 }
             }
             TransformOp::HashBuckets { buckets, .. } => {
-                check_hash_buckets(*buckets).or_else(bad)?;
+                check_hash_buckets(*buckets).or_else(|reason| invalid("buckets", reason))?;
             }
             TransformOp::Cross {
                 inputs, buckets, ..
             } => {
                 if inputs.len() < 2 {
-                    return bad(format!(
-                        "a cross needs at least 2 inputs, not {}",
-                        inputs.len()
-                    ));
+                    return invalid(
+                        "inputs",
+                        format!("a cross needs at least 2 inputs, not {}", inputs.len()),
+                    );
                 }
-                check_hash_buckets(*buckets).or_else(bad)?;
+                check_hash_buckets(*buckets).or_else(|reason| invalid("buckets", reason))?;
             }
             TransformOp::Log { offset, .. } => {
                 if !offset.is_finite() {
-                    return bad(format!("`offset` must be finite, not {offset}"));
+                    return invalid("offset", format!("`offset` must be finite, not {offset}"));
                 }
             }
             TransformOp::FillMissing { with, .. } => {
                 if let Fill::Constant(value) = with
                     && FillValue::from_json(value).is_none()
                 {
-                    return bad(format!(
-                        "the constant must be a number or a string, not {value}"
-                    ));
+                    return invalid(
+                        "with",
+                        format!("the constant must be a number or a string, not {value}"),
+                    );
                 }
             }
         }
@@ -286,7 +289,7 @@ impl TransformOp {
     }
 
     /// `kind inputs → output`, for messages.
-    pub(super) fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         label(self.kind(), &self.inputs(), self.output())
     }
 }

@@ -16,9 +16,10 @@ impl TransformOp {
     ///
     /// Ops that need no statistics accept any slice, empty included; `fill_missing` with a
     /// constant checks that the constant fits the feature when its statistics are given.
-    /// Errors: a bad declaration ([`DataError::Config`]), statistics that are missing, of
-    /// another feature, without values, or of the wrong type of feature ([`DataError::Data`]
-    /// for the last two, naming the feature).
+    /// Errors: a bad declaration ([`DataError::InvalidOption`]); statistics that are missing,
+    /// of another feature, without values or with unusable figures
+    /// ([`DataError::UnusableStatistics`]); statistics of the wrong type of feature
+    /// ([`DataError::WrongType`]). Each names the feature.
     pub fn fit(&self, inputs: &[&FeatureStatistics]) -> Result<FittedOp> {
         self.validate()?;
         let fitted = match self {
@@ -26,10 +27,13 @@ impl TransformOp {
                 let numeric = self.numeric_statistics(self.statistics(inputs, 0)?)?;
                 let (mean, std_dev) = (numeric.mean, numeric.std_dev);
                 if !mean.is_finite() || !std_dev.is_finite() || std_dev < 0.0 {
-                    return Err(DataError::Data(format!(
-                        "{}: the statistics of `{input}` have mean {mean} and standard deviation {std_dev}",
-                        self.label()
-                    )));
+                    return Err(self.unusable(
+                        input,
+                        format!(
+                            "the statistics of `{input}` have mean {mean} and standard deviation \
+                             {std_dev}"
+                        ),
+                    ));
                 }
                 FittedOp::ZScore {
                     input: input.clone(),
@@ -46,10 +50,10 @@ impl TransformOp {
                 let numeric = self.numeric_statistics(self.statistics(inputs, 0)?)?;
                 let (min, max) = (numeric.min, numeric.max);
                 if !min.is_finite() || !max.is_finite() || min > max {
-                    return Err(DataError::Data(format!(
-                        "{}: the statistics of `{input}` have minimum {min} and maximum {max}",
-                        self.label()
-                    )));
+                    return Err(self.unusable(
+                        input,
+                        format!("the statistics of `{input}` have minimum {min} and maximum {max}"),
+                    ));
                 }
                 FittedOp::MinMax {
                     input: input.clone(),
@@ -66,7 +70,7 @@ impl TransformOp {
             } => {
                 let numeric = self.numeric_statistics(self.statistics(inputs, 0)?)?;
                 let boundaries = quantile_boundaries(&numeric.quantiles, *buckets)
-                    .map_err(|why| DataError::Data(format!("{}: {why}", self.label())))?;
+                    .map_err(|why| self.unusable(input, why))?;
                 FittedOp::Bucketize {
                     input: input.clone(),
                     output: output.clone(),
@@ -141,11 +145,10 @@ impl TransformOp {
 
     fn fill_value(&self, with: &Fill, inputs: &[&FeatureStatistics]) -> Result<FillValue> {
         if let Fill::Constant(constant) = with {
-            let value = FillValue::from_json(constant).ok_or_else(|| {
-                DataError::Config(format!(
-                    "{}: the constant must be a number or a string, not {constant}",
-                    self.label()
-                ))
+            let value = FillValue::from_json(constant).ok_or_else(|| DataError::InvalidOption {
+                owner: self.label(),
+                option: "with".to_owned(),
+                reason: format!("the constant must be a number or a string, not {constant}"),
             })?;
             // The statistics are optional here: check the type when they are given.
             if let [stats, ..] = inputs
@@ -171,13 +174,15 @@ impl TransformOp {
                     .as_ref()
                     .and_then(|strings| most_frequent(strings))
                     .ok_or_else(|| {
-                        DataError::Data(format!(
-                            "{}: the statistics of `{}` ({} feature) have no top values to take \
-                             the most frequent from (numeric features have none: use mean or median)",
-                            self.label(),
-                            stats.name,
-                            stats.feature_type
-                        ))
+                        self.unusable(
+                            &stats.name,
+                            format!(
+                                "the statistics of `{}` ({} feature) have no top values to take \
+                                 the most frequent from (numeric features have none: use mean or \
+                                 median)",
+                                stats.name, stats.feature_type
+                            ),
+                        )
                     })?;
                 let text = top.as_bytes();
                 match stats.feature_type {
@@ -188,11 +193,13 @@ impl TransformOp {
             }
         };
         value.ok_or_else(|| {
-            DataError::Data(format!(
-                "{}: the statistics of `{}` give no usable fill value",
-                self.label(),
-                stats.name
-            ))
+            self.unusable(
+                &stats.name,
+                format!(
+                    "the statistics of `{}` give no usable fill value",
+                    stats.name
+                ),
+            )
         })
     }
 
@@ -205,6 +212,15 @@ impl TransformOp {
         unfit_constant(&self.label(), value, column, column_type)
     }
 
+    /// An [`UnusableStatistics`](DataError::UnusableStatistics) error of `feature`.
+    fn unusable(&self, feature: &str, reason: String) -> DataError {
+        DataError::UnusableStatistics {
+            feature: feature.to_owned(),
+            needed_by: self.label(),
+            reason,
+        }
+    }
+
     /// The statistics of input `index`, checked to be of that input and to have values.
     fn statistics<'a>(
         &self,
@@ -214,23 +230,25 @@ impl TransformOp {
         let names = self.inputs();
         let name = names.get(index).copied().unwrap_or_default();
         let stats = inputs.get(index).copied().ok_or_else(|| {
-            DataError::Config(format!(
-                "{}: fitting needs the statistics of `{name}`, and none were given",
-                self.label()
-            ))
+            self.unusable(
+                name,
+                format!("fitting needs the statistics of `{name}`, and none were given"),
+            )
         })?;
         if stats.name != name {
-            return Err(DataError::Config(format!(
-                "{}: fitting needs the statistics of `{name}`, and was given those of `{}`",
-                self.label(),
-                stats.name
-            )));
+            return Err(self.unusable(
+                name,
+                format!(
+                    "fitting needs the statistics of `{name}`, and was given those of `{}`",
+                    stats.name
+                ),
+            ));
         }
         if stats.count == 0 {
-            return Err(DataError::Data(format!(
-                "{}: `{name}` has no values in the statistics to fit on",
-                self.label()
-            )));
+            return Err(self.unusable(
+                name,
+                format!("`{name}` has no values in the statistics to fit on"),
+            ));
         }
         Ok(stats)
     }
@@ -241,25 +259,27 @@ impl TransformOp {
     ) -> Result<&'a NumericStatistics> {
         match &stats.numeric {
             Some(numeric) if stats.feature_type.is_numeric() => Ok(numeric),
-            _ => Err(DataError::Data(format!(
-                "{}: needs a numeric feature, and `{}` is a {} feature",
-                self.label(),
-                stats.name,
-                stats.feature_type
-            ))),
+            _ => Err(DataError::WrongType {
+                column: stats.name.clone(),
+                needed_by: self.label(),
+                expected: "a numeric feature".to_owned(),
+                found: format!("a {} feature", stats.feature_type),
+            }),
         }
     }
 
     fn string_statistics<'a>(&self, stats: &'a FeatureStatistics) -> Result<&'a StringStatistics> {
         match &stats.string {
             Some(strings) if stats.feature_type == FeatureType::String => Ok(strings),
-            _ => Err(DataError::Data(format!(
-                "{}: needs a string feature, and `{}` is a {} feature (hash_buckets or bucketize \
-                 suit numbers)",
-                self.label(),
-                stats.name,
-                stats.feature_type
-            ))),
+            _ => Err(DataError::WrongType {
+                column: stats.name.clone(),
+                needed_by: self.label(),
+                expected: "a string feature".to_owned(),
+                found: format!(
+                    "a {} feature (hash_buckets or bucketize suit numbers)",
+                    stats.feature_type
+                ),
+            }),
         }
     }
 }
@@ -429,7 +449,10 @@ mod tests {
         let error = op(r#"{"vocabulary": {"input": "age", "output": "v"}}"#)
             .fit(&[&numbers])
             .unwrap_err();
-        assert!(matches!(error, DataError::Data(_)), "{error:?}");
+        assert!(
+            matches!(&error, DataError::WrongType { column, .. } if column == "age"),
+            "{error:?}"
+        );
         let message = error.to_string();
         assert!(
             message.contains("`age` is a int feature") && message.contains("string"),
@@ -439,7 +462,10 @@ mod tests {
         let error = op(r#"{"vocabulary": {"input": "age", "output": "v", "num_oov_buckets": 0}}"#)
             .fit(&[&numbers])
             .unwrap_err();
-        assert!(matches!(error, DataError::Config(_)), "{error:?}");
+        assert!(
+            matches!(&error, DataError::InvalidOption { option, .. } if option == "num_oov_buckets"),
+            "{error:?}"
+        );
 
         let stats = string_stats("age", &[("1", 3)]);
         let fitted = op(r#"{"vocabulary": {"input": "age", "output": "v"}}"#)
@@ -449,7 +475,13 @@ mod tests {
             .apply(&batch(vec![("age", ints(&[Some(1)]))]))
             .unwrap_err();
         assert!(
-            matches!(&error, DataError::Data(message) if message.contains("needs a string column, and `age` is a int column")),
+            matches!(&error, DataError::WrongType { column, .. } if column == "age"),
+            "{error}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("needs a string column, and `age` is a int column"),
             "{error}"
         );
         assert!(fitted.output_fields(&[FeatureType::Float]).is_err());

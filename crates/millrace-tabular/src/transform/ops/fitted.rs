@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{check_hash_buckets, is_false, label, unfit_constant};
+use super::{check_hash_buckets, empty_name, invalid_option, is_false, label, unfit_constant};
 use crate::{DataError, FeatureType, Result};
 
 /// The value `fill_missing` writes in place of nulls, once fitted.
@@ -305,32 +305,40 @@ impl FittedOp {
 
     /// Checks the fitted parameters, as a graph read from a file may hold anything: non-empty
     /// names, finite figures, increasing boundaries, bucket counts in range, vocabularies without
-    /// repeats. Errors are [`DataError::Config`].
+    /// repeats. Errors are [`DataError::InvalidOption`].
     pub fn validate(&self) -> Result<()> {
-        let bad = |what: String| Err(DataError::Config(format!("{}: {what}", self.label())));
-        if self.output().is_empty() || self.inputs().iter().any(|input| input.is_empty()) {
-            return bad("column names cannot be empty".to_owned());
+        let invalid =
+            |option: &str, reason: String| Err(invalid_option(self.label(), option, reason));
+        if let Some(option) = empty_name(self.output(), &self.inputs()) {
+            return invalid(option, "column names cannot be empty".to_owned());
         }
         match self {
             FittedOp::ZScore { mean, std_dev, .. } => {
                 if !mean.is_finite() || !std_dev.is_finite() || *std_dev < 0.0 {
-                    return bad(format!(
-                        "mean {mean} and standard deviation {std_dev} must be finite, the latter ≥ 0"
-                    ));
+                    return invalid(
+                        "std_dev",
+                        format!(
+                            "mean {mean} and standard deviation {std_dev} must be finite, the latter ≥ 0"
+                        ),
+                    );
                 }
             }
             FittedOp::MinMax { min, max, .. } => {
                 if !min.is_finite() || !max.is_finite() || min > max {
-                    return bad(format!(
-                        "minimum {min} and maximum {max} must be finite and ordered"
-                    ));
+                    return invalid(
+                        "max",
+                        format!("minimum {min} and maximum {max} must be finite and ordered"),
+                    );
                 }
             }
             FittedOp::Bucketize { boundaries, .. } => {
                 if boundaries.iter().any(|boundary| !boundary.is_finite())
                     || boundaries.windows(2).any(|pair| pair[0] >= pair[1])
                 {
-                    return bad("boundaries must be finite and strictly increasing".to_owned());
+                    return invalid(
+                        "boundaries",
+                        "boundaries must be finite and strictly increasing".to_owned(),
+                    );
                 }
             }
             FittedOp::Vocabulary {
@@ -339,32 +347,37 @@ impl FittedOp {
                 ..
             } => {
                 if *num_oov_buckets == 0 {
-                    return bad("`num_oov_buckets` must be at least 1".to_owned());
+                    return invalid(
+                        "num_oov_buckets",
+                        "`num_oov_buckets` must be at least 1".to_owned(),
+                    );
                 }
                 if vocabulary.has_repeats() {
-                    return bad("the vocabulary repeats a term".to_owned());
+                    return invalid("vocabulary", "the vocabulary repeats a term".to_owned());
                 }
             }
             FittedOp::OneHot { vocabulary, .. } => {
                 if vocabulary.has_repeats() {
-                    return bad("the vocabulary repeats a term".to_owned());
+                    return invalid("vocabulary", "the vocabulary repeats a term".to_owned());
                 }
             }
-            FittedOp::HashBuckets { buckets, .. } => check_hash_buckets(*buckets).or_else(bad)?,
+            FittedOp::HashBuckets { buckets, .. } => {
+                check_hash_buckets(*buckets).or_else(|reason| invalid("buckets", reason))?
+            }
             FittedOp::Cross {
                 inputs, buckets, ..
             } => {
                 if inputs.len() < 2 {
-                    return bad(format!(
-                        "a cross needs at least 2 inputs, not {}",
-                        inputs.len()
-                    ));
+                    return invalid(
+                        "inputs",
+                        format!("a cross needs at least 2 inputs, not {}", inputs.len()),
+                    );
                 }
-                check_hash_buckets(*buckets).or_else(bad)?;
+                check_hash_buckets(*buckets).or_else(|reason| invalid("buckets", reason))?;
             }
             FittedOp::Log { offset, .. } => {
                 if !offset.is_finite() {
-                    return bad(format!("`offset` must be finite, not {offset}"));
+                    return invalid("offset", format!("`offset` must be finite, not {offset}"));
                 }
             }
             FittedOp::FillMissing { .. } => {}
@@ -373,17 +386,20 @@ impl FittedOp {
     }
 
     /// The columns the op writes and their types, given the types of its inputs (in
-    /// [`inputs`](Self::inputs) order). Errors ([`DataError::Data`]) when an input's type does
-    /// not suit the op.
+    /// [`inputs`](Self::inputs) order). Errors ([`DataError::WrongType`]) when an input's type
+    /// does not suit the op.
     pub fn output_fields(&self, input_types: &[FeatureType]) -> Result<Vec<(String, FeatureType)>> {
         let inputs = self.inputs();
         if input_types.len() != inputs.len() {
-            return Err(DataError::Config(format!(
-                "{}: {} input types given for {} inputs",
+            return Err(invalid_option(
                 self.label(),
-                input_types.len(),
-                inputs.len()
-            )));
+                "inputs",
+                format!(
+                    "{} input types given for {} inputs",
+                    input_types.len(),
+                    inputs.len()
+                ),
+            ));
         }
         let single = |feature_type| Ok(vec![(self.output().to_owned(), feature_type)]);
         match self {
@@ -439,14 +455,16 @@ impl FittedOp {
     }
 
     pub(super) fn wrong_type(&self, name: &str, actual: FeatureType, wanted: &str) -> DataError {
-        DataError::Data(format!(
-            "{}: needs {wanted} column, and `{name}` is a {actual} column",
-            self.label()
-        ))
+        DataError::WrongType {
+            column: name.to_owned(),
+            needed_by: self.label(),
+            expected: format!("{wanted} column"),
+            found: format!("a {actual} column"),
+        }
     }
 
     /// `kind inputs → output`, for messages.
-    pub(super) fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         label(self.kind(), &self.inputs(), self.output())
     }
 }
@@ -486,7 +504,10 @@ mod tests {
             output: "b".into(),
             boundaries: vec![2.0, 1.0],
         };
-        assert!(matches!(unsorted.validate(), Err(DataError::Config(_))));
+        assert!(matches!(
+            unsorted.validate(),
+            Err(DataError::InvalidOption { option, .. }) if option == "boundaries"
+        ));
         let zero = FittedOp::HashBuckets {
             input: "a".into(),
             output: "b".into(),
@@ -495,6 +516,9 @@ mod tests {
         let error = zero
             .apply(&batch(vec![("a", ints(&[Some(1)]))]))
             .unwrap_err();
-        assert!(matches!(error, DataError::Config(_)), "{error:?}");
+        assert!(
+            matches!(&error, DataError::InvalidOption { option, .. } if option == "buckets"),
+            "{error:?}"
+        );
     }
 }

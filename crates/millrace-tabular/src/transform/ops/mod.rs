@@ -50,7 +50,7 @@ mod fitted;
 #[cfg(test)]
 pub(crate) mod test_support;
 
-pub(crate) use columns::{Columns, data_type_of, feature_type_of};
+pub(crate) use columns::{Columns, data_type_of, feature_type_of, names_of};
 pub use declaration::{Fill, TransformOp};
 pub use fitted::{FillValue, FittedOp, Vocabulary};
 
@@ -79,18 +79,45 @@ fn label(kind: &str, inputs: &[&str], output: &str) -> String {
     format!("transform op {kind} {inputs} → `{output}`")
 }
 
+/// An [`InvalidOption`](DataError::InvalidOption) of the op labelled `owner`.
+fn invalid_option(owner: String, option: &str, reason: String) -> DataError {
+    DataError::InvalidOption {
+        owner,
+        option: option.to_owned(),
+        reason,
+    }
+}
+
+/// The option naming an empty column, if any: `output`, or `input` / `inputs`.
+fn empty_name(output: &str, inputs: &[&str]) -> Option<&'static str> {
+    if output.is_empty() {
+        Some("output")
+    } else if inputs.iter().any(|input| input.is_empty()) {
+        Some(if inputs.len() == 1 { "input" } else { "inputs" })
+    } else {
+        None
+    }
+}
+
+/// The error of a fill value that cannot fill the column it is for: the `with` of
+/// `fill_missing` does not suit the data.
 fn unfit_constant(
     label: &str,
     value: &FillValue,
     column: &str,
     column_type: FeatureType,
 ) -> DataError {
-    DataError::Data(format!(
-        "{label}: the fill value {value} ({}) does not fit `{column}`, a {column_type} column",
-        value.feature_type()
-    ))
+    invalid_option(
+        label.to_owned(),
+        "with",
+        format!(
+            "the fill value {value} ({}) does not fit `{column}`, a {column_type} column",
+            value.feature_type()
+        ),
+    )
 }
 
+/// Checks a number of hash buckets: at least 1, and small enough for `i64` bucket indices.
 fn check_hash_buckets(buckets: u64) -> std::result::Result<(), String> {
     if buckets == 0 || buckets > MAX_HASH_BUCKETS {
         Err(format!(
