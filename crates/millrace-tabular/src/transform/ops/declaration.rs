@@ -35,7 +35,7 @@ fn default_log_offset() -> f64 {
 
 /// A preprocessing op as a pipeline declares it, before fitting.
 ///
-/// See the [module documentation](self) for null, NaN and hashing rules shared by every op.
+/// See the [module documentation](super) for null, NaN and hashing rules shared by every op.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum TransformOp {
@@ -184,7 +184,7 @@ impl TransformOp {
 
     /// The declared output name: the column written, or for `one_hot` the prefix of the
     /// columns written (their names depend on the fitted vocabulary: see
-    /// [`FittedOp::outputs`]).
+    /// [`FittedOp::outputs`](super::FittedOp::outputs)).
     pub fn outputs(&self) -> Vec<String> {
         vec![self.output().to_owned()]
     }

@@ -144,12 +144,12 @@ impl<'de> Deserialize<'de> for Vocabulary {
 /// A fitted op: everything needed to apply it, with no reference to the statistics. This is what
 /// the transform graph stores and serving applies.
 ///
-/// The JSON names and input/output fields are the [`TransformOp`]'s; the fitted parameters
+/// The JSON names and input/output fields are the [`TransformOp`](super::TransformOp)'s; the fitted parameters
 /// replace the declaration's options.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum FittedOp {
-    /// See [`TransformOp::ZScore`].
+    /// See [`TransformOp::ZScore`](super::TransformOp::ZScore).
     ZScore {
         /// The numeric column read.
         input: String,
@@ -160,7 +160,7 @@ pub enum FittedOp {
         /// The train split's population standard deviation (0 maps present values to 0.0).
         std_dev: f64,
     },
-    /// See [`TransformOp::MinMax`].
+    /// See [`TransformOp::MinMax`](super::TransformOp::MinMax).
     MinMax {
         /// The numeric column read.
         input: String,
@@ -174,7 +174,7 @@ pub enum FittedOp {
         #[serde(default, skip_serializing_if = "is_false")]
         clip: bool,
     },
-    /// See [`TransformOp::Bucketize`].
+    /// See [`TransformOp::Bucketize`](super::TransformOp::Bucketize).
     Bucketize {
         /// The numeric column read.
         input: String,
@@ -184,7 +184,7 @@ pub enum FittedOp {
         /// `0..=boundaries.len()`.
         boundaries: Vec<f64>,
     },
-    /// See [`TransformOp::Vocabulary`].
+    /// See [`TransformOp::Vocabulary`](super::TransformOp::Vocabulary).
     Vocabulary {
         /// The string column read.
         input: String,
@@ -195,7 +195,7 @@ pub enum FittedOp {
         /// How many buckets share the out-of-vocabulary values (at least 1).
         num_oov_buckets: u32,
     },
-    /// See [`TransformOp::OneHot`].
+    /// See [`TransformOp::OneHot`](super::TransformOp::OneHot).
     OneHot {
         /// The string column read.
         input: String,
@@ -204,7 +204,7 @@ pub enum FittedOp {
         /// The terms: term `i` sets column `{output}_{i}`.
         vocabulary: Vocabulary,
     },
-    /// See [`TransformOp::HashBuckets`].
+    /// See [`TransformOp::HashBuckets`](super::TransformOp::HashBuckets).
     HashBuckets {
         /// The column read.
         input: String,
@@ -213,7 +213,7 @@ pub enum FittedOp {
         /// How many buckets.
         buckets: u64,
     },
-    /// See [`TransformOp::Log`].
+    /// See [`TransformOp::Log`](super::TransformOp::Log).
     Log {
         /// The numeric column read.
         input: String,
@@ -222,7 +222,7 @@ pub enum FittedOp {
         /// Added before the logarithm.
         offset: f64,
     },
-    /// See [`TransformOp::FillMissing`].
+    /// See [`TransformOp::FillMissing`](super::TransformOp::FillMissing).
     FillMissing {
         /// The column read.
         input: String,
@@ -231,7 +231,7 @@ pub enum FittedOp {
         /// What replaces nulls.
         value: FillValue,
     },
-    /// See [`TransformOp::Cross`].
+    /// See [`TransformOp::Cross`](super::TransformOp::Cross).
     Cross {
         /// The columns read.
         inputs: Vec<String>,
@@ -362,7 +362,7 @@ impl FittedOp {
                 }
             }
             FittedOp::HashBuckets { buckets, .. } => {
-                check_hash_buckets(*buckets).or_else(|reason| invalid("buckets", reason))?
+                check_hash_buckets(*buckets).or_else(|reason| invalid("buckets", reason))?;
             }
             FittedOp::Cross {
                 inputs, buckets, ..
