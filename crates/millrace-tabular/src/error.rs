@@ -188,6 +188,22 @@ impl DataError {
         }
     }
 
+    /// A [`MissingColumn`](DataError::MissingColumn) error: `needed_by` looked for `column` in
+    /// `place`, whose columns are those of `schema`.
+    pub fn missing_column(
+        column: &str,
+        needed_by: impl Into<String>,
+        place: impl Into<String>,
+        schema: &arrow_schema::Schema,
+    ) -> Self {
+        DataError::MissingColumn {
+            column: column.to_owned(),
+            needed_by: needed_by.into(),
+            place: place.into(),
+            available: crate::examples_format::column_names(schema),
+        }
+    }
+
     /// An [`Arrow`](DataError::Arrow) error while doing `context`.
     pub fn arrow(context: impl Into<String>, error: impl std::fmt::Display) -> Self {
         DataError::Arrow {

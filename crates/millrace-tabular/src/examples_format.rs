@@ -157,17 +157,12 @@ pub fn normalize_batch(
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
     for field in schema.fields() {
         let Some(column) = batch.column_by_name(field.name()) else {
-            return Err(DataError::MissingColumn {
-                column: field.name().clone(),
-                needed_by: "ingestion (every file must have the columns of the first)".to_owned(),
-                place: file.display().to_string(),
-                available: batch
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|field| field.name().clone())
-                    .collect(),
-            });
+            return Err(DataError::missing_column(
+                field.name(),
+                "ingestion (every file must have the columns of the first)",
+                file.display().to_string(),
+                &batch.schema(),
+            ));
         };
         macro_rules! ints {
             ($type:ty) => {
@@ -269,6 +264,15 @@ pub fn split_schema(uri: &Path, split: &str) -> Result<SchemaRef> {
 fn collect_batches(reader: ParquetRecordBatchReader, file: &Path) -> Result<Vec<RecordBatch>> {
     reader
         .map(|batch| batch.map_err(|error| DataError::parquet(file, error)))
+        .collect()
+}
+
+/// The names of a schema's columns, in order.
+pub fn column_names(schema: &arrow_schema::Schema) -> Vec<String> {
+    schema
+        .fields()
+        .iter()
+        .map(|field| field.name().clone())
         .collect()
 }
 

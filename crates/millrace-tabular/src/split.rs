@@ -213,19 +213,9 @@ fn filter(batch: &RecordBatch, mask: &BooleanArray) -> Result<RecordBatch> {
 }
 
 fn column_of<'a>(batch: &'a RecordBatch, column: &str) -> Result<&'a std::sync::Arc<dyn Array>> {
-    batch
-        .column_by_name(column)
-        .ok_or_else(|| DataError::MissingColumn {
-            column: column.to_owned(),
-            needed_by: SPLIT_CONFIGURATION.to_owned(),
-            place: "the data".to_owned(),
-            available: batch
-                .schema()
-                .fields()
-                .iter()
-                .map(|field| field.name().clone())
-                .collect(),
-        })
+    batch.column_by_name(column).ok_or_else(|| {
+        DataError::missing_column(column, SPLIT_CONFIGURATION, "the data", &batch.schema())
+    })
 }
 
 /// Each value's text: integers in decimal, floats as Rust prints them, strings as they are.

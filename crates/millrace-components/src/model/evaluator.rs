@@ -134,17 +134,7 @@ fn metrics_of(task: &Task, labels: &[f64], predictions: &[f64]) -> Result<BTreeM
 
 /// The error of a column the evaluation reads that the examples lack.
 fn missing_column(batch: &RecordBatch, column: &str, needed_by: &str) -> DataError {
-    DataError::MissingColumn {
-        column: column.to_owned(),
-        needed_by: needed_by.to_owned(),
-        place: "the eval examples".to_owned(),
-        available: batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|field| field.name().clone())
-            .collect(),
-    }
+    DataError::missing_column(column, needed_by, "the eval examples", &batch.schema())
 }
 
 /// An error in the Evaluator's thresholds.

@@ -156,9 +156,9 @@ pub fn features_of(
     for batch in batches {
         let mut columns = Vec::with_capacity(inputs.len() + 1);
         for name in inputs.iter().map(String::as_str).chain(label) {
-            let column = batch
-                .column_by_name(name)
-                .ok_or_else(|| missing_column(batch, name, "the examples"))?;
+            let column = batch.column_by_name(name).ok_or_else(|| {
+                DataError::missing_column(name, "the model", "the examples", &batch.schema())
+            })?;
             columns.push(numbers(column.as_ref(), name)?);
         }
         for row in 0..batch.num_rows() {
@@ -189,29 +189,14 @@ pub fn features_of(
 pub fn complete_rows(batch: &RecordBatch, inputs: &[String]) -> Result<Vec<bool>> {
     let mut complete = vec![true; batch.num_rows()];
     for name in inputs {
-        let column = batch
-            .column_by_name(name)
-            .ok_or_else(|| missing_column(batch, name, "the rows"))?;
+        let column = batch.column_by_name(name).ok_or_else(|| {
+            DataError::missing_column(name, "the model", "the rows", &batch.schema())
+        })?;
         for (flag, value) in complete.iter_mut().zip(numbers(column.as_ref(), name)?) {
             *flag &= value.is_some();
         }
     }
     Ok(complete)
-}
-
-/// The error of a model's feature (or label) that `batch` lacks.
-fn missing_column(batch: &RecordBatch, name: &str, place: &str) -> DataError {
-    DataError::MissingColumn {
-        column: name.to_owned(),
-        needed_by: "the model".to_owned(),
-        place: place.to_owned(),
-        available: batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|field| field.name().clone())
-            .collect(),
-    }
 }
 
 /// A numeric column's values as f64 (nulls and NaN as `None`).

@@ -241,18 +241,14 @@ impl Execute for Trainer {
         let inputs = features
             .iter()
             .map(|name| {
-                let field = schema
-                    .field_with_name(name)
-                    .map_err(|_| DataError::MissingColumn {
-                        column: name.clone(),
-                        needed_by: "the Trainer's features".to_owned(),
-                        place: "the examples".to_owned(),
-                        available: schema
-                            .fields()
-                            .iter()
-                            .map(|field| field.name().clone())
-                            .collect(),
-                    })?;
+                let field = schema.field_with_name(name).map_err(|_| {
+                    DataError::missing_column(
+                        name,
+                        "the Trainer's features",
+                        "the examples",
+                        &schema,
+                    )
+                })?;
                 match feature_type_of(field.data_type()) {
                     Some(feature_type) if feature_type.is_numeric() => Ok(SignatureField {
                         name: name.clone(),

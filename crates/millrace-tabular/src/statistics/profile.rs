@@ -7,6 +7,9 @@
 
 use std::path::Path;
 
+use arrow_array::RecordBatch;
+use arrow_schema::Schema;
+
 use super::accumulator::{SplitAccumulator, StatisticsOptions};
 use super::model::{DatasetStatistics, SplitStatistics};
 use crate::Result;
@@ -22,14 +25,27 @@ pub fn split_statistics(
     threads: usize,
 ) -> Result<SplitStatistics> {
     let schema = split_schema(uri, split)?;
-    let mut total = SplitAccumulator::new(&schema)?;
+    let total = profile_split(uri, split, &schema, threads, Ok)?;
+    Ok(total.finish(split, options))
+}
+
+/// The statistics gathered over split `split` of the examples at `uri`, each batch read passed
+/// through `prepare` first (the identity, or a transform graph), whose batches have `schema`.
+pub(crate) fn profile_split(
+    uri: &Path,
+    split: &str,
+    schema: &Schema,
+    threads: usize,
+    prepare: impl Fn(RecordBatch) -> Result<RecordBatch> + Sync,
+) -> Result<SplitAccumulator> {
+    let mut total = SplitAccumulator::new(schema)?;
     map_ordered(
         split_row_groups(uri, split)?.into_iter().map(Ok),
         threads,
         |group| {
-            let mut partial = SplitAccumulator::new(&schema)?;
+            let mut partial = SplitAccumulator::new(schema)?;
             for batch in read_row_group(&group)? {
-                partial.update(&batch)?;
+                partial.update(&prepare(batch)?)?;
             }
             Ok(partial)
         },
@@ -38,7 +54,7 @@ pub fn split_statistics(
             Ok(())
         },
     )?;
-    Ok(total.finish(split, options))
+    Ok(total)
 }
 
 /// The statistics of every split of the examples at `uri`.

@@ -11,9 +11,12 @@ use arrow_schema::Schema;
 
 use super::graph::TransformGraph;
 use super::ops::{FittedOp, TransformOp};
-use crate::examples_format::{ExamplesWriter, read_row_group, split_row_groups, split_schema};
+use crate::examples_format::{
+    ExamplesWriter, column_names, read_row_group, split_row_groups, split_schema,
+};
 use crate::parallel::map_ordered;
-use crate::statistics::{SplitAccumulator, SplitStatistics, StatisticsOptions};
+use crate::statistics::profile::profile_split;
+use crate::statistics::{SplitStatistics, StatisticsOptions};
 use crate::{DataError, Result};
 
 ///
@@ -85,30 +88,13 @@ fn intermediate_statistics(
     threads: usize,
 ) -> Result<SplitStatistics> {
     let written: Vec<String> = fitted.iter().flat_map(FittedOp::outputs).collect();
-    let kept: Vec<String> = raw_schema
-        .fields()
-        .iter()
-        .map(|field| field.name().clone())
+    let kept: Vec<String> = column_names(raw_schema)
+        .into_iter()
         .filter(|name| !written.contains(name))
         .collect();
     let graph = TransformGraph::new(fitted.to_vec(), kept);
     let schema = graph.output_schema(raw_schema)?;
-    let mut total = SplitAccumulator::new(&schema)?;
-    map_ordered(
-        split_row_groups(uri, split)?.into_iter().map(Ok),
-        threads,
-        |group| {
-            let mut partial = SplitAccumulator::new(&schema)?;
-            for batch in read_row_group(&group)? {
-                partial.update(&graph.apply(&batch)?)?;
-            }
-            Ok(partial)
-        },
-        |partial| {
-            total.merge(&partial);
-            Ok(())
-        },
-    )?;
+    let total = profile_split(uri, split, &schema, threads, |batch| graph.apply(&batch))?;
     Ok(total.finish(split, &StatisticsOptions::default()))
 }
 

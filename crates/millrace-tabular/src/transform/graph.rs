@@ -39,9 +39,10 @@ use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{Field, FieldRef, Schema, SchemaRef};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::ops::{Columns, data_type_of, feature_type_of, names_of};
+use super::ops::{Columns, data_type_of, feature_type_of};
 use super::{FittedOp, TransformOp};
 use crate::FeatureType;
+use crate::examples_format::column_names;
 use crate::statistics::SplitStatistics;
 use crate::{DataError, Result};
 
@@ -101,7 +102,7 @@ struct Env<'a> {
 
 impl Columns for Env<'_> {
     fn column_names(&self) -> Vec<String> {
-        let mut names = names_of(&self.batch.schema());
+        let mut names = column_names(&self.batch.schema());
         names.extend(self.written.iter().map(|(name, _)| name.clone()));
         names
     }
@@ -266,7 +267,7 @@ impl TransformGraph {
         for name in &self.passthrough {
             let field = input
                 .field_with_name(name)
-                .map_err(|_| missing_passthrough(name, names_of(input)))?;
+                .map_err(|_| missing_passthrough(name, column_names(input)))?;
             fields.push(Arc::new(field.clone()));
         }
         let mut written: HashMap<String, FeatureType> = HashMap::new();
@@ -305,7 +306,7 @@ impl TransformGraph {
             // `output_schema` found every passthrough column.
             let column = batch
                 .column_by_name(name)
-                .ok_or_else(|| missing_passthrough(name, names_of(&batch.schema())))?;
+                .ok_or_else(|| missing_passthrough(name, column_names(&batch.schema())))?;
             columns.push(Arc::clone(column));
         }
         columns.extend(written.into_iter().map(|(_, array)| array));
@@ -389,7 +390,7 @@ fn column_type(
             column: name.to_owned(),
             needed_by: op.label(),
             place: "the examples or the outputs of earlier ops".to_owned(),
-            available: names_of(input)
+            available: column_names(input)
                 .into_iter()
                 .chain(written.keys().cloned())
                 .collect(),

@@ -9,6 +9,7 @@ use arrow_array::{
 use arrow_schema::DataType;
 
 use crate::FeatureType;
+use crate::examples_format::column_names;
 
 /// Where ops find their input columns: a record batch, or a batch plus the outputs of the ops
 /// before.
@@ -26,17 +27,8 @@ impl Columns for RecordBatch {
     }
 
     fn column_names(&self) -> Vec<String> {
-        names_of(&self.schema())
+        column_names(&self.schema())
     }
-}
-
-/// The names of a schema's columns, in order.
-pub(crate) fn names_of(schema: &arrow_schema::Schema) -> Vec<String> {
-    schema
-        .fields()
-        .iter()
-        .map(|field| field.name().clone())
-        .collect()
 }
 
 /// The feature type of an Arrow column type ops can read.
