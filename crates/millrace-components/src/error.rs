@@ -89,17 +89,5 @@ fn server_details(status: &Option<String>, stderr: &str) -> String {
     details
 }
 
-/// `error` followed by its causes: `a: b: c`, for messages that carry another error in full.
-pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(next) = cause {
-        text.push_str(": ");
-        text.push_str(&next.to_string());
-        cause = next.source();
-    }
-    text
-}
-
 /// A `Result` with an [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -55,7 +55,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::manifest::Task;
 use super::native::Features;
-use crate::error::with_causes;
 use crate::{Error, Result};
 
 /// Why your own training code ([`TrainFn::train`]) or its model ([`Predict::predict`]) failed: a
@@ -201,6 +200,18 @@ fn load_erased<T: TrainFn>(
     Ok(Box::new(model))
 }
 
+/// `error` followed by its causes: `a: b: c`, for messages that carry another error in full.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
+}
+
 /// Registers a [`TrainFn`]: `millrace_components::register_train_fn!(MyTrainer);`.
 #[macro_export]
 macro_rules! register_train_fn {
@@ -309,5 +320,64 @@ impl<'de> Deserialize<'de> for CustomModel {
             serialised: file.model,
             model,
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Training code that always fails, with a cause.
+    #[derive(Serialize, Deserialize)]
+    struct Failing;
+
+    #[derive(Serialize, Deserialize)]
+    struct Never;
+
+    impl Predict for Never {
+        fn predict(&self, _features: &Features) -> std::result::Result<Vec<f64>, TrainFnError> {
+            Err("never trained".into())
+        }
+    }
+
+    impl TrainFn for Failing {
+        const NAME: &'static str = "test.failing";
+        const TASK: Task = Task::Regression;
+        type Model = Never;
+        fn train(
+            &self,
+            _features: &Features,
+            _labels: &[f64],
+        ) -> std::result::Result<Never, TrainFnError> {
+            let cause = "x".parse::<f64>().unwrap_err();
+            Err(TrainFnError::caused_by("the prior does not parse", cause))
+        }
+    }
+
+    crate::register_train_fn!(Failing);
+
+    #[test]
+    fn a_failing_train_fn_names_itself_its_message_and_its_cause() {
+        let features = Features {
+            rows: 1,
+            columns: 1,
+            values: vec![1.0],
+        };
+        let config = serde_json::to_value(Failing).unwrap();
+        let error = CustomModel::fit(Failing::NAME, &config, &features, &[1.0]).unwrap_err();
+        assert!(
+            matches!(&error, Error::Training { algorithm, .. } if algorithm == "test.failing"),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "training test.failing failed: the prior does not parse: invalid float literal"
+        );
+        let unknown = CustomModel::fit("test.unknown", &config, &features, &[1.0]).unwrap_err();
+        assert!(
+            matches!(&unknown, Error::UnregisteredTrainFn { name } if name == "test.unknown"),
+            "{unknown:?}"
+        );
     }
 }
