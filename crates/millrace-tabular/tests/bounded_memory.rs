@@ -1,5 +1,5 @@
-//! StatisticsGen's profiling streams: a generated 1 GB CSV is profiled in under 500 MB of
-//! resident memory. Its own test binary, so that no other test shares the measured process:
+//! The profiling pass (the one StatisticsGen runs) streams: a generated 1 GB CSV is profiled in
+//! under 500 MB of resident memory. Its own test binary, so that no other test shares the measured process:
 //! the profiling runs in a child process (this test binary again, in a mode that profiles),
 //! which reports its peak resident memory from Linux's /proc/self/status.
 

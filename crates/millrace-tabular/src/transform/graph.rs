@@ -39,9 +39,10 @@ use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{Field, FieldRef, Schema, SchemaRef};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::ops::{Columns, data_type_of, feature_type_of};
+use super::ops::{Columns, feature_type_of};
 use super::{FittedOp, TransformOp};
 use crate::FeatureType;
+use crate::csv::arrow_type;
 use crate::examples_format::column_names;
 use crate::statistics::SplitStatistics;
 use crate::{DataError, Result};
@@ -280,7 +281,7 @@ impl TransformGraph {
             for (name, feature_type) in op.output_fields(&input_types)? {
                 fields.push(Arc::new(Field::new(
                     name.as_str(),
-                    data_type_of(feature_type),
+                    arrow_type(feature_type),
                     op.output_nullable(),
                 )));
                 written.insert(name, feature_type);

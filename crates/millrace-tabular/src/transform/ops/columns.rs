@@ -1,6 +1,5 @@
 //! Arrow columns as the ops read and write them: where an op finds its inputs (a record batch,
-//! or a batch and the outputs of the ops before it), the typed views it computes on, and the
-//! Arrow types of feature types.
+//! or a batch and the outputs of the ops before it), and the typed views it computes on.
 
 use arrow_array::types::{ArrowPrimitiveType, Float64Type};
 use arrow_array::{
@@ -38,15 +37,6 @@ pub(crate) fn feature_type_of(data_type: &DataType) -> Option<FeatureType> {
         DataType::Float64 => Some(FeatureType::Float),
         DataType::Utf8 => Some(FeatureType::String),
         _ => None,
-    }
-}
-
-/// The Arrow column type of a feature type.
-pub(crate) fn data_type_of(feature_type: FeatureType) -> DataType {
-    match feature_type {
-        FeatureType::Int => DataType::Int64,
-        FeatureType::Float => DataType::Float64,
-        FeatureType::String => DataType::Utf8,
     }
 }
 

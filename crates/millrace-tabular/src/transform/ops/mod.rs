@@ -50,7 +50,7 @@ mod fitted;
 #[cfg(test)]
 pub(crate) mod test_support;
 
-pub(crate) use columns::{Columns, data_type_of, feature_type_of};
+pub(crate) use columns::{Columns, feature_type_of};
 pub use declaration::{Fill, TransformOp};
 pub use fitted::{FillValue, FittedOp, Vocabulary};
 
