@@ -15,6 +15,8 @@ use crate::data::parallel::default_threads;
 use crate::data::split::SplitConfig;
 use crate::{DataError, Result};
 
+// The library functions this module held before they moved to millrace-tabular, so that
+// their old paths still work.
 #[doc(no_inline)]
 pub use millrace_tabular::ingest::{IngestReport, ingest_csv, ingest_parquet};
 

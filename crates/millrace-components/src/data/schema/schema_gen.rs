@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use super::{InferenceOptions, infer_schema};
 use crate::data::statistics::read_statistics;
 
+// The library functions this module held before they moved to millrace-tabular, so that
+// their old paths still work.
 #[doc(no_inline)]
 pub use millrace_tabular::schema::{read_schema, write_schema};
 

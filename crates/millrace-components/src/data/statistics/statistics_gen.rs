@@ -7,6 +7,8 @@ use super::StatisticsOptions;
 use crate::data::examples_format;
 use crate::data::parallel::default_threads;
 
+// The library functions this module held before they moved to millrace-tabular, so that
+// their old paths still work.
 #[doc(no_inline)]
 pub use millrace_tabular::statistics::{
     csv_statistics, examples_statistics, split_statistics, write_statistics,

@@ -10,6 +10,8 @@ use crate::data::examples_format;
 use crate::data::parallel::default_threads;
 use crate::data::statistics::statistics_gen::examples_properties;
 
+// The library functions this module held before they moved to millrace-tabular, so that
+// their old paths still work.
 #[doc(no_inline)]
 pub use millrace_tabular::transform::{apply_graph, fit_graph};
 

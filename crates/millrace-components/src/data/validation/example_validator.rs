@@ -11,6 +11,8 @@ use crate::data::examples_format::split_names_property;
 use crate::data::schema::read_schema;
 use crate::data::statistics::read_statistics;
 
+// The library functions this module held before they moved to millrace-tabular, so that
+// their old paths still work.
 #[doc(no_inline)]
 pub use millrace_tabular::validation::{read_anomalies, write_anomalies};
 
