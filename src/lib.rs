@@ -100,6 +100,12 @@ pub use millrace_runner as runner;
 #[cfg_attr(docsrs, doc(cfg(feature = "data")))]
 pub use millrace_components as components;
 
+/// The tabular data library under the data components, usable without a pipeline: CSV, the
+/// Examples format, statistics, schemas, validation, transform graphs, reports (feature `data`).
+#[cfg(feature = "data")]
+#[cfg_attr(docsrs, doc(cfg(feature = "data")))]
+pub use millrace_tabular as tabular;
+
 /// Apache Airflow 3 export: DAG files whose tasks run the pipeline's binary
 /// (`compile --target airflow`).
 #[cfg(feature = "airflow")]

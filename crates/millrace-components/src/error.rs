@@ -1,96 +1,93 @@
-//! The error type of `millrace-components`.
+//! The error type of `millrace-components`: [`Error`], what the components and the model code
+//! add to the data library's [`DataError`] (which converts into it with `?`).
 
-use std::path::Path;
+use millrace_tabular::DataError;
 
-/// What can go wrong reading, profiling, validating or transforming data.
+/// What can go wrong in a component or in the model code: the data library's errors, and
+/// configurations, training, prediction, model servers, metrics and anomalies.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum DataError {
-    /// A CSV file is malformed at a known place.
-    #[error("{file}:{line}: column {column}: {message}")]
-    Csv {
-        /// The file.
-        file: String,
-        /// The 1-based physical line where the problem is.
-        line: u64,
-        /// The 1-based column number, with the column's name when the header gives one.
-        column: String,
-        /// What is wrong.
-        message: String,
+pub enum Error {
+    /// Reading, profiling, validating or transforming data failed.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A component's (or an algorithm's) configuration cannot be used.
+    #[error("{component}: {reason}")]
+    Configuration {
+        /// The component or algorithm: `Tuner`, `Evaluator`, `random_forest_regressor`.
+        component: String,
+        /// The option at fault: `space`, `thresholds`, `max_depth`.
+        option: String,
+        /// Why, and what would do.
+        reason: String,
     },
-    /// A file as a whole cannot be used (empty, no header, unreadable).
-    #[error("{file}: {message}")]
-    File {
-        /// The file.
-        file: String,
-        /// What is wrong.
-        message: String,
+    /// A model or algorithm names a [`TrainFn`](crate::model::TrainFn) that this binary does
+    /// not register.
+    #[error(
+        "no TrainFn is registered as `{name}` in this binary (register it with \
+         `millrace_components::register_train_fn!`)"
+    )]
+    UnregisteredTrainFn {
+        /// The name.
+        name: String,
     },
-    /// A file or directory could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file or directory.
-        path: String,
+    /// Fitting a model failed.
+    #[error("training {algorithm} failed: {reason}")]
+    Training {
+        /// The algorithm (its name in manifests).
+        algorithm: String,
+        /// Why, with the causes the model's library or your training code gave.
+        reason: String,
+    },
+    /// A model could not predict.
+    #[error("predicting with {model} failed: {reason}")]
+    Prediction {
+        /// The model (its algorithm, or its server's program).
+        model: String,
         /// Why.
-        source: std::io::Error,
+        reason: String,
     },
-    /// A Parquet file could not be read or written.
-    #[error("{path}: {message}")]
-    Parquet {
-        /// The file.
-        path: String,
+    /// A model's serving process (the command flavor) could not start, failed, or answered
+    /// outside the predict contract.
+    #[error("the model's server `{program}` failed: {problem}{}", server_details(.status, .stderr))]
+    ModelServer {
+        /// The program (the predict command, for a failure to start it).
+        program: String,
+        /// What went wrong.
+        problem: String,
+        /// Its exit status, when it has ended.
+        status: Option<String>,
+        /// The last of its standard error.
+        stderr: String,
+    },
+    /// Metrics cannot be computed from these labels and predictions.
+    #[error("cannot compute metrics: {reason}")]
+    Metrics {
         /// Why.
-        message: String,
+        reason: String,
     },
-    /// A JSON document (statistics, schema, anomalies, transform graph) could not be read or written.
-    #[error("{path}: {source}")]
-    Json {
-        /// The file.
-        path: String,
-        /// Why.
-        source: serde_json::Error,
-    },
-    /// A component's configuration cannot be used.
-    #[error("{0}")]
-    Config(String),
-    /// The data do not fit what an operation needs (a missing column, a wrong type).
-    #[error("{0}")]
-    Data(String),
-    /// A model could not be loaded or served (its serving process failed, or answered wrongly).
-    #[error("{0}")]
-    Model(String),
-    /// The pipeline was told to fail on anomalies, and there are some.
+    /// ExampleValidator was told to fail on anomalies, and found some.
     #[error("{count} anomalies found: {summary}")]
     Anomalies {
         /// How many.
         count: usize,
-        /// One line per anomaly.
+        /// One `split/feature kind` per anomaly.
         summary: String,
     },
 }
 
-impl DataError {
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        DataError::Io {
-            path: path.display().to_string(),
-            source,
-        }
+/// ` (exit status: 1); its standard error:\n...`, as far as known.
+fn server_details(status: &Option<String>, stderr: &str) -> String {
+    let mut details = String::new();
+    if let Some(status) = status {
+        details.push_str(&format!(" ({status})"));
     }
-
-    pub(crate) fn json(path: &Path, source: serde_json::Error) -> Self {
-        DataError::Json {
-            path: path.display().to_string(),
-            source,
-        }
+    if !stderr.is_empty() {
+        details.push_str("; its standard error:\n");
+        details.push_str(stderr);
     }
-
-    pub(crate) fn parquet(path: &Path, error: impl std::fmt::Display) -> Self {
-        DataError::Parquet {
-            path: path.display().to_string(),
-            message: error.to_string(),
-        }
-    }
+    details
 }
 
-/// A `Result` with a [`DataError`].
-pub type Result<T, E = DataError> = std::result::Result<T, E>;
+/// A `Result` with an [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

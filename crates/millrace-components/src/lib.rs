@@ -1,7 +1,13 @@
 //! # millrace-components
 //!
-//! The standard components of Millrace. With the `data` feature (on by default), the data half
-//! of a TFX-style pipeline, on Arrow and Parquet:
+//! The standard components of Millrace: typed nodes for a pipeline, each a thin layer that
+//! reads its input artifacts, calls a library, and records what it wrote. The data work itself
+//! — CSV and Parquet, the Examples format, statistics and sketches, schemas, validation,
+//! transform graphs, HTML reports — is [`millrace_tabular`], which needs no pipeline; the model
+//! code (trainers, metrics, the model format and its serving harnesses) is here, under
+//! [`model`].
+//!
+//! With the `data` feature (on by default), the data half of a TFX-style pipeline:
 //!
 //! | component | reads | writes |
 //! |---|---|---|
@@ -11,43 +17,43 @@
 //! | [`ExampleValidator`] | `ExampleStatistics`, `Schema` (and the previous span's statistics) | `ExampleAnomalies`: `anomalies.json` and `anomalies.html` |
 //! | [`Transform`] | `Examples` | `TransformGraph` (fitted ops for serving) and transformed `Examples` |
 //!
-//! The functions behind the components work on their own too — on files, without a pipeline:
+//! With the `model` feature (on by default), the model half: [`Trainer`] (Rust-native models,
+//! or your own [`TrainFn`](model::TrainFn)), [`model::PythonTrainer`] (scikit-learn, XGBoost,
+//! PyTorch), [`Tuner`], [`Evaluator`], [`InfraValidator`], [`Pusher`] and [`BulkInferrer`].
 //!
 //! ```
-//! use millrace_components::data::csv::CsvOptions;
-//! use millrace_components::data::example_gen::ingest_csv;
-//! use millrace_components::data::schema::{InferenceOptions, infer_schema};
-//! use millrace_components::data::split::SplitConfig;
-//! use millrace_components::data::statistics::{StatisticsOptions, examples_statistics};
-//! use millrace_components::data::validation::{AnomalyKind, validate};
+//! use millrace_components::data::schema::InferenceOptions;
+//! use millrace_components::data::transform::{Fill, TransformOp};
+//! use millrace_components::{CsvExampleGen, ExampleValidator, SchemaGen, StatisticsGen, Transform};
+//! use millrace_core::prelude::*;
 //!
-//! let dir = tempfile::tempdir()?;
-//! let clean = dir.path().join("clean.csv");
-//! std::fs::write(&clean, "size,colour\n1.5,red\n2.5,blue\n2.0,red\n")?;
-//! let report = ingest_csv(&[clean], &CsvOptions::default(), &SplitConfig::buckets(&[("train", 1)]),
-//!                         &dir.path().join("clean"), 2)?;
-//! assert_eq!(report.splits, vec![("train".to_owned(), 3)]);
-//!
-//! let options = StatisticsOptions::default();
-//! let statistics = examples_statistics(&dir.path().join("clean"), None, None, &options, 2)?;
-//! let schema = infer_schema(&statistics, &InferenceOptions::default());
-//! assert!(validate(&statistics, &schema, None).is_empty());
-//!
-//! // New data with a colour the schema has not seen.
-//! let new = dir.path().join("new.csv");
-//! std::fs::write(&new, "size,colour\n1.0,green\n")?;
-//! ingest_csv(&[new], &CsvOptions::default(), &SplitConfig::buckets(&[("train", 1)]),
-//!            &dir.path().join("new"), 2)?;
-//! let fresh = examples_statistics(&dir.path().join("new"), None, None, &options, 2)?;
-//! let anomalies = validate(&fresh, &schema, None);
-//! assert_eq!(anomalies.features(), vec!["colour", "size"]);
-//! assert!(anomalies.anomalies.iter().any(|a| a.kind == AnomalyKind::OutOfDomain
-//!                                            && a.examples == ["green"]));
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! let mut p = Pipeline::builder("taxi-data");
+//! let ingest = p.add("example_gen", CsvExampleGen::new("data/taxi/span-{SPAN}/*.csv"));
+//! let stats = p.add("statistics_gen", StatisticsGen::new(ingest.examples));
+//! let schema = p.add("schema_gen", SchemaGen::new(stats.statistics).configure(|s| {
+//!     s.inference = InferenceOptions { drift_threshold: Some(0.1), ..Default::default() };
+//! }));
+//! p.add("example_validator", ExampleValidator::new(stats.statistics, schema.schema));
+//! p.add("transform", Transform::new(ingest.examples, vec![
+//!     TransformOp::FillMissing { input: "trip_seconds".into(), output: "seconds".into(),
+//!                                with: Fill::Median },
+//!     TransformOp::ZScore { input: "seconds".into(), output: "seconds_z".into() },
+//! ], &["fare"]));
+//! let pipeline = p.build()?;
+//! assert_eq!(pipeline.spec().nodes.len(), 5);
+//! # Ok::<(), millrace_core::BuildError>(())
 //! ```
 //!
-//! Errors are one enum, [`DataError`]; malformed CSV names the file, line and column.
+//! The modules under [`data`] re-export [`millrace_tabular`]'s beside the components, so that
+//! `millrace_components::data::schema::InferenceOptions` and
+//! `millrace_tabular::schema::InferenceOptions` are the same type.
+//!
+//! Errors: the components fail their node with any error (`ComponentError`); the functions
+//! of this crate return [`Error`], which holds the library's [`DataError`] and adds what the
+//! components and the model code can get wrong (a configuration, training, prediction, a model
+//! server, anomalies).
 
+#[cfg(feature = "data")]
 mod error;
 
 #[cfg(feature = "data")]
@@ -62,7 +68,11 @@ pub mod __private {
     pub use inventory;
 }
 
-pub use error::{DataError, Result};
+#[cfg(feature = "data")]
+pub use error::{Error, Result};
+#[cfg(feature = "data")]
+#[doc(no_inline)]
+pub use millrace_tabular::DataError;
 
 #[cfg(feature = "data")]
 pub use data::{

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use millrace_components::data::examples_format::read_split;
 use millrace_components::data::transform::{Fill, TransformOp};
 use millrace_components::model::{
-    Algorithm, Features, Flavor, LoadedModel, ModelManifest, Predict, Task, TrainFn, Trainer,
+    Algorithm, Features, Flavor, LoadedModel, ModelManifest, Predict, Task, TrainFn, TrainFnError,
+    Trainer,
 };
 use millrace_components::{CsvExampleGen, Transform};
 use millrace_core::prelude::*;
@@ -224,9 +225,9 @@ struct ThroughOrigin {
 struct Slope(f64);
 
 impl Predict for Slope {
-    fn predict(&self, features: &Features) -> Result<Vec<f64>, String> {
+    fn predict(&self, features: &Features) -> Result<Vec<f64>, TrainFnError> {
         if features.columns != 1 {
-            return Err(format!("one feature expected, got {}", features.columns));
+            return Err(format!("one feature expected, got {}", features.columns).into());
         }
         Ok(features.values.iter().map(|x| self.0 * x).collect())
     }
@@ -236,14 +237,14 @@ impl TrainFn for ThroughOrigin {
     const NAME: &'static str = "test.through_origin";
     const TASK: Task = Task::Regression;
     type Model = Slope;
-    fn train(&self, features: &Features, labels: &[f64]) -> Result<Slope, String> {
+    fn train(&self, features: &Features, labels: &[f64]) -> Result<Slope, TrainFnError> {
         if self.nudge < 0.0 {
-            return Err(format!("nudge {} is negative", self.nudge));
+            return Err(format!("nudge {} is negative", self.nudge).into());
         }
         let xy: f64 = features.values.iter().zip(labels).map(|(x, y)| x * y).sum();
         let xx: f64 = features.values.iter().map(|x| x * x).sum();
         if xx == 0.0 {
-            return Err("every value of the feature is 0".to_owned());
+            return Err("every value of the feature is 0".into());
         }
         Ok(Slope(xy / xx + self.nudge))
     }

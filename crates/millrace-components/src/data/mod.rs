@@ -1,16 +1,12 @@
-//! The data components and the formats they share.
+//! The data components, and the formats they share (from [`millrace_tabular`]).
 
-pub mod csv;
 pub mod example_gen;
-pub mod examples_format;
-mod feature_type;
-pub mod input_pattern;
-pub mod parallel;
-pub mod report;
 pub mod schema;
-pub mod split;
 pub mod statistics;
 pub mod transform;
 pub mod validation;
 
-pub use feature_type::{FeatureType, parse_float, parse_float_text, parse_int};
+#[doc(no_inline)]
+pub use millrace_tabular::{FeatureType, parse_float, parse_float_text, parse_int};
+#[doc(no_inline)]
+pub use millrace_tabular::{csv, examples_format, input_pattern, parallel, report, split};

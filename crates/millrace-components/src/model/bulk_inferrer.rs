@@ -31,7 +31,7 @@ pub fn with_predictions(model: &LoadedModel, batch: &RecordBatch) -> Result<Reco
     let mut columns = batch.columns().to_vec();
     columns.push(predictions);
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
-        .map_err(|error| DataError::Data(error.to_string()))
+        .map_err(|error| DataError::arrow("adding the predictions to the examples", error).into())
 }
 
 /// Predicts every row of the examples: `BulkInferrer::new(unlabelled.examples, trained.model)`.

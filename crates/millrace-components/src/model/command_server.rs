@@ -17,8 +17,9 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use super::manifest::MANIFEST_FILE;
 use super::native::Features;
-use crate::{DataError, Result};
+use crate::{DataError, Error, Result};
 
 /// How long a serving process may take to load its model.
 pub const LOAD_TIMEOUT: Duration = Duration::from_secs(300);
@@ -74,9 +75,11 @@ impl CommandServer {
             .map(|part| part.replace("{model_dir}", &dir))
             .collect();
         let Some((program, arguments)) = argv.split_first() else {
-            return Err(DataError::Model(format!(
-                "{dir}: the manifest's predict command is empty"
-            )));
+            return Err(DataError::File {
+                file: model_dir.join(MANIFEST_FILE).display().to_string(),
+                message: "the predict command is empty".to_owned(),
+            }
+            .into());
         };
         let started = Instant::now();
         let mut child = Command::new(program)
@@ -85,11 +88,11 @@ impl CommandServer {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|error| {
-                DataError::Model(format!(
-                    "cannot start the model's server `{}`: {error}",
-                    argv.join(" ")
-                ))
+            .map_err(|error| Error::ModelServer {
+                program: argv.join(" "),
+                problem: format!("it cannot start: {error}"),
+                status: None,
+                stderr: String::new(),
             })?;
         let stderr = Arc::new(Mutex::new(String::new()));
         if let Some(pipe) = child.stderr.take() {
@@ -135,11 +138,14 @@ impl CommandServer {
     /// Predictions for `features` (columns in the order given at start): one per row.
     pub fn predict(&self, features: &Features) -> Result<Vec<f64>> {
         if features.columns != self.features.len() {
-            return Err(DataError::Model(format!(
-                "the model reads {} features, the rows have {}",
-                self.features.len(),
-                features.columns
-            )));
+            return Err(Error::Prediction {
+                model: self.program.clone(),
+                reason: format!(
+                    "the model reads {} features, the rows have {}",
+                    self.features.len(),
+                    features.columns
+                ),
+            });
         }
         let mut predictions = Vec::with_capacity(features.rows);
         let mut first = 0;
@@ -160,16 +166,16 @@ impl CommandServer {
             inputs.insert(name.clone(), serde_json::Value::from(values));
         }
         let mut line = serde_json::to_vec(&serde_json::json!({ "inputs": inputs }))
-            .map_err(|error| DataError::Model(format!("cannot encode a request: {error}")))?;
+            .map_err(|error| self.failure(&format!("a request cannot be encoded: {error}")))?;
         line.push(b'\n');
         let answer = self.exchange(&line)?;
         let answer: Answer = serde_json::from_str(&answer)
             .map_err(|error| self.failure(&format!("its answer is not JSON ({error})")))?;
         if let Some(error) = answer.error {
-            return Err(DataError::Model(format!(
-                "the model's server `{}` could not predict: {error}",
-                self.program
-            )));
+            return Err(Error::Prediction {
+                model: format!("the model's server `{}`", self.program),
+                reason: format!("it answered that it could not predict: {error}"),
+            });
         }
         let predictions = answer
             .predictions
@@ -184,11 +190,9 @@ impl CommandServer {
             .into_iter()
             .enumerate()
             .map(|(index, value)| {
-                value.ok_or_else(|| {
-                    DataError::Model(format!(
-                        "the model predicted no finite number for row {}",
-                        first + index
-                    ))
+                value.ok_or_else(|| Error::Prediction {
+                    model: format!("the model's server `{}`", self.program),
+                    reason: format!("it predicted no finite number for row {}", first + index),
                 })
             })
             .collect()
@@ -240,7 +244,7 @@ impl CommandServer {
     }
 
     /// An error about the process, with its exit status when it has ended and its last words.
-    fn failure(&self, what: &str) -> DataError {
+    fn failure(&self, what: &str) -> Error {
         let status = {
             let mut session = self.lock();
             // Give a dying process a moment, so its status and last words are known.
@@ -263,16 +267,12 @@ impl CommandServer {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .trim()
             .to_owned();
-        DataError::Model(format!(
-            "the model's server `{}` failed: {what}{}{}",
-            self.program,
-            status.map_or(String::new(), |status| format!(" ({status})")),
-            if stderr.is_empty() {
-                String::new()
-            } else {
-                format!("; its standard error:\n{stderr}")
-            }
-        ))
+        Error::ModelServer {
+            program: self.program.clone(),
+            problem: what.to_owned(),
+            status: status.map(|status| status.to_string()),
+            stderr,
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use super::trainer::LoadedModel;
 use crate::data::examples_format::read_split;
 use crate::data::report::html::{escape, format_float, format_int, page};
 use crate::data::split::value_texts;
-use crate::{DataError, Result};
+use crate::{DataError, Error, Result};
 
 /// The file of the evaluation document inside a ModelEvaluation artifact.
 pub const EVALUATION_FILE: &str = "evaluation.json";
@@ -132,6 +132,20 @@ fn metrics_of(task: &Task, labels: &[f64], predictions: &[f64]) -> Result<BTreeM
     Ok(metrics)
 }
 
+/// The error of a column the evaluation reads that the examples lack.
+fn missing_column(batch: &RecordBatch, column: &str, needed_by: &str) -> DataError {
+    DataError::missing_column(column, needed_by, "the eval examples", &batch.schema())
+}
+
+/// An error in the Evaluator's thresholds.
+fn invalid_thresholds(reason: String) -> Error {
+    Error::Configuration {
+        component: "Evaluator".to_owned(),
+        option: "thresholds".to_owned(),
+        reason,
+    }
+}
+
 /// A model's predictions on examples that have a label and every feature.
 struct Scored {
     labels: Vec<f64>,
@@ -149,9 +163,9 @@ fn score(model: &LoadedModel, batches: &[RecordBatch]) -> Result<Scored> {
         rows: Vec::new(),
     };
     for (index, batch) in batches.iter().enumerate() {
-        let column = batch.column_by_name(label).ok_or_else(|| {
-            DataError::Data(format!("the eval examples have no label column `{label}`"))
-        })?;
+        let column = batch
+            .column_by_name(label)
+            .ok_or_else(|| missing_column(batch, label, "the model's label"))?;
         let truth = super::native::numbers(column.as_ref(), label)?;
         for (row, (prediction, value)) in model.predict(batch)?.into_iter().zip(truth).enumerate() {
             if let (Some(prediction), Some(value)) = (prediction, value) {
@@ -216,9 +230,7 @@ pub fn evaluate(
                 batch
                     .column_by_name(feature)
                     .map(|column| value_texts(column.as_ref()))
-                    .ok_or_else(|| {
-                        DataError::Data(format!("no slicing feature `{feature}` in the examples"))
-                    })
+                    .ok_or_else(|| missing_column(batch, feature, "the Evaluator's slices").into())
             })
             .collect::<Result<_>>()?;
         for ((label, prediction), (batch, row)) in labels.iter().zip(&predicted).zip(&rows) {
@@ -249,14 +261,14 @@ pub fn evaluate(
     for threshold in thresholds {
         let name = threshold.metric.name();
         let Some(&value) = overall.get(name) else {
-            return Err(DataError::Config(format!(
+            return Err(invalid_thresholds(format!(
                 "a threshold names {name}, which a {task:?} model does not have"
             )));
         };
         if let Some(bound) = &threshold.below {
             let bound = *bound
                 .value()
-                .map_err(|error| DataError::Config(error.to_string()))?;
+                .map_err(|error| invalid_thresholds(error.to_string()))?;
             checks.push(Check {
                 condition: format!("{name} < {bound}"),
                 value,
@@ -266,7 +278,7 @@ pub fn evaluate(
         if let Some(bound) = &threshold.above {
             let bound = *bound
                 .value()
-                .map_err(|error| DataError::Config(error.to_string()))?;
+                .map_err(|error| invalid_thresholds(error.to_string()))?;
             checks.push(Check {
                 condition: format!("{name} > {bound}"),
                 value,

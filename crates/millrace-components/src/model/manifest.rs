@@ -106,7 +106,7 @@ impl ModelManifest {
         let path = dir.join(MANIFEST_FILE);
         let json =
             serde_json::to_vec_pretty(self).map_err(|error| DataError::json(&path, error))?;
-        std::fs::write(&path, json).map_err(|error| DataError::io(&path, error))
+        std::fs::write(&path, json).map_err(|error| DataError::io(&path, error).into())
     }
 
     /// The names of the signature's inputs, in the order the model reads them.
@@ -136,9 +136,10 @@ impl ModelManifest {
                         "model manifest format_version {other:?} is not supported: this build \
                          reads version {MANIFEST_FORMAT_VERSION}"
                     ),
-                });
+                }
+                .into());
             }
         }
-        serde_json::from_slice(&bytes).map_err(|error| DataError::json(&path, error))
+        serde_json::from_slice(&bytes).map_err(|error| DataError::json(&path, error).into())
     }
 }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DataError, Result};
+use crate::{Error, Result};
 
 /// The metrics the evaluator reports and thresholds can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -58,18 +58,23 @@ impl Metric {
     }
 }
 
+/// An [`Error::Metrics`] of labels and predictions that do not go together.
+fn invalid_input(reason: String) -> Error {
+    Error::Metrics { reason }
+}
+
 /// The smallest probability log loss takes a logarithm of (scikit-learn clips to float64's
 /// machine epsilon).
 const PROBABILITY_FLOOR: f64 = f64::EPSILON;
 
 fn check_lengths(labels: usize, predictions: usize) -> Result<()> {
     if labels != predictions {
-        return Err(DataError::Data(format!(
+        return Err(invalid_input(format!(
             "{labels} labels but {predictions} predictions"
         )));
     }
     if labels == 0 {
-        return Err(DataError::Data("no example to evaluate".to_owned()));
+        return Err(invalid_input("no example to evaluate".to_owned()));
     }
     Ok(())
 }
@@ -176,7 +181,7 @@ pub fn binary_metrics(
 ) -> Result<BinaryMetrics> {
     check_lengths(labels.len(), probabilities.len())?;
     if let Some(bad) = probabilities.iter().find(|p| !(0.0..=1.0).contains(*p)) {
-        return Err(DataError::Data(format!(
+        return Err(invalid_input(format!(
             "probability {bad} is outside [0, 1]"
         )));
     }
@@ -285,7 +290,7 @@ pub fn multiclass_metrics(
     classes: usize,
 ) -> Result<MulticlassMetrics> {
     if classes < 2 || probabilities.len() != labels.len() * classes {
-        return Err(DataError::Data(format!(
+        return Err(invalid_input(format!(
             "{} probabilities for {} examples of {classes} classes",
             probabilities.len(),
             labels.len()
@@ -293,7 +298,7 @@ pub fn multiclass_metrics(
     }
     check_lengths(labels.len(), probabilities.len() / classes)?;
     if let Some(bad) = labels.iter().find(|&&label| label >= classes) {
-        return Err(DataError::Data(format!(
+        return Err(invalid_input(format!(
             "label {bad} is not one of {classes} classes"
         )));
     }

@@ -23,6 +23,6 @@ pub use metrics::{BinaryMetrics, Metric, MulticlassMetrics, RegressionMetrics};
 pub use native::{Algorithm, Features, NativeModel, complete_rows, features_of};
 pub use pusher::{Push, Pusher, copy_model, push_model};
 pub use python_trainer::{Framework, MODEL_SCRIPT, PythonTrainer};
-pub use train_fn::{CustomModel, Predict, TrainFn, TrainFnRegistration};
+pub use train_fn::{CustomModel, Predict, TrainFn, TrainFnError, TrainFnRegistration};
 pub use trainer::{LoadedModel, NATIVE_MODEL_FILE, Trainer};
 pub use tuner::{HYPERPARAMETERS_FILE, Search, Tuner, TuningResult};

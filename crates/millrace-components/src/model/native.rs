@@ -19,7 +19,7 @@ use smartcore::tree::decision_tree_regressor::{
 use millrace_core::Param;
 
 use super::manifest::Task;
-use crate::{DataError, Result};
+use crate::{DataError, Error, Result};
 
 /// The algorithms of the Rust-native trainer. Their numeric hyper-parameters may be runtime
 /// parameters: `max_depth: Some((&max_depth).into())`.
@@ -58,8 +58,10 @@ impl Algorithm {
     pub fn custom<T: super::TrainFn>(config: &T) -> Result<Algorithm> {
         Ok(Algorithm::Custom {
             name: T::NAME.to_owned(),
-            config: serde_json::to_value(config).map_err(|error| {
-                DataError::Config(format!("the configuration of {}: {error}", T::NAME))
+            config: serde_json::to_value(config).map_err(|error| Error::Configuration {
+                component: T::NAME.to_owned(),
+                option: "config".to_owned(),
+                reason: format!("the configuration cannot be serialised: {error}"),
             })?,
         })
     }
@@ -89,15 +91,21 @@ impl Algorithm {
 
 type Matrix = DenseMatrix<f64>;
 
-/// A hyper-parameter's value as the library's integer type: at least 1 and within its range.
-fn bounded<T: TryFrom<i64>>(parameter: &Param<i64>, name: &str) -> Result<T> {
+/// Hyper-parameter `name` of `algorithm` as the library's integer type: at least 1 and within
+/// its range.
+fn bounded<T: TryFrom<i64>>(parameter: &Param<i64>, algorithm: &str, name: &str) -> Result<T> {
+    let invalid = |reason: String| Error::Configuration {
+        component: algorithm.to_owned(),
+        option: name.to_owned(),
+        reason,
+    };
     let value = *parameter
         .value()
-        .map_err(|error| DataError::Config(error.to_string()))?;
+        .map_err(|error| invalid(error.to_string()))?;
     T::try_from(value)
         .ok()
         .filter(|_| value >= 1)
-        .ok_or_else(|| DataError::Config(format!("{name} = {value} is out of range")))
+        .ok_or_else(|| invalid(format!("{name} = {value} is out of range")))
 }
 
 /// A fitted Rust-native model.
@@ -128,9 +136,9 @@ pub struct Features {
 }
 
 impl Features {
-    fn matrix(&self) -> Result<Matrix> {
+    fn matrix(&self) -> std::result::Result<Matrix, String> {
         DenseMatrix::new(self.rows, self.columns, self.values.clone(), false)
-            .map_err(|error| DataError::Data(format!("feature matrix: {error}")))
+            .map_err(|error| format!("feature matrix: {error}"))
     }
 }
 
@@ -148,9 +156,9 @@ pub fn features_of(
     for batch in batches {
         let mut columns = Vec::with_capacity(inputs.len() + 1);
         for name in inputs.iter().map(String::as_str).chain(label) {
-            let column = batch
-                .column_by_name(name)
-                .ok_or_else(|| DataError::Data(format!("the examples have no column `{name}`")))?;
+            let column = batch.column_by_name(name).ok_or_else(|| {
+                DataError::missing_column(name, "the model", "the examples", &batch.schema())
+            })?;
             columns.push(numbers(column.as_ref(), name)?);
         }
         for row in 0..batch.num_rows() {
@@ -181,9 +189,9 @@ pub fn features_of(
 pub fn complete_rows(batch: &RecordBatch, inputs: &[String]) -> Result<Vec<bool>> {
     let mut complete = vec![true; batch.num_rows()];
     for name in inputs {
-        let column = batch
-            .column_by_name(name)
-            .ok_or_else(|| DataError::Data(format!("the rows have no column `{name}`")))?;
+        let column = batch.column_by_name(name).ok_or_else(|| {
+            DataError::missing_column(name, "the model", "the rows", &batch.schema())
+        })?;
         for (flag, value) in complete.iter_mut().zip(numbers(column.as_ref(), name)?) {
             *flag &= value.is_some();
         }
@@ -204,10 +212,14 @@ pub(crate) fn numbers(column: &dyn Array, name: &str) -> Result<Vec<Option<f64>>
             .iter()
             .map(|value| value.map(|v| v as f64))
             .collect()),
-        other => Err(DataError::Data(format!(
-            "column `{name}` is {other}; models read numbers (encode strings with a Transform \
-             vocabulary or one-hot op)"
-        ))),
+        other => Err(DataError::WrongType {
+            column: name.to_owned(),
+            needed_by: "the model".to_owned(),
+            expected: "a numeric column (encode strings with a Transform vocabulary or one-hot op)"
+                .to_owned(),
+            found: format!("of Arrow type {other}"),
+        }
+        .into()),
     }
 }
 
@@ -215,14 +227,13 @@ impl NativeModel {
     /// Fits `algorithm` to `features` and `labels`.
     pub fn fit(algorithm: &Algorithm, features: &Features, labels: &[f64]) -> Result<NativeModel> {
         if features.rows == 0 {
-            return Err(DataError::Data(
+            return Err(training_failed(
+                algorithm,
                 "no complete example to train on".to_owned(),
             ));
         }
         if features.columns == 0 {
-            return Err(DataError::Config(
-                "a model needs at least one feature".to_owned(),
-            ));
+            return Err(no_feature(algorithm.name()));
         }
         // A degenerate input must not take the pipeline down with a panic inside the library:
         // it becomes this node's error.
@@ -230,11 +241,13 @@ impl NativeModel {
             Self::fit_unguarded(algorithm, features, labels)
         }))
         .unwrap_or_else(|_| {
-            Err(DataError::Data(format!(
-                "training {} panicked inside the model's library on these {} examples",
-                algorithm.name(),
-                features.rows
-            )))
+            Err(training_failed(
+                algorithm,
+                format!(
+                    "it panicked inside the model's library on these {} examples",
+                    features.rows
+                ),
+            ))
         })
     }
 
@@ -243,9 +256,11 @@ impl NativeModel {
         features: &Features,
         labels: &[f64],
     ) -> Result<NativeModel> {
-        let x = features.matrix()?;
+        let x = features
+            .matrix()
+            .map_err(|reason| training_failed(algorithm, reason))?;
         let failed =
-            |error: smartcore::error::Failed| DataError::Data(format!("training failed: {error}"));
+            |error: smartcore::error::Failed| training_failed(algorithm, error.to_string());
         let labels = labels.to_vec();
         Ok(match algorithm {
             Algorithm::LinearRegression => NativeModel::LinearRegression(
@@ -254,12 +269,14 @@ impl NativeModel {
             Algorithm::LogisticRegression => {
                 let classes: Vec<i64> = labels.iter().map(|&label| label.round() as i64).collect();
                 if let Some(bad) = classes.iter().find(|class| !matches!(class, 0 | 1)) {
-                    return Err(DataError::Data(format!(
-                        "logistic regression needs 0/1 labels, found {bad}"
-                    )));
+                    return Err(training_failed(
+                        algorithm,
+                        format!("logistic regression needs 0/1 labels, found {bad}"),
+                    ));
                 }
                 if !(classes.contains(&0) && classes.contains(&1)) {
-                    return Err(DataError::Data(
+                    return Err(training_failed(
+                        algorithm,
                         "logistic regression needs both classes in its labels".to_owned(),
                     ));
                 }
@@ -270,7 +287,8 @@ impl NativeModel {
             Algorithm::DecisionTreeRegressor { max_depth } => {
                 let mut parameters = DecisionTreeRegressorParameters::default();
                 if let Some(depth) = max_depth {
-                    parameters = parameters.with_max_depth(bounded(depth, "max_depth")?);
+                    parameters =
+                        parameters.with_max_depth(bounded(depth, algorithm.name(), "max_depth")?);
                 }
                 NativeModel::DecisionTreeRegressor(
                     DecisionTreeRegressor::fit(&x, &labels, parameters).map_err(failed)?,
@@ -278,9 +296,10 @@ impl NativeModel {
             }
             Algorithm::RandomForestRegressor { trees, max_depth } => {
                 let mut parameters = RandomForestRegressorParameters::default()
-                    .with_n_trees(bounded::<usize>(trees, "trees")?);
+                    .with_n_trees(bounded::<usize>(trees, algorithm.name(), "trees")?);
                 if let Some(depth) = max_depth {
-                    parameters = parameters.with_max_depth(bounded(depth, "max_depth")?);
+                    parameters =
+                        parameters.with_max_depth(bounded(depth, algorithm.name(), "max_depth")?);
                 }
                 NativeModel::RandomForestRegressor(
                     RandomForestRegressor::fit(&x, &labels, parameters).map_err(failed)?,
@@ -299,17 +318,14 @@ impl NativeModel {
             return Ok(Vec::new());
         }
         if features.columns == 0 {
-            return Err(DataError::Config(
-                "a model needs at least one feature".to_owned(),
-            ));
+            return Err(no_feature(self.name()));
         }
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.predict_unguarded(features)
         }))
         .unwrap_or_else(|_| {
-            Err(DataError::Data(format!(
-                "prediction panicked inside the model's library: do the {} features match the \
-                 model's?",
+            Err(self.prediction_failed(format!(
+                "it panicked inside the model's library: do the {} features match the model's?",
                 features.columns
             )))
         })
@@ -318,11 +334,11 @@ impl NativeModel {
     fn predict_unguarded(&self, features: &Features) -> Result<Vec<f64>> {
         let x = match self {
             NativeModel::Custom(model) => return model.predict(features),
-            _ => features.matrix()?,
+            _ => features
+                .matrix()
+                .map_err(|reason| self.prediction_failed(reason))?,
         };
-        let failed = |error: smartcore::error::Failed| {
-            DataError::Data(format!("prediction failed: {error}"))
-        };
+        let failed = |error: smartcore::error::Failed| self.prediction_failed(error.to_string());
         match self {
             NativeModel::LinearRegression(model) => model.predict(&x).map_err(failed),
             NativeModel::DecisionTreeRegressor(model) => model.predict(&x).map_err(failed),
@@ -332,7 +348,7 @@ impl NativeModel {
                 let (weights, intercept) = (model.coefficients(), model.intercept());
                 let fitted_on = weights.shape().1;
                 if fitted_on != features.columns {
-                    return Err(DataError::Data(format!(
+                    return Err(self.prediction_failed(format!(
                         "the model was fitted on {fitted_on} features, not {}",
                         features.columns
                     )));
@@ -357,12 +373,51 @@ impl NativeModel {
     /// The classes logistic regression predicts (for checking the probabilities).
     pub fn predict_classes(&self, features: &Features) -> Result<Option<Vec<i64>>> {
         match self {
-            NativeModel::LogisticRegression(model) => model
-                .predict(&features.matrix()?)
-                .map(Some)
-                .map_err(|error| DataError::Data(format!("prediction failed: {error}"))),
+            NativeModel::LogisticRegression(model) => {
+                let x = features
+                    .matrix()
+                    .map_err(|reason| self.prediction_failed(reason))?;
+                model
+                    .predict(&x)
+                    .map(Some)
+                    .map_err(|error| self.prediction_failed(error.to_string()))
+            }
             _ => Ok(None),
         }
+    }
+
+    /// The model's algorithm, as manifests name it.
+    pub fn name(&self) -> &str {
+        match self {
+            NativeModel::LinearRegression(_) => "linear_regression",
+            NativeModel::LogisticRegression(_) => "logistic_regression",
+            NativeModel::DecisionTreeRegressor(_) => "decision_tree_regressor",
+            NativeModel::RandomForestRegressor(_) => "random_forest_regressor",
+            NativeModel::Custom(model) => model.name(),
+        }
+    }
+
+    fn prediction_failed(&self, reason: String) -> Error {
+        Error::Prediction {
+            model: self.name().to_owned(),
+            reason,
+        }
+    }
+}
+
+fn training_failed(algorithm: &Algorithm, reason: String) -> Error {
+    Error::Training {
+        algorithm: algorithm.name().to_owned(),
+        reason,
+    }
+}
+
+/// The error of a model given no feature column.
+fn no_feature(algorithm: &str) -> Error {
+    Error::Configuration {
+        component: algorithm.to_owned(),
+        option: "features".to_owned(),
+        reason: "a model needs at least one feature".to_owned(),
     }
 }
 

@@ -16,7 +16,7 @@ use super::native::{Algorithm, Features, NativeModel, complete_rows, features_of
 use super::tuner::TuningResult;
 use crate::data::examples_format::{feature_type_of, read_split};
 use crate::data::transform::{TRANSFORM_GRAPH_FILE, TransformGraph};
-use crate::{DataError, Result};
+use crate::{DataError, Error, Result};
 
 /// The file of a Rust-native model beside its manifest.
 pub const NATIVE_MODEL_FILE: &str = "model.json";
@@ -221,9 +221,11 @@ impl Execute for Trainer {
         };
         let batches = read_split(examples.uri(), &self.train_split)?;
         let Some(schema) = batches.first().map(RecordBatch::schema) else {
-            return Err(
-                DataError::Data(format!("split `{}` has no rows", self.train_split)).into(),
-            );
+            return Err(Error::Training {
+                algorithm: algorithm.name().to_owned(),
+                reason: format!("split `{}` has no rows", self.train_split),
+            }
+            .into());
         };
         let features: Vec<String> = if self.features.is_empty() {
             schema
@@ -240,18 +242,27 @@ impl Execute for Trainer {
             .iter()
             .map(|name| {
                 let field = schema.field_with_name(name).map_err(|_| {
-                    DataError::Data(format!("the examples have no feature `{name}`"))
+                    DataError::missing_column(
+                        name,
+                        "the Trainer's features",
+                        "the examples",
+                        &schema,
+                    )
                 })?;
                 match feature_type_of(field.data_type()) {
                     Some(feature_type) if feature_type.is_numeric() => Ok(SignatureField {
                         name: name.clone(),
                         feature_type,
                     }),
-                    _ => Err(DataError::Data(format!(
-                        "feature `{name}` is not numeric ({}); encode it with a Transform \
-                         vocabulary, one-hot or hash op",
-                        field.data_type()
-                    ))),
+                    _ => Err(Error::Configuration {
+                        component: "Trainer".to_owned(),
+                        option: "features".to_owned(),
+                        reason: format!(
+                            "feature `{name}` is not numeric ({}); encode it with a Transform \
+                             vocabulary, one-hot or hash op",
+                            field.data_type()
+                        ),
+                    }),
                 }
             })
             .collect::<Result<Vec<_>>>()?;

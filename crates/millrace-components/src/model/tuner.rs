@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use millrace_core::prelude::*;
+use millrace_tabular::hash::Lcg64;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -13,7 +14,7 @@ use super::manifest::Task;
 use super::metrics::{Metric, binary_metrics, regression_metrics};
 use super::native::{Algorithm, NativeModel, features_of};
 use crate::data::examples_format::read_split;
-use crate::{DataError, Result};
+use crate::{DataError, Error, Result};
 
 /// The file of the chosen hyper-parameters inside a HyperParameters artifact.
 pub const HYPERPARAMETERS_FILE: &str = "hyperparameters.json";
@@ -60,7 +61,7 @@ impl TuningResult {
     pub fn read(dir: &Path) -> Result<TuningResult> {
         let path = dir.join(HYPERPARAMETERS_FILE);
         let bytes = std::fs::read(&path).map_err(|error| DataError::io(&path, error))?;
-        serde_json::from_slice(&bytes).map_err(|error| DataError::json(&path, error))
+        serde_json::from_slice(&bytes).map_err(|error| DataError::json(&path, error).into())
     }
 }
 
@@ -74,9 +75,10 @@ pub fn candidates(
     let mut combinations: Vec<serde_json::Map<String, Value>> = vec![serde_json::Map::new()];
     for (name, values) in space {
         if values.is_empty() {
-            return Err(DataError::Config(format!(
-                "hyper-parameter `{name}` has no value to try"
-            )));
+            return Err(invalid_tuner(
+                "space",
+                format!("hyper-parameter `{name}` has no value to try"),
+            ));
         }
         combinations = combinations
             .into_iter()
@@ -97,27 +99,33 @@ pub fn candidates(
             } else {
                 serde_json::json!({ kind: parameters })
             };
-            serde_json::from_value::<Algorithm>(json.clone())
-                .map_err(|error| DataError::Config(format!("{json} is not an algorithm: {error}")))
+            serde_json::from_value::<Algorithm>(json.clone()).map_err(|error| {
+                invalid_tuner("space", format!("{json} is not an algorithm: {error}"))
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(match search {
         Search::Grid => algorithms,
         Search::Random { trials, seed } => {
             // A seeded Fisher–Yates shuffle, then the first `trials`.
-            let mut state = *seed ^ 0x9e37_79b9_7f4a_7c15;
+            let mut draws = Lcg64::from_seed(*seed);
             let mut shuffled = algorithms;
             for index in (1..shuffled.len()).rev() {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407);
-                let pick = (state >> 33) as usize % (index + 1);
-                shuffled.swap(index, pick);
+                shuffled.swap(index, draws.below(index + 1));
             }
             shuffled.truncate(*trials);
             shuffled
         }
     })
+}
+
+/// An error in the Tuner's configuration.
+fn invalid_tuner(option: &str, reason: String) -> Error {
+    Error::Configuration {
+        component: "Tuner".to_owned(),
+        option: option.to_owned(),
+        reason,
+    }
 }
 
 /// Tunes hyper-parameters: fits each candidate on the train split and scores it on the eval
@@ -201,11 +209,14 @@ pub fn run_trials(
             }
         };
         value.ok_or_else(|| {
-            DataError::Config(format!(
-                "the objective {} does not apply to {}",
-                objective.name(),
-                algorithm.name()
-            ))
+            invalid_tuner(
+                "objective",
+                format!(
+                    "the objective {} does not apply to {}",
+                    objective.name(),
+                    algorithm.name()
+                ),
+            )
         })
     };
     let mut trials = Vec::with_capacity(candidates.len());
@@ -217,10 +228,14 @@ pub fn run_trials(
                 .collect();
             handles
                 .into_iter()
-                .map(|handle| {
-                    handle
-                        .join()
-                        .unwrap_or_else(|_| Err(DataError::Data("a trial panicked".to_owned())))
+                .zip(batch)
+                .map(|(handle, algorithm)| {
+                    handle.join().unwrap_or_else(|_| {
+                        Err(Error::Training {
+                            algorithm: algorithm.name().to_owned(),
+                            reason: "its trial panicked".to_owned(),
+                        })
+                    })
                 })
                 .collect()
         });
@@ -244,7 +259,7 @@ pub fn run_trials(
             Some(best) if !better(trial.value, best.value) => Some(best),
             _ => Some(trial),
         })
-        .ok_or_else(|| DataError::Config("the search space has no candidate".to_owned()))?;
+        .ok_or_else(|| invalid_tuner("space", "the search space has no candidate".to_owned()))?;
     Ok(TuningResult {
         objective,
         best: best.algorithm.clone(),
@@ -310,6 +325,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(random.len(), 3);
+        // The draws of seed 7 are pinned: a search is reproducible across versions too.
+        let grid_at = |depth: Option<i64>, trees: i64| Algorithm::RandomForestRegressor {
+            trees: trees.into(),
+            max_depth: depth.map(Into::into),
+        };
+        assert_eq!(
+            random,
+            [grid_at(Some(2), 5), grid_at(None, 10), grid_at(Some(2), 10)]
+        );
         assert_eq!(
             random,
             candidates(

@@ -1,17 +1,15 @@
 //! Helpers the component test suites share.
 
 // Each test binary uses some of these.
-#![allow(dead_code, clippy::unwrap_used, clippy::print_stderr)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used)]
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-/// A file of the repository's example data: `example_data("chicago_taxi/data.csv")`.
-pub fn example_data(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/data")
-        .join(relative)
-}
+// The helpers that need no pipeline live with millrace-tabular's suites, which use them too.
+#[path = "../../../millrace-tabular/tests/common/mod.rs"]
+mod tabular;
+
+pub use tabular::{example_data, python};
 
 /// An example data file's path as text, for a component's configuration.
 pub fn example_input(relative: &str) -> String {
@@ -39,21 +37,4 @@ pub fn output_dirs(root: &Path, pipeline: &str, node: &str, output: &str) -> Vec
 /// The newest output directory of `node`'s `output`.
 pub fn output_dir(root: &Path, pipeline: &str, node: &str, output: &str) -> PathBuf {
     output_dirs(root, pipeline, node, output).pop().unwrap()
-}
-
-/// The venv interpreter `cargo xtask test` sets up, or `None` with the reason printed.
-pub fn python(suite: &str) -> Option<PathBuf> {
-    match std::env::var_os("MILLRACE_TEST_PYTHON") {
-        Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
-        _ => {
-            // Straight to the terminal, past the test harness's capture: a plain `cargo test`
-            // shows which suites skipped.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED ({suite}): MILLRACE_TEST_PYTHON is not set; `cargo xtask test` installs \
-                 the Python references into a venv and sets it"
-            );
-            None
-        }
-    }
 }

@@ -1,9 +1,8 @@
-//! Schemas: the document, its inference from statistics, and SchemaGen.
+//! Schemas: SchemaGen, over the document and its inference in [`millrace_tabular::schema`].
 
-pub mod infer;
-pub mod model;
+#[doc(no_inline)]
+pub use millrace_tabular::schema::*;
+
 pub mod schema_gen;
 
-pub use infer::{InferenceOptions, infer_schema};
-pub use model::*;
-pub use schema_gen::{SchemaGen, read_schema, write_schema};
+pub use schema_gen::SchemaGen;

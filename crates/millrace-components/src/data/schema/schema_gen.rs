@@ -1,28 +1,15 @@
 //! SchemaGen: infers a schema from statistics, unless a curated one is given.
 
-use std::path::Path;
-
 use millrace_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::infer::{InferenceOptions, infer_schema};
-use super::model::{SCHEMA_FILE, Schema};
+use super::{InferenceOptions, infer_schema};
 use crate::data::statistics::read_statistics;
-use crate::{DataError, Result};
 
-/// Writes `schema.json` into `dir`.
-pub fn write_schema(dir: &Path, schema: &Schema) -> Result<()> {
-    let path = dir.join(SCHEMA_FILE);
-    let json = serde_json::to_vec_pretty(schema).map_err(|error| DataError::json(&path, error))?;
-    std::fs::write(&path, json).map_err(|error| DataError::io(&path, error))
-}
-
-/// Reads the `schema.json` of a Schema artifact.
-pub fn read_schema(dir: &Path) -> Result<Schema> {
-    let path = dir.join(SCHEMA_FILE);
-    let bytes = std::fs::read(&path).map_err(|error| DataError::io(&path, error))?;
-    serde_json::from_slice(&bytes).map_err(|error| DataError::json(&path, error))
-}
+// The library functions this module held before they moved to millrace-tabular, so that
+// their old paths still work.
+#[doc(no_inline)]
+pub use millrace_tabular::schema::{read_schema, write_schema};
 
 /// Infers the schema of the data from their statistics: `SchemaGen::new(stats.statistics)`.
 ///

@@ -1,101 +1,18 @@
 //! StatisticsGen: statistics of every split of some examples, as JSON and as an HTML report.
 
-use std::path::Path;
-
 use millrace_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::accumulator::{SplitAccumulator, StatisticsOptions};
-use super::model::{DatasetStatistics, STATISTICS_FILE, STATISTICS_REPORT_FILE, SplitStatistics};
-use crate::data::csv::{CsvFile, CsvOptions, ScanOutcome};
-use crate::data::examples_format::{self, read_row_group, split_row_groups, split_schema};
-use crate::data::parallel::{default_threads, map_ordered};
-use crate::data::report::statistics_html;
-use crate::{DataError, Result};
+use super::StatisticsOptions;
+use crate::data::examples_format;
+use crate::data::parallel::default_threads;
 
-/// The statistics of split `split` of the examples at `uri`, read on `threads` threads.
-pub fn split_statistics(
-    uri: &Path,
-    split: &str,
-    options: &StatisticsOptions,
-    threads: usize,
-) -> Result<SplitStatistics> {
-    let schema = split_schema(uri, split)?;
-    let mut total = SplitAccumulator::new(&schema)?;
-    map_ordered(
-        split_row_groups(uri, split)?.into_iter().map(Ok),
-        threads,
-        |group| {
-            let mut partial = SplitAccumulator::new(&schema)?;
-            for batch in read_row_group(&group)? {
-                partial.update(&batch)?;
-            }
-            Ok(partial)
-        },
-        |partial| {
-            total.merge(&partial);
-            Ok(())
-        },
-    )?;
-    Ok(total.finish(split, options))
-}
-
-/// The statistics of every split of the examples at `uri`.
-pub fn examples_statistics(
-    uri: &Path,
-    split_names: Option<&str>,
-    span: Option<i64>,
-    options: &StatisticsOptions,
-    threads: usize,
-) -> Result<DatasetStatistics> {
-    let mut splits = Vec::new();
-    for split in examples_format::splits_of(uri, split_names)? {
-        splits.push(split_statistics(uri, &split, options, threads)?);
-    }
-    Ok(DatasetStatistics { span, splits })
-}
-
-/// The statistics of a CSV file read directly, as one split called `name` — for looking at data
-/// before a pipeline exists, and for comparing with other profilers on the same file.
-pub fn csv_statistics(
-    path: &Path,
-    csv: &CsvOptions,
-    name: &str,
-    options: &StatisticsOptions,
-    threads: usize,
-) -> Result<SplitStatistics> {
-    let mut file = CsvFile::open(path, csv)?;
-    loop {
-        let schema = file.schema();
-        let mut total = SplitAccumulator::new(&schema)?;
-        let outcome = file.scan(
-            threads,
-            |chunk| {
-                let mut partial = SplitAccumulator::new(&schema)?;
-                partial.update(&chunk.batch)?;
-                Ok(partial)
-            },
-            |partial| {
-                total.merge(&partial);
-                Ok(())
-            },
-        )?;
-        if outcome == ScanOutcome::Complete {
-            return Ok(total.finish(name, options));
-        }
-    }
-}
-
-/// Writes `statistics.json` and `statistics.html` into `dir`.
-pub fn write_statistics(dir: &Path, statistics: &DatasetStatistics, title: &str) -> Result<()> {
-    let json_path = dir.join(STATISTICS_FILE);
-    let json = serde_json::to_vec_pretty(statistics)
-        .map_err(|error| DataError::json(&json_path, error))?;
-    std::fs::write(&json_path, json).map_err(|error| DataError::io(&json_path, error))?;
-    let html_path = dir.join(STATISTICS_REPORT_FILE);
-    std::fs::write(&html_path, statistics_html(statistics, title))
-        .map_err(|error| DataError::io(&html_path, error))
-}
+// The library functions this module held before they moved to millrace-tabular, so that
+// their old paths still work.
+#[doc(no_inline)]
+pub use millrace_tabular::statistics::{
+    csv_statistics, examples_statistics, split_statistics, write_statistics,
+};
 
 /// Computes statistics of every split of some examples: `StatisticsGen::new(ingest.examples)`.
 ///

@@ -1,10 +1,9 @@
-//! Preprocessing: serialisable ops fitted on the train split and applied to every split, and in
-//! serving, identically.
+//! Preprocessing: the Transform component, over the ops and the transform graph in
+//! [`millrace_tabular::transform`].
 
-pub mod graph;
-pub mod ops;
+#[doc(no_inline)]
+pub use millrace_tabular::transform::*;
+
 pub mod transform_component;
 
-pub use graph::{TRANSFORM_GRAPH_FILE, TransformGraph};
-pub use ops::{Fill, FittedOp, TransformOp};
-pub use transform_component::{Transform, apply_graph, fit_graph};
+pub use transform_component::Transform;

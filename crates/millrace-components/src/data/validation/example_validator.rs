@@ -1,37 +1,20 @@
 //! ExampleValidator: anomalies of examples' statistics against a schema, with drift from the
 //! previous span and skew between splits, as JSON and as an HTML report.
 
-use std::path::Path;
-
 use millrace_core::artifact::standard::Schema as SchemaArtifact;
 use millrace_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::model::{ANOMALIES_FILE, ANOMALIES_REPORT_FILE, Anomalies};
-use super::validate::validate;
+use super::validate;
+use crate::Error;
 use crate::data::examples_format::split_names_property;
-use crate::data::report::anomalies_html;
 use crate::data::schema::read_schema;
 use crate::data::statistics::read_statistics;
-use crate::{DataError, Result};
 
-/// Writes `anomalies.json` and `anomalies.html` into `dir`.
-pub fn write_anomalies(dir: &Path, anomalies: &Anomalies, title: &str) -> Result<()> {
-    let path = dir.join(ANOMALIES_FILE);
-    let json =
-        serde_json::to_vec_pretty(anomalies).map_err(|error| DataError::json(&path, error))?;
-    std::fs::write(&path, json).map_err(|error| DataError::io(&path, error))?;
-    let html = dir.join(ANOMALIES_REPORT_FILE);
-    std::fs::write(&html, anomalies_html(anomalies, title))
-        .map_err(|error| DataError::io(&html, error))
-}
-
-/// Reads the `anomalies.json` of an ExampleAnomalies artifact.
-pub fn read_anomalies(dir: &Path) -> Result<Anomalies> {
-    let path = dir.join(ANOMALIES_FILE);
-    let bytes = std::fs::read(&path).map_err(|error| DataError::io(&path, error))?;
-    serde_json::from_slice(&bytes).map_err(|error| DataError::json(&path, error))
-}
+// The library functions this module held before they moved to millrace-tabular, so that
+// their old paths still work.
+#[doc(no_inline)]
+pub use millrace_tabular::validation::{read_anomalies, write_anomalies};
 
 /// Validates statistics against a schema: `ExampleValidator::new(stats.statistics, schema.schema)`.
 ///
@@ -145,7 +128,7 @@ impl Execute for ExampleValidator {
             ),
         });
         if self.fail_on_anomalies && !anomalies.is_empty() {
-            return Err(DataError::Anomalies {
+            return Err(Error::Anomalies {
                 count: anomalies.anomalies.len(),
                 summary: anomalies
                     .anomalies

@@ -1,11 +1,9 @@
-//! Validation of examples against a schema: the anomalies document, drift and skew distances,
-//! and ExampleValidator.
+//! Validation of examples against a schema: ExampleValidator, over the anomalies document, the
+//! distances and the checks in [`millrace_tabular::validation`].
 
-pub mod distance;
+#[doc(no_inline)]
+pub use millrace_tabular::validation::*;
+
 pub mod example_validator;
-pub mod model;
-pub mod validate;
 
-pub use example_validator::{ExampleValidator, read_anomalies, write_anomalies};
-pub use model::*;
-pub use validate::validate;
+pub use example_validator::ExampleValidator;

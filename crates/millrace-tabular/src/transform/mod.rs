@@ -1,0 +1,10 @@
+//! Preprocessing: serialisable ops fitted on the train split and applied to every split, and in
+//! serving, identically.
+
+pub mod examples;
+pub mod graph;
+pub mod ops;
+
+pub use examples::{apply_graph, fit_graph};
+pub use graph::{TRANSFORM_GRAPH_FILE, TransformGraph};
+pub use ops::{Fill, FittedOp, TransformOp};
