@@ -1,4 +1,4 @@
-"""The Chicago taxi pipeline (examples/taxi.rs) end to end, split by node, with the time spent
+"""The Chicago taxi pipeline (examples/taxi/) end to end, split by node, with the time spent
 outside model fitting.
 
     cargo build --release --example taxi
