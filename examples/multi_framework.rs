@@ -15,13 +15,13 @@
 //! PyTorch joins the same way: `PythonTrainer::pytorch(Task::Regression, "fare")` (a multilayer
 //! perceptron; `pip install torch`).
 
-use millrace::components::data::transform::{Fill, TransformOp};
 use millrace::components::model::{
     Algorithm, Evaluation, Evaluator, Metric, Pusher, PythonTrainer, Task, Threshold, Trainer,
     copy_model,
 };
 use millrace::components::{CsvExampleGen, Transform};
 use millrace::prelude::*;
+use millrace::tabular::transform::{Fill, TransformOp};
 
 /// The label.
 const LABEL: &str = "fare";

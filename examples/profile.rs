@@ -13,12 +13,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use millrace::components::data::csv::CsvOptions;
-use millrace::components::data::parallel::default_threads;
-use millrace::components::data::report::statistics_html;
-use millrace::components::data::statistics::{
-    DatasetStatistics, StatisticsOptions, csv_statistics,
-};
+use millrace::tabular::csv::CsvOptions;
+use millrace::tabular::parallel::default_threads;
+use millrace::tabular::report::statistics_html;
+use millrace::tabular::statistics::{DatasetStatistics, StatisticsOptions, csv_statistics};
 
 struct Arguments {
     input: PathBuf,

@@ -11,10 +11,10 @@
 //! the anomalies report `anomalies.html` in the ExampleAnomalies one (`artifacts list` shows
 //! where). Each run also compares the data with the previous run's statistics for drift.
 
-use millrace::components::data::schema::InferenceOptions;
-use millrace::components::data::transform::{Fill, TransformOp};
 use millrace::components::{CsvExampleGen, ExampleValidator, SchemaGen, StatisticsGen, Transform};
 use millrace::prelude::*;
+use millrace::tabular::schema::InferenceOptions;
+use millrace::tabular::transform::{Fill, TransformOp};
 
 /// The preprocessing of the taxi features: what training and serving both apply.
 fn preprocessing() -> Vec<TransformOp> {

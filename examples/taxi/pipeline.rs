@@ -1,12 +1,12 @@
 //! The taxi pipeline's definition, apart from its `main` so that benchmarks can build it too.
 
-use millrace::components::data::schema::InferenceOptions;
-use millrace::components::data::transform::{Fill, TransformOp};
 use millrace::components::model::{
     Algorithm, Evaluator, InfraValidator, Metric, Pusher, Threshold, Trainer,
 };
 use millrace::components::{CsvExampleGen, ExampleValidator, SchemaGen, StatisticsGen, Transform};
 use millrace::prelude::*;
+use millrace::tabular::schema::InferenceOptions;
+use millrace::tabular::transform::{Fill, TransformOp};
 
 /// The label.
 const LABEL: &str = "fare";
