@@ -265,14 +265,7 @@ async fn lineage_counts(store: &dyn MetadataStore) -> BTreeMap<String, usize> {
             ))
             .or_default() += 1;
     }
-    for event in store
-        .get_events(&EventQuery {
-            artifact_ids: None,
-            execution_ids: None,
-        })
-        .await
-        .unwrap()
-    {
+    for event in store.get_events(&EventQuery::default()).await.unwrap() {
         *counts
             .entry(format!("event {:?}", event.event_type))
             .or_default() += 1;

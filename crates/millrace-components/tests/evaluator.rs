@@ -273,3 +273,92 @@ async fn models_are_blessed_only_under_the_threshold_and_metrics_match_the_predi
         "a model that is not blessed is not pushed"
     );
 }
+
+/// A trainer, an evaluator with a threshold and the last blessed model as its baseline.
+fn re_evaluated_pipeline() -> Pipeline {
+    let mut p = Pipeline::builder("re-evaluate");
+    let rmse_max = p.param("rmse_max", 20.0_f64);
+    let max_depth = p.param("max_depth", 6_i64);
+    let ingest = p.add("example_gen", CsvExampleGen::new(common::taxi()));
+    let tree = Algorithm::DecisionTreeRegressor {
+        max_depth: Some((&max_depth).into()),
+    };
+    let trained = p.add(
+        "trainer",
+        Trainer::new(ingest.examples, tree, "fare")
+            .configure(|t| t.features = vec!["trip_miles".into(), "trip_seconds".into()]),
+    );
+    let baseline = p.resolve(
+        "latest_blessed_model",
+        LatestBlessedModel::of(trained.model),
+    );
+    p.add(
+        "evaluator",
+        Evaluator::with_baseline(
+            ingest.examples,
+            trained.model,
+            baseline.model,
+            vec![Threshold::below(Metric::Rmse, &rmse_max)],
+        ),
+    );
+    p.build().unwrap()
+}
+
+#[tokio::test]
+async fn a_model_blessed_when_evaluated_again_becomes_the_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = millrace_metadata::connect("memory://").await.unwrap();
+    let runner = LocalRunner::new(store.clone(), dir.path());
+    let pipeline = re_evaluated_pipeline();
+    let run = |overrides: &[(&str, &str)]| {
+        let values = pipeline
+            .parameter_values(
+                &overrides
+                    .iter()
+                    .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                    .collect(),
+            )
+            .unwrap();
+        let runner = runner.clone();
+        let pipeline = pipeline.clone();
+        async move { runner.run(&pipeline, values).await.unwrap() }
+    };
+    let last_evaluation = || -> Evaluation {
+        let dir = common::output_dirs(dir.path(), "re-evaluate", "evaluator", "evaluation")
+            .pop()
+            .unwrap();
+        serde_json::from_slice(&std::fs::read(dir.join("evaluation.json")).unwrap()).unwrap()
+    };
+
+    // A threshold no model meets: the model is not blessed.
+    run(&[("rmse_max", "0.5")]).await;
+    assert!(!last_evaluation().blessed);
+    // The same model (the trainer is cached) evaluated again, against the default threshold:
+    // now it is blessed — by a later reader of the model than the run that trained it.
+    let relaxed = run(&[]).await;
+    assert_eq!(relaxed.node("trainer").unwrap().state, NodeState::Cached);
+    assert!(last_evaluation().blessed);
+    let model = store
+        .get_artifacts(&millrace_metadata::NodeQuery::all().of_type("Model"))
+        .await
+        .unwrap()
+        .remove(0);
+    let blessings = store
+        .get_artifacts(&millrace_metadata::NodeQuery::all().of_type("ModelBlessing"))
+        .await
+        .unwrap();
+    assert!(
+        blessings.iter().all(|blessing| blessing
+            .custom_properties
+            .get(ModelBlessing::CURRENT_MODEL_ID)
+            == Some(&millrace_metadata::Value::Int(model.id.unwrap()))),
+        "every blessing names the model it judged: {blessings:#?}"
+    );
+    // A new model is compared with it.
+    run(&[("max_depth", "3")]).await;
+    let evaluation = last_evaluation();
+    assert!(
+        evaluation.baseline.is_some(),
+        "the model blessed on its second evaluation is the baseline: {evaluation:#?}"
+    );
+}

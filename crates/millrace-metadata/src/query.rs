@@ -202,10 +202,12 @@ impl NodeQuery {
     }
 }
 
-/// Which artifacts a node wrote to one of its outputs, across every run: the LIVE models a
-/// trainer produced, the statistics a statistics node produced. Results come newest artifact
-/// first; the store walks the node context's attributions from the newest, so the cost of a
-/// page does not grow with how many runs the node has had.
+/// Which artifacts a node produced under one of its outputs, across every run: the LIVE models
+/// a trainer produced, the statistics a statistics node produced. An artifact counts once,
+/// for the execution that created it (its first event), however many cached executions wrote
+/// it again. Results come newest artifact first; the store walks the node context's
+/// attributions from the newest and checks each candidate with one index probe, so the cost of
+/// a page does not grow with how many runs the node, or the readers of its outputs, have had.
 ///
 /// ```
 /// use millrace_metadata::{ArtifactState, OutputQuery};

@@ -52,13 +52,56 @@ pub struct PutExecutionResult {
     pub context_ids: Vec<i64>,
 }
 
-/// Which events to read: those touching any of these artifacts or executions.
+/// Which events to read: those touching any of these artifacts or executions, optionally only
+/// of some types and at most so many. Events come by execution, then artifact.
+///
+/// ```
+/// use millrace_metadata::{EventQuery, EventType};
+///
+/// // The first three executions that read artifact 7.
+/// let readers = EventQuery::of_artifacts([7]).of_types([EventType::Input]).limit(3);
+/// assert_eq!(readers.limit, Some(3));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct EventQuery {
     /// Events of these artifacts (`None`: no condition on artifacts).
     pub artifact_ids: Option<Vec<i64>>,
     /// Events of these executions (`None`: no condition on executions).
     pub execution_ids: Option<Vec<i64>>,
+    /// Only events of these types (`None`: every type).
+    pub event_types: Option<Vec<EventType>>,
+    /// At most this many events, the earliest executions' first.
+    pub limit: Option<u32>,
+}
+
+impl EventQuery {
+    /// The events of these artifacts.
+    pub fn of_artifacts(ids: impl IntoIterator<Item = i64>) -> Self {
+        EventQuery {
+            artifact_ids: Some(ids.into_iter().collect()),
+            ..EventQuery::default()
+        }
+    }
+
+    /// The events of these executions.
+    pub fn of_executions(ids: impl IntoIterator<Item = i64>) -> Self {
+        EventQuery {
+            execution_ids: Some(ids.into_iter().collect()),
+            ..EventQuery::default()
+        }
+    }
+
+    /// Only events of these types.
+    pub fn of_types(mut self, types: impl IntoIterator<Item = EventType>) -> Self {
+        self.event_types = Some(types.into_iter().collect());
+        self
+    }
+
+    /// At most `limit` events.
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
 }
 
 /// The subgraph a lineage query reached.
@@ -171,8 +214,8 @@ pub trait MetadataStore: Send + Sync + fmt::Debug {
     /// Parent-context links, of these children or of all.
     async fn get_parent_contexts(&self, child_ids: Option<&[i64]>) -> Result<Vec<ParentContext>>;
 
-    /// The artifacts that the executions of a context (a pipeline node's) wrote to one output,
-    /// newest artifact first, each once however many executions wrote it.
+    /// The artifacts that the executions of a context (a pipeline node's) produced under one
+    /// output, newest artifact first, each once however many cached executions wrote it again.
     async fn get_output_artifacts(&self, query: &OutputQuery) -> Result<Vec<Artifact>>;
 
     /// The lineage subgraph reached from the starting nodes within `max_hops` events, in one
@@ -322,14 +365,10 @@ pub trait MetadataStore: Send + Sync + fmt::Debug {
                 continue;
             };
             let events: Vec<Event> = self
-                .get_events(&EventQuery {
-                    artifact_ids: None,
-                    execution_ids: Some(vec![execution_id]),
-                })
-                .await?
-                .into_iter()
-                .filter(|event| event.event_type == EventType::Output)
-                .collect();
+                .get_events(
+                    &EventQuery::of_executions([execution_id]).of_types([EventType::Output]),
+                )
+                .await?;
             let artifacts = self
                 .get_artifacts(&NodeQuery::all().ids(events.iter().map(|event| event.artifact_id)))
                 .await?;

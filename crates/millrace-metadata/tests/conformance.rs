@@ -64,6 +64,7 @@ conformance!(
     garbage_collection_removes_files_and_marks_deleted,
     pruning_keeps_the_newest_runs_and_shared_artifacts,
     a_nodes_outputs_come_newest_first_once_each_and_page_by_id,
+    event_queries_filter_by_type_and_stop_at_the_limit,
 );
 
 async fn artifact_type(store: &Store) -> i64 {
@@ -531,10 +532,7 @@ async fn events_keep_their_paths_in_order(store: Store, _dir: &tempfile::TempDir
         .await
         .unwrap();
     let events = store
-        .get_events(&EventQuery {
-            artifact_ids: None,
-            execution_ids: Some(vec![execution]),
-        })
+        .get_events(&EventQuery::of_executions(vec![execution]))
         .await
         .unwrap();
     assert_eq!(events.len(), 2);
@@ -640,10 +638,7 @@ async fn put_execution_writes_everything_in_one_transaction(
     assert_ne!(second.context_ids[0], first.context_ids[0]);
 
     let events = store
-        .get_events(&EventQuery {
-            artifact_ids: None,
-            execution_ids: Some(vec![first.execution_id]),
-        })
+        .get_events(&EventQuery::of_executions(vec![first.execution_id]))
         .await
         .unwrap();
     assert_eq!(events.len(), 2);
@@ -1258,4 +1253,47 @@ async fn a_nodes_outputs_come_newest_first_once_each_and_page_by_id(
         .await
         .unwrap();
     assert_eq!(ids(page), [first], "keyset paging: the next id below");
+}
+
+async fn event_queries_filter_by_type_and_stop_at_the_limit(
+    store: Store,
+    _dir: &tempfile::TempDir,
+) {
+    // a0 → e1 → a1 → e2 → a2: a1 is e1's output and e2's input.
+    let (artifacts, executions) = chain(&store, 2).await;
+    let of_a1 = |query: EventQuery| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .get_events(&query)
+                .await
+                .unwrap()
+                .iter()
+                .map(|event| (event.execution_id, event.event_type))
+                .collect::<Vec<_>>()
+        }
+    };
+    let every = of_a1(EventQuery::of_artifacts([artifacts[1]])).await;
+    assert_eq!(
+        every,
+        [
+            (executions[0], EventType::Output),
+            (executions[1], EventType::Input)
+        ],
+        "by execution"
+    );
+    let readers =
+        of_a1(EventQuery::of_artifacts([artifacts[1]]).of_types([EventType::Input])).await;
+    assert_eq!(readers, [(executions[1], EventType::Input)]);
+    let first = of_a1(EventQuery::of_artifacts([artifacts[1]]).limit(1)).await;
+    assert_eq!(
+        first,
+        [(executions[0], EventType::Output)],
+        "the producer comes first"
+    );
+    assert!(
+        of_a1(EventQuery::of_artifacts([artifacts[1]]).of_types([]))
+            .await
+            .is_empty()
+    );
 }

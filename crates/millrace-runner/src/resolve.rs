@@ -13,6 +13,8 @@
 
 use std::collections::BTreeSet;
 
+use millrace_core::Artifact as _;
+use millrace_core::artifact::standard::ModelBlessing;
 use millrace_core::spec::{ChannelRef, ResolverStrategy};
 use millrace_metadata::store::NODE_CONTEXT;
 use millrace_metadata::{
@@ -61,16 +63,10 @@ pub(crate) async fn execution_outputs(
     output: &str,
 ) -> Result<Vec<Artifact>> {
     let mut events: Vec<_> = store
-        .get_events(&EventQuery {
-            artifact_ids: None,
-            execution_ids: Some(vec![execution_id]),
-        })
+        .get_events(&EventQuery::of_executions([execution_id]).of_types([EventType::Output]))
         .await?
         .into_iter()
-        .filter(|event| {
-            event.event_type == EventType::Output
-                && matches!(event.path.first(), Some(PathStep::Key(key)) if key == output)
-        })
+        .filter(|event| matches!(event.path.first(), Some(PathStep::Key(key)) if key == output))
         .collect();
     if events.is_empty() {
         return Ok(Vec::new());
@@ -193,45 +189,64 @@ impl<'a> EarlierOutputs<'a> {
     }
 }
 
-/// Whether an evaluator blessed `model`: a `ModelBlessing` with `blessed = true` written by an
-/// execution that read the model.
+/// How many of a model's first readers a blessing recorded before blessings named their model
+/// is looked for among: the evaluator that blessed a model reads it in the run that trained it,
+/// before the cached reruns that read it again.
+const FIRST_READERS: u32 = 16;
+
+/// Whether an evaluator blessed `model`: a LIVE `ModelBlessing` with `blessed = true` about it.
+///
+/// The Evaluator records the judged model's id on the blessing (`current_model_id`, TFX's
+/// name), so this is one index lookup. Blessings written before it did are found through the
+/// model's lineage — a blessing written by one of the model's first readers — which stays
+/// bounded however many runs have read the model since.
 async fn is_blessed(store: &dyn MetadataStore, model: &Artifact) -> Result<bool> {
     let Some(model_id) = model.id else {
         return Ok(false);
     };
+    // Newest first: a model's blessing is usually among the newest, and the walk stops at it.
+    let blessed = |query: NodeQuery| {
+        query
+            .of_type(ModelBlessing::TYPE_NAME)
+            .where_property("blessed", Comparison::Eq, true)
+            .states([ArtifactState::Live.code()])
+            .order_by(OrderBy::Id)
+            .descending()
+            .limit(1)
+    };
+    let named = store
+        .get_artifacts(&blessed(NodeQuery::all()).where_custom_property(
+            ModelBlessing::CURRENT_MODEL_ID,
+            Comparison::Eq,
+            model_id,
+        ))
+        .await?;
+    if !named.is_empty() {
+        return Ok(true);
+    }
     let readers: Vec<i64> = store
-        .get_events(&EventQuery {
-            artifact_ids: Some(vec![model_id]),
-            execution_ids: None,
-        })
+        .get_events(
+            &EventQuery::of_artifacts([model_id])
+                .of_types([EventType::Input])
+                .limit(FIRST_READERS),
+        )
         .await?
         .into_iter()
-        .filter(|event| event.event_type == EventType::Input)
         .map(|event| event.execution_id)
         .collect();
     if readers.is_empty() {
         return Ok(false);
     }
     let written: Vec<i64> = store
-        .get_events(&EventQuery {
-            artifact_ids: None,
-            execution_ids: Some(readers),
-        })
+        .get_events(&EventQuery::of_executions(readers).of_types([EventType::Output]))
         .await?
         .into_iter()
-        .filter(|event| event.event_type == EventType::Output)
         .map(|event| event.artifact_id)
         .collect();
-    let blessings = store
-        .get_artifacts(
-            &NodeQuery::all()
-                .ids(written)
-                .of_type("ModelBlessing")
-                .where_property("blessed", Comparison::Eq, true)
-                .limit(1),
-        )
+    let legacy = store
+        .get_artifacts(&blessed(NodeQuery::all().ids(written)))
         .await?;
-    Ok(!blessings.is_empty())
+    Ok(!legacy.is_empty())
 }
 
 fn span_of(artifact: &Artifact) -> Option<i64> {

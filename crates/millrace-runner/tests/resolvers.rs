@@ -165,10 +165,7 @@ async fn reported(
 ) -> Value {
     let id = summary.node(node).unwrap().execution_id.unwrap();
     let events = store
-        .get_events(&millrace_metadata::EventQuery {
-            artifact_ids: None,
-            execution_ids: Some(vec![id]),
-        })
+        .get_events(&millrace_metadata::EventQuery::of_executions(vec![id]))
         .await
         .unwrap();
     let output = events

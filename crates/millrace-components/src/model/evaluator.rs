@@ -466,6 +466,8 @@ impl Evaluator {
 
 impl Component for Evaluator {
     const KIND: &'static str = "millrace.Evaluator";
+    // 2: the blessing records the ids of the model and the baseline it judged.
+    const VERSION: u32 = 2;
     type Inputs = EvaluatorInputs;
     type Outputs = EvaluatorOutputs;
 
@@ -478,8 +480,10 @@ impl Component for Evaluator {
 impl Execute for Evaluator {
     async fn execute(&self, context: &mut ExecutionContext) -> Result<(), ComponentError> {
         let examples = context.input::<Examples>("examples")?;
-        let model = LoadedModel::load(context.input::<Model>("model")?.uri())?;
-        let baseline = match context.optional_input::<Model>("baseline")? {
+        let model_input = context.input::<Model>("model")?;
+        let model = LoadedModel::load(model_input.uri())?;
+        let baseline_input = context.optional_input::<Model>("baseline")?;
+        let baseline = match &baseline_input {
             Some(baseline) => Some(LoadedModel::load(baseline.uri())?),
             None => None,
         };
@@ -506,6 +510,14 @@ impl Execute for Evaluator {
             evaluation_html(&evaluation, &title),
         )?;
         blessing.set_property("blessed", evaluation.blessed)?;
+        // Which model the verdict is about, by id, in TFX's words: resolvers find a model's
+        // blessing by this property (an index lookup) instead of walking its lineage.
+        if let Some(id) = model_input.artifact().id {
+            blessing.set_custom_property(ModelBlessing::CURRENT_MODEL_ID, id);
+        }
+        if let Some(id) = baseline_input.and_then(|baseline| baseline.artifact().id) {
+            blessing.set_custom_property(ModelBlessing::BASELINE_MODEL_ID, id);
+        }
         for (name, value) in &evaluation.overall {
             context.log_metric(name.clone(), *value);
         }

@@ -76,3 +76,11 @@ standard_artifact!(
     /// Generic metrics.
     Metrics, Some(BaseType::Metrics), []
 );
+
+impl ModelBlessing {
+    /// The custom property holding the id of the model the verdict is about (TFX's name):
+    /// resolvers find a model's blessing by it, with an index lookup.
+    pub const CURRENT_MODEL_ID: &'static str = "current_model_id";
+    /// The custom property holding the id of the baseline model it was compared with.
+    pub const BASELINE_MODEL_ID: &'static str = "baseline_model_id";
+}

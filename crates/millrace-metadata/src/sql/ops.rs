@@ -1037,9 +1037,9 @@ pub(crate) fn get_artifacts(tx: &mut dyn SqlTx, query: &NodeQuery) -> Result<Vec
         .collect())
 }
 
-/// What the executions of a context wrote to one output, newest artifact first. The statement
-/// walks the context's attributions from the newest (the `(context_id, artifact_id)` unique
-/// index) and checks each artifact's OUTPUT event, so it stops after `limit` matches.
+/// What the executions of a context produced under one output, newest artifact first. The
+/// statement walks the context's attributions from the newest (the `(context_id, artifact_id)`
+/// unique index) and checks each artifact's first event, so it stops after `limit` matches.
 pub(crate) fn get_output_artifacts(
     tx: &mut dyn SqlTx,
     query: &OutputQuery,
@@ -1051,7 +1051,11 @@ pub(crate) fn get_output_artifacts(
     ];
     let mut conditions = vec![
         r#"at."context_id" = $1"#.to_owned(),
-        r#"EXISTS (SELECT 1 FROM "Event" ev JOIN "Association" asn ON asn."execution_id" = ev."execution_id" AND asn."context_id" = $1 JOIN "EventPath" ep ON ep."event_id" = ev."id" WHERE ev."artifact_id" = at."artifact_id" AND ev."type" = $3 AND ep."is_index_step" = 0 AND ep."step_key" = $2)"#.to_owned(),
+        // The artifact's first event — by the smallest execution id, the execution that
+        // produced it, since every reader and every cached reuse comes later — is an OUTPUT
+        // under the output's key by an execution of the context. One index probe per
+        // candidate, however many runs have read or reused the artifact since.
+        r#"EXISTS (SELECT 1 FROM "Event" ev JOIN "Association" asn ON asn."execution_id" = ev."execution_id" AND asn."context_id" = $1 JOIN "EventPath" ep ON ep."event_id" = ev."id" WHERE ev."id" = (SELECT first."id" FROM "Event" first WHERE first."artifact_id" = at."artifact_id" ORDER BY first."execution_id" LIMIT 1) AND ev."type" = $3 AND ep."is_index_step" = 0 AND ep."step_key" = $2)"#.to_owned(),
     ];
     if let Some(states) = &query.states {
         if states.is_empty() {
@@ -1294,13 +1298,36 @@ pub(crate) fn get_events(tx: &mut dyn SqlTx, query: &EventQuery) -> Result<Vec<E
             ));
         }
     }
-    let filter = if conditions.is_empty() {
+    let mut filters = Vec::new();
+    if !conditions.is_empty() {
+        filters.push(format!("({})", conditions.join(" OR ")));
+    }
+    if let Some(types) = &query.event_types {
+        if types.is_empty() {
+            return Ok(Vec::new());
+        }
+        let first = params.len() + 1;
+        params.extend(
+            types
+                .iter()
+                .map(|event_type| SqlValue::Int(event_type.code())),
+        );
+        filters.push(format!(
+            r#"e."type" IN ({})"#,
+            placeholders(first, types.len())
+        ));
+    }
+    let filter = if filters.is_empty() {
         String::new()
     } else {
-        format!("WHERE {}", conditions.join(" OR "))
+        format!("WHERE {}", filters.join(" AND "))
     };
+    let limit = query
+        .limit
+        .map(|limit| format!(" LIMIT {limit}"))
+        .unwrap_or_default();
     let rows = tx.query(
-        &format!(r#"SELECT e."id", e."artifact_id", e."execution_id", e."type", e."milliseconds_since_epoch" FROM "Event" e {filter} ORDER BY e."execution_id", e."artifact_id", e."type""#),
+        &format!(r#"SELECT e."id", e."artifact_id", e."execution_id", e."type", e."milliseconds_since_epoch" FROM "Event" e {filter} ORDER BY e."execution_id", e."artifact_id", e."type"{limit}"#),
         &params,
     )?;
     events_with_paths(tx, &rows)
@@ -1596,16 +1623,10 @@ pub(crate) fn get_lineage(tx: &mut dyn SqlTx, query: &LineageQuery) -> Result<Li
     }
     let artifacts = get_artifacts(tx, &NodeQuery::all().ids(artifact_ids.iter().copied()))?;
     let executions = get_executions(tx, &NodeQuery::all().ids(execution_ids.iter().copied()))?;
-    let events = get_events(
-        tx,
-        &EventQuery {
-            artifact_ids: Some(artifact_ids.iter().copied().collect()),
-            execution_ids: None,
-        },
-    )?
-    .into_iter()
-    .filter(|event| execution_ids.contains(&event.execution_id))
-    .collect();
+    let events = get_events(tx, &EventQuery::of_artifacts(artifact_ids.iter().copied()))?
+        .into_iter()
+        .filter(|event| execution_ids.contains(&event.execution_id))
+        .collect();
     let mut context_ids = BTreeSet::new();
     for (ids, table, column) in [
         (
