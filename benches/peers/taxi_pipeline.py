@@ -3,6 +3,7 @@ outside model fitting.
 
     cargo build --release --example taxi
     python3 benches/peers/taxi_pipeline.py [RUNS]        (default 5)
+    TAXI_BINARY=path/to/taxi python3 benches/peers/taxi_pipeline.py    (another build, to compare)
 
 Each run starts from an empty store and artifact root (every node executes), then runs once more
 unchanged (every component cached). Node times come from the metadata store's execution
@@ -20,7 +21,7 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BINARY = os.path.join(ROOT, "target", "release", "examples", "taxi")
+BINARY = os.environ.get("TAXI_BINARY") or os.path.join(ROOT, "target", "release", "examples", "taxi")
 
 
 def run(directory):
