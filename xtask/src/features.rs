@@ -1,8 +1,10 @@
 //! The facade's features really gate: `millrace` without its default features builds, and
-//! pulls in none of the heavy crates that only the store, the runner and the components need.
+//! pulls in none of the heavy crates that only the store, the runner and the components need;
+//! and the tabular library stays apart from the pipeline crates.
 //!
-//! `cargo xtask lint` runs [`check_minimal_build`]: it builds `-p millrace --no-default-features`
-//! and reads that build's normal (non-dev) dependency tree from `cargo tree`.
+//! `cargo xtask lint` runs [`check_minimal_build`] — it builds `-p millrace --no-default-features`
+//! and reads that build's normal (non-dev) dependency tree from `cargo tree` — and
+//! [`check_tabular_stands_alone`].
 
 use std::path::Path;
 
@@ -20,17 +22,55 @@ pub const HEAVY: &[&str] = &[
     "smartcore",
 ];
 
-/// The heavy crates in a `cargo tree --prefix none` listing.
-pub fn heavy_crates_in(tree: &str) -> Vec<String> {
+/// The Millrace crates the tabular library must not depend on: it knows nothing of pipelines.
+pub const PIPELINE_CRATES: &[&str] = &[
+    "millrace",
+    "millrace-core",
+    "millrace-macros",
+    "millrace-metadata",
+    "millrace-runner",
+    "millrace-components",
+];
+
+/// The crates of `names` in a `cargo tree --prefix none` listing.
+pub fn crates_in(tree: &str, names: &[&str]) -> Vec<String> {
     let mut found: Vec<String> = tree
         .lines()
         .filter_map(|line| line.split_whitespace().next())
-        .filter(|name| HEAVY.contains(name))
+        .filter(|name| names.contains(name))
         .map(str::to_owned)
         .collect();
     found.sort();
     found.dedup();
     found
+}
+
+/// The heavy crates in a `cargo tree --prefix none` listing.
+pub fn heavy_crates_in(tree: &str) -> Vec<String> {
+    crates_in(tree, HEAVY)
+}
+
+/// Checks that `millrace-tabular` depends on no pipeline crate.
+pub fn check_tabular_stands_alone(root: &Path) -> Result<(), String> {
+    let tree = capture(cargo().current_dir(root).args([
+        "tree",
+        "-p",
+        "millrace-tabular",
+        "--edges",
+        "normal",
+        "--prefix",
+        "none",
+    ]))?;
+    let found = crates_in(&tree, PIPELINE_CRATES);
+    if found.is_empty() {
+        eprintln!("xtask: millrace-tabular depends on no pipeline crate");
+        Ok(())
+    } else {
+        Err(format!(
+            "millrace-tabular depends on {}: the data library must not know pipelines",
+            found.join(", ")
+        ))
+    }
 }
 
 /// Builds the facade without its default features and checks what it depends on.
@@ -69,5 +109,12 @@ mod tests {
         let tree = "millrace v0.1.0 (/w)\nrusqlite v0.43.0\nserde v1.0.0\nparquet-derive v1\n";
         assert_eq!(heavy_crates_in(tree), ["rusqlite"]);
         assert!(heavy_crates_in("millrace v0.1.0\nserde v1\n").is_empty());
+        assert_eq!(
+            crates_in(
+                "millrace-tabular v0.1.0\nmillrace-core v0.1.0\n",
+                PIPELINE_CRATES
+            ),
+            ["millrace-core"]
+        );
     }
 }

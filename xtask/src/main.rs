@@ -99,7 +99,8 @@ fn lint(root: &Path) -> Result<(), String> {
         .current_dir(root)
         .env("RUSTDOCFLAGS", "-D warnings")
         .args(["doc", "--workspace", "--no-deps", "--all-features"]))?;
-    features::check_minimal_build(root)
+    features::check_minimal_build(root)?;
+    features::check_tabular_stands_alone(root)
 }
 
 /// `cargo xtask bench`: every benchmark of the workspace.
