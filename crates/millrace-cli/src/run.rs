@@ -5,7 +5,7 @@ use std::io::Write;
 use std::io::IsTerminal;
 
 use millrace_core::Pipeline;
-use millrace_runner::{LocalRunner, NodeLauncher, NodeState, RunRecord, RunnerError};
+use millrace_runner::{LocalRunner, NodeLauncher, NodeState, RunnerError};
 
 use crate::command::Location;
 use crate::error::CliError;
@@ -101,11 +101,9 @@ pub(crate) async fn run_node(
     let store = millrace_metadata::connect(&location.store)
         .await
         .map_err(RunnerError::from)?;
-    let record = RunRecord::open_or_start(&*store, pipeline, run_id, parameters).await?;
-    let outcome = NodeLauncher::new(&*store, pipeline, &record, &location.root)
-        .single_attempt()
-        .launch(node)
-        .await?;
+    let outcome =
+        NodeLauncher::run_one_node(&*store, pipeline, run_id, node, parameters, &location.root)
+            .await?;
     render::node_outcome(run_id, &outcome).write(stdout, json)?;
     match outcome.state {
         NodeState::Failed => Err(CliError::RunFailed),

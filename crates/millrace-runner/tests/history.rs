@@ -11,7 +11,7 @@ use millrace_core::prelude::*;
 use millrace_metadata::{MetadataStore, connect};
 use millrace_runner::{
     CacheChange, CacheVerdict, LocalRunner, NodeLauncher, NodeState, NotCachedReason, RunHistory,
-    RunPage, RunRecord, RunState,
+    RunPage, RunState,
 };
 
 /// Writes `text` into `text.txt`.
@@ -182,13 +182,17 @@ async fn a_failed_run_lists_as_failed_and_a_run_between_tasks_as_incomplete() {
         .unwrap();
     assert!(!failed.succeeded);
     // A remote engine's run: one task has run, the other not yet.
-    let record = RunRecord::start(&*setup.store, &pipeline, "remote-1", text(&pipeline, "x"))
-        .await
-        .unwrap();
-    NodeLauncher::new(&*setup.store, &pipeline, &record, setup.dir.path())
-        .launch("write")
-        .await
-        .unwrap();
+    let written = NodeLauncher::run_one_node(
+        &*setup.store,
+        &pipeline,
+        "remote-1",
+        "write",
+        text(&pipeline, "x"),
+        &setup.dir.path().join("artifacts"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(written.state, NodeState::Complete);
 
     let runs = setup
         .history()

@@ -96,6 +96,25 @@ impl<'a> NodeLauncher<'a> {
         self
     }
 
+    /// Executes node `node_id` of run `run_id` as one task of a remote engine does (Airflow's,
+    /// Argo's, Kubeflow's — through `run-node`): joins the run, or starts it with `parameters`
+    /// if this is its first task, and makes one attempt, leaving retries to the engine.
+    pub async fn run_one_node(
+        store: &dyn MetadataStore,
+        pipeline: &Pipeline,
+        run_id: &str,
+        node_id: &str,
+        parameters: BTreeMap<String, serde_json::Value>,
+        root: &std::path::Path,
+    ) -> Result<NodeOutcome> {
+        pipeline.node(node_id)?;
+        let record = RunRecord::open_or_start(store, pipeline, run_id, parameters).await?;
+        NodeLauncher::new(store, pipeline, &record, root)
+            .single_attempt()
+            .launch(node_id)
+            .await
+    }
+
     /// Runs node `node_id` to the end: condition, inputs, cache, attempts with retries, publish.
     pub async fn launch(&self, node_id: &str) -> Result<NodeOutcome> {
         let started = Instant::now();
