@@ -9,17 +9,29 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use millrace_components::CsvExampleGen;
+use millrace_components::data::example_gen::ExampleGenOutputs;
 use millrace_components::data::examples_format::read_split;
 use millrace_components::model::metrics::regression_metrics;
+use millrace_components::model::trainer::TrainerOutputs;
 use millrace_components::model::{
     Algorithm, Evaluation, Evaluator, LoadedModel, Metric, Threshold, Trainer,
 };
 use millrace_components::model::{BulkInferrer, InfraReport, InfraValidator, Pusher};
 use millrace_core::prelude::*;
+use millrace_core::resolver::BlessedModelOutputs;
+use millrace_core::{PipelineBuilder, RuntimeParameter};
 use millrace_runner::{LocalRunner, NodeState};
 
-fn pipeline(serving: &Path) -> Pipeline {
-    let mut p = Pipeline::builder("evaluate");
+/// The taxi examples, a decision tree of runtime-parameter depth on two features, and the last
+/// blessed tree: what both test pipelines start with. Also the `rmse_max` parameter.
+fn tree_and_baseline(
+    p: &mut PipelineBuilder,
+) -> (
+    RuntimeParameter<f64>,
+    ExampleGenOutputs,
+    TrainerOutputs,
+    BlessedModelOutputs,
+) {
     let rmse_max = p.param("rmse_max", 20.0_f64);
     let max_depth = p.param("max_depth", 6_i64);
     let ingest = p.add("example_gen", CsvExampleGen::new(common::taxi()));
@@ -35,6 +47,12 @@ fn pipeline(serving: &Path) -> Pipeline {
         "latest_blessed_model",
         LatestBlessedModel::of(trained.model),
     );
+    (rmse_max, ingest, trained, baseline)
+}
+
+fn pipeline(serving: &Path) -> Pipeline {
+    let mut p = Pipeline::builder("evaluate");
+    let (rmse_max, ingest, trained, baseline) = tree_and_baseline(&mut p);
     let evaluated = p.add(
         "evaluator",
         Evaluator::with_baseline(
@@ -277,21 +295,7 @@ async fn models_are_blessed_only_under_the_threshold_and_metrics_match_the_predi
 /// A trainer, an evaluator with a threshold and the last blessed model as its baseline.
 fn re_evaluated_pipeline() -> Pipeline {
     let mut p = Pipeline::builder("re-evaluate");
-    let rmse_max = p.param("rmse_max", 20.0_f64);
-    let max_depth = p.param("max_depth", 6_i64);
-    let ingest = p.add("example_gen", CsvExampleGen::new(common::taxi()));
-    let tree = Algorithm::DecisionTreeRegressor {
-        max_depth: Some((&max_depth).into()),
-    };
-    let trained = p.add(
-        "trainer",
-        Trainer::new(ingest.examples, tree, "fare")
-            .configure(|t| t.features = vec!["trip_miles".into(), "trip_seconds".into()]),
-    );
-    let baseline = p.resolve(
-        "latest_blessed_model",
-        LatestBlessedModel::of(trained.model),
-    );
+    let (rmse_max, ingest, trained, baseline) = tree_and_baseline(&mut p);
     p.add(
         "evaluator",
         Evaluator::with_baseline(
