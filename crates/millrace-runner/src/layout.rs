@@ -68,6 +68,18 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// Where a dispatcher keeps what it captured of a node's tasks in a run (a container's
+    /// output, a pod's log): `<root>/<pipeline>/<node>/.logs/run-<run-id>/`.
+    pub fn task_logs(&self, node: &str, run_id: &str) -> PathBuf {
+        self.root
+            .join(&self.pipeline)
+            .join(node)
+            .join(".logs")
+            .join(format!("run-{run_id}"))
+    }
+}
+
 /// Creates a directory and its parents.
 pub(crate) fn create_dir(path: &Path) -> Result<()> {
     std::fs::create_dir_all(path).map_err(|error| RunnerError::io(path, error))

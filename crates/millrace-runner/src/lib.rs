@@ -33,6 +33,7 @@
 //! ```
 
 pub mod cache_key;
+pub mod dispatch;
 mod error;
 pub mod executor;
 pub mod history;
@@ -45,6 +46,7 @@ pub mod resolve;
 pub mod state;
 
 pub use cache_key::{CacheChange, CacheKey};
+pub use dispatch::{NodeDispatcher, NodeTask, TaskEnd};
 pub use error::{Result, RunnerError};
 pub use history::{
     Attempt, CacheExplanation, CacheVerdict, NodeHistory, NotCachedReason, RunDetails, RunHistory,

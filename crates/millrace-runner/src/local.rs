@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use millrace_core::spec::TaskSpec;
 use millrace_core::{Pipeline, TriggerRule};
 use millrace_metadata::{
     Artifact, ArtifactAndEvent, ArtifactState, Execution, ExecutionState, MetadataStore, NodeQuery,
@@ -14,6 +15,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use tokio::task::JoinSet;
 
+use crate::dispatch::{NodeDispatcher, launch_dispatched};
 use crate::error::{Result, RunnerError};
 use crate::launcher::{NodeLauncher, NodeOutcome};
 use crate::properties;
@@ -75,6 +77,7 @@ pub struct LocalRunner {
     parallelism: usize,
     keep_going: bool,
     events: Option<tokio::sync::mpsc::UnboundedSender<RunEvent>>,
+    dispatcher: Option<Arc<dyn NodeDispatcher>>,
 }
 
 /// What to do with a node whose upstream nodes have all finished.
@@ -125,7 +128,16 @@ impl LocalRunner {
             parallelism: std::thread::available_parallelism().map_or(2, usize::from),
             keep_going: false,
             events: None,
+            dispatcher: None,
         }
+    }
+
+    /// Executes each component node through `dispatcher` (`run-node` in a container, a
+    /// Kubernetes Job) instead of in this process; scheduling stays here. See
+    /// [`dispatch`](crate::dispatch).
+    pub fn dispatcher(mut self, dispatcher: Arc<dyn NodeDispatcher>) -> Self {
+        self.dispatcher = Some(dispatcher);
+        self
     }
 
     /// Reports progress on this channel.
@@ -329,10 +341,42 @@ impl LocalRunner {
                             );
                             tracing::info!(node = %id, "starting");
                             self.report(RunEvent::NodeStarted(id.clone()));
+                            let dispatcher = self
+                                .dispatcher
+                                .clone()
+                                .filter(|_| matches!(node.task, TaskSpec::Component { .. }));
                             let task = running.spawn(async move {
-                                let launcher =
-                                    NodeLauncher::new(&*store, &pipeline, &record, &root);
-                                let outcome = launcher.launch(&id).await;
+                                let started = Instant::now();
+                                let outcome = match dispatcher {
+                                    Some(dispatcher) => {
+                                        let options = match pipeline.node(&id) {
+                                            Ok(node) => node.options.clone(),
+                                            Err(error) => return (id, Err(error.into())),
+                                        };
+                                        let logs =
+                                            crate::layout::Layout::new(&root, pipeline.name())
+                                                .task_logs(&id, &record.run_id);
+                                        launch_dispatched(
+                                            &*dispatcher,
+                                            &*store,
+                                            &record,
+                                            &options,
+                                            &id,
+                                            logs,
+                                        )
+                                        .await
+                                    }
+                                    None => {
+                                        NodeLauncher::new(&*store, &pipeline, &record, &root)
+                                            .launch(&id)
+                                            .await
+                                    }
+                                };
+                                let outcome = outcome.map(|outcome| NodeOutcome {
+                                    duration_ms: u64::try_from(started.elapsed().as_millis())
+                                        .unwrap_or(u64::MAX),
+                                    ..outcome
+                                });
                                 (id, outcome)
                             });
                             tasks.insert(task.id(), id_of_task);
@@ -364,6 +408,9 @@ impl LocalRunner {
                     interrupted = true;
                     running.abort_all();
                     while running.join_next().await.is_some() {}
+                    if let Some(dispatcher) = &self.dispatcher {
+                        dispatcher.cancel_all().await?;
+                    }
                     recover_interrupted(&*self.store, &shared_record, ExecutionState::Canceled).await?;
                     break;
                 }
@@ -416,48 +463,76 @@ pub async fn recover_interrupted(
             Some(Value::String(node)) => node.clone(),
             _ => String::new(),
         };
-        // Its outputs are recorded at `<root>/<pipeline>/<node>/<output>/<execution-id>`.
-        let (node_part, id_part) = (format!("/{node}/"), format!("/{execution_id}"));
-        let pending: Vec<Artifact> = store
-            .get_artifacts(
-                &NodeQuery::all()
-                    .in_context(record.run_context)
-                    .states([ArtifactState::Pending.code()]),
-            )
-            .await?
-            .into_iter()
-            .filter(|artifact| {
-                artifact
-                    .uri
-                    .as_deref()
-                    .is_some_and(|uri| uri.contains(&node_part) && uri.ends_with(&id_part))
-            })
-            .collect();
-        recovered.push((node.clone(), execution_id));
-        let mut interrupted = Execution {
-            last_known_state: state,
-            ..execution
-        };
-        interrupted.custom_properties.insert(
-            properties::ERROR.to_owned(),
-            Value::String("the run was interrupted while this execution ran".to_owned()),
-        );
-        store
-            .put_execution(&PutExecution {
-                execution: interrupted,
-                artifacts: pending
-                    .into_iter()
-                    .map(|artifact| ArtifactAndEvent {
-                        artifact: Artifact {
-                            state: ArtifactState::Abandoned,
-                            ..artifact
-                        },
-                        event: None,
-                    })
-                    .collect(),
-                contexts: Vec::new(),
-            })
-            .await?;
+        recover_execution(
+            store,
+            record.run_context,
+            execution,
+            state,
+            "the run was interrupted while this execution ran",
+        )
+        .await?;
+        recovered.push((node, execution_id));
     }
     Ok(recovered)
+}
+
+/// Ends one execution left RUNNING (its process died or was killed) in `state` with `error`,
+/// and marks its PENDING outputs ABANDONED, in one transaction.
+pub(crate) async fn recover_execution(
+    store: &dyn MetadataStore,
+    run_context: i64,
+    execution: Execution,
+    state: ExecutionState,
+    error: &str,
+) -> Result<()> {
+    let Some(execution_id) = execution.id else {
+        return Ok(());
+    };
+    let node = match execution.custom_properties.get(properties::NODE_ID) {
+        Some(Value::String(node)) => node.clone(),
+        _ => String::new(),
+    };
+    // Its outputs are its PENDING artifacts in the run, recorded at
+    // `<root>/<pipeline>/<node>/<output>/<execution-id>`.
+    let (node_part, id_part) = (format!("/{node}/"), format!("/{execution_id}"));
+    let pending: Vec<Artifact> = store
+        .get_artifacts(
+            &NodeQuery::all()
+                .in_context(run_context)
+                .states([ArtifactState::Pending.code()]),
+        )
+        .await?
+        .into_iter()
+        .filter(|artifact| {
+            artifact
+                .uri
+                .as_deref()
+                .is_some_and(|uri| uri.contains(&node_part) && uri.ends_with(&id_part))
+        })
+        .collect();
+    let mut ended = Execution {
+        last_known_state: state,
+        ..execution
+    };
+    ended.custom_properties.insert(
+        properties::ERROR.to_owned(),
+        Value::String(error.to_owned()),
+    );
+    store
+        .put_execution(&PutExecution {
+            execution: ended,
+            artifacts: pending
+                .into_iter()
+                .map(|artifact| ArtifactAndEvent {
+                    artifact: Artifact {
+                        state: ArtifactState::Abandoned,
+                        ..artifact
+                    },
+                    event: None,
+                })
+                .collect(),
+            contexts: Vec::new(),
+        })
+        .await?;
+    Ok(())
 }

@@ -13,7 +13,7 @@ use millrace_core::{BuildError, TriggerRule};
 use millrace_metadata::{
     ArtifactState, EventQuery, ExecutionState, MetadataStore, NodeQuery, connect,
 };
-use millrace_runner::{LocalRunner, NodeState};
+use millrace_runner::{LocalRunner, NodeDispatcher, NodeLauncher, NodeState, NodeTask, TaskEnd};
 use serde::{Deserialize, Serialize};
 
 /// Writes `count` lines into `numbers.txt`.
@@ -580,4 +580,133 @@ async fn a_changed_external_input_misses_the_cache() {
     std::fs::remove_file(&source).unwrap();
     let summary = runner.run(&pipeline, BTreeMap::new()).await.unwrap();
     assert_eq!(state(&summary), NodeState::Failed);
+}
+
+/// Executes each task as `run-node` would elsewhere, in this process: one attempt through
+/// [`NodeLauncher::run_one_node`] against the same store. A task whose node is in `killed` is
+/// reported killed before it records anything, as a pod whose image is missing would be.
+#[derive(Debug)]
+struct SameProcessDispatcher {
+    store: Arc<dyn MetadataStore>,
+    pipeline: Pipeline,
+    root: std::path::PathBuf,
+    killed: Vec<String>,
+    tasks: std::sync::Mutex<Vec<(String, u32)>>,
+}
+
+#[async_trait::async_trait]
+impl NodeDispatcher for SameProcessDispatcher {
+    async fn dispatch(&self, task: &NodeTask) -> millrace_runner::Result<TaskEnd> {
+        self.tasks
+            .lock()
+            .unwrap()
+            .push((task.node.clone(), task.attempt));
+        if self.killed.contains(&task.node) {
+            return Ok(TaskEnd::Killed(
+                "image localhost/missing:1 not found".to_owned(),
+            ));
+        }
+        let outcome = NodeLauncher::run_one_node(
+            &*self.store,
+            &self.pipeline,
+            &task.run_id,
+            &task.node,
+            task.parameters.clone(),
+            &self.root,
+        )
+        .await?;
+        Ok(TaskEnd::Exited(match outcome.state {
+            NodeState::Failed => 1,
+            NodeState::Skipped => 99,
+            _ => 0,
+        }))
+    }
+
+    async fn cancel_all(&self) -> millrace_runner::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatched_node_is_retried_by_the_scheduler_one_task_an_attempt() {
+    let setup = setup().await;
+    let counter = setup.dir.path().join("calls.txt");
+    let pipeline = flaky_pipeline(&counter, 2, 2);
+    let root = setup.dir.path().join("artifacts");
+    let dispatcher = Arc::new(SameProcessDispatcher {
+        store: Arc::clone(&setup.store),
+        pipeline: pipeline.clone(),
+        root: root.clone(),
+        killed: Vec::new(),
+        tasks: std::sync::Mutex::new(Vec::new()),
+    });
+    let summary = setup
+        .runner()
+        .dispatcher(dispatcher.clone())
+        .run(&pipeline, BTreeMap::new())
+        .await
+        .unwrap();
+    assert!(summary.succeeded, "{summary:#?}");
+    let outcome = summary.node("flaky").unwrap();
+    assert_eq!((outcome.state, outcome.attempts), (NodeState::Complete, 3));
+    assert_eq!(
+        *dispatcher.tasks.lock().unwrap(),
+        [
+            ("flaky".to_owned(), 0),
+            ("flaky".to_owned(), 1),
+            ("flaky".to_owned(), 2)
+        ],
+        "one task per attempt: run-node itself never retries"
+    );
+    let states: Vec<ExecutionState> = setup
+        .store
+        .get_executions(&NodeQuery::all())
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.last_known_state)
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ExecutionState::Failed,
+            ExecutionState::Failed,
+            ExecutionState::Complete
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatched_task_killed_before_it_recorded_anything_fails_its_node_with_the_reason() {
+    let setup = setup().await;
+    let pipeline = numbers_pipeline().unwrap();
+    let dispatcher = Arc::new(SameProcessDispatcher {
+        store: Arc::clone(&setup.store),
+        pipeline: pipeline.clone(),
+        root: setup.dir.path().join("artifacts"),
+        killed: vec!["sum".to_owned()],
+        tasks: std::sync::Mutex::new(Vec::new()),
+    });
+    let summary = setup
+        .runner()
+        .keep_going(true)
+        .dispatcher(dispatcher)
+        .run(&pipeline, parameters(&pipeline, &[]))
+        .await
+        .unwrap();
+    assert!(!summary.succeeded);
+    assert_eq!(summary.node("numbers").unwrap().state, NodeState::Complete);
+    assert_eq!(
+        summary.node("count_lines").unwrap().state,
+        NodeState::Complete
+    );
+    let sum = summary.node("sum").unwrap();
+    assert_eq!(sum.state, NodeState::Failed);
+    assert!(
+        sum.message
+            .as_deref()
+            .unwrap()
+            .contains("localhost/missing:1"),
+        "{sum:?}"
+    );
 }
