@@ -1,0 +1,128 @@
+//! Clients for object stores, configured from each cloud's standard environment.
+//!
+//! Credentials never come from a pipeline, a DAG file or a manifest: each client reads the
+//! environment of the process the way the cloud's own SDKs do —
+//!
+//! | store | settings read |
+//! |---|---|
+//! | S3 | `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION` (default `us-east-1`), `AWS_ENDPOINT_URL` for S3-compatible servers; otherwise web identity (EKS), the ECS container endpoint, or the instance's role |
+//! | Cloud Storage | `GOOGLE_APPLICATION_CREDENTIALS` / `GOOGLE_SERVICE_ACCOUNT`, the gcloud application-default file, or the metadata server |
+//! | Azure Blob | `AZURE_STORAGE_ACCOUNT_NAME` with `AZURE_STORAGE_ACCOUNT_KEY`, a SAS, a client secret, workload identity or managed identity; `AZURE_STORAGE_USE_EMULATOR=true` for Azurite |
+//!
+//! An endpoint given as `http://…` (a local S3-compatible server, an emulator) is allowed
+//! plain HTTP; real clouds are reached over TLS, with rustls on `ring`. Requests are retried
+//! with backoff on transient failures, for at most a minute.
+//!
+//! One client serves a bucket for the whole process (clients pool connections).
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use object_store::aws::AmazonS3Builder;
+use object_store::azure::MicrosoftAzureBuilder;
+use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::memory::InMemory;
+use object_store::{ClientOptions, ObjectStore, RetryConfig};
+
+use crate::error::{Result, StorageError};
+use crate::location::{ObjectLocation, Scheme};
+
+/// The process's clients, by scheme and bucket.
+static CLIENTS: LazyLock<Mutex<HashMap<(Scheme, String), Arc<dyn ObjectStore>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The client for `location`'s bucket, made on first use.
+pub(crate) fn client(location: &ObjectLocation) -> Result<Arc<dyn ObjectStore>> {
+    let key = (location.scheme, location.bucket.clone());
+    let mut clients = CLIENTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(client) = clients.get(&key) {
+        return Ok(Arc::clone(client));
+    }
+    let client = build(location)?;
+    clients.insert(key, Arc::clone(&client));
+    Ok(client)
+}
+
+fn build(location: &ObjectLocation) -> Result<Arc<dyn ObjectStore>> {
+    install_ring_provider();
+    let configure = |error: object_store::Error| StorageError::Configure {
+        url: location.to_string(),
+        message: error.to_string(),
+    };
+    let retry = RetryConfig {
+        max_retries: 5,
+        retry_timeout: Duration::from_secs(60),
+        ..RetryConfig::default()
+    };
+    let options = |endpoint: Option<String>| {
+        ClientOptions::new()
+            .with_connect_timeout(Duration::from_secs(5))
+            .with_allow_http(endpoint.is_some_and(|url| url.starts_with("http://")))
+    };
+    let bucket = location.bucket.clone();
+    Ok(match location.scheme {
+        Scheme::S3 => {
+            let endpoint = env_any(&["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"]);
+            let mut builder = AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .with_retry(retry)
+                .with_client_options(options(endpoint));
+            if env_any(&["AWS_REGION", "AWS_DEFAULT_REGION"]).is_none() {
+                builder = builder.with_region("us-east-1");
+            }
+            Arc::new(builder.build().map_err(configure)?)
+        }
+        Scheme::Gcs => {
+            let endpoint = service_account_endpoint();
+            Arc::new(
+                GoogleCloudStorageBuilder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_retry(retry)
+                    .with_client_options(options(endpoint))
+                    .build()
+                    .map_err(configure)?,
+            )
+        }
+        Scheme::Azure => {
+            let emulator = env_any(&["AZURE_STORAGE_USE_EMULATOR"])
+                .is_some_and(|value| value.eq_ignore_ascii_case("true"));
+            let endpoint = env_any(&["AZURE_STORAGE_ENDPOINT", "AZURE_ENDPOINT"])
+                .or_else(|| emulator.then(|| "http://127.0.0.1:10000".to_owned()));
+            Arc::new(
+                MicrosoftAzureBuilder::from_env()
+                    .with_container_name(bucket)
+                    .with_retry(retry)
+                    .with_client_options(options(endpoint))
+                    .build()
+                    .map_err(configure)?,
+            )
+        }
+        Scheme::Memory => Arc::new(InMemory::new()),
+    })
+}
+
+/// The first of `names` set in the environment.
+fn env_any(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+}
+
+/// The `gcs_base_url` of the service-account file, when it points at an emulator.
+fn service_account_endpoint() -> Option<String> {
+    let path = env_any(&["GOOGLE_SERVICE_ACCOUNT", "GOOGLE_APPLICATION_CREDENTIALS"])?;
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value
+        .get("gcs_base_url")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+}
+
+/// Makes rustls use `ring` (the process may install it once; later calls change nothing).
+fn install_ring_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

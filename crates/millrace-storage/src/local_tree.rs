@@ -1,0 +1,73 @@
+//! Walking a local artifact directory: its files and empty directories, relative and sorted.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Result, StorageError};
+
+/// A file of a local directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LocalFile {
+    /// The path relative to the directory, with `/` separators.
+    pub(crate) relative: String,
+    /// The full path.
+    pub(crate) path: PathBuf,
+    /// The size in bytes.
+    pub(crate) size: u64,
+}
+
+/// The files and the empty directories under `dir` (which must exist), sorted.
+pub(crate) fn walk(dir: &Path) -> Result<(Vec<LocalFile>, Vec<String>)> {
+    let mut files = Vec::new();
+    let mut empty_dirs = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(current) = pending.pop() {
+        let mut entries = 0;
+        for entry in
+            std::fs::read_dir(&current).map_err(|error| StorageError::io(&current, error))?
+        {
+            let entry = entry.map_err(|error| StorageError::io(&current, error))?;
+            entries += 1;
+            let path = entry.path();
+            let kind = entry
+                .file_type()
+                .map_err(|error| StorageError::io(&path, error))?;
+            if kind.is_dir() {
+                pending.push(path);
+            } else {
+                let size = std::fs::metadata(&path)
+                    .map_err(|error| StorageError::io(&path, error))?
+                    .len();
+                files.push(LocalFile {
+                    relative: relative(dir, &path),
+                    path,
+                    size,
+                });
+            }
+        }
+        if entries == 0 && current != dir {
+            empty_dirs.push(relative(dir, &current));
+        }
+    }
+    files.sort_by(|a, b| a.relative.cmp(&b.relative));
+    empty_dirs.sort();
+    Ok((files, empty_dirs))
+}
+
+fn relative(base: &Path, path: &Path) -> String {
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .components()
+        .map(|part| part.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The BLAKE3 hash of a file, hex, read in 1 MiB pieces.
+pub(crate) fn hash_file(path: &Path) -> Result<String> {
+    let mut file = std::fs::File::open(path).map_err(|error| StorageError::io(path, error))?;
+    let mut hasher = blake3::Hasher::new();
+    hasher
+        .update_reader(&mut file)
+        .map_err(|error| StorageError::io(path, error))?;
+    Ok(hasher.finalize().to_hex().to_string())
+}
