@@ -225,9 +225,20 @@ pub struct Location {
     /// The metadata store: sqlite://PATH, postgres://..., memory://.
     #[arg(long, env = "MILLRACE_STORE", default_value = millrace_metadata::DEFAULT_STORE_URL)]
     pub store: String,
-    /// The pipeline root, where artifacts are written.
+    /// The pipeline root, where artifacts are written: a directory, or s3://BUCKET/PREFIX,
+    /// gs://BUCKET/PREFIX, az://CONTAINER/PREFIX (credentials from the cloud's usual
+    /// environment; AWS_ENDPOINT_URL for S3-compatible servers).
     #[arg(long, env = "MILLRACE_ROOT", default_value = ".millrace/artifacts")]
-    pub root: PathBuf,
+    pub root: String,
+}
+
+impl Location {
+    /// The artifact root, opened (a URL that is not a usable root is an error here, before
+    /// anything runs).
+    pub fn storage(&self) -> Result<millrace_runner::ArtifactStorage, CliError> {
+        millrace_runner::ArtifactStorage::open(&self.root)
+            .map_err(|error| CliError::Runner(error.into()))
+    }
 }
 
 fn parse_assignment(text: &str) -> Result<(String, String), String> {

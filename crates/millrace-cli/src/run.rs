@@ -35,7 +35,8 @@ pub(crate) async fn run(
     let store = millrace_metadata::connect(&request.location.store)
         .await
         .map_err(RunnerError::from)?;
-    let mut runner = LocalRunner::new(store, &request.location.root).keep_going(request.keep_going);
+    let storage = request.location.storage()?;
+    let mut runner = LocalRunner::with_storage(store, storage).keep_going(request.keep_going);
     if let Some(parallelism) = request.parallelism {
         runner = runner.parallelism(parallelism);
     }
@@ -101,9 +102,9 @@ pub(crate) async fn run_node(
     let store = millrace_metadata::connect(&location.store)
         .await
         .map_err(RunnerError::from)?;
+    let storage = location.storage()?;
     let outcome =
-        NodeLauncher::run_one_node(&*store, pipeline, run_id, node, parameters, &location.root)
-            .await?;
+        NodeLauncher::run_one_node(&*store, pipeline, run_id, node, parameters, &storage).await?;
     render::node_outcome(run_id, &outcome).write(stdout, json)?;
     match outcome.state {
         NodeState::Failed => Err(CliError::RunFailed),

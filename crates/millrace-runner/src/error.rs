@@ -10,6 +10,9 @@ pub enum RunnerError {
     /// The pipeline cannot be used as asked (unknown node, bad parameter).
     #[error(transparent)]
     Pipeline(#[from] millrace_core::Error),
+    /// The artifact root failed (an unreachable bucket, missing credentials, a denied write).
+    #[error(transparent)]
+    Storage(#[from] millrace_storage::StorageError),
     /// A new run was given the id of a run that exists.
     #[error("a run called `{run_id}` exists already; resume it with --resume {run_id}")]
     RunExists {
@@ -103,6 +106,7 @@ impl RunnerError {
                 | RunnerError::UnknownArtifact { .. }
                 | RunnerError::UnknownType { .. }
                 | RunnerError::InvalidNode { .. }
+                | RunnerError::Storage(millrace_storage::StorageError::InvalidUri { .. })
         )
     }
 }

@@ -55,5 +55,6 @@ pub use history::{
 pub use launcher::{NodeLauncher, NodeOutcome, SUMMARY_PROPERTY};
 pub use layout::Layout;
 pub use local::{LocalRunner, RunEvent, RunSummary, recover_interrupted};
+pub use millrace_storage::ArtifactStorage;
 pub use record::{RunRecord, new_run_id, utc_date_time};
 pub use state::{NodeState, RunState};

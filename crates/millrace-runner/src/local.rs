@@ -15,6 +15,8 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use tokio::task::JoinSet;
 
+use millrace_storage::ArtifactStorage;
+
 use crate::dispatch::{NodeDispatcher, launch_dispatched};
 use crate::error::{Result, RunnerError};
 use crate::launcher::{NodeLauncher, NodeOutcome};
@@ -73,7 +75,7 @@ pub enum RunEvent {
 #[derive(Debug, Clone)]
 pub struct LocalRunner {
     store: Arc<dyn MetadataStore>,
-    root: PathBuf,
+    storage: ArtifactStorage,
     parallelism: usize,
     keep_going: bool,
     events: Option<tokio::sync::mpsc::UnboundedSender<RunEvent>>,
@@ -120,11 +122,17 @@ fn decide(rule: TriggerRule, upstream: &[&NodeOutcome]) -> Decision {
 }
 
 impl LocalRunner {
-    /// A runner recording into `store` and writing artifacts under `root`.
+    /// A runner recording into `store` and writing artifacts under the local directory `root`.
     pub fn new(store: Arc<dyn MetadataStore>, root: impl Into<PathBuf>) -> Self {
+        LocalRunner::with_storage(store, ArtifactStorage::local(root))
+    }
+
+    /// A runner recording into `store` and writing artifacts into `storage` — a local
+    /// directory or an object store (`ArtifactStorage::open("s3://bucket/prefix")`).
+    pub fn with_storage(store: Arc<dyn MetadataStore>, storage: ArtifactStorage) -> Self {
         LocalRunner {
             store,
-            root: root.into(),
+            storage,
             parallelism: std::thread::available_parallelism().map_or(2, usize::from),
             keep_going: false,
             events: None,
@@ -171,6 +179,7 @@ impl LocalRunner {
         pipeline: &Pipeline,
         parameters: BTreeMap<String, Json>,
     ) -> Result<RunSummary> {
+        self.storage.check_writable().await?;
         let run_id = new_run_id();
         let record = RunRecord::start(&*self.store, pipeline, &run_id, parameters).await?;
         self.execute(pipeline, record, HashMap::new()).await
@@ -178,6 +187,7 @@ impl LocalRunner {
 
     /// Continues run `run_id`: nodes that completed are kept, the rest run.
     pub async fn resume(&self, pipeline: &Pipeline, run_id: &str) -> Result<RunSummary> {
+        self.storage.check_writable().await?;
         let record = RunRecord::open(&*self.store, pipeline, run_id).await?;
         self.continue_run(pipeline, record).await
     }
@@ -190,13 +200,14 @@ impl LocalRunner {
         run_id: &str,
         parameters: BTreeMap<String, Json>,
     ) -> Result<RunSummary> {
+        self.storage.check_writable().await?;
         let record = RunRecord::open_or_start(&*self.store, pipeline, run_id, parameters).await?;
         self.continue_run(pipeline, record).await
     }
 
     /// Cleans up what an interrupted process left, then runs every node not yet complete.
     async fn continue_run(&self, pipeline: &Pipeline, record: RunRecord) -> Result<RunSummary> {
-        let layout = crate::layout::Layout::new(&self.root, pipeline.name());
+        let layout = crate::layout::Layout::new(&self.storage, pipeline.name());
         for (node, execution_id) in
             recover_interrupted(&*self.store, &record, ExecutionState::Failed).await?
         {
@@ -205,7 +216,9 @@ impl LocalRunner {
             if let Ok(spec) = pipeline.node(&node) {
                 for output in spec.outputs.keys() {
                     crate::layout::remove_dir(&layout.staging(&node, output, execution_id));
-                    crate::layout::remove_dir(&layout.output(&node, output, execution_id));
+                    self.storage
+                        .remove(&layout.output(&node, output, execution_id))
+                        .await?;
                 }
             }
         }
@@ -323,7 +336,7 @@ impl LocalRunner {
                                 &*self.store,
                                 pipeline,
                                 &shared_record,
-                                &self.root,
+                                &self.storage,
                             );
                             let outcome = launcher.record_not_run(id, state, &reason).await?;
                             done.insert(id.clone(), outcome.clone());
@@ -335,7 +348,7 @@ impl LocalRunner {
                                 Arc::clone(&self.store),
                                 Arc::clone(&shared_pipeline),
                                 Arc::clone(&shared_record),
-                                self.root.clone(),
+                                self.storage.clone(),
                                 id.clone(),
                                 id.clone(),
                             );

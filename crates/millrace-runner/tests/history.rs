@@ -188,7 +188,7 @@ async fn a_failed_run_lists_as_failed_and_a_run_between_tasks_as_incomplete() {
         "remote-1",
         "write",
         text(&pipeline, "x"),
-        &setup.dir.path().join("artifacts"),
+        &millrace_runner::ArtifactStorage::local(setup.dir.path().join("artifacts")),
     )
     .await
     .unwrap();

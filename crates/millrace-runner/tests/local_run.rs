@@ -612,7 +612,7 @@ impl NodeDispatcher for SameProcessDispatcher {
             &task.run_id,
             &task.node,
             task.parameters.clone(),
-            &self.root,
+            &millrace_runner::ArtifactStorage::local(&self.root),
         )
         .await?;
         Ok(TaskEnd::Exited(match outcome.state {

@@ -28,9 +28,11 @@ use object_store::{ClientOptions, ObjectStore, RetryConfig};
 use crate::error::{Result, StorageError};
 use crate::location::{ObjectLocation, Scheme};
 
-/// The process's clients, by scheme and bucket.
-static CLIENTS: LazyLock<Mutex<HashMap<(Scheme, String), Arc<dyn ObjectStore>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// Clients by scheme and bucket.
+type Clients = HashMap<(Scheme, String), Arc<dyn ObjectStore>>;
+
+/// The process's clients.
+static CLIENTS: LazyLock<Mutex<Clients>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// The client for `location`'s bucket, made on first use.
 pub(crate) fn client(location: &ObjectLocation) -> Result<Arc<dyn ObjectStore>> {

@@ -308,7 +308,7 @@ pub(crate) async fn download_files(
             );
             pieces.spawn(async move {
                 let bytes = store
-                    .get_ranges(&location, &[start..end])
+                    .get_ranges(&location, std::slice::from_ref(&(start..end)))
                     .await
                     .map_err(|error| StorageError::object("downloading", piece_url, &error))?;
                 let bytes = bytes.into_iter().next().unwrap_or_default();

@@ -63,13 +63,19 @@ impl NodeLauncher<'_> {
         } else {
             0
         };
+        // Inputs on an object store are fetched once, for every attempt.
+        let local_inputs = match self.materialise_inputs(inputs).await {
+            Ok(local) => local,
+            Err(message) => return self.record_failure(node, inputs, message).await,
+        };
         let mut last = (0, String::new());
         for attempt in 0..=retries {
             if attempt > 0 {
                 tokio::time::sleep(node.options.retry.delay_before(attempt)).await;
             }
-            let (execution_id, result) =
-                self.attempt(node, component, inputs, key, attempt).await?;
+            let (execution_id, result) = self
+                .attempt(node, component, (inputs, &local_inputs), key, attempt)
+                .await?;
             match result {
                 Ok(summary) => {
                     return Ok(Self::outcome(
@@ -97,12 +103,13 @@ impl NodeLauncher<'_> {
     }
 
     /// One execution of a component: record it RUNNING, run it, publish or fail. The inner
-    /// result is the component's summary, or why it failed.
+    /// result is the component's summary, or why it failed. `inputs` are the recorded input
+    /// artifacts and the same with their local copies' paths as URIs, for the executor.
     async fn attempt(
         &self,
         node: &NodeSpec,
         component: &dyn ErasedComponent,
-        inputs: &Inputs,
+        (inputs, local_inputs): (&Inputs, &Inputs),
         key: &NodeKey,
         attempt: u32,
     ) -> Result<(i64, std::result::Result<Option<String>, String>)> {
@@ -111,7 +118,7 @@ impl NodeLauncher<'_> {
             pipeline: self.pipeline.name().to_owned(),
             run_id: self.record.run_id.clone(),
             node_id: node.id.clone(),
-            inputs: inputs.clone(),
+            inputs: local_inputs.clone(),
             outputs: running.staging.clone(),
             parameters: self.record.parameters.clone(),
             log_dir: running.log_dir.clone(),
@@ -158,11 +165,7 @@ impl NodeLauncher<'_> {
         let mut artifacts = events(EventType::Input, inputs);
         let first_output = artifacts.len();
         for (name, spec) in &node.outputs {
-            let template = self
-                .layout
-                .output_template(&node.id, name)
-                .display()
-                .to_string();
+            let template = self.layout.output_template(&node.id, name);
             artifacts.push(ArtifactAndEvent {
                 artifact: Artifact {
                     type_id: self.record.artifact_type(&spec.artifact_type)?,
@@ -193,11 +196,7 @@ impl NodeLauncher<'_> {
             layout::remove_dir(&stage);
             layout::create_dir(&stage)?;
             staging.insert(name.clone(), (spec.artifact_type.clone(), stage));
-            let uri = self
-                .layout
-                .output(&node.id, name, execution_id)
-                .display()
-                .to_string();
+            let uri = self.layout.output(&node.id, name, execution_id);
             pending.insert(
                 name.clone(),
                 Artifact {
@@ -230,8 +229,12 @@ impl NodeLauncher<'_> {
         cache_key: &str,
     ) -> std::result::Result<Option<String>, String> {
         for (name, (_, stage)) in &running.staging {
-            layout::publish(stage, &self.layout.output(&node.id, name, running.id()))
-                .map_err(|error| error.to_string())?;
+            let uri = self.layout.output(&node.id, name, running.id());
+            self.layout
+                .storage()
+                .publish(stage, &uri)
+                .await
+                .map_err(|error| format!("publishing output `{name}` failed: {error}"))?;
         }
         let mut artifacts = Vec::new();
         for (name, artifact) in &running.pending {

@@ -19,7 +19,6 @@ use super::inputs::Inputs;
 use crate::cache_key::CacheKey;
 use crate::error::{Result, RunnerError};
 use crate::launcher::NodeOutcome;
-use crate::layout::local_path;
 use crate::properties;
 use crate::state::NodeState;
 
@@ -141,14 +140,14 @@ impl NodeLauncher<'_> {
         let Some(hit) = self.store.find_cached_execution(&key.name).await? else {
             return Ok(None);
         };
-        let files_exist = hit.outputs.iter().all(|(_, artifact)| {
-            artifact
-                .uri
-                .as_deref()
-                .is_some_and(|uri| local_path(uri).exists())
-        });
-        if !files_exist {
-            return Ok(None);
+        for (_, artifact) in &hit.outputs {
+            let complete = match artifact.uri.as_deref() {
+                Some(uri) => self.layout.storage().is_complete(uri).await?,
+                None => false,
+            };
+            if !complete {
+                return Ok(None);
+            }
         }
         let mut outputs: BTreeMap<String, Vec<Artifact>> = BTreeMap::new();
         for (event, artifact) in hit.outputs {

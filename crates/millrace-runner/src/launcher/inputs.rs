@@ -53,4 +53,30 @@ impl NodeLauncher<'_> {
         inputs.retain(|_, artifacts| !artifacts.is_empty());
         Ok(Ok(inputs))
     }
+
+    /// The inputs with each URI replaced by the local directory holding the artifact: itself
+    /// on a local root; a verified copy in the local cache for an object URI, downloaded when
+    /// the cache lacks it. An object URI outside the pipeline root (an imported one) is
+    /// fetched as it is, with no manifest to check. The error names the input and the URL.
+    pub(super) async fn materialise_inputs(
+        &self,
+        inputs: &Inputs,
+    ) -> std::result::Result<Inputs, String> {
+        let storage = self.layout.storage();
+        let root = storage.root().to_string();
+        let mut local = inputs.clone();
+        for (name, artifacts) in &mut local {
+            for artifact in artifacts {
+                let Some(uri) = artifact.uri.clone() else {
+                    continue;
+                };
+                let external = !uri.starts_with(&root);
+                let path = storage.materialise(&uri, external).await.map_err(|error| {
+                    format!("input `{name}` ({uri}) could not be read: {error}")
+                })?;
+                artifact.uri = Some(path.display().to_string());
+            }
+        }
+        Ok(local)
+    }
 }

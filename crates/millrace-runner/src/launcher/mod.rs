@@ -42,6 +42,7 @@ use crate::layout::Layout;
 use crate::properties;
 use crate::record::RunRecord;
 use crate::state::NodeState;
+use millrace_storage::ArtifactStorage;
 
 /// The execution property holding a component's one-line summary of what it did.
 pub const SUMMARY_PROPERTY: &str = properties::SUMMARY;
@@ -73,18 +74,18 @@ pub struct NodeLauncher<'a> {
 }
 
 impl<'a> NodeLauncher<'a> {
-    /// A launcher for the run `record` of `pipeline`, writing under `root`.
+    /// A launcher for the run `record` of `pipeline`, writing into `storage`.
     pub fn new(
         store: &'a dyn MetadataStore,
         pipeline: &'a Pipeline,
         record: &'a RunRecord,
-        root: &std::path::Path,
+        storage: &ArtifactStorage,
     ) -> Self {
         NodeLauncher {
             store,
             pipeline,
             record,
-            layout: Layout::new(root, pipeline.name()),
+            layout: Layout::new(storage, pipeline.name()),
             retries_here: true,
         }
     }
@@ -105,11 +106,11 @@ impl<'a> NodeLauncher<'a> {
         run_id: &str,
         node_id: &str,
         parameters: BTreeMap<String, serde_json::Value>,
-        root: &std::path::Path,
+        storage: &ArtifactStorage,
     ) -> Result<NodeOutcome> {
         pipeline.node(node_id)?;
         let record = RunRecord::open_or_start(store, pipeline, run_id, parameters).await?;
-        NodeLauncher::new(store, pipeline, &record, root)
+        NodeLauncher::new(store, pipeline, &record, storage)
             .single_attempt()
             .launch(node_id)
             .await
