@@ -81,7 +81,7 @@ impl Containerfile {
             text,
             "# The image of the Millrace pipeline `{}` (fingerprint {}), written by `{binary_name} \
              image`.\n# Build it with `{binary_name} image build`; `{binary_name} run --containers` \
-             runs each node in it.\n#\n# Base: {} ({}).\nFROM {}\n",
+             runs each node in it.\n#\n# Base: {}: {}.\nFROM {}\n",
             pipeline.name(),
             &fingerprint[..12],
             options.base.image,
@@ -98,7 +98,7 @@ impl Containerfile {
              && useradd --uid {USER_ID} --gid {USER_ID} --create-home --shell /usr/sbin/nologin \
              {USER_NAME}\n\n\
              COPY {binary_name} {binary}\n\
-             LABEL io.millrace.pipeline={} io.millrace.fingerprint={fingerprint}\n\
+             LABEL io.millrace.pipeline={} io.millrace.fingerprint=\"{fingerprint}\"\n\
              USER {USER_NAME}\n\
              WORKDIR /home/{USER_NAME}\n\
              ENTRYPOINT [{}]",
