@@ -17,7 +17,9 @@ fn rust_only() -> Pipeline {
 /// A pipeline whose trainers run Python: one XGBoost, one scikit-learn.
 fn with_python_trainers() -> Pipeline {
     let mut p = Pipeline::builder("forest");
-    let examples = p.add("example_gen", CsvExampleGen::new("trips.csv")).examples;
+    let examples = p
+        .add("example_gen", CsvExampleGen::new("trips.csv"))
+        .examples;
     p.add(
         "boosted",
         PythonTrainer::xgboost(Task::Regression, "fare").on(examples),
@@ -95,8 +97,14 @@ fn python_trainers_get_python_a_venv_and_their_frameworks_pinned() {
         text.contains("apt-get install --yes --no-install-recommends python3 python3-venv"),
         "{text}"
     );
-    assert!(text.contains("RUN python3 -m venv /opt/millrace/venv"), "{text}");
-    assert!(text.contains("ENV PATH=/opt/millrace/venv/bin:$PATH\n"), "{text}");
+    assert!(
+        text.contains("RUN python3 -m venv /opt/millrace/venv"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ENV PATH=/opt/millrace/venv/bin:$PATH\n"),
+        "{text}"
+    );
     for pin in [
         "numpy==2.4.6",
         "pyarrow==26.0.1",
@@ -104,7 +112,10 @@ fn python_trainers_get_python_a_venv_and_their_frameworks_pinned() {
         "scikit-learn==1.9.1",
         "joblib==1.6.0",
     ] {
-        assert!(text.contains(&format!("        {pin}")), "{pin} missing:\n{text}");
+        assert!(
+            text.contains(&format!("        {pin}")),
+            "{pin} missing:\n{text}"
+        );
     }
     assert!(!text.contains("torch"), "only the frameworks used:\n{text}");
     // Python is installed before the binary is copied: a new build of the binary reuses the
@@ -115,7 +126,9 @@ fn python_trainers_get_python_a_venv_and_their_frameworks_pinned() {
 #[test]
 fn a_python_interpreter_given_as_a_host_path_is_pointed_out() {
     let mut p = Pipeline::builder("venv");
-    let examples = p.add("example_gen", CsvExampleGen::new("trips.csv")).examples;
+    let examples = p
+        .add("example_gen", CsvExampleGen::new("trips.csv"))
+        .examples;
     p.add(
         "trainer",
         PythonTrainer::xgboost(Task::Regression, "fare")
@@ -137,7 +150,10 @@ fn python_packages_given_by_the_user_replace_the_pins() {
         .unwrap()
         .text()
         .to_owned();
-    assert!(text.contains("        xgboost==2.1.4 \\\n        pyarrow\n"), "{text}");
+    assert!(
+        text.contains("        xgboost==2.1.4 \\\n        pyarrow\n"),
+        "{text}"
+    );
     assert!(!text.contains("scikit-learn"), "{text}");
 }
 
@@ -152,7 +168,12 @@ fn the_default_base_is_the_debian_whose_glibc_runs_binaries_built_here() {
         text.contains(&format!("this machine's glibc {host}")),
         "the file says why:\n{text}"
     );
-    if host == (GlibcVersion { major: 2, minor: 36 }) {
+    if host
+        == (GlibcVersion {
+            major: 2,
+            minor: 36,
+        })
+    {
         assert_eq!(base.image, "debian:bookworm-slim");
     }
 }
