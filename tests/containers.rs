@@ -47,8 +47,8 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Builds example `name`'s image (from `dir`, with `env`) on `base`: what `image build --json` says. One
-/// build at a time: the suites' tests share images.
+/// Builds example `name`'s image (from `dir`, with `env`) on `base`: what `image build --json`
+/// says. One build at a time: the suites' tests share images.
 fn build_image(dir: &Path, name: &str, base: &str, env: &[(&str, &str)]) -> serde_json::Value {
     static BUILDING: Mutex<()> = Mutex::new(());
     let _one_at_a_time = BUILDING
@@ -201,6 +201,48 @@ fn ran_in_a_container(dir: &Path, pipeline: &str, node: &str) -> bool {
         std::fs::read_to_string(run.path().join("attempt-0/stdout.log"))
             .is_ok_and(|log| log.contains(&format!("node `{node}` of run")))
     })
+}
+
+#[test]
+fn image_prints_the_containerfile_and_out_writes_it_without_an_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, printed, _) = example_binaries::text_of(
+        dir.path(),
+        "taxi",
+        &["image", "--base", "localhost/debian:bookworm-slim"],
+    );
+    assert_eq!(code, Some(0));
+    assert!(
+        printed.contains("\nFROM localhost/debian:bookworm-slim\n"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("\nCOPY taxi /usr/local/bin/taxi\n"),
+        "{printed}"
+    );
+    assert!(printed.contains("\nUSER millrace\n"), "{printed}");
+    assert!(
+        !printed.contains("python3"),
+        "taxi trains in Rust: {printed}"
+    );
+    let (code, _, said) = example_binaries::text_of(
+        dir.path(),
+        "taxi",
+        &[
+            "image",
+            "--base",
+            "localhost/debian:bookworm-slim",
+            "--out",
+            "image/",
+        ],
+    );
+    assert_eq!(code, Some(0), "{said}");
+    let written = std::fs::read_to_string(dir.path().join("image/Containerfile")).unwrap();
+    assert_eq!(written, printed);
+    assert!(
+        said.contains("wrote the Containerfile of `chicago-taxi`"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -19,8 +19,8 @@ pub struct ContainerRunArgs {
     /// scheduling, retries and the summary stay on this machine.
     #[arg(long)]
     pub containers: bool,
-    /// With --containers: the pipeline's image (default: localhost/<pipeline>:<first 12 hex
-    /// digits of the fingerprint>, what `image build` tags).
+    /// With --containers: the pipeline's image (default: `localhost/<pipeline>:<fingerprint>`
+    /// with the fingerprint's first 12 hex digits, what `image build` tags).
     #[arg(long, value_name = "IMAGE", requires = "containers")]
     pub image: Option<String>,
     /// With --containers: pass this environment variable of this machine into the containers
@@ -54,8 +54,8 @@ pub struct ImageArgs {
 pub enum ImageCommand {
     /// Build the pipeline's image with podman or docker, from this binary.
     Build {
-        /// The image's tag (default: localhost/<pipeline>:<first 12 hex digits of the
-        /// fingerprint>, what `run --containers` runs).
+        /// The image's tag (default: `localhost/<pipeline>:<fingerprint>` with the
+        /// fingerprint's first 12 hex digits, what `run --containers` runs).
         #[arg(long)]
         tag: Option<String>,
         /// The image to start from (default: a slim Debian whose glibc matches this machine's).
