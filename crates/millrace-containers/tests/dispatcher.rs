@@ -18,7 +18,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use millrace_containers::{ContainerDispatcher, Engine, HostAccess};
+use millrace_containers::{ContainerDispatcher, Engine, EngineKind, HostAccess};
 use millrace_core::NodeOptions;
 use millrace_runner::{NodeDispatcher, NodeTask, TaskEnd};
 
@@ -184,4 +184,41 @@ async fn a_missing_image_ends_the_task_naming_the_image_and_the_node() {
         reason.contains("image build --tag localhost/millrace-missing:1"),
         "{reason}"
     );
+}
+
+#[test]
+fn each_task_runs_run_node_in_a_fresh_container_that_never_pulls_and_sees_values_only_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::new(EngineKind::Podman, "podman");
+    let dispatcher = dispatcher(&engine, dir.path())
+        .user(Some("1000:1000".to_owned()))
+        .pass_env("TAXI_DATA_FOR_A_TEST_THAT_IS_NOT_SET");
+    let task = task(dir.path(), "trainer", None, None);
+    let arguments = dispatcher.run_arguments(&task);
+    let joined = arguments.join(" ");
+    let name = task.name();
+    // The store's directory holds the root: one mount reaches both.
+    let root = dir.path();
+    for expected in [
+        format!("run --rm --pull never --name {name} --network host "),
+        "--user 1000:1000 ".to_owned(),
+        "--env MILLRACE_STORE --env MILLRACE_ROOT --env MILLRACE_PARAMS_JSON ".to_owned(),
+        format!("--volume {0}:{0} ", root.display()),
+        format!(
+            " {SLEEPER} run-node --run-id {} --node trainer --fingerprint {}",
+            task.run_id, task.fingerprint
+        ),
+    ] {
+        assert!(joined.contains(&expected), "{expected:?} not in {joined}");
+    }
+    assert!(joined.ends_with(&task.fingerprint));
+    // Values stay out of the command line: the store's URL is handed over by name.
+    assert!(!joined.contains("sqlite://"), "{joined}");
+    // A variable asked for but not set on the host is not passed.
+    assert!(!joined.contains("TAXI_DATA_FOR_A_TEST"), "{joined}");
+    // A node's own image replaces the pipeline's.
+    let own = self::task(dir.path(), "trainer", Some("localhost/gpu:2"), None);
+    let arguments = dispatcher.run_arguments(&own);
+    assert!(arguments.contains(&"localhost/gpu:2".to_owned()));
+    assert!(!arguments.contains(&SLEEPER.to_owned()));
 }
