@@ -69,6 +69,7 @@
 //! | `runner` | [`runner`]: the node launcher, the local runner, the run history | `metadata`, tokio |
 //! | `cli` | [`cli`]: the command line of every pipeline binary | `runner`, clap |
 //! | `airflow` | [`airflow`]: Airflow 3 DAG export, `compile --target airflow` | — |
+//! | `containers` | [`containers`]: the pipeline's image (`image build`) and `run --containers` with podman or docker | `runner` |
 //! | `data` | [`components`]: CsvExampleGen, StatisticsGen, SchemaGen, ExampleValidator, Transform | Arrow, Parquet |
 //! | `model` | [`components::model`]: Trainer, Tuner, Evaluator, InfraValidator, Pusher, BulkInferrer, Python trainers | `data`, smartcore |
 //!
@@ -112,6 +113,12 @@ pub use millrace_tabular as tabular;
 #[cfg_attr(docsrs, doc(cfg(feature = "airflow")))]
 pub use millrace_airflow as airflow;
 
+/// Containers with podman or docker: the image of a pipeline binary and a dispatcher that runs
+/// each component node's `run-node` in a container (`image build`, `run --containers`).
+#[cfg(feature = "containers")]
+#[cfg_attr(docsrs, doc(cfg(feature = "containers")))]
+pub use millrace_containers as containers;
+
 /// The command line every pipeline binary gets: `millrace::cli::main(pipeline).await`.
 #[cfg(feature = "cli")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
@@ -139,6 +146,8 @@ mod guides {
     struct ModelComponents;
     #[doc = include_str!("../docs/runners/airflow.md")]
     struct Airflow;
+    #[doc = include_str!("../docs/runners/containers.md")]
+    struct Containers;
 }
 
 /// The names a pipeline author needs, in one `use`.

@@ -1,7 +1,7 @@
 //! `cargo xtask test`: provide the tools the suites need, run every suite, say what was provided.
 //!
 //! ```text
-//! cargo xtask test [--no-python] [--no-airflow] [--no-postgres] [-- CARGO-TEST-ARGS]
+//! cargo xtask test [--no-python] [--no-airflow] [--no-postgres] [--no-containers] [-- CARGO-TEST-ARGS]
 //! ```
 //!
 //! | tool | given to `cargo test` as | skipped by |
@@ -9,12 +9,14 @@
 //! | a CPython 3.11 virtual environment with `ml-metadata`, pandas, scikit-learn ... ([`crate::python::INTEROP`]) | `MILLRACE_TEST_PYTHON` | `--no-python` |
 //! | a CPython 3.11 virtual environment with Apache Airflow 3.3.2 ([`crate::python::AIRFLOW`]) | `MILLRACE_TEST_AIRFLOW_PYTHON` | `--no-airflow` |
 //! | a throwaway PostgreSQL server ([`crate::postgres`]) | `MILLRACE_TEST_POSTGRES_URL` | `--no-postgres` |
+//! | podman with a `containers.conf` and a Debian base image built from packages ([`crate::containers`]) | `CONTAINERS_CONF`, `MILLRACE_CONTAINER_BASE` | `--no-containers` |
 //!
 //! A skipped tool's variable is removed from the tests' environment, so their suites skip and
 //! say why. The server is stopped and deleted once `cargo test` ends, pass or fail.
 
 use std::path::Path;
 
+use crate::containers;
 use crate::postgres;
 use crate::process::{cargo, run};
 use crate::python;
@@ -34,6 +36,8 @@ pub struct Options {
     pub airflow: bool,
     /// Provide a throwaway PostgreSQL.
     pub postgres: bool,
+    /// Provide podman and a base image.
+    pub containers: bool,
     /// Arguments for `cargo test`.
     pub cargo_args: Vec<String>,
 }
@@ -46,6 +50,7 @@ impl Options {
             python: true,
             airflow: true,
             postgres: true,
+            containers: true,
             cargo_args: Vec::new(),
         };
         let mut arguments = arguments.iter();
@@ -54,6 +59,7 @@ impl Options {
                 "--no-python" => options.python = false,
                 "--no-airflow" => options.airflow = false,
                 "--no-postgres" => options.postgres = false,
+                "--no-containers" => options.containers = false,
                 "--" => {
                     options.cargo_args.extend(arguments.by_ref().cloned());
                 }
@@ -123,6 +129,26 @@ pub fn test(workspace_root: &Path, arguments: &[String]) -> Result<(), String> {
             "{AIRFLOW_VAR} not set (--no-airflow): the Airflow suites skip"
         ));
     }
+    if options.containers {
+        let setup = containers::ensure()?;
+        command
+            .env(containers::CONF_VAR, &setup.conf)
+            .env(containers::BASE_VAR, &setup.base);
+        provided.push(format!(
+            "{}={} and {}={} (podman; the base image {} from Debian's packages)",
+            containers::BASE_VAR,
+            setup.base,
+            containers::CONF_VAR,
+            setup.conf.display(),
+            if setup.built { "built now" } else { "cached" },
+        ));
+    } else {
+        command.env_remove(containers::BASE_VAR);
+        provided.push(format!(
+            "{} not set (--no-containers): the container suites skip",
+            containers::BASE_VAR
+        ));
+    }
     // Declared after `command` is built and before it runs; dropped (server stopped, files
     // deleted) when this function returns, whatever the tests did.
     let server = if options.postgres {
@@ -172,6 +198,7 @@ mod tests {
                 python: true,
                 airflow: true,
                 postgres: true,
+                containers: true,
                 cargo_args: Vec::new()
             }
         );

@@ -78,7 +78,12 @@ pub enum Command {
         /// Print the run summary as JSON.
         #[arg(long)]
         json: bool,
+        /// Running the nodes in containers.
+        #[command(flatten)]
+        containers: crate::containers::ContainerRunArgs,
     },
+    /// The pipeline's container image: print its Containerfile, or build it (`image build`).
+    Image(crate::containers::ImageArgs),
     /// The run history of this pipeline.
     Runs {
         /// What to show.
@@ -284,6 +289,7 @@ where
             keep_going,
             location,
             json,
+            containers,
         } => {
             let request = crate::run::RunRequest {
                 params,
@@ -292,9 +298,11 @@ where
                 keep_going: *keep_going,
                 location,
                 json: *json,
+                containers,
             };
             crate::run::run(&pipeline, &request, stdout, stderr).await?;
         }
+        Command::Image(args) => crate::containers::image(&pipeline, args, stdout, stderr).await?,
         Command::Runs { command } => match command {
             RunsCommand::List {
                 limit,
@@ -529,7 +537,7 @@ fn compile_airflow(
 /// Writes `text` to `out` or to standard output. An `out` that names an existing directory or
 /// ends with a path separator is a directory: the file goes inside it as `file_name`, and the
 /// directory is created if needed.
-fn emit(
+pub(crate) fn emit(
     text: &str,
     out: Option<&Path>,
     file_name: &str,

@@ -55,6 +55,20 @@ pub enum CliError {
         /// The feature that builds it in.
         feature: &'static str,
     },
+    /// A command this binary was built without.
+    #[error(
+        "this binary was built without `{command}`: enable the `{feature}` feature of millrace"
+    )]
+    CommandNotBuilt {
+        /// The command.
+        command: &'static str,
+        /// The feature that builds it in.
+        feature: &'static str,
+    },
+    /// Building an image or running nodes in containers failed.
+    #[cfg(feature = "containers")]
+    #[error(transparent)]
+    Containers(#[from] millrace_containers::ContainerError),
     /// `run-node --params-json` is not a JSON object.
     #[error("--params-json: {0}")]
     Parameters(String),
@@ -74,7 +88,13 @@ impl CliError {
             CliError::FingerprintMismatch { .. } => 2,
             #[cfg(feature = "airflow")]
             CliError::Export(_) => 2,
-            CliError::Parameters(_) | CliError::TargetNotBuilt { .. } => 2,
+            CliError::Parameters(_)
+            | CliError::TargetNotBuilt { .. }
+            | CliError::CommandNotBuilt { .. } => 2,
+            #[cfg(feature = "containers")]
+            CliError::Containers(error) if error.is_usage() => 2,
+            #[cfg(feature = "containers")]
+            CliError::Containers(_) => 1,
             CliError::Write { .. } | CliError::Stdout(_) => 1,
         }
     }

@@ -23,6 +23,9 @@
 //! | `validate` | checks the pipeline and prints its fingerprint |
 //! | `registry [--json]` | lists the component kinds and artifact types the binary knows |
 //! | `run [--param K=V]... [--resume RUN_ID] [--parallelism N] [--keep-going] [--json]` | runs the pipeline locally |
+//! | `run --containers [--image IMAGE] [--container-env NAME]... [--mount DIR]...` | runs it with each component node in a container of the pipeline's image (podman or docker; feature `containers`) |
+//! | `image [--base IMAGE] [--out PATH]` | writes the Containerfile of the pipeline's image (this binary, Python when nodes need it, a non-root user) |
+//! | `image build [--tag TAG] [--base IMAGE] [--json]` | builds that image (default tag `localhost/<pipeline>:<fingerprint prefix>`) |
 //! | `run-node --run-id ID --node NODE [--params-json JSON] [--fingerprint HEX]` | executes one node of a run, one attempt (what remote engines call; they retry) |
 //! | `runs list [--limit N] [--before POSITION]`, `runs show ID` | run history (newest first, a page at a time) with per-node state, attempts and timing |
 //! | `artifacts list [--type T]`, `lineage ARTIFACT_ID` | inspect metadata and lineage |
@@ -36,6 +39,7 @@
 //! `.millrace/artifacts`) say where metadata and artifacts go.
 
 mod command;
+mod containers;
 mod error;
 mod inspect;
 mod render;
@@ -51,6 +55,7 @@ pub use command::{
     ArtifactsCommand, CacheCommand, Cli, Command, GraphFormat, LineageDirection, Location,
     RunsCommand, Target,
 };
+pub use containers::{ContainerRunArgs, ImageArgs, ImageCommand};
 pub use error::CliError;
 
 /// Runs the command line of a pipeline binary with the process's arguments.

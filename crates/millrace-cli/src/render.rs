@@ -381,6 +381,38 @@ pub(crate) fn lineage(artifact_id: i64, graph: &LineageGraph) -> Rendered {
     }
 }
 
+/// What `image --out` says on standard error: where the Containerfile went.
+#[cfg(feature = "containers")]
+pub(crate) fn containerfile_written(pipeline: &str, path: &std::path::Path) -> Rendered {
+    Rendered {
+        json: json!({ "pipeline": pipeline, "containerfile": path }),
+        lines: vec![format!(
+            "wrote the Containerfile of `{pipeline}` to {}",
+            path.display()
+        )],
+    }
+}
+
+/// What `image build` prints: the image, its size and how long the build took.
+#[cfg(feature = "containers")]
+pub(crate) fn image_built(built: &millrace_containers::BuiltImage) -> Rendered {
+    Rendered {
+        json: json!({
+            "tag": built.tag,
+            "engine": built.engine,
+            "size_bytes": built.size_bytes,
+            "duration_ms": u64::try_from(built.duration.as_millis()).unwrap_or(u64::MAX),
+        }),
+        lines: vec![format!(
+            "built image {} with {}: {:.0} MB in {:.1} s",
+            built.tag,
+            built.engine,
+            built.size_bytes as f64 / 1e6,
+            built.duration.as_secs_f64()
+        )],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@ pub(crate) struct RunRequest<'a> {
     pub(crate) keep_going: bool,
     pub(crate) location: &'a Location,
     pub(crate) json: bool,
+    pub(crate) containers: &'a crate::containers::ContainerRunArgs,
 }
 
 pub(crate) async fn run(
@@ -39,6 +40,11 @@ pub(crate) async fn run(
     let mut runner = LocalRunner::with_storage(store, storage).keep_going(request.keep_going);
     if let Some(parallelism) = request.parallelism {
         runner = runner.parallelism(parallelism);
+    }
+    if let Some(dispatcher) =
+        crate::containers::dispatcher(pipeline, request.containers, request.location).await?
+    {
+        runner = runner.dispatcher(dispatcher);
     }
     // A progress line on a terminal; elsewhere the `tracing` logs (MILLRACE_LOG=info) say it.
     let progress = (!request.json && std::io::stderr().is_terminal()).then(|| {
