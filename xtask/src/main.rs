@@ -27,6 +27,7 @@ mod host;
 mod postgres;
 mod process;
 mod python;
+mod s3;
 mod test_task;
 
 use std::path::{Path, PathBuf};

@@ -356,7 +356,7 @@ fn set_private(dir: &Path) -> Result<(), String> {
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
-fn free_port() -> Result<u16, String> {
+pub fn free_port() -> Result<u16, String> {
     TcpListener::bind(("127.0.0.1", 0))
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())

@@ -9,6 +9,7 @@
 //! | a CPython 3.11 virtual environment with `ml-metadata`, pandas, scikit-learn ... ([`crate::python::INTEROP`]) | `MILLRACE_TEST_PYTHON` | `--no-python` |
 //! | a CPython 3.11 virtual environment with Apache Airflow 3.3.2 ([`crate::python::AIRFLOW`]) | `MILLRACE_TEST_AIRFLOW_PYTHON` | `--no-airflow` |
 //! | a throwaway PostgreSQL server ([`crate::postgres`]) | `MILLRACE_TEST_POSTGRES_URL` | `--no-postgres` |
+//! | moto's S3-compatible server on 127.0.0.1, from the interop environment ([`crate::s3`]) | `MILLRACE_TEST_S3_ENDPOINT`, `MILLRACE_TEST_S3_BUCKET` | `--no-python` |
 //! | podman with a `containers.conf` and a Debian base image built from packages ([`crate::containers`]) | `CONTAINERS_CONF`, `MILLRACE_CONTAINER_BASE` | `--no-containers` |
 //!
 //! A skipped tool's variable is removed from the tests' environment, so their suites skip and
@@ -20,6 +21,7 @@ use crate::containers;
 use crate::postgres;
 use crate::process::{cargo, run};
 use crate::python;
+use crate::s3;
 
 /// The environment variable that hands the interop environment's interpreter to the tests.
 pub const PYTHON_VAR: &str = "MILLRACE_TEST_PYTHON";
@@ -97,9 +99,11 @@ pub fn test(workspace_root: &Path, arguments: &[String]) -> Result<(), String> {
     command.arg("--all-features").args(&options.cargo_args);
 
     let mut provided = Vec::new();
+    let mut interop_python = None;
     if options.python {
         let venv = python::ensure(&python::INTEROP, workspace_root)?;
         command.env(PYTHON_VAR, &venv.python);
+        interop_python = Some(venv.python.clone());
         provided.push(format!(
             "{PYTHON_VAR}={} (CPython {}, ml-metadata {}, in the venv {})",
             venv.python.display(),
@@ -170,12 +174,39 @@ pub fn test(workspace_root: &Path, arguments: &[String]) -> Result<(), String> {
         None
     };
 
+    // The S3-compatible server runs from the interop venv (moto is among its requirements).
+    let s3_server = match &interop_python {
+        Some(python) => {
+            let server = s3::Server::start(python)?;
+            command
+                .env(s3::ENDPOINT_VAR, server.endpoint())
+                .env(s3::BUCKET_VAR, s3::BUCKET);
+            provided.push(format!(
+                "{}={} and {}={} (moto's S3 server, stopped after the tests)",
+                s3::ENDPOINT_VAR,
+                server.endpoint(),
+                s3::BUCKET_VAR,
+                s3::BUCKET
+            ));
+            Some(server)
+        }
+        None => {
+            command.env_remove(s3::ENDPOINT_VAR);
+            provided.push(format!(
+                "{} not set (--no-python): the object-storage suites skip",
+                s3::ENDPOINT_VAR
+            ));
+            None
+        }
+    };
+
     let result = run(&mut command);
     eprintln!("xtask: tools provided to `cargo test`:");
     for line in &provided {
         eprintln!("xtask:   {line}");
     }
     drop(server);
+    drop(s3_server);
     result
 }
 

@@ -119,6 +119,23 @@ pub enum Command {
         #[command(subcommand)]
         command: CacheCommand,
     },
+    /// Remove the artifacts nobody will read again: those of failed or interrupted attempts,
+    /// and — with --keep-last — those only runs older than the newest N produced.
+    Gc {
+        /// First prune this pipeline's runs, keeping the newest N (and any newer than
+        /// --older-than-days).
+        #[arg(long, value_name = "N")]
+        keep_last: Option<usize>,
+        /// With --keep-last: prune only runs older than this many days.
+        #[arg(long, value_name = "DAYS", default_value_t = 0, requires = "keep_last")]
+        older_than_days: u32,
+        /// Where metadata and artifacts are.
+        #[command(flatten)]
+        location: Location,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Execute one node of a run (what Airflow, Argo and Kubeflow tasks call).
     RunNode {
         /// The run (started by the first of its tasks if new).
@@ -324,6 +341,22 @@ where
                 crate::inspect::runs_show(&pipeline, run_id, location, *json, stdout).await?;
             }
         },
+        Command::Gc {
+            keep_last,
+            older_than_days,
+            location,
+            json,
+        } => {
+            crate::inspect::gc(
+                &pipeline,
+                *keep_last,
+                *older_than_days,
+                location,
+                *json,
+                stdout,
+            )
+            .await?;
+        }
         Command::Artifacts { command } => match command {
             ArtifactsCommand::List {
                 artifact_type,

@@ -91,3 +91,39 @@ pub(crate) async fn cache_explain(
         .await?;
     render::cache_explanation(&explanation).write(stdout, json)
 }
+
+pub(crate) async fn gc(
+    pipeline: &Pipeline,
+    keep_last: Option<usize>,
+    older_than_days: u32,
+    location: &Location,
+    json: bool,
+    stdout: &mut dyn Write,
+) -> Result<(), CliError> {
+    let store = open(location).await?;
+    let storage = location.storage()?;
+    let pruned = match keep_last {
+        Some(keep_last) => {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| {
+                    i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+                });
+            let older_than_ms = now_ms - i64::from(older_than_days) * 86_400_000;
+            Some(
+                store
+                    .prune_runs(pipeline.name(), older_than_ms, keep_last)
+                    .await
+                    .map_err(RunnerError::from)?,
+            )
+        }
+        None => None,
+    };
+    let collected = millrace_runner::collect_garbage(&*store, &storage).await?;
+    render::garbage(pruned.as_ref(), &collected).write(stdout, json)?;
+    if collected.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::RunFailed)
+    }
+}

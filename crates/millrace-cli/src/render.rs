@@ -433,3 +433,39 @@ mod tests {
         assert_eq!(node_state(NodeState::UpstreamFailed), "upstream failed");
     }
 }
+
+/// What `gc` did.
+pub(crate) fn garbage(
+    pruned: Option<&millrace_metadata::PruneReport>,
+    collected: &millrace_runner::GarbageCollection,
+) -> Rendered {
+    let mut lines = Vec::new();
+    if let Some(pruned) = pruned {
+        lines.push(format!(
+            "pruned {} run(s); {} artifact(s) only they used marked for deletion",
+            pruned.runs.len(),
+            pruned.marked_artifacts.len()
+        ));
+    }
+    lines.push(format!("removed {} artifact(s)", collected.removed.len()));
+    for (id, uri) in &collected.removed {
+        lines.push(format!("  {id:>6}  {uri}"));
+    }
+    for (id, uri, error) in &collected.failed {
+        lines.push(format!("  {id:>6}  {uri}  NOT REMOVED: {error}"));
+    }
+    if !collected.outside_root.is_empty() {
+        lines.push(format!(
+            "left {} artifact(s) outside the artifact root alone (imported data)",
+            collected.outside_root.len()
+        ));
+    }
+    let json = json!({
+        "pruned_runs": pruned.map(|pruned| pruned.runs.clone()),
+        "marked_artifacts": pruned.map(|pruned| pruned.marked_artifacts.clone()),
+        "removed": collected.removed.iter().map(|(id, uri)| json!({"id": id, "uri": uri})).collect::<Vec<_>>(),
+        "failed": collected.failed.iter().map(|(id, uri, error)| json!({"id": id, "uri": uri, "error": error})).collect::<Vec<_>>(),
+        "outside_root": collected.outside_root.iter().map(|(id, uri)| json!({"id": id, "uri": uri})).collect::<Vec<_>>(),
+    });
+    Rendered { json, lines }
+}

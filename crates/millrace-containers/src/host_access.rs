@@ -27,7 +27,7 @@ pub struct HostAccess {
 impl HostAccess {
     /// Access to the store at `store` (a URL) and the pipeline root `root`, with relative paths
     /// taken from the current directory.
-    pub fn new(store: &str, root: &Path) -> Result<HostAccess> {
+    pub fn new(store: &str, root: &str) -> Result<HostAccess> {
         let store = store.trim();
         let mut mounts = Vec::new();
         let container_store = if let Some(rest) = store.strip_prefix("sqlite://") {
@@ -47,11 +47,11 @@ impl HostAccess {
         } else {
             store.to_owned()
         };
-        let root_text = root.to_string_lossy();
-        let container_root = if root_text.contains("://") {
-            root_text.into_owned()
+        let local_root = root.strip_prefix("file://").unwrap_or(root);
+        let container_root = if local_root.contains("://") {
+            root.to_owned()
         } else {
-            let root = absolute(root)?;
+            let root = absolute(Path::new(local_root))?;
             mounts.push(root.clone());
             root.display().to_string()
         };
@@ -147,7 +147,7 @@ mod tests {
     fn a_sqlite_store_s_directory_and_the_root_are_mounted_at_their_own_paths() {
         let access = HostAccess::new(
             "sqlite:///data/meta/store.sqlite?journal=wal",
-            Path::new("/data/artifacts"),
+            "/data/artifacts",
         )
         .unwrap();
         assert_eq!(
@@ -168,11 +168,8 @@ mod tests {
 
     #[test]
     fn relative_paths_become_absolute_from_the_current_directory() {
-        let access = HostAccess::new(
-            "sqlite://.millrace/metadata.sqlite",
-            Path::new(".millrace/artifacts"),
-        )
-        .unwrap();
+        let access =
+            HostAccess::new("sqlite://.millrace/metadata.sqlite", ".millrace/artifacts").unwrap();
         let here = std::env::current_dir().unwrap();
         assert_eq!(
             access.store(),
@@ -190,11 +187,8 @@ mod tests {
 
     #[test]
     fn a_server_store_is_reached_over_the_network_and_not_mounted() {
-        let access = HostAccess::new(
-            "postgres://millrace@127.0.0.1:5432/mlmd",
-            Path::new("/srv/root"),
-        )
-        .unwrap();
+        let access =
+            HostAccess::new("postgres://millrace@127.0.0.1:5432/mlmd", "/srv/root").unwrap();
         assert_eq!(access.store(), "postgres://millrace@127.0.0.1:5432/mlmd");
         assert_eq!(access.mounts(), [PathBuf::from("/srv/root")]);
     }
@@ -202,14 +196,14 @@ mod tests {
     #[test]
     fn an_in_memory_store_cannot_be_shared() {
         assert!(matches!(
-            HostAccess::new("memory://", Path::new("/srv/root")),
+            HostAccess::new("memory://", "/srv/root"),
             Err(ContainerError::StoreNotShared { .. })
         ));
     }
 
     #[test]
     fn the_working_directory_is_mounted_and_used_but_never_the_host_s_root() {
-        let access = HostAccess::new("postgres://h/db", Path::new("/work/run/artifacts"))
+        let access = HostAccess::new("postgres://h/db", "/work/run/artifacts")
             .unwrap()
             .working_dir("/work/run")
             .unwrap()
@@ -226,7 +220,7 @@ mod tests {
                 "/work/run"
             ]
         );
-        let at_root = HostAccess::new("postgres://h/db", Path::new("/work/run/artifacts"))
+        let at_root = HostAccess::new("postgres://h/db", "/work/run/artifacts")
             .unwrap()
             .working_dir("/")
             .unwrap();

@@ -42,7 +42,7 @@
 //!
 //! let (store_url, root) = ("sqlite://.millrace/metadata.sqlite", ".millrace/artifacts");
 //! let engine = Engine::detect()?;
-//! let access = HostAccess::new(store_url, std::path::Path::new(root))?.working_dir(std::env::current_dir()?)?;
+//! let access = HostAccess::new(store_url, root)?.working_dir(std::env::current_dir()?)?;
 //! let dispatcher = ContainerDispatcher::new(engine, "localhost/greetings:0123456789ab", access);
 //! let store = millrace_metadata::connect(store_url).await?;
 //! let summary = LocalRunner::new(store, root)

@@ -71,7 +71,7 @@ fn engine(test: &str) -> Option<Engine> {
 
 fn dispatcher(engine: &Engine, dir: &Path) -> ContainerDispatcher {
     let store = format!("sqlite://{}", dir.join("metadata.sqlite").display());
-    let access = HostAccess::new(&store, &dir.join("artifacts")).unwrap();
+    let access = HostAccess::new(&store, &dir.join("artifacts").display().to_string()).unwrap();
     ContainerDispatcher::new(engine.clone(), SLEEPER, access)
 }
 

@@ -36,6 +36,7 @@ pub mod cache_key;
 pub mod dispatch;
 mod error;
 pub mod executor;
+pub mod garbage;
 pub mod history;
 pub mod launcher;
 pub mod layout;
@@ -48,6 +49,7 @@ pub mod state;
 pub use cache_key::{CacheChange, CacheKey};
 pub use dispatch::{NodeDispatcher, NodeTask, TaskEnd};
 pub use error::{Result, RunnerError};
+pub use garbage::{GarbageCollection, collect_garbage};
 pub use history::{
     Attempt, CacheExplanation, CacheVerdict, NodeHistory, NotCachedReason, RunDetails, RunHistory,
     RunListing, RunPage,
