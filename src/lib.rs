@@ -94,6 +94,12 @@ pub use millrace_metadata as metadata;
 #[cfg_attr(docsrs, doc(cfg(feature = "runner")))]
 pub use millrace_runner as runner;
 
+/// Artifact roots: local directories and object stores (S3, Cloud Storage, Azure Blob), with
+/// manifests and verified downloads.
+#[cfg(feature = "runner")]
+#[cfg_attr(docsrs, doc(cfg(feature = "runner")))]
+pub use millrace_storage as storage;
+
 /// The standard components: ingestion, statistics, schema, validation and transform (feature
 /// `data`), and the model components (feature `model`), with the formats they share under
 /// [`components::data`].
@@ -148,6 +154,8 @@ mod guides {
     struct Airflow;
     #[doc = include_str!("../docs/runners/containers.md")]
     struct Containers;
+    #[doc = include_str!("../docs/storage.md")]
+    struct Storage;
 }
 
 /// The names a pipeline author needs, in one `use`.

@@ -416,7 +416,9 @@ fn an_unreachable_server_a_missing_bucket_and_missing_credentials_fail_before_an
     let Some(s3) = s3("bad roots") else { return };
     let dir = tempfile::tempdir().unwrap();
     let store = s3.store(dir.path());
-    let cases: [(&str, Vec<(&str, &str)>, &str); 3] = [
+    // Root, extra environment, what the error says.
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: [Case<'_>; 3] = [
         (
             "s3://millrace-test/x",
             vec![("AWS_ENDPOINT_URL", "http://127.0.0.1:9")],

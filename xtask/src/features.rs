@@ -20,7 +20,37 @@ pub const HEAVY: &[&str] = &[
     "arrow-schema",
     "parquet",
     "smartcore",
+    "object_store",
+    "reqwest",
+    "kube-client",
+    "k8s-openapi",
 ];
+
+/// Crates no build may depend on: `aws-lc-rs` builds C code for minutes, and rustls on `ring`
+/// does the same work (object_store's and reqwest's default TLS features would pull it in).
+pub const FORBIDDEN: &[&str] = &["aws-lc-rs", "aws-lc-sys", "openssl-sys"];
+
+/// Checks that the default build of the whole workspace depends on none of [`FORBIDDEN`].
+pub fn check_no_forbidden_crates(root: &Path) -> Result<(), String> {
+    let tree = capture(cargo().current_dir(root).args([
+        "tree",
+        "--workspace",
+        "--edges",
+        "normal,build",
+        "--prefix",
+        "none",
+    ]))?;
+    let found = crates_in(&tree, FORBIDDEN);
+    if found.is_empty() {
+        eprintln!("xtask: the workspace depends on none of {FORBIDDEN:?}");
+        Ok(())
+    } else {
+        Err(format!(
+            "the workspace depends on {}: pick rustls on `ring` (see docs/architecture.md)",
+            found.join(", ")
+        ))
+    }
+}
 
 /// The Millrace crates the tabular library must not depend on: it knows nothing of pipelines.
 pub const PIPELINE_CRATES: &[&str] = &[

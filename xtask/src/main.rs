@@ -104,6 +104,7 @@ fn lint(root: &Path) -> Result<(), String> {
         .env("RUSTDOCFLAGS", "-D warnings")
         .args(["doc", "--workspace", "--no-deps", "--all-features"]))?;
     features::check_minimal_build(root)?;
+    features::check_no_forbidden_crates(root)?;
     features::check_tabular_stands_alone(root)
 }
 

@@ -30,13 +30,15 @@
 //! | `runs list [--limit N] [--before POSITION]`, `runs show ID` | run history (newest first, a page at a time) with per-node state, attempts and timing |
 //! | `artifacts list [--type T]`, `lineage ARTIFACT_ID` | inspect metadata and lineage |
 //! | `cache explain NODE [--run-id ID]` | why a node was or was not cached |
+//! | `gc [--keep-last N [--older-than-days D]] [--json]` | removes the files or objects of abandoned artifacts (failed or interrupted attempts) and, with `--keep-last`, of those only pruned runs used |
 //!
 //! Exit codes: 0 success, 1 the pipeline or a node failed, 2 invalid usage or an invalid
 //! pipeline (every problem is listed, with node ids) or, for `run-node`, a fingerprint that is
 //! not this binary's pipeline's; 99 from `run-node` when the node was skipped (its `when`
 //! condition is false), which Airflow maps to a skipped task. `--store` / `MILLRACE_STORE` (default
 //! `sqlite://.millrace/metadata.sqlite`) and `--root` / `MILLRACE_ROOT` (default
-//! `.millrace/artifacts`) say where metadata and artifacts go.
+//! `.millrace/artifacts`; also `s3://BUCKET/PREFIX`, `gs://…`, `az://…`, with credentials from
+//! the cloud's usual environment) say where metadata and artifacts go.
 
 mod command;
 mod containers;

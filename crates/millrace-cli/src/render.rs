@@ -413,27 +413,6 @@ pub(crate) fn image_built(built: &millrace_containers::BuiltImage) -> Rendered {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_format_as_utc_dates() {
-        assert_eq!(time(0), "1970-01-01 00:00:00");
-        // Checked with Python: datetime.fromtimestamp(1795784050.390, timezone.utc).
-        assert_eq!(time(1_795_784_050_390), "2026-11-27 12:54:10");
-        assert_eq!(time(951_782_400_000), "2000-02-29 00:00:00");
-    }
-
-    #[test]
-    fn every_node_state_has_a_label() {
-        for state in NodeState::ALL {
-            assert!(!node_state(state).is_empty());
-        }
-        assert_eq!(node_state(NodeState::UpstreamFailed), "upstream failed");
-    }
-}
-
 /// What `gc` did.
 pub(crate) fn garbage(
     pruned: Option<&millrace_metadata::PruneReport>,
@@ -468,4 +447,25 @@ pub(crate) fn garbage(
         "outside_root": collected.outside_root.iter().map(|(id, uri)| json!({"id": id, "uri": uri})).collect::<Vec<_>>(),
     });
     Rendered { json, lines }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_format_as_utc_dates() {
+        assert_eq!(time(0), "1970-01-01 00:00:00");
+        // Checked with Python: datetime.fromtimestamp(1795784050.390, timezone.utc).
+        assert_eq!(time(1_795_784_050_390), "2026-11-27 12:54:10");
+        assert_eq!(time(951_782_400_000), "2000-02-29 00:00:00");
+    }
+
+    #[test]
+    fn every_node_state_has_a_label() {
+        for state in NodeState::ALL {
+            assert!(!node_state(state).is_empty());
+        }
+        assert_eq!(node_state(NodeState::UpstreamFailed), "upstream failed");
+    }
 }

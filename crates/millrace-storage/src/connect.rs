@@ -34,8 +34,9 @@ type Clients = HashMap<(Scheme, String), Arc<dyn ObjectStore>>;
 /// The process's clients.
 static CLIENTS: LazyLock<Mutex<Clients>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
-/// The client for `location`'s bucket, made on first use.
-pub(crate) fn client(location: &ObjectLocation) -> Result<Arc<dyn ObjectStore>> {
+/// The client for `location`'s bucket, made on first use and shared by the process (tools
+/// and tests that need raw access to the bucket use it too).
+pub fn client(location: &ObjectLocation) -> Result<Arc<dyn ObjectStore>> {
     let key = (location.scheme, location.bucket.clone());
     let mut clients = CLIENTS
         .lock()
