@@ -69,6 +69,7 @@
 //! | `runner` | [`runner`]: the node launcher, the local runner, the run history | `metadata`, tokio |
 //! | `cli` | [`cli`]: the command line of every pipeline binary | `runner`, clap |
 //! | `airflow` | [`airflow`]: Airflow 3 DAG export, `compile --target airflow` | — |
+//! | `kubernetes` | [`kubernetes`]: Jobs per node (`run --on kubernetes`), `compile --target kubernetes` | kube, k8s-openapi (`latest`) |
 //! | `data` | [`components`]: CsvExampleGen, StatisticsGen, SchemaGen, ExampleValidator, Transform | Arrow, Parquet |
 //! | `model` | [`components::model`]: Trainer, Tuner, Evaluator, InfraValidator, Pusher, BulkInferrer, Python trainers | `data`, smartcore |
 //!
@@ -112,6 +113,12 @@ pub use millrace_tabular as tabular;
 #[cfg_attr(docsrs, doc(cfg(feature = "airflow")))]
 pub use millrace_airflow as airflow;
 
+/// The Kubernetes runner: each component node's attempt as a Job running the pipeline's own
+/// binary (`run --on kubernetes`), and the manifests of `compile --target kubernetes`.
+#[cfg(feature = "kubernetes")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kubernetes")))]
+pub use millrace_kubernetes as kubernetes;
+
 /// The command line every pipeline binary gets: `millrace::cli::main(pipeline).await`.
 #[cfg(feature = "cli")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
@@ -139,6 +146,9 @@ mod guides {
     struct ModelComponents;
     #[doc = include_str!("../docs/runners/airflow.md")]
     struct Airflow;
+    #[cfg(feature = "kubernetes")]
+    #[doc = include_str!("../docs/runners/kubernetes.md")]
+    struct Kubernetes;
 }
 
 /// The names a pipeline author needs, in one `use`.

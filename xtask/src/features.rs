@@ -20,6 +20,8 @@ pub const HEAVY: &[&str] = &[
     "arrow-schema",
     "parquet",
     "smartcore",
+    "kube",
+    "k8s-openapi",
 ];
 
 /// The Millrace crates the tabular library must not depend on: it knows nothing of pipelines.

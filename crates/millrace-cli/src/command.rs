@@ -30,7 +30,8 @@ pub enum Command {
         /// Airflow.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Airflow: the pipeline binary on the workers (default: this binary's absolute path).
+        /// Airflow: the pipeline binary on the workers (default: this binary's absolute path);
+        /// Kubernetes: the binary in the image (default: the image's entrypoint).
         #[arg(long)]
         binary: Option<String>,
         /// Airflow: the metadata store the tasks use (default: the workers' MILLRACE_STORE).
@@ -39,6 +40,9 @@ pub enum Command {
         /// Airflow: the artifact root the tasks use (default: the workers' MILLRACE_ROOT).
         #[arg(long)]
         root: Option<String>,
+        /// Kubernetes: the run, namespace, image and Secret of the manifests.
+        #[command(flatten)]
+        kubernetes: crate::kubernetes::KubernetesCompileArgs,
     },
     /// Draw the pipeline.
     Graph {
@@ -78,6 +82,9 @@ pub enum Command {
         /// Print the run summary as JSON.
         #[arg(long)]
         json: bool,
+        /// Running the nodes on Kubernetes.
+        #[command(flatten)]
+        kubernetes: crate::kubernetes::KubernetesRunArgs,
     },
     /// The run history of this pipeline.
     Runs {
@@ -244,6 +251,8 @@ pub enum Target {
     Ir,
     /// An Apache Airflow 3 DAG file (Python) whose tasks run this binary's `run-node`.
     Airflow,
+    /// Kubernetes manifests (YAML): the runner's RBAC, a run's parent and every node's Job.
+    Kubernetes,
 }
 
 /// What `graph` draws in.
@@ -273,6 +282,7 @@ where
             keep_going,
             location,
             json,
+            kubernetes,
         } => {
             let request = crate::run::RunRequest {
                 params,
@@ -281,6 +291,7 @@ where
                 keep_going: *keep_going,
                 location,
                 json: *json,
+                dispatcher: crate::kubernetes::dispatcher(kubernetes).await?,
             };
             crate::run::run(&pipeline, &request, stdout, stderr).await?;
         }
@@ -374,11 +385,28 @@ where
             crate::run::run_node(&pipeline, run_id, node, &params, location, *json, stdout).await?;
         }
         Command::Compile {
+            target: Target::Kubernetes,
+            out,
+            binary,
+            kubernetes,
+            ..
+        } => {
+            crate::kubernetes::compile(
+                &pipeline,
+                kubernetes,
+                binary.as_deref(),
+                out.as_deref(),
+                stdout,
+                stderr,
+            )?;
+        }
+        Command::Compile {
             target: Target::Airflow,
             out,
             binary,
             store,
             root,
+            ..
         } => {
             let options = AirflowTarget {
                 out: out.as_deref(),
@@ -518,7 +546,7 @@ fn compile_airflow(
 /// Writes `text` to `out` or to standard output. An `out` that names an existing directory or
 /// ends with a path separator is a directory: the file goes inside it as `file_name`, and the
 /// directory is created if needed.
-fn emit(
+pub(crate) fn emit(
     text: &str,
     out: Option<&Path>,
     file_name: &str,

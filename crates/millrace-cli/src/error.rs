@@ -45,6 +45,10 @@ pub enum CliError {
     #[cfg(feature = "airflow")]
     #[error(transparent)]
     Export(#[from] millrace_airflow::AirflowError),
+    /// The Kubernetes runner or its manifests failed.
+    #[cfg(feature = "kubernetes")]
+    #[error(transparent)]
+    Kubernetes(#[from] millrace_kubernetes::KubernetesError),
     /// A compile target this binary was built without.
     #[error(
         "this binary was built without `compile --target {target}`: enable the `{feature}` feature of millrace"
@@ -74,6 +78,12 @@ impl CliError {
             CliError::FingerprintMismatch { .. } => 2,
             #[cfg(feature = "airflow")]
             CliError::Export(_) => 2,
+            #[cfg(feature = "kubernetes")]
+            CliError::Kubernetes(error) => match error {
+                millrace_kubernetes::KubernetesError::NoImage { .. }
+                | millrace_kubernetes::KubernetesError::Pipeline(_) => 2,
+                _ => 1,
+            },
             CliError::Parameters(_) | CliError::TargetNotBuilt { .. } => 2,
             CliError::Write { .. } | CliError::Stdout(_) => 1,
         }

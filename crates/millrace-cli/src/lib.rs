@@ -19,10 +19,12 @@
 //! |---|---|
 //! | `compile --target ir [--out PATH]` | writes the pipeline IR (JSON) |
 //! | `compile --target airflow [--out DIR] [--binary PATH] [--store URL] [--root DIR]` | writes an Airflow 3 DAG file whose tasks run this binary's `run-node` |
+//! | `compile --target kubernetes [--run-id ID] [--namespace N] [--image IMAGE] [--secret S] [--binary PATH] [--out FILE]` | writes the Kubernetes manifests of a run: the runner's RBAC, the run's parent ConfigMap, every node's Job (YAML) |
 //! | `graph [--format dot\|mermaid] [--out PATH]` | draws the pipeline |
 //! | `validate` | checks the pipeline and prints its fingerprint |
 //! | `registry [--json]` | lists the component kinds and artifact types the binary knows |
 //! | `run [--param K=V]... [--resume RUN_ID] [--parallelism N] [--keep-going] [--json]` | runs the pipeline locally |
+//! | `run --on kubernetes [--namespace N] [--image IMAGE] [--secret S] ...` | schedules here, runs each component node's attempt as a Kubernetes Job |
 //! | `run-node --run-id ID --node NODE [--params-json JSON] [--fingerprint HEX]` | executes one node of a run, one attempt (what remote engines call; they retry) |
 //! | `runs list [--limit N] [--before POSITION]`, `runs show ID` | run history (newest first, a page at a time) with per-node state, attempts and timing |
 //! | `artifacts list [--type T]`, `lineage ARTIFACT_ID` | inspect metadata and lineage |
@@ -38,6 +40,7 @@
 mod command;
 mod error;
 mod inspect;
+mod kubernetes;
 mod render;
 mod run;
 
@@ -52,6 +55,7 @@ pub use command::{
     RunsCommand, Target,
 };
 pub use error::CliError;
+pub use kubernetes::{KubernetesCompileArgs, KubernetesRunArgs, RunOn};
 
 /// Runs the command line of a pipeline binary with the process's arguments.
 ///

@@ -18,6 +18,8 @@ pub(crate) struct RunRequest<'a> {
     pub(crate) keep_going: bool,
     pub(crate) location: &'a Location,
     pub(crate) json: bool,
+    /// Where component nodes run, when not in this process (`--on kubernetes`).
+    pub(crate) dispatcher: Option<std::sync::Arc<dyn millrace_runner::NodeDispatcher>>,
 }
 
 pub(crate) async fn run(
@@ -36,6 +38,9 @@ pub(crate) async fn run(
         .await
         .map_err(RunnerError::from)?;
     let mut runner = LocalRunner::new(store, &request.location.root).keep_going(request.keep_going);
+    if let Some(dispatcher) = &request.dispatcher {
+        runner = runner.dispatcher(std::sync::Arc::clone(dispatcher));
+    }
     if let Some(parallelism) = request.parallelism {
         runner = runner.parallelism(parallelism);
     }

@@ -90,11 +90,16 @@ impl JobDispatcher {
     }
 
     /// A dispatcher whose client comes from the environment: `KUBECONFIG` or
-    /// `~/.kube/config`, else the pod's in-cluster service account.
-    pub async fn from_environment(config: KubernetesConfig) -> Result<Self> {
+    /// `~/.kube/config`, else the pod's in-cluster service account. An empty
+    /// `config.namespace` becomes the client's default namespace (the kubeconfig context's,
+    /// or the pod's).
+    pub async fn from_environment(mut config: KubernetesConfig) -> Result<Self> {
         let client = Client::try_default()
             .await
             .map_err(|error| KubernetesError::NoClient(Box::new(error)))?;
+        if config.namespace.is_empty() {
+            config.namespace = client.default_namespace().to_owned();
+        }
         Ok(JobDispatcher::new(client, config))
     }
 
