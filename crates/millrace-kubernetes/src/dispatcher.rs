@@ -281,7 +281,8 @@ impl JobDispatcher {
             }
         };
         let end = self.follow(task, &name, created).await;
-        if !matches!(end, Err(_)) {
+        // A task whose Job could not be followed stays listed, so that cancel_all deletes it.
+        if end.is_ok() {
             self.lock_running().remove(&name);
         }
         end

@@ -5,6 +5,7 @@
 //! containers behind an emulated one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
+#![allow(clippy::needless_pass_by_value)] // Scripts read better with values than references.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -170,7 +171,7 @@ impl State {
                     return Some(json_response(409, &status(409, "AlreadyExists")));
                 }
                 let job = seen.body.clone().unwrap();
-                self.created(job.clone());
+                self.created(job);
                 json_response(201, self.job.as_ref().unwrap())
             }
             (Method::GET, "jobs") if watch => {
