@@ -288,6 +288,17 @@ impl JobDispatcher {
         end
     }
 
+    /// Starts copying `pod`'s log into the task's log directory.
+    fn start_log_copy(&self, pod: &Pod, task: &NodeTask) -> Option<JoinHandle<()>> {
+        let pod_name = pod.metadata.name.clone()?;
+        let (pods, dir) = (self.pods(), task.log_dir.clone());
+        Some(tokio::spawn(async move {
+            if let Err(error) = log::copy_log(pods, pod_name, &dir).await {
+                tracing::warn!(%error, "could not copy the pod's log");
+            }
+        }))
+    }
+
     /// Follows the Job `name` and its pod until the task ended.
     async fn follow(&self, task: &NodeTask, name: &str, mut job: Job) -> Result<TaskEnd> {
         let (job_sender, mut job_events) = mpsc::channel(64);
@@ -325,6 +336,12 @@ impl JobDispatcher {
                         pod = Some(now);
                     }
                 }
+                if log_copy.is_none() {
+                    log_copy = pod
+                        .as_ref()
+                        .filter(|pod| ending::pod_has_started(pod))
+                        .and_then(|pod| self.start_log_copy(pod, task));
+                }
                 break ending::task_end(&job, &finish, pod.as_ref());
             }
             if let Some(problem) = pod.as_ref().and_then(ending::image_problem) {
@@ -333,14 +350,7 @@ impl JobDispatcher {
             }
             if let Some(current) = &pod {
                 if log_copy.is_none() && ending::pod_has_started(current) {
-                    log_copy = current.metadata.name.clone().map(|pod_name| {
-                        let (pods, dir) = (self.pods(), task.log_dir.clone());
-                        tokio::spawn(async move {
-                            if let Err(error) = log::copy_log(pods, pod_name, &dir).await {
-                                tracing::warn!(%error, "could not copy the pod's log");
-                            }
-                        })
-                    });
+                    log_copy = self.start_log_copy(current, task);
                 }
                 if pod_finished_at.is_none() && ending::pod_is_finished(current) {
                     pod_finished_at = Some(Instant::now());
@@ -419,19 +429,21 @@ impl NodeDispatcher for JobDispatcher {
 
     async fn cancel_all(&self) -> millrace_runner::Result<()> {
         let names = self.running_jobs();
+        let mut failed = Vec::new();
         let mut failures = Vec::new();
         for name in names {
             tracing::info!(job = %name, "deleting the Job of an interrupted run");
             if let Err(error) = self.delete_job(&name).await {
                 failures.push(error.to_string());
+                failed.push(name);
             }
         }
         if failures.is_empty() {
             Ok(())
         } else {
             Err(RunnerError::TaskFailed {
-                node: String::new(),
-                message: failures.join("; "),
+                node: failed.join(", "),
+                message: format!("could not delete its Job: {}", failures.join("; ")),
             })
         }
     }

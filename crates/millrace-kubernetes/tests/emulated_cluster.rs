@@ -116,8 +116,12 @@ fn build_image(base: &str, conf: &Path, binary: &Path) -> String {
             meta.modified().unwrap()
         ));
     }
+    let repository = format!(
+        "localhost/millrace-kubernetes-test-{}",
+        binary.file_name().unwrap().to_str().unwrap()
+    );
     let tag = format!(
-        "localhost/millrace-kubernetes-test:{}",
+        "{repository}:{}",
         &blake3::hash(identity.as_bytes()).to_hex()[..12]
     );
     let podman = |arguments: &[&str], dir: Option<&Path>| {
@@ -160,6 +164,23 @@ fn build_image(base: &str, conf: &Path, binary: &Path) -> String {
         "podman build: {}",
         String::from_utf8_lossy(&built.stderr)
     );
+    // The images of earlier builds of this binary are of no use any more.
+    let listed = podman(
+        &[
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            "--filter",
+            &format!("reference={repository}"),
+        ],
+        None,
+    );
+    for old in String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .filter(|image| *image != tag)
+    {
+        let _ = podman(&["rmi", old], None);
+    }
     tag
 }
 
@@ -170,7 +191,12 @@ struct Run {
 }
 
 impl Run {
-    async fn start(setup: &Setup, evict_first: &[(&str, u32)], cut_watches: bool) -> Run {
+    async fn start(
+        setup: &Setup,
+        evict_first: &[(&str, u32)],
+        cut_watches: bool,
+        extra_mounts: &[PathBuf],
+    ) -> Run {
         let dir = tempfile::tempdir().unwrap();
         let secret = BTreeMap::from([
             ("MILLRACE_STORE".to_owned(), store_url(dir.path())),
@@ -181,7 +207,10 @@ impl Run {
         ]);
         let cluster = Cluster::start(Options {
             secrets: BTreeMap::from([("pipeline-store".to_owned(), secret)]),
-            mount: Some(dir.path().to_owned()),
+            mounts: [dir.path().to_owned()]
+                .into_iter()
+                .chain(extra_mounts.iter().cloned())
+                .collect(),
             containers_conf: Some(setup.conf.clone()),
             evict_first: evict_first
                 .iter()
@@ -258,7 +287,7 @@ fn states(summary: &Value) -> BTreeMap<String, (String, u64)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hello_completes_with_every_component_node_in_its_own_container() {
     let Some(setup) = setup("hello") else { return };
-    let run = Run::start(&setup, &[], false).await;
+    let run = Run::start(&setup, &[], false, &[]).await;
     let (code, summary, stderr) = run.run(&setup, "hello", &[]).await;
     assert_eq!(code, Some(0), "{summary:#}\n{stderr}");
     let states = states(&summary);
@@ -299,7 +328,7 @@ async fn a_node_that_fails_twice_then_succeeds_follows_its_retry_policy() {
     };
     // `flaky` (2 retries) loses its first pod to an eviction, fails by itself on the second
     // attempt (the example fails its first execution on purpose) and succeeds on the third.
-    let run = Run::start(&setup, &[("flaky", 1)], false).await;
+    let run = Run::start(&setup, &[("flaky", 1)], false, &[]).await;
     let attempts_dir = run.dir.path().join("attempts");
     let param = format!("attempts_dir={}", attempts_dir.display());
     let (code, summary, stderr) = run.run(&setup, "conformance", &["--param", &param]).await;
@@ -331,7 +360,7 @@ async fn a_node_that_fails_twice_then_succeeds_follows_its_retry_policy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_watch_cut_with_410_gone_resumes_without_losing_a_nodes_end() {
     let Some(setup) = setup("410") else { return };
-    let run = Run::start(&setup, &[], true).await;
+    let run = Run::start(&setup, &[], true, &[]).await;
     let (code, summary, stderr) = run.run(&setup, "hello", &[]).await;
     assert_eq!(code, Some(0), "{summary:#}\n{stderr}");
     assert_eq!(states(&summary)["count_words"].0, "complete");
@@ -339,6 +368,60 @@ async fn a_watch_cut_with_410_gone_resumes_without_losing_a_nodes_end() {
         run.cluster.gone_answers() > 0,
         "no watch was answered 410 Gone"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn taxi_completes_on_the_emulated_cluster_and_blesses_its_model() {
+    let Some(mut setup) = setup("taxi") else {
+        return;
+    };
+    let Some(taxi) = example("taxi") else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED (kubernetes emulation taxi): the taxi example is not built beside this test \
+             (run cargo test --workspace, or cargo build -p millrace --example taxi)"
+        );
+        return;
+    };
+    let base = std::env::var("MILLRACE_CONTAINER_BASE")
+        .ok()
+        .filter(|base| !base.is_empty())
+        .unwrap_or_else(|| "localhost/debian:bookworm-slim".to_owned());
+    let image = build_image(&base, &setup.conf, &taxi);
+    setup.images.insert("taxi".to_owned(), image);
+    // The data is read where the binary was built to find it: the cluster's storage has it.
+    let data = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/data")
+        .canonicalize()
+        .unwrap();
+    let run = Run::start(&setup, &[], false, &[data]).await;
+    let (code, summary, stderr) = run.run(&setup, "taxi", &["--param", "max_depth=4"]).await;
+    assert_eq!(code, Some(0), "{summary:#}\n{stderr}");
+    for (node, (state, _)) in states(&summary) {
+        assert!(state == "complete", "{node} is {state}: {summary:#}");
+    }
+    let in_containers = nodes_of(&run.cluster.created_jobs());
+    for node in [
+        "example_gen",
+        "statistics_gen",
+        "schema_gen",
+        "transform",
+        "trainer",
+        "evaluator",
+        "pusher",
+    ] {
+        assert!(
+            in_containers.contains(node),
+            "{node} did not run in a Job: {in_containers:?}"
+        );
+    }
+    let evaluation = walk(&root(run.dir.path()).join("chicago-taxi/evaluator"))
+        .into_iter()
+        .find(|path| path.ends_with("evaluation.json"))
+        .expect("the evaluator wrote evaluation.json");
+    let evaluation: Value =
+        serde_json::from_str(&std::fs::read_to_string(evaluation).unwrap()).unwrap();
+    assert_eq!(evaluation["blessed"], true, "{evaluation:#}");
 }
 
 fn stall_task(dir: &Path, timeout_ms: Option<u64>) -> NodeTask {
@@ -377,7 +460,7 @@ async fn a_timeout_kills_the_job_and_its_container() {
     let Some(setup) = setup("timeout") else {
         return;
     };
-    let run = Run::start(&setup, &[], false).await;
+    let run = Run::start(&setup, &[], false, &[]).await;
     let dispatcher = stall_dispatcher(&run, &setup);
     let end = tokio::time::timeout(
         Duration::from_secs(120),
@@ -396,7 +479,7 @@ async fn a_timeout_kills_the_job_and_its_container() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cancel_all_leaves_no_job_and_no_container_behind() {
     let Some(setup) = setup("cancel") else { return };
-    let run = Run::start(&setup, &[], false).await;
+    let run = Run::start(&setup, &[], false, &[]).await;
     let dispatcher = stall_dispatcher(&run, &setup);
     let task = stall_task(run.dir.path(), None);
     let running = {

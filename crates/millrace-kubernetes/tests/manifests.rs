@@ -309,3 +309,80 @@ fn every_manifest_passes_kubernetes_validate_strict_for_1_33_and_1_37() {
     let (passed, said) = validate(&tool, "1.37.0", &broken);
     assert!(!passed, "a wrong manifest passed:\n{said}");
 }
+
+/// An example binary beside this test's binary, if built (`cargo test --workspace` builds them).
+fn example(name: &str) -> Option<PathBuf> {
+    let test_binary = std::env::current_exe().ok()?;
+    let binary = test_binary.parent()?.parent()?.join("examples").join(name);
+    binary.exists().then_some(binary)
+}
+
+#[test]
+fn compile_target_kubernetes_writes_the_examples_manifests_to_a_file() {
+    let Some(hello) = example("hello") else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED (kubernetes compile): the hello example is not built beside this test (run \
+             cargo test --workspace, or cargo build -p millrace --example hello)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(hello)
+        .args([
+            "compile",
+            "--target",
+            "kubernetes",
+            "--namespace",
+            "ml",
+            "--image",
+        ])
+        .args([
+            "registry.example/hello:1",
+            "--secret",
+            "hello-store",
+            "--run-id",
+            "nightly-1",
+        ])
+        .arg("--out")
+        .arg(format!("{}/", dir.path().display()))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let yaml = std::fs::read_to_string(dir.path().join("hello.kubernetes.yaml")).unwrap();
+    let documents: Vec<Value> = serde_saphyr::from_multiple(&yaml).unwrap();
+    let jobs: Vec<&str> = documents
+        .iter()
+        .filter(|d| d["kind"] == "Job")
+        .map(|d| d["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        jobs,
+        [
+            "millrace-nightly-1-greet-0",
+            "millrace-nightly-1-count-words-0",
+            "millrace-nightly-1-shout-0"
+        ]
+    );
+    assert!(documents.iter().all(|d| d["metadata"]["namespace"] == "ml"));
+    if let Some(tool) = kubernetes_validate() {
+        let (passed, said) = validate(&tool, "1.33.0", &yaml);
+        assert!(passed, "{said}");
+    }
+
+    // Without an image for its nodes, compile says which node and how to give one.
+    let output = std::process::Command::new(example("hello").unwrap())
+        .args(["compile", "--target", "kubernetes"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        said.contains("node `greet` has no image") && said.contains("--image"),
+        "{said}"
+    );
+}

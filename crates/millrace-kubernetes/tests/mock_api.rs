@@ -142,6 +142,8 @@ impl State {
                     self.job_events
                         .push_back(json!({"type": "ERROR", "object": status(410, "Expired")}));
                 } else {
+                    // A list shows the pod once it exists; the watches deliver the changes.
+                    self.pod = Some(pod.clone());
                     self.pod_events
                         .push_back(json!({"type": "ADDED", "object": pod}));
                     self.job_events

@@ -6,7 +6,7 @@
 //! pod, run as `podman run --rm --network host --name <pod> -e NAME=VALUE... [--entrypoint
 //! <command>] <image> <args>` with the values of `valueFrom.secretKeyRef` taken from the
 //! emulation's Secrets and one directory bind-mounted at the same path (the cluster's shared
-//! storage). The pod and Job statuses follow the container: `Running`, then `Succeeded` /
+//! storage; more directories on demand). The pod and Job statuses follow the container: `Running`, then `Succeeded` /
 //! `Complete` or `Failed` with its exit code; at `activeDeadlineSeconds` the container is
 //! removed and the Job fails with `DeadlineExceeded`. A missing image leaves the pod waiting
 //! with `ErrImagePull`. Faults on demand: the first pods of a node evicted, and every watch
@@ -40,8 +40,8 @@ type Body = BoxBody<Bytes, Infallible>;
 pub struct Options {
     /// Secrets: name → key → value.
     pub secrets: BTreeMap<String, BTreeMap<String, String>>,
-    /// The directory every container gets at the same path.
-    pub mount: Option<PathBuf>,
+    /// The directories every container gets at the same paths (the cluster's shared storage).
+    pub mounts: Vec<PathBuf>,
     /// podman's `CONTAINERS_CONF`.
     pub containers_conf: Option<PathBuf>,
     /// Node id → how many of its first pods are evicted before they run.
@@ -521,7 +521,7 @@ impl Cluster {
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
-        if let Some(mount) = &self.options.mount {
+        for mount in &self.options.mounts {
             arguments.push("--volume".to_owned());
             arguments.push(format!("{0}:{0}", mount.display()));
         }
