@@ -7,9 +7,9 @@
 //! cluster's behaviour.
 //!
 //! Needs podman with the base image (`MILLRACE_CONTAINER_BASE`, default
-//! `localhost/debian:bookworm-slim`) and the `hello` and `conformance` examples built in the
-//! same target directory (`cargo test --workspace` builds them); without them each test says
-//! it was skipped and why.
+//! `localhost/debian:bookworm-slim`) and the `hello`, `conformance` and `taxi` examples built in
+//! the same target directory (`cargo test --workspace` builds them); without them each test
+//! says it was skipped and why.
 
 #![allow(
     clippy::unwrap_used,
