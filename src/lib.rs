@@ -70,6 +70,7 @@
 //! | `cli` | [`cli`]: the command line of every pipeline binary | `runner`, clap |
 //! | `airflow` | [`airflow`]: Airflow 3 DAG export, `compile --target airflow` | — |
 //! | `containers` | [`containers`]: the pipeline's image (`image build`) and `run --containers` with podman or docker | `runner` |
+//! | `kubernetes` | [`kubernetes`]: Jobs per node (`run --on kubernetes`), `compile --target kubernetes` | kube, k8s-openapi (`latest`) |
 //! | `data` | [`components`]: CsvExampleGen, StatisticsGen, SchemaGen, ExampleValidator, Transform | Arrow, Parquet |
 //! | `model` | [`components::model`]: Trainer, Tuner, Evaluator, InfraValidator, Pusher, BulkInferrer, Python trainers | `data`, smartcore |
 //!
@@ -124,6 +125,11 @@ pub use millrace_airflow as airflow;
 #[cfg(feature = "containers")]
 #[cfg_attr(docsrs, doc(cfg(feature = "containers")))]
 pub use millrace_containers as containers;
+/// The Kubernetes runner: each component node's attempt as a Job running the pipeline's own
+/// binary (`run --on kubernetes`), and the manifests of `compile --target kubernetes`.
+#[cfg(feature = "kubernetes")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kubernetes")))]
+pub use millrace_kubernetes as kubernetes;
 
 /// The command line every pipeline binary gets: `millrace::cli::main(pipeline).await`.
 #[cfg(feature = "cli")]
@@ -156,6 +162,9 @@ mod guides {
     struct Containers;
     #[doc = include_str!("../docs/storage.md")]
     struct Storage;
+    #[cfg(feature = "kubernetes")]
+    #[doc = include_str!("../docs/runners/kubernetes.md")]
+    struct Kubernetes;
 }
 
 /// The names a pipeline author needs, in one `use`.

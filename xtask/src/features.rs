@@ -23,6 +23,7 @@ pub const HEAVY: &[&str] = &[
     "object_store",
     "reqwest",
     "kube-client",
+    "kube",
     "k8s-openapi",
 ];
 

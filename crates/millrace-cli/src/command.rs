@@ -30,7 +30,8 @@ pub enum Command {
         /// Airflow.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Airflow: the pipeline binary on the workers (default: this binary's absolute path).
+        /// Airflow: the pipeline binary on the workers (default: this binary's absolute path);
+        /// Kubernetes: the binary in the image (default: the image's entrypoint).
         #[arg(long)]
         binary: Option<String>,
         /// Airflow: the metadata store the tasks use (default: the workers' MILLRACE_STORE).
@@ -39,6 +40,9 @@ pub enum Command {
         /// Airflow: the artifact root the tasks use (default: the workers' MILLRACE_ROOT).
         #[arg(long)]
         root: Option<String>,
+        /// Kubernetes: the run, namespace, image and Secret of the manifests.
+        #[command(flatten)]
+        kubernetes: crate::kubernetes::KubernetesCompileArgs,
     },
     /// Draw the pipeline.
     Graph {
@@ -81,6 +85,14 @@ pub enum Command {
         /// Running the nodes in containers.
         #[command(flatten)]
         containers: crate::containers::ContainerRunArgs,
+        /// Running the nodes on Kubernetes.
+        #[command(flatten)]
+        kubernetes: crate::kubernetes::KubernetesRunArgs,
+        /// With --containers or --on kubernetes: the pipeline's image (default for containers:
+        /// `localhost/<pipeline>:<fingerprint>` with the fingerprint's first 12 hex digits, what
+        /// `image build` tags; Kubernetes needs it unless every node names its own).
+        #[arg(long, value_name = "IMAGE")]
+        image: Option<String>,
     },
     /// The pipeline's container image: print its Containerfile, or build it (`image build`).
     Image(crate::containers::ImageArgs),
@@ -277,6 +289,8 @@ pub enum Target {
     Ir,
     /// An Apache Airflow 3 DAG file (Python) whose tasks run this binary's `run-node`.
     Airflow,
+    /// Kubernetes manifests (YAML): the runner's RBAC, a run's parent and every node's Job.
+    Kubernetes,
 }
 
 /// What `graph` draws in.
@@ -307,6 +321,8 @@ where
             location,
             json,
             containers,
+            kubernetes,
+            image,
         } => {
             let request = crate::run::RunRequest {
                 params,
@@ -316,6 +332,8 @@ where
                 location,
                 json: *json,
                 containers,
+                image: image.as_deref(),
+                dispatcher: crate::kubernetes::dispatcher(kubernetes, image.as_deref()).await?,
             };
             crate::run::run(&pipeline, &request, stdout, stderr).await?;
         }
@@ -426,11 +444,28 @@ where
             crate::run::run_node(&pipeline, run_id, node, &params, location, *json, stdout).await?;
         }
         Command::Compile {
+            target: Target::Kubernetes,
+            out,
+            binary,
+            kubernetes,
+            ..
+        } => {
+            crate::kubernetes::compile(
+                &pipeline,
+                kubernetes,
+                binary.as_deref(),
+                out.as_deref(),
+                stdout,
+                stderr,
+            )?;
+        }
+        Command::Compile {
             target: Target::Airflow,
             out,
             binary,
             store,
             root,
+            ..
         } => {
             let options = AirflowTarget {
                 out: out.as_deref(),

@@ -17,12 +17,8 @@ use crate::error::CliError;
 pub struct ContainerRunArgs {
     /// Run each component node in a container of the pipeline's image (podman or docker);
     /// scheduling, retries and the summary stay on this machine.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "on")]
     pub containers: bool,
-    /// With --containers: the pipeline's image (default: `localhost/<pipeline>:<fingerprint>`
-    /// with the fingerprint's first 12 hex digits, what `image build` tags).
-    #[arg(long, value_name = "IMAGE", requires = "containers")]
-    pub image: Option<String>,
     /// With --containers: pass this environment variable of this machine into the containers
     /// (repeatable; AWS_*, GOOGLE_*, AZURE_* and MILLRACE_LOG always are).
     #[arg(long = "container-env", value_name = "NAME", requires = "containers")]
@@ -141,6 +137,7 @@ pub(crate) async fn image(
 pub(crate) async fn dispatcher(
     pipeline: &Pipeline,
     args: &ContainerRunArgs,
+    image: Option<&str>,
     location: &Location,
 ) -> Result<Option<Arc<dyn NodeDispatcher>>, CliError> {
     use millrace_containers::{ContainerDispatcher, ContainerError, Engine, HostAccess};
@@ -149,10 +146,7 @@ pub(crate) async fn dispatcher(
         return Ok(None);
     }
     let engine = Engine::detect()?;
-    let image = args
-        .image
-        .clone()
-        .unwrap_or_else(|| millrace_containers::default_tag(pipeline));
+    let image = image.map_or_else(|| millrace_containers::default_tag(pipeline), str::to_owned);
     if !engine.image_exists(&image).await? {
         return Err(ContainerError::ImageNotBuilt {
             engine: engine.name().to_owned(),
@@ -179,6 +173,7 @@ pub(crate) async fn dispatcher(
 pub(crate) async fn dispatcher(
     _pipeline: &Pipeline,
     args: &ContainerRunArgs,
+    _image: Option<&str>,
     _location: &Location,
 ) -> Result<Option<Arc<dyn NodeDispatcher>>, CliError> {
     if args.containers {

@@ -45,6 +45,10 @@ pub enum CliError {
     #[cfg(feature = "airflow")]
     #[error(transparent)]
     Export(#[from] millrace_airflow::AirflowError),
+    /// The Kubernetes runner or its manifests failed.
+    #[cfg(feature = "kubernetes")]
+    #[error(transparent)]
+    Kubernetes(#[from] millrace_kubernetes::KubernetesError),
     /// A compile target this binary was built without.
     #[error(
         "this binary was built without `compile --target {target}`: enable the `{feature}` feature of millrace"
@@ -95,6 +99,12 @@ impl CliError {
             CliError::Containers(error) if error.is_usage() => 2,
             #[cfg(feature = "containers")]
             CliError::Containers(_) => 1,
+            #[cfg(feature = "kubernetes")]
+            CliError::Kubernetes(error) => match error {
+                millrace_kubernetes::KubernetesError::NoImage { .. }
+                | millrace_kubernetes::KubernetesError::Pipeline(_) => 2,
+                _ => 1,
+            },
             CliError::Write { .. } | CliError::Stdout(_) => 1,
         }
     }

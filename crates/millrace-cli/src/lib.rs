@@ -19,6 +19,7 @@
 //! |---|---|
 //! | `compile --target ir [--out PATH]` | writes the pipeline IR (JSON) |
 //! | `compile --target airflow [--out DIR] [--binary PATH] [--store URL] [--root DIR]` | writes an Airflow 3 DAG file whose tasks run this binary's `run-node` |
+//! | `compile --target kubernetes [--run-id ID] [--namespace N] [--image IMAGE] [--secret S] [--binary PATH] [--out FILE]` | writes the Kubernetes manifests of a run: the runner's RBAC, the run's parent ConfigMap, every node's Job (YAML) |
 //! | `graph [--format dot\|mermaid] [--out PATH]` | draws the pipeline |
 //! | `validate` | checks the pipeline and prints its fingerprint |
 //! | `registry [--json]` | lists the component kinds and artifact types the binary knows |
@@ -26,6 +27,7 @@
 //! | `run --containers [--image IMAGE] [--container-env NAME]... [--mount DIR]...` | runs it with each component node in a container of the pipeline's image (podman or docker; feature `containers`) |
 //! | `image [--base IMAGE] [--out PATH]` | writes the Containerfile of the pipeline's image (this binary, Python when nodes need it, a non-root user) |
 //! | `image build [--tag TAG] [--base IMAGE] [--json]` | builds that image (default tag `localhost/<pipeline>:<fingerprint prefix>`) |
+//! | `run --on kubernetes [--namespace N] [--image IMAGE] [--secret S] ...` | schedules here, runs each component node's attempt as a Kubernetes Job |
 //! | `run-node --run-id ID --node NODE [--params-json JSON] [--fingerprint HEX]` | executes one node of a run, one attempt (what remote engines call; they retry) |
 //! | `runs list [--limit N] [--before POSITION]`, `runs show ID` | run history (newest first, a page at a time) with per-node state, attempts and timing |
 //! | `artifacts list [--type T]`, `lineage ARTIFACT_ID` | inspect metadata and lineage |
@@ -44,6 +46,7 @@ mod command;
 mod containers;
 mod error;
 mod inspect;
+mod kubernetes;
 mod render;
 mod run;
 
@@ -59,6 +62,7 @@ pub use command::{
 };
 pub use containers::{ContainerRunArgs, ImageArgs, ImageCommand};
 pub use error::CliError;
+pub use kubernetes::{KubernetesCompileArgs, KubernetesRunArgs, RunOn};
 
 /// Runs the command line of a pipeline binary with the process's arguments.
 ///

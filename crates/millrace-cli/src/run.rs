@@ -19,6 +19,9 @@ pub(crate) struct RunRequest<'a> {
     pub(crate) location: &'a Location,
     pub(crate) json: bool,
     pub(crate) containers: &'a crate::containers::ContainerRunArgs,
+    pub(crate) image: Option<&'a str>,
+    /// Where component nodes run, when not in this process (`--on kubernetes`).
+    pub(crate) dispatcher: Option<std::sync::Arc<dyn millrace_runner::NodeDispatcher>>,
 }
 
 pub(crate) async fn run(
@@ -38,11 +41,19 @@ pub(crate) async fn run(
         .map_err(RunnerError::from)?;
     let storage = request.location.storage()?;
     let mut runner = LocalRunner::with_storage(store, storage).keep_going(request.keep_going);
+    if let Some(dispatcher) = &request.dispatcher {
+        runner = runner.dispatcher(std::sync::Arc::clone(dispatcher));
+    }
     if let Some(parallelism) = request.parallelism {
         runner = runner.parallelism(parallelism);
     }
-    if let Some(dispatcher) =
-        crate::containers::dispatcher(pipeline, request.containers, request.location).await?
+    if let Some(dispatcher) = crate::containers::dispatcher(
+        pipeline,
+        request.containers,
+        request.image,
+        request.location,
+    )
+    .await?
     {
         runner = runner.dispatcher(dispatcher);
     }

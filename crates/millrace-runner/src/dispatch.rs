@@ -143,10 +143,12 @@ pub(crate) async fn launch_dispatched(
         };
         let end = dispatcher.dispatch(&task).await?;
         let ended = attempt_outcome(store, record, node, before, &end).await?;
+        // A task that recorded nothing (its pod evicted before it started, its image not
+        // pulled) failed like any other attempt: the policy decides whether to retry.
         let done = matches!(
             ended.state,
             NodeState::Complete | NodeState::Cached | NodeState::Skipped
-        ) || ended.execution_id.is_none();
+        );
         outcome = Some(NodeOutcome {
             attempts: attempt + 1,
             ..ended

@@ -710,3 +710,32 @@ async fn a_dispatched_task_killed_before_it_recorded_anything_fails_its_node_wit
         "{sum:?}"
     );
 }
+
+/// Regression: a task killed before `run-node` recorded anything (a pod evicted before it
+/// started) ended its node at once, whatever the node's retry policy said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatched_task_killed_before_it_recorded_anything_is_retried_by_the_nodes_policy() {
+    let setup = setup().await;
+    let counter = setup.dir.path().join("calls.txt");
+    let pipeline = flaky_pipeline(&counter, 0, 2);
+    let dispatcher = Arc::new(SameProcessDispatcher {
+        store: Arc::clone(&setup.store),
+        pipeline: pipeline.clone(),
+        root: setup.dir.path().join("artifacts"),
+        killed: vec!["flaky".to_owned()],
+        tasks: std::sync::Mutex::new(Vec::new()),
+    });
+    let summary = setup
+        .runner()
+        .dispatcher(dispatcher.clone())
+        .run(&pipeline, BTreeMap::new())
+        .await
+        .unwrap();
+    let outcome = summary.node("flaky").unwrap();
+    assert_eq!((outcome.state, outcome.attempts), (NodeState::Failed, 3));
+    assert_eq!(
+        dispatcher.tasks.lock().unwrap().len(),
+        3,
+        "one task per attempt"
+    );
+}
