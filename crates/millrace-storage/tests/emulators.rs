@@ -228,7 +228,14 @@ fn run_child(test: &str, env: &[(&str, String)]) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(output.status.success(), "the child run of {test} failed:\n{text}");
+    assert!(
+        output.status.success(),
+        "the child run of {test} failed:\n{text}"
+    );
+    // What the child said (shown with `--nocapture`).
+    for line in String::from_utf8_lossy(&output.stderr).lines() {
+        eprintln!("  child: {line}");
+    }
     assert!(
         text.contains("1 passed"),
         "the child run of {test} ran nothing:\n{text}"
@@ -359,10 +366,7 @@ async fn round_trip(root: &str) {
         .materialise(&uri, false)
         .await
         .unwrap_err();
-    assert!(
-        matches!(error, StorageError::Incomplete { .. }),
-        "{error}"
-    );
+    assert!(matches!(error, StorageError::Incomplete { .. }), "{error}");
 }
 
 /// Checks that writing to a missing bucket or container fails, naming the URL.
@@ -372,7 +376,9 @@ async fn missing_bucket_fails(root: &str) {
     let error = storage.check_writable().await.unwrap_err();
     let message = error.to_string();
     assert!(
-        matches!(error, StorageError::Object { .. }) && message.contains(root),
+        matches!(error, StorageError::Object { .. })
+            && message.contains(root)
+            && message.contains("the bucket or container does not exist"),
         "{message}"
     );
     eprintln!("a missing bucket or container: {message}");
@@ -389,10 +395,7 @@ async fn create_container(azurite: &Emulator, container: &str) {
         "PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:{date}\nx-ms-version:{version}\n\
          /{AZURITE_ACCOUNT}/{AZURITE_ACCOUNT}/{container}\nrestype:container"
     );
-    let key = ring::hmac::Key::new(
-        ring::hmac::HMAC_SHA256,
-        &base64_decode(AZURITE_KEY),
-    );
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &base64_decode(AZURITE_KEY));
     let signature = base64_encode(ring::hmac::sign(&key, string_to_sign.as_bytes()).as_ref());
     let response = http()
         .put(format!(
@@ -553,7 +556,10 @@ async fn seed_gcs(gcs: &Emulator, bucket: &str) -> String {
             .send()
             .await
             .unwrap();
-        assert!(response.status().is_success(), "seeding {key}: {response:?}");
+        assert!(
+            response.status().is_success(),
+            "seeding {key}: {response:?}"
+        );
     }
     format!("gs://{bucket}/{}", object.key)
 }

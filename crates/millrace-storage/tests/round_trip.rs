@@ -172,7 +172,10 @@ async fn an_imported_prefix_without_a_manifest_is_read_by_listing_it() {
     };
     let store = client(&base).unwrap();
     let large: Vec<u8> = (0..6_u32 << 20).map(|i| (i % 251) as u8).collect();
-    for (key, bytes) in [("root/raw/a.csv", b"a,b\n".to_vec()), ("root/raw/big.bin", large.clone())] {
+    for (key, bytes) in [
+        ("root/raw/a.csv", b"a,b\n".to_vec()),
+        ("root/raw/big.bin", large.clone()),
+    ] {
         store
             .put_opts(&key.into(), PutPayload::from(bytes), PutOptions::default())
             .await
