@@ -6,8 +6,8 @@
 //! | store | settings read |
 //! |---|---|
 //! | S3 | `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION` (default `us-east-1`), `AWS_ENDPOINT_URL` for S3-compatible servers; otherwise web identity (EKS), the ECS container endpoint, or the instance's role |
-//! | Cloud Storage | `GOOGLE_APPLICATION_CREDENTIALS` / `GOOGLE_SERVICE_ACCOUNT`, the gcloud application-default file, or the metadata server |
-//! | Azure Blob | `AZURE_STORAGE_ACCOUNT_NAME` with `AZURE_STORAGE_ACCOUNT_KEY`, a SAS, a client secret, workload identity or managed identity; `AZURE_STORAGE_USE_EMULATOR=true` for Azurite |
+//! | Cloud Storage | `GOOGLE_SERVICE_ACCOUNT` (a service-account file) or `GOOGLE_SERVICE_ACCOUNT_KEY` (its JSON), `GOOGLE_APPLICATION_CREDENTIALS` / the gcloud application-default file, or the metadata server; an emulator through a service-account file with `"gcs_base_url": "http://HOST:PORT"` and `"disable_oauth": true` |
+//! | Azure Blob | `AZURE_STORAGE_ACCOUNT_NAME` with `AZURE_STORAGE_ACCOUNT_KEY`, a SAS, a client secret, workload identity or managed identity, `AZURE_STORAGE_ENDPOINT` for another endpoint; `AZURE_STORAGE_USE_EMULATOR=true` for Azurite: account `devstoreaccount1` and its well-known key unless set, at `AZURE_STORAGE_ENDPOINT` (`http://HOST:PORT` or `http://HOST:PORT/ACCOUNT`), else `AZURITE_BLOB_STORAGE_URL`, else `http://127.0.0.1:10000` |
 //!
 //! An endpoint given as `http://…` (a local S3-compatible server, an emulator) is allowed
 //! plain HTTP; real clouds are reached over TLS, with rustls on `ring`. Requests are retried
@@ -20,7 +20,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use object_store::aws::AmazonS3Builder;
-use object_store::azure::MicrosoftAzureBuilder;
+use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 use object_store::gcp::GoogleCloudStorageBuilder;
 use object_store::memory::InMemory;
 use object_store::{ClientOptions, ObjectStore, RetryConfig};
@@ -92,19 +92,73 @@ fn build(location: &ObjectLocation) -> Result<Arc<dyn ObjectStore>> {
         Scheme::Azure => {
             let emulator = env_any(&["AZURE_STORAGE_USE_EMULATOR"])
                 .is_some_and(|value| value.eq_ignore_ascii_case("true"));
-            let endpoint = env_any(&["AZURE_STORAGE_ENDPOINT", "AZURE_ENDPOINT"])
-                .or_else(|| emulator.then(|| "http://127.0.0.1:10000".to_owned()));
+            let endpoint = env_any(&["AZURE_STORAGE_ENDPOINT", "AZURE_ENDPOINT"]);
+            let mut builder = MicrosoftAzureBuilder::from_env()
+                .with_container_name(bucket)
+                .with_retry(retry);
+            let allow_http = if emulator && env_any(&[AZURITE_URL_VAR]).is_none() {
+                match endpoint {
+                    // object_store's emulator mode reads only `AZURITE_BLOB_STORAGE_URL`:
+                    // an emulator given the Azure way, by its blob endpoint, is addressed
+                    // as an account at that endpoint with the emulator's credentials.
+                    Some(endpoint) => {
+                        builder = emulator_at(builder, &endpoint);
+                        Some(endpoint)
+                    }
+                    None => Some(format!("{EMULATOR_DEFAULT_URL}/")),
+                }
+            } else {
+                endpoint.or_else(|| env_any(&[AZURITE_URL_VAR]))
+            };
             Arc::new(
-                MicrosoftAzureBuilder::from_env()
-                    .with_container_name(bucket)
-                    .with_retry(retry)
-                    .with_client_options(options(endpoint))
+                builder
+                    .with_client_options(options(allow_http))
                     .build()
                     .map_err(configure)?,
             )
         }
         Scheme::Memory => Arc::new(InMemory::new()),
     })
+}
+
+/// Where object_store looks for Azurite in emulator mode (default [`EMULATOR_DEFAULT_URL`]).
+const AZURITE_URL_VAR: &str = "AZURITE_BLOB_STORAGE_URL";
+
+/// Azurite's default blob endpoint.
+const EMULATOR_DEFAULT_URL: &str = "http://127.0.0.1:10000";
+
+/// The account Azurite and the legacy storage emulator serve.
+const EMULATOR_ACCOUNT: &str = "devstoreaccount1";
+
+/// The well-known key of [`EMULATOR_ACCOUNT`] (published by Microsoft, not a secret).
+const EMULATOR_ACCOUNT_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// `builder` for an Azure Storage emulator whose blob endpoint is `endpoint`:
+/// `http://HOST:PORT/ACCOUNT` as in a connection string's `BlobEndpoint`, or `http://HOST:PORT`
+/// (the account is then appended). The account and key are the environment's, or the
+/// emulator's well-known ones.
+fn emulator_at(builder: MicrosoftAzureBuilder, endpoint: &str) -> MicrosoftAzureBuilder {
+    let account = builder
+        .get_config_value(&AzureConfigKey::AccountName)
+        .unwrap_or_else(|| EMULATOR_ACCOUNT.to_owned());
+    let key = builder
+        .get_config_value(&AzureConfigKey::AccessKey)
+        .unwrap_or_else(|| EMULATOR_ACCOUNT_KEY.to_owned());
+    let trimmed = endpoint.trim_end_matches('/');
+    let has_path = trimmed
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.contains('/'));
+    let blob_endpoint = if has_path {
+        trimmed.to_owned()
+    } else {
+        format!("{trimmed}/{account}")
+    };
+    builder
+        .with_use_emulator(false)
+        .with_account(account)
+        .with_access_key(key)
+        .with_endpoint(blob_endpoint)
 }
 
 /// The first of `names` set in the environment.
@@ -114,10 +168,21 @@ fn env_any(names: &[&str]) -> Option<String> {
         .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
 }
 
-/// The `gcs_base_url` of the service-account file, when it points at an emulator.
+/// The `gcs_base_url` of the service account (its file or its JSON), when it points at an
+/// emulator.
 fn service_account_endpoint() -> Option<String> {
-    let path = env_any(&["GOOGLE_SERVICE_ACCOUNT", "GOOGLE_APPLICATION_CREDENTIALS"])?;
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = match env_any(&["GOOGLE_SERVICE_ACCOUNT_KEY"]) {
+        Some(json) => json,
+        None => {
+            let path = env_any(&[
+                "GOOGLE_SERVICE_ACCOUNT",
+                "GOOGLE_SERVICE_ACCOUNT_PATH",
+                "SERVICE_ACCOUNT",
+                "GOOGLE_APPLICATION_CREDENTIALS",
+            ])?;
+            std::fs::read_to_string(path).ok()?
+        }
+    };
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
     value
         .get("gcs_base_url")

@@ -105,8 +105,12 @@ impl StorageError {
             || lower.contains("403")
         {
             " (the credentials are not allowed to do this: check the bucket's policy)"
-        } else if lower.contains("nosuchbucket") || lower.contains("bucket does not exist") {
-            " (the bucket does not exist: create it or fix the root)"
+        } else if lower.contains("nosuchbucket")
+            || lower.contains("bucket does not exist")
+            || lower.contains("containernotfound")
+            || (matches!(error, object_store::Error::NotFound { .. }) && is_write(operation))
+        {
+            " (the bucket or container does not exist: create it or fix the root)"
         } else if lower.contains("connect") || lower.contains("dns") || lower.contains("timed out")
         {
             " (the object store is unreachable: check the endpoint, e.g. AWS_ENDPOINT_URL, and \
@@ -140,3 +144,10 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 /// The crate's result.
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// Whether `operation` writes (a write answered "not found" means the bucket is missing).
+fn is_write(operation: &str) -> bool {
+    operation.starts_with("writing")
+        || operation.starts_with("uploading")
+        || operation.starts_with("starting the upload")
+}

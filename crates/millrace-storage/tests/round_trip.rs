@@ -162,3 +162,31 @@ async fn overwrite_object(uri: &str, name: &str, bytes: &'static [u8]) {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn an_imported_prefix_without_a_manifest_is_read_by_listing_it() {
+    let scratch = tempfile::tempdir().unwrap();
+    let reader = storage("imported", &scratch.path().join("reader"));
+    let Location::Object(base) = Location::parse("memory://imported/root/raw").unwrap() else {
+        panic!("not an object location");
+    };
+    let store = client(&base).unwrap();
+    let large: Vec<u8> = (0..6_u32 << 20).map(|i| (i % 251) as u8).collect();
+    for (key, bytes) in [
+        ("root/raw/a.csv", b"a,b\n".to_vec()),
+        ("root/raw/big.bin", large.clone()),
+    ] {
+        store
+            .put_opts(&key.into(), PutPayload::from(bytes), PutOptions::default())
+            .await
+            .unwrap();
+    }
+    let uri = "memory://imported/root/raw";
+    assert!(matches!(
+        reader.materialise(uri, false).await,
+        Err(StorageError::Incomplete { .. })
+    ));
+    let local = reader.materialise(uri, true).await.unwrap();
+    assert_eq!(std::fs::read(local.join("a.csv")).unwrap(), b"a,b\n");
+    assert!(std::fs::read(local.join("big.bin")).unwrap() == large);
+}
