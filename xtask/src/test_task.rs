@@ -9,6 +9,7 @@
 //! | a CPython 3.11 virtual environment with `ml-metadata`, pandas, scikit-learn ... ([`crate::python::INTEROP`]) | `MILLRACE_TEST_PYTHON` | `--no-python` |
 //! | a CPython 3.11 virtual environment with Apache Airflow 3.3.2 ([`crate::python::AIRFLOW`]) | `MILLRACE_TEST_AIRFLOW_PYTHON` | `--no-airflow` |
 //! | a throwaway PostgreSQL server ([`crate::postgres`]) | `MILLRACE_TEST_POSTGRES_URL` | `--no-postgres` |
+//! | Azurite (npm) and fake-gcs-server (PyPI), installed into `/var/cache/millrace-ci` ([`crate::emulators`]); the tests start them | `MILLRACE_TEST_AZURITE`, `MILLRACE_TEST_FAKE_GCS` | `--no-python` |
 //! | moto's S3-compatible server on 127.0.0.1, from the interop environment ([`crate::s3`]) | `MILLRACE_TEST_S3_ENDPOINT`, `MILLRACE_TEST_S3_BUCKET` | `--no-python` |
 //! | podman with a `containers.conf` and a Debian base image built from packages ([`crate::containers`]) | `CONTAINERS_CONF`, `MILLRACE_CONTAINER_BASE` | `--no-containers` |
 //!
@@ -18,6 +19,7 @@
 use std::path::Path;
 
 use crate::containers;
+use crate::emulators;
 use crate::postgres;
 use crate::process::{cargo, run};
 use crate::python;
@@ -199,6 +201,23 @@ pub fn test(workspace_root: &Path, arguments: &[String]) -> Result<(), String> {
             None
         }
     };
+
+    if options.python {
+        let tools = emulators::ensure()?;
+        command
+            .env(emulators::AZURITE_VAR, &tools.azurite)
+            .env(emulators::FAKE_GCS_VAR, &tools.fake_gcs);
+        provided.push(tools.describe());
+    } else {
+        command
+            .env_remove(emulators::AZURITE_VAR)
+            .env_remove(emulators::FAKE_GCS_VAR);
+        provided.push(format!(
+            "{} and {} not set (--no-python): the Azure and Cloud Storage emulator suites skip",
+            emulators::AZURITE_VAR,
+            emulators::FAKE_GCS_VAR
+        ));
+    }
 
     let result = run(&mut command);
     eprintln!("xtask: tools provided to `cargo test`:");
