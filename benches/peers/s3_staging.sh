@@ -25,7 +25,9 @@ if [ -z "${S3_ENDPOINT:-}" ]; then
 fi
 export AWS_ENDPOINT_URL=$S3_ENDPOINT
 cargo build --release -q --example taxi
-TAXI=$(pwd)/${CARGO_TARGET_DIR:-target}/release/examples/taxi
+TARGET=${CARGO_TARGET_DIR:-target}
+case $TARGET in /*) ;; *) TARGET=$(pwd)/$TARGET ;; esac
+TAXI=$TARGET/release/examples/taxi
 SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"; [ -n "${MOTO:-}" ] && kill $MOTO' EXIT
 cd "$SCRATCH"
@@ -37,8 +39,8 @@ while [ "$round" -le "$ROUNDS" ]; do
         mkdir -p "$dir"
         if [ "$kind" = local ]; then root=$dir/artifacts; else root=s3://$S3_BUCKET/staging-$round; fi
         export MILLRACE_STORE=sqlite://$dir/metadata.sqlite MILLRACE_ROOT=$root MILLRACE_WORK_DIR=$dir/work
-        first=$("$TAXI" run --json | seconds)
-        cached=$("$TAXI" run --json | seconds)
+        first=$("$TAXI" run --json 2>/dev/null | seconds)
+        cached=$("$TAXI" run --json 2>/dev/null | seconds)
         echo "{\"root\": \"$kind\", \"round\": $round, \"first_run_s\": $first, \"cached_rerun_s\": $cached}"
     done
     round=$((round + 1))
