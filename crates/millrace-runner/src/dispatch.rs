@@ -3,7 +3,7 @@
 //!
 //! The scheduler is the same whatever executes a node: trigger rules, conditions, the exit
 //! handler, parallelism, resume and Ctrl-C are decided here, on the machine that runs the
-//! pipeline binary. What changes is one step: instead of calling the [`NodeLauncher`] in
+//! pipeline binary. What changes is one step: instead of calling the [`NodeLauncher`](crate::NodeLauncher) in
 //! process, the scheduler hands a [`NodeTask`] to a [`NodeDispatcher`], which starts
 //! `<binary> run-node --run-id R --node N` wherever it executes things and returns when that
 //! ended. `run-node` makes exactly one attempt and records it in the shared metadata store; the

@@ -13,7 +13,7 @@
 //! - [`ArtifactStorage::remove`] deletes an artifact (garbage collection), manifest first.
 //!
 //! Credentials come from each cloud's standard environment, never from a pipeline
-//! ([`connect`](crate::connect) lists them).
+//! ([`connect`] lists them).
 //!
 //! ```
 //! use millrace_storage::ArtifactStorage;
