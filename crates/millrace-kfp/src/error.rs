@@ -1,0 +1,31 @@
+//! The error type of `millrace-kfp`.
+
+/// What can go wrong compiling a pipeline to a KFP v2 `PipelineSpec` or a schedule.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KfpError {
+    /// Nodes have no image of their own and the options give no pipeline image.
+    #[error(
+        "nodes without an image: {}; give each an image (`.image(...)`) or set a pipeline \
+         image in the KFP options",
+        .0.join(", ")
+    )]
+    MissingImages(Vec<String>),
+    /// A node option KFP cannot express.
+    #[error("node `{node}`: {why}")]
+    Unsupported {
+        /// The node.
+        node: String,
+        /// What KFP cannot express, and what to do instead.
+        why: String,
+    },
+    /// The pipeline cannot be expressed as a KFP DAG.
+    #[error("{0}")]
+    Pipeline(String),
+    /// The schedule cannot be expressed as a recurring run.
+    #[error("schedule: {0}")]
+    Schedule(String),
+    /// The YAML writer failed.
+    #[error("writing YAML: {0}")]
+    Yaml(String),
+}

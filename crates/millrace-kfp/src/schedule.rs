@@ -1,0 +1,119 @@
+//! The recurring run of a scheduled pipeline: the body of Vertex AI's `schedules.create` and a
+//! KFP `RecurringRun`. Schedules are not part of the KFP IR; the backend keeps them.
+
+use millrace_core::Pipeline;
+use millrace_core::spec::ScheduleSpec;
+use serde_json::{Map, Value, json};
+
+use crate::{KfpError, KfpPipeline};
+
+/// The pipeline's cron expression as five unix cron fields (Vertex's dialect): presets such as
+/// `@daily` spelled out; `@once` is not a recurring run.
+pub fn unix_cron(schedule: &ScheduleSpec) -> Result<String, KfpError> {
+    let cron = schedule.cron.trim();
+    let fields = match cron {
+        "@hourly" => "0 * * * *",
+        "@daily" => "0 0 * * *",
+        "@weekly" => "0 0 * * 0",
+        "@monthly" => "0 0 1 * *",
+        "@yearly" | "@annually" => "0 0 1 1 *",
+        "@once" => {
+            return Err(KfpError::Schedule(
+                "`@once` is not a recurring run: submit one run instead".to_owned(),
+            ));
+        }
+        other if other.starts_with('@') => {
+            return Err(KfpError::Schedule(format!("unknown cron preset `{other}`")));
+        }
+        other => other,
+    };
+    Ok(fields.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// The RFC 3339 start of the schedule's first day, UTC.
+fn start_time(schedule: &ScheduleSpec) -> Option<String> {
+    schedule
+        .start_date
+        .as_ref()
+        .map(|date| format!("{date}T00:00:00Z"))
+}
+
+fn schedule_of(pipeline: &Pipeline) -> Option<&ScheduleSpec> {
+    pipeline.spec().schedule.as_ref()
+}
+
+/// The JSON body of Vertex AI's `projects.locations.schedules.create` for the pipeline's
+/// schedule, running the compiled pipeline stored at `template_uri` (a `gs://` path or an
+/// Artifact Registry URL) under `parent` (`projects/P/locations/L`); `None` when the pipeline
+/// has no schedule. At most `max_active_runs` runs at once (1 when not given: trainings should
+/// not overlap); `catchUp` is the schedule's catch-up.
+pub fn vertex_schedule(
+    pipeline: &Pipeline,
+    compiled: &KfpPipeline,
+    parent: &str,
+    template_uri: &str,
+) -> Result<Option<Value>, KfpError> {
+    let Some(schedule) = schedule_of(pipeline) else {
+        return Ok(None);
+    };
+    let name = compiled.spec["pipelineInfo"]["name"].clone();
+    let mut pipeline_job = Map::new();
+    pipeline_job.insert("displayName".into(), name.clone());
+    pipeline_job.insert("templateUri".into(), template_uri.into());
+    if let Some(root) = compiled.spec.get("defaultPipelineRoot") {
+        pipeline_job.insert("runtimeConfig".into(), json!({"gcsOutputDirectory": root}));
+    }
+    let mut body = Map::new();
+    body.insert("displayName".into(), name);
+    body.insert("cron".into(), unix_cron(schedule)?.into());
+    if let Some(start) = start_time(schedule) {
+        body.insert("startTime".into(), start.into());
+    }
+    body.insert(
+        "maxConcurrentRunCount".into(),
+        schedule.max_active_runs.unwrap_or(1).to_string().into(),
+    );
+    body.insert("catchUp".into(), schedule.catchup.into());
+    body.insert(
+        "createPipelineJobRequest".into(),
+        json!({"parent": parent, "pipelineJob": pipeline_job}),
+    );
+    Ok(Some(Value::Object(body)))
+}
+
+/// A KFP `V2beta1RecurringRun` (the body of `POST /apis/v2beta1/recurringruns`) for the
+/// pipeline's schedule, with the compiled pipeline inline; `None` without a schedule. KFP's cron
+/// has six fields, seconds first: the pipeline's five are prefixed with `0`.
+pub fn kfp_recurring_run(
+    pipeline: &Pipeline,
+    compiled: &KfpPipeline,
+) -> Result<Option<Value>, KfpError> {
+    let Some(schedule) = schedule_of(pipeline) else {
+        return Ok(None);
+    };
+    let mut cron_schedule = Map::new();
+    cron_schedule.insert("cron".into(), format!("0 {}", unix_cron(schedule)?).into());
+    if let Some(start) = start_time(schedule) {
+        cron_schedule.insert("start_time".into(), start.into());
+    }
+    let mut run = Map::new();
+    run.insert(
+        "display_name".into(),
+        compiled.spec["pipelineInfo"]["name"].clone(),
+    );
+    if let Some(description) = &pipeline.spec().description {
+        run.insert("description".into(), description.clone().into());
+    }
+    run.insert("pipeline_spec".into(), compiled.spec.clone());
+    run.insert(
+        "trigger".into(),
+        json!({"cron_schedule": Value::Object(cron_schedule)}),
+    );
+    run.insert(
+        "max_concurrency".into(),
+        schedule.max_active_runs.unwrap_or(1).to_string().into(),
+    );
+    run.insert("no_catchup".into(), (!schedule.catchup).into());
+    run.insert("mode".into(), "ENABLE".into());
+    Ok(Some(Value::Object(run)))
+}
