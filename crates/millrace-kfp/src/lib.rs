@@ -45,7 +45,7 @@
 //! let compiled = compile_pipeline_spec(&pipeline, &options).unwrap();
 //! assert_eq!(compiled.task_names["schema"], "schema");
 //! let yaml = compiled.to_yaml().unwrap();
-//! assert!(yaml.contains("schemaVersion: 2.1.0"));
+//! assert!(yaml.contains("schemaVersion: \"2.1.0\""));
 //! assert!(yaml.contains("image: registry.example/greetings:1"));
 //! ```
 
