@@ -63,4 +63,4 @@ pub use pipeline_spec::{
     parameter_type,
 };
 pub use resources::DEFAULT_ACCELERATOR;
-pub use schedule::{kfp_recurring_run, unix_cron, vertex_schedule};
+pub use schedule::{kfp_cron, kfp_recurring_run, unix_cron, vertex_schedule};

@@ -30,6 +30,27 @@ pub fn unix_cron(schedule: &ScheduleSpec) -> Result<String, KfpError> {
     Ok(fields.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
+/// The pipeline's cron expression in KFP's dialect (robfig/cron): six fields, seconds first
+/// (`0`), and Sunday only as `0` (robfig's day of week runs from 0 to 6).
+pub fn kfp_cron(schedule: &ScheduleSpec) -> Result<String, KfpError> {
+    let unix = unix_cron(schedule)?;
+    let mut fields: Vec<String> = unix.split(' ').map(str::to_owned).collect();
+    if let Some(day_of_week) = fields.last_mut() {
+        let items: Vec<String> = day_of_week
+            .split(',')
+            .map(|item| match item {
+                "7" | "SUN" | "sun" => "0".to_owned(),
+                range => match range.strip_suffix("-7") {
+                    Some(low) => format!("{low}-6,0"),
+                    None => range.to_owned(),
+                },
+            })
+            .collect();
+        *day_of_week = items.join(",");
+    }
+    Ok(format!("0 {}", fields.join(" ")))
+}
+
 /// The RFC 3339 start of the schedule's first day, UTC.
 fn start_time(schedule: &ScheduleSpec) -> Option<String> {
     schedule
@@ -92,7 +113,7 @@ pub fn kfp_recurring_run(
         return Ok(None);
     };
     let mut cron_schedule = Map::new();
-    cron_schedule.insert("cron".into(), format!("0 {}", unix_cron(schedule)?).into());
+    cron_schedule.insert("cron".into(), kfp_cron(schedule)?.into());
     if let Some(start) = start_time(schedule) {
         cron_schedule.insert("start_time".into(), start.into());
     }
@@ -116,4 +137,19 @@ pub fn kfp_recurring_run(
     run.insert("no_catchup".into(), (!schedule.catchup).into());
     run.insert("mode".into(), "ENABLE".into());
     Ok(Some(Value::Object(run)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kfp_cron_has_seconds_first_and_sunday_as_zero() {
+        let cron = |text: &str| kfp_cron(&ScheduleSpec::cron(text)).unwrap();
+        assert_eq!(cron("0 3 * * *"), "0 0 3 * * *");
+        assert_eq!(cron("@weekly"), "0 0 0 * * 0");
+        assert_eq!(cron("0 3 * * 7"), "0 0 3 * * 0");
+        assert_eq!(cron("0 3 * * 5-7,2"), "0 0 3 * * 5-6,0,2");
+        assert!(kfp_cron(&ScheduleSpec::cron("@once")).is_err());
+    }
 }
