@@ -12,7 +12,8 @@ pub struct KfpOptions {
     /// credentials here: the YAML is not secret.
     pub store: Option<String>,
     /// The artifact root, written as `MILLRACE_ROOT` and as the IR's `defaultPipelineRoot`;
-    /// `None`: the job's environment gives it.
+    /// `None`: the job's environment gives it (and the pipeline's own root, when it is an
+    /// object-store URL, is the `defaultPipelineRoot`).
     pub root: Option<String>,
     /// The Vertex AI accelerator type of nodes that ask for GPUs (such as `NVIDIA_TESLA_T4`);
     /// `None`: `nvidia.com/gpu`, what KFP on Kubernetes expects.

@@ -369,7 +369,14 @@ pub fn compile_pipeline_spec(
     }
     let mut document = Map::new();
     document.insert("components".into(), Value::Object(components));
-    if let Some(root) = &options.root {
+    // KFP and Vertex write their own outputs under the pipeline root, which must be an
+    // object-store URL: the options' root, else the pipeline's own when it is one.
+    let object_store_root = options
+        .root
+        .as_ref()
+        .or(spec.root.as_ref())
+        .filter(|root| root.contains("://"));
+    if let Some(root) = object_store_root {
         document.insert("defaultPipelineRoot".into(), root.clone().into());
     }
     document.insert("deploymentSpec".into(), json!({ "executors": executors }));

@@ -306,6 +306,29 @@ fn the_exit_handler_runs_after_a_group_of_every_other_task() {
 }
 
 #[test]
+fn the_pipeline_root_is_an_object_store_url_or_absent() {
+    let build = |root: &str| {
+        let mut p = Pipeline::builder("rooted");
+        p.root(root);
+        p.import("schema", Importer::<Schema>::new("data/schema.json"));
+        p.build().unwrap()
+    };
+    let options = KfpOptions::new("/bin/p").image("p:1");
+    let spec = compile_pipeline_spec(&build("s3://bucket/root"), &options)
+        .unwrap()
+        .spec;
+    assert_eq!(spec["defaultPipelineRoot"], "s3://bucket/root");
+    let spec = compile_pipeline_spec(&build(".millrace/artifacts"), &options)
+        .unwrap()
+        .spec;
+    assert!(spec.get("defaultPipelineRoot").is_none());
+    let spec = compile_pipeline_spec(&build("s3://bucket/root"), &options.root("gs://other/r"))
+        .unwrap()
+        .spec;
+    assert_eq!(spec["defaultPipelineRoot"], "gs://other/r");
+}
+
+#[test]
 fn nodes_without_an_image_are_all_named() {
     let mut p = Pipeline::builder("no-image");
     p.import("schema", Importer::<Schema>::new("data/schema.json"));
