@@ -78,10 +78,16 @@ fn usage() {
     );
 }
 
-/// The workspace's root directory: the parent of this package's.
+/// The workspace's root directory: the parent of this package's. Read from the environment
+/// `cargo run` gives the process first: with a target directory shared between checkouts (as
+/// CI shares one), the binary may have been built in another checkout, whose path the
+/// compile-time value would name.
 fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir
+        .parent()
+        .map_or_else(|| manifest_dir.clone(), Path::to_path_buf)
 }
 
 /// `cargo xtask lint`: rustfmt's check, clippy on everything with warnings as errors, the
