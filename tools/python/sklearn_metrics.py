@@ -5,7 +5,9 @@
 
 The file holds {"regression": {"labels": [...], "predictions": [...]},
 "binary": {"labels": [0/1...], "probabilities": [...], "threshold": t},
-"multiclass": {"labels": [...], "probabilities": [[...], ...]}}; prints the metrics as JSON.
+"multiclass": {"labels": [...], "probabilities": [[...], ...]}} (and any further multiclass case
+under a key starting "multiclass"); prints the metrics as JSON: numbers, and for multiclass cases
+per-class lists and the confusion matrix (rows true, columns predicted).
 """
 
 import json
@@ -39,18 +41,39 @@ def main() -> None:
         "roc_auc": metrics.roc_auc_score(y, prob),
         "log_loss": metrics.log_loss(y, prob, labels=[0, 1]),
     }
-    multiclass = cases["multiclass"]
-    y, prob = np.array(multiclass["labels"]), np.array(multiclass["probabilities"])
-    predicted = prob.argmax(axis=1)
-    result["multiclass"] = {
-        "accuracy": metrics.accuracy_score(y, predicted),
-        "precision": metrics.precision_score(y, predicted, average="macro", zero_division=0),
-        "recall": metrics.recall_score(y, predicted, average="macro", zero_division=0),
-        "f1": metrics.f1_score(y, predicted, average="macro", zero_division=0),
-        "log_loss": metrics.log_loss(y, prob, labels=list(range(prob.shape[1]))),
-    }
-    json.dump({k: {m: float(v) for m, v in d.items()} for k, d in result.items()}, sys.stdout)
+    for name, multiclass in cases.items():
+        if name.startswith("multiclass"):
+            result[name] = multiclass_metrics(multiclass)
+    json.dump(result, sys.stdout, default=float)
 
+
+def multiclass_metrics(multiclass: dict) -> dict:
+    y, prob = np.array(multiclass["labels"]), np.array(multiclass["probabilities"])
+    classes = list(range(prob.shape[1]))
+    predicted = prob.argmax(axis=1)
+    result = {
+        "accuracy": metrics.accuracy_score(y, predicted),
+        "log_loss": metrics.log_loss(y, prob, labels=classes),
+    }
+    for average, prefix in (("macro", ""), ("weighted", "weighted_")):
+        result[prefix + "precision"] = metrics.precision_score(
+            y, predicted, average=average, zero_division=0
+        )
+        result[prefix + "recall"] = metrics.recall_score(
+            y, predicted, average=average, zero_division=0
+        )
+        result[prefix + "f1"] = metrics.f1_score(y, predicted, average=average, zero_division=0)
+    precision, recall, f1, support = metrics.precision_recall_fscore_support(
+        y, predicted, labels=classes, average=None, zero_division=0
+    )
+    result["per_class"] = {
+        "precision": precision.tolist(),
+        "recall": recall.tolist(),
+        "f1": f1.tolist(),
+        "support": support.tolist(),
+    }
+    result["confusion_matrix"] = metrics.confusion_matrix(y, predicted, labels=classes).tolist()
+    return result
 
 if __name__ == "__main__":
     main()

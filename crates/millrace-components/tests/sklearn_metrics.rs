@@ -73,6 +73,26 @@ fn metrics_equal_scikit_learn() {
             row.into_iter().map(move |p| p / total)
         })
         .collect();
+    // Vote shares of a ten-tree forest over four classes: zeros (log loss clips them), ties,
+    // and a class 3 that is predicted but never a label (macro averages cover it, weighted
+    // averages give it no weight).
+    let votes = 4;
+    let vote_labels: Vec<usize> = (0..n).map(|_| (numbers.next() * 3.0) as usize).collect();
+    let vote_shares: Vec<f64> = vote_labels
+        .iter()
+        .flat_map(|&label| {
+            let mut row = vec![0.0; votes];
+            for _ in 0..10 {
+                let class = if numbers.next() < 0.6 {
+                    label
+                } else {
+                    (numbers.next() * 4.0) as usize
+                };
+                row[class] += 0.1;
+            }
+            row
+        })
+        .collect();
 
     let dir = tempfile::tempdir().unwrap();
     let cases = dir.path().join("cases.json");
@@ -84,6 +104,8 @@ fn metrics_equal_scikit_learn() {
                        "probabilities": probabilities, "threshold": 0.5},
             "multiclass": {"labels": class_labels,
                            "probabilities": class_probabilities.chunks(classes).collect::<Vec<_>>()},
+            "multiclass_votes": {"labels": vote_labels,
+                                 "probabilities": vote_shares.chunks(votes).collect::<Vec<_>>()},
         }))
         .unwrap(),
     )
@@ -118,23 +140,50 @@ fn metrics_equal_scikit_learn() {
     close(binary.roc_auc.unwrap(), &expected["roc_auc"], "roc_auc");
     close(binary.log_loss, &expected["log_loss"], "log_loss");
 
-    let multiclass = multiclass_metrics(&class_labels, &class_probabilities, classes).unwrap();
-    let expected = &reference["multiclass"];
-    close(
-        multiclass.accuracy,
-        &expected["accuracy"],
-        "multiclass accuracy",
-    );
-    close(
-        multiclass.precision,
-        &expected["precision"],
-        "macro precision",
-    );
-    close(multiclass.recall, &expected["recall"], "macro recall");
-    close(multiclass.f1, &expected["f1"], "macro f1");
-    close(
-        multiclass.log_loss,
-        &expected["log_loss"],
-        "multiclass log_loss",
-    );
+    for (case, labels, probabilities, classes) in [
+        ("multiclass", &class_labels, &class_probabilities, classes),
+        ("multiclass_votes", &vote_labels, &vote_shares, votes),
+    ] {
+        let ours = multiclass_metrics(labels, probabilities, classes).unwrap();
+        let expected = &reference[case];
+        let figures = [
+            ("accuracy", ours.accuracy),
+            ("precision", ours.precision),
+            ("recall", ours.recall),
+            ("f1", ours.f1),
+            ("weighted_precision", ours.weighted_precision),
+            ("weighted_recall", ours.weighted_recall),
+            ("weighted_f1", ours.weighted_f1),
+            ("log_loss", ours.log_loss),
+        ];
+        for (name, value) in figures {
+            close(value, &expected[name], &format!("{case} {name}"));
+        }
+        for (class, metrics) in ours.per_class.iter().enumerate() {
+            let theirs = &expected["per_class"];
+            close(
+                metrics.precision,
+                &theirs["precision"][class],
+                &format!("{case} precision of class {class}"),
+            );
+            close(
+                metrics.recall,
+                &theirs["recall"][class],
+                &format!("{case} recall of class {class}"),
+            );
+            close(
+                metrics.f1,
+                &theirs["f1"][class],
+                &format!("{case} f1 of class {class}"),
+            );
+            assert_eq!(
+                Some(metrics.support),
+                theirs["support"][class].as_u64(),
+                "{case} support of class {class}"
+            );
+        }
+        let theirs: Vec<Vec<u64>> =
+            serde_json::from_value(expected["confusion_matrix"].clone()).unwrap();
+        assert_eq!(ours.confusion_matrix, theirs, "{case} confusion matrix");
+    }
 }

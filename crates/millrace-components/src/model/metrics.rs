@@ -263,8 +263,37 @@ pub struct MulticlassMetrics {
     pub recall: f64,
     /// F1 per class averaged over the classes (macro).
     pub f1: f64,
+    /// Precision per class averaged with the classes' supports as weights.
+    #[serde(default)]
+    pub weighted_precision: f64,
+    /// Recall per class averaged with the classes' supports as weights.
+    #[serde(default)]
+    pub weighted_recall: f64,
+    /// F1 per class averaged with the classes' supports as weights.
+    #[serde(default)]
+    pub weighted_f1: f64,
     /// Mean cross-entropy of the probabilities (rows normalised to sum to 1).
     pub log_loss: f64,
+    /// Precision, recall, F1 and support of every class, in class-index order.
+    #[serde(default)]
+    pub per_class: Vec<ClassMetrics>,
+    /// `confusion_matrix[label][predicted]`: how many examples of class `label` were predicted
+    /// as class `predicted` (scikit-learn's orientation: rows true, columns predicted).
+    #[serde(default)]
+    pub confusion_matrix: Vec<Vec<u64>>,
+}
+
+/// The metrics of one class against all others.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ClassMetrics {
+    /// TP / (TP + FP), 0 when the class is never predicted.
+    pub precision: f64,
+    /// TP / (TP + FN), 0 when the class never occurs.
+    pub recall: f64,
+    /// 2 TP / (2 TP + FP + FN), 0 when there are neither.
+    pub f1: f64,
+    /// How many examples have this class as their label.
+    pub support: u64,
 }
 
 impl MulticlassMetrics {
@@ -302,19 +331,14 @@ pub fn multiclass_metrics(
             "label {bad} is not one of {classes} classes"
         )));
     }
-    let mut true_positive = vec![0u64; classes];
-    let mut predicted_count = vec![0u64; classes];
-    let mut label_count = vec![0u64; classes];
-    let (mut correct, mut cross_entropy) = (0u64, 0.0);
+    let mut confusion_matrix = vec![vec![0u64; classes]; classes];
+    let mut cross_entropy = 0.0;
     for (row, &label) in probabilities.chunks_exact(classes).zip(labels) {
         let predicted = row.iter().enumerate().fold(
             0,
             |best, (class, &p)| if p > row[best] { class } else { best },
         );
-        correct += u64::from(predicted == label);
-        predicted_count[predicted] += 1;
-        label_count[label] += 1;
-        true_positive[label] += u64::from(predicted == label);
+        confusion_matrix[label][predicted] += 1;
         let clipped: Vec<f64> = row
             .iter()
             .map(|p| p.clamp(PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR))
@@ -322,9 +346,6 @@ pub fn multiclass_metrics(
         let total: f64 = clipped.iter().sum();
         cross_entropy -= (clipped[label] / total).ln();
     }
-    let present: Vec<usize> = (0..classes)
-        .filter(|&class| label_count[class] > 0 || predicted_count[class] > 0)
-        .collect();
     let ratio = |numerator: u64, denominator: u64| {
         if denominator == 0 {
             0.0
@@ -332,22 +353,55 @@ pub fn multiclass_metrics(
             numerator as f64 / denominator as f64
         }
     };
-    let average = |per_class: &dyn Fn(usize) -> f64| {
-        present.iter().map(|&class| per_class(class)).sum::<f64>() / present.len() as f64
+    let per_class: Vec<ClassMetrics> = (0..classes)
+        .map(|class| {
+            let true_positive = confusion_matrix[class][class];
+            let support: u64 = confusion_matrix[class].iter().sum();
+            let predicted: u64 = confusion_matrix.iter().map(|row| row[class]).sum();
+            ClassMetrics {
+                precision: ratio(true_positive, predicted),
+                recall: ratio(true_positive, support),
+                f1: ratio(2 * true_positive, predicted + support),
+                support,
+            }
+        })
+        .collect();
+    // scikit-learn's macro averages run over the classes in the labels or the predictions.
+    let present: Vec<usize> = (0..classes)
+        .filter(|&class| {
+            per_class[class].support > 0 || confusion_matrix.iter().any(|row| row[class] > 0)
+        })
+        .collect();
+    let macro_average = |of: fn(&ClassMetrics) -> f64| {
+        present
+            .iter()
+            .map(|&class| of(&per_class[class]))
+            .sum::<f64>()
+            / present.len() as f64
     };
     let count = labels.len() as f64;
+    let weighted_average = |of: fn(&ClassMetrics) -> f64| {
+        per_class
+            .iter()
+            .map(|class| of(class) * class.support as f64)
+            .sum::<f64>()
+            / count
+    };
+    let correct: u64 = (0..classes)
+        .map(|class| confusion_matrix[class][class])
+        .sum();
     Ok(MulticlassMetrics {
         count: labels.len() as u64,
         accuracy: correct as f64 / count,
-        precision: average(&|class| ratio(true_positive[class], predicted_count[class])),
-        recall: average(&|class| ratio(true_positive[class], label_count[class])),
-        f1: average(&|class| {
-            ratio(
-                2 * true_positive[class],
-                predicted_count[class] + label_count[class],
-            )
-        }),
+        precision: macro_average(|class| class.precision),
+        recall: macro_average(|class| class.recall),
+        f1: macro_average(|class| class.f1),
+        weighted_precision: weighted_average(|class| class.precision),
+        weighted_recall: weighted_average(|class| class.recall),
+        weighted_f1: weighted_average(|class| class.f1),
         log_loss: cross_entropy / count,
+        per_class,
+        confusion_matrix,
     })
 }
 

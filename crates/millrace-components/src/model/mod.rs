@@ -2,6 +2,7 @@
 //! evaluation metrics.
 
 pub mod bulk_inferrer;
+pub mod classifier;
 pub mod command_server;
 pub mod evaluator;
 pub mod infra_validator;
@@ -15,11 +16,12 @@ pub mod trainer;
 pub mod tuner;
 
 pub use bulk_inferrer::{BulkInferrer, PREDICTION_COLUMN};
+pub use classifier::{ClassifierAlgorithm, NativeClassifier};
 pub use command_server::CommandServer;
 pub use evaluator::{Evaluation, Evaluator, Threshold, evaluate, evaluation_html};
 pub use infra_validator::{InfraReport, InfraValidator};
 pub use manifest::{Flavor, MANIFEST_FILE, ModelManifest, Signature, SignatureField, Task};
-pub use metrics::{BinaryMetrics, Metric, MulticlassMetrics, RegressionMetrics};
+pub use metrics::{BinaryMetrics, ClassMetrics, Metric, MulticlassMetrics, RegressionMetrics};
 pub use native::{Algorithm, Features, NativeModel, complete_rows, features_of};
 pub use pusher::{Push, Pusher, copy_model, push_model};
 pub use python_trainer::{Framework, MODEL_SCRIPT, PythonTrainer};

@@ -89,11 +89,15 @@ impl Algorithm {
     }
 }
 
-type Matrix = DenseMatrix<f64>;
+pub(crate) type Matrix = DenseMatrix<f64>;
 
 /// Hyper-parameter `name` of `algorithm` as the library's integer type: at least 1 and within
 /// its range.
-fn bounded<T: TryFrom<i64>>(parameter: &Param<i64>, algorithm: &str, name: &str) -> Result<T> {
+pub(crate) fn bounded<T: TryFrom<i64>>(
+    parameter: &Param<i64>,
+    algorithm: &str,
+    name: &str,
+) -> Result<T> {
     let invalid = |reason: String| Error::Configuration {
         component: algorithm.to_owned(),
         option: name.to_owned(),
@@ -136,7 +140,7 @@ pub struct Features {
 }
 
 impl Features {
-    fn matrix(&self) -> std::result::Result<Matrix, String> {
+    pub(crate) fn matrix(&self) -> std::result::Result<Matrix, String> {
         DenseMatrix::new(self.rows, self.columns, self.values.clone(), false)
             .map_err(|error| format!("feature matrix: {error}"))
     }
