@@ -9,7 +9,7 @@ use crate::names::NODE_ANNOTATION;
 /// The exit code with which `run-node` reports a node skipped by its `when` condition.
 ///
 /// Argo has no way to turn a container's exit code into the `Skipped` phase: the task ends
-/// `Failed`. The retry strategy does not retry it ([`retry_strategy`]), and downstream tasks
+/// `Failed`. The retry strategy does not retry it (its `retryStrategy` expression), and downstream tasks
 /// with `all_success` do not run, as Millrace's own runner does for a skipped upstream node.
 /// The run as a whole ends `Failed` in Argo where Millrace's runner would report success.
 pub const SKIP_EXIT_CODE: u8 = 99;
