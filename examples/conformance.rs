@@ -1,12 +1,14 @@
 //! The pipeline every exporter is tested against: strings that try to break generated files,
-//! a node that fails on demand, a flaky node that needs its retry, a skipped node, and an exit
-//! handler.
+//! a node that fails on demand, a flaky node that needs its retry, a skipped node, two node ids
+//! that engines' naming rules make equal, and an exit handler.
 //!
 //! ```text
 //! cargo run --example conformance -- run                          # locally
 //! cargo run --example conformance -- run --param fail=true        # `fragile` fails, `after_fragile` does not run
 //! cargo run --example conformance -- compile --target airflow --out dags/
 //! CONFORMANCE_IMAGE=registry/conformance:1 cargo run --example conformance -- compile --target airflow
+//! cargo run --example conformance -- compile --target kfp --image registry/conformance:1
+//! cargo run --example conformance -- compile --target argo --image registry/conformance:1
 //! ```
 //!
 //! Its description, tags and the default of `message` hold quotes, newlines, Jinja `{{ }}`,
@@ -136,6 +138,13 @@ fn pipeline() -> Result<Pipeline, BuildError> {
         "skipped_count",
         Count::new(echoed.out).when(skip_count.equals(false)),
     );
+    // Two ids the IR allows that every engine must rename to the same name (`count-echo-1`),
+    // one of them with a trigger rule: the exporters keep them apart and say which is which.
+    p.add(
+        "Count-Echo_1",
+        Count::new(echoed.out).trigger_rule(TriggerRule::AllDone),
+    );
+    p.add("count_echo-1", Count::new(echoed.out));
     p.exit_handler("cleanup", Cleanup::new());
     p.build()
 }

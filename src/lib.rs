@@ -69,6 +69,8 @@
 //! | `runner` | [`runner`]: the node launcher, the local runner, the run history | `metadata`, tokio |
 //! | `cli` | [`cli`]: the command line of every pipeline binary | `runner`, clap |
 //! | `airflow` | [`airflow`]: Airflow 3 DAG export, `compile --target airflow` | — |
+//! | `kfp` | [`kfp`]: Kubeflow Pipelines v2 / Vertex AI export, `compile --target kfp` | — |
+//! | `argo` | [`argo`]: Argo Workflows export, `compile --target argo` | — |
 //! | `containers` | [`containers`]: the pipeline's image (`image build`) and `run --containers` with podman or docker | `runner` |
 //! | `kubernetes` | [`kubernetes`]: Jobs per node (`run --on kubernetes`), `compile --target kubernetes` | kube, k8s-openapi (`latest`) |
 //! | `data` | [`components`]: CsvExampleGen, StatisticsGen, SchemaGen, ExampleValidator, Transform | Arrow, Parquet |
@@ -119,6 +121,18 @@ pub use millrace_tabular as tabular;
 #[cfg(feature = "airflow")]
 #[cfg_attr(docsrs, doc(cfg(feature = "airflow")))]
 pub use millrace_airflow as airflow;
+
+/// Kubeflow Pipelines v2 and Vertex AI Pipelines export: a `PipelineSpec` whose tasks run the
+/// pipeline's binary, and schedules as recurring runs (`compile --target kfp`).
+#[cfg(feature = "kfp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kfp")))]
+pub use millrace_kfp as kfp;
+
+/// Argo Workflows export: a Workflow, WorkflowTemplate or CronWorkflow whose DAG tasks run the
+/// pipeline's binary (`compile --target argo`).
+#[cfg(feature = "argo")]
+#[cfg_attr(docsrs, doc(cfg(feature = "argo")))]
+pub use millrace_argo as argo;
 
 /// Containers with podman or docker: the image of a pipeline binary and a dispatcher that runs
 /// each component node's `run-node` in a container (`image build`, `run --containers`).

@@ -6,7 +6,8 @@
 pub enum ArgoError {
     /// Nodes without an image, and no pipeline image to fall back on.
     #[error(
-        "no image for node(s) {}: set the node's image or give a pipeline image (ArgoOptions::image)",
+        "no image for node(s) {}: set the node's image (`.image(...)`) or give a pipeline image \
+         (`compile --target argo --image IMAGE`, `ArgoOptions::image`)",
         .nodes.join(", ")
     )]
     NoImage {

@@ -13,7 +13,7 @@
 //!   rules are written as `depends` expressions ([`depends`]); the exit handler is
 //!   `spec.onExit`, so its success never decides the run's state.
 //! - **Retries**: `retryStrategy` with `limit`, `retryPolicy: Always` and the backoff's
-//!   `duration` and `factor`; the timeout is the template's `activeDeadlineSeconds`; CPU and
+//!   `duration`, `factor` and `cap` (the longest wait); the timeout is the template's `activeDeadlineSeconds`; CPU and
 //!   memory are requests (memory a limit too), GPUs `nvidia.com/gpu` limits.
 //! - **Skips**: Argo cannot turn `run-node`'s exit code [`SKIP_EXIT_CODE`] into `Skipped`: a
 //!   node skipped by its `when` condition ends `Failed` in Argo (not retried; its

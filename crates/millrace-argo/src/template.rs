@@ -61,13 +61,17 @@ pub(crate) fn duration(ms: u64) -> String {
 /// The template's `retryStrategy`, when the node is retried: every failure is retried
 /// (`Always`) but a skip ([`SKIP_EXIT_CODE`]), after `duration × factorⁿ`.
 ///
-/// Argo's `backoff.maxDuration` bounds the whole retrying, not one wait, so the node's
-/// longest wait (`max_backoff_ms`) has no Argo field and is not written.
+/// The node's longest wait (`max_backoff_ms`) is the backoff's `cap`; Argo's
+/// `backoff.maxDuration` bounds the whole retrying instead, which Millrace does not, and is not
+/// written.
 pub(crate) fn retry_strategy(retry: &RetryPolicy) -> Option<Value> {
     if retry.max_retries == 0 {
         return None;
     }
-    let mut backoff = json!({ "duration": duration(retry.initial_backoff_ms) });
+    let mut backoff = json!({
+        "duration": duration(retry.initial_backoff_ms),
+        "cap": duration(retry.max_backoff_ms),
+    });
     if retry.multiplier > 1.0 {
         // IntOrString: an integer when whole, else the decimal as a string.
         backoff["factor"] = if retry.multiplier.fract() == 0.0 && retry.multiplier < 1e9 {

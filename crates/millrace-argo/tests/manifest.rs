@@ -175,7 +175,7 @@ fn retries_timeout_resources_and_image_come_from_the_node_options() {
             "limit": 2,
             "retryPolicy": "Always",
             "expression": format!("asInt(lastRetry.exitCode) != {SKIP_EXIT_CODE}"),
-            "backoff": {"duration": "1500ms", "factor": 2},
+            "backoff": {"duration": "1500ms", "factor": 2, "cap": "60s"},
         })
     );
     assert_eq!(latest["activeDeadlineSeconds"], 91);

@@ -31,18 +31,40 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Airflow: the pipeline binary on the workers (default: this binary's absolute path);
-        /// Kubernetes: the binary in the image (default: the image's entrypoint).
+        /// Kubernetes: the binary in the image (default: the image's entrypoint); KFP and Argo:
+        /// the binary in the images (default: `/usr/local/bin/<this binary's name>`, where
+        /// `image` puts it).
         #[arg(long)]
         binary: Option<String>,
-        /// Airflow: the metadata store the tasks use (default: the workers' MILLRACE_STORE).
+        /// Airflow and KFP: the metadata store the tasks use (default: the workers'
+        /// MILLRACE_STORE). Never credentials: the compiled file is not secret.
         #[arg(long)]
         store: Option<String>,
-        /// Airflow: the artifact root the tasks use (default: the workers' MILLRACE_ROOT).
+        /// Airflow and KFP: the artifact root the tasks use (default: the workers'
+        /// MILLRACE_ROOT); for KFP also the pipeline root.
         #[arg(long)]
         root: Option<String>,
-        /// Kubernetes: the run, namespace, image and Secret of the manifests.
+        /// Kubernetes, KFP and Argo: the pipeline's image, for nodes without an image of their
+        /// own (`.image(...)`).
+        #[arg(long, value_name = "IMAGE")]
+        image: Option<String>,
+        /// Kubernetes and Argo: the namespace (Kubernetes default: `default`; Argo: the one the
+        /// manifest is submitted to).
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Kubernetes and Argo: the Secret whose keys MILLRACE_STORE and MILLRACE_ROOT the
+        /// tasks read (default: `millrace`).
+        #[arg(long)]
+        secret: Option<String>,
+        /// Kubernetes: the run the Jobs are written for.
         #[command(flatten)]
         kubernetes: crate::kubernetes::KubernetesCompileArgs,
+        /// KFP: accelerators and schedules.
+        #[command(flatten)]
+        kfp: crate::kfp::KfpCompileArgs,
+        /// Argo: the manifest's kind, service account and timezone.
+        #[command(flatten)]
+        argo: crate::argo::ArgoCompileArgs,
     },
     /// Draw the pipeline.
     Graph {
@@ -291,6 +313,10 @@ pub enum Target {
     Airflow,
     /// Kubernetes manifests (YAML): the runner's RBAC, a run's parent and every node's Job.
     Kubernetes,
+    /// A Kubeflow Pipelines v2 PipelineSpec (YAML) for KFP 2.x and Vertex AI Pipelines.
+    Kfp,
+    /// An Argo Workflows manifest (YAML): Workflow, WorkflowTemplate or CronWorkflow.
+    Argo,
 }
 
 /// What `graph` draws in.
@@ -447,17 +473,58 @@ where
             target: Target::Kubernetes,
             out,
             binary,
+            image,
+            namespace,
+            secret,
             kubernetes,
             ..
         } => {
-            crate::kubernetes::compile(
-                &pipeline,
-                kubernetes,
-                binary.as_deref(),
-                out.as_deref(),
-                stdout,
-                stderr,
-            )?;
+            let target = crate::kubernetes::KubernetesTarget {
+                binary: binary.as_deref(),
+                image: image.as_deref(),
+                namespace: namespace.as_deref(),
+                secret: secret.as_deref(),
+                out: out.as_deref(),
+            };
+            crate::kubernetes::compile(&pipeline, kubernetes, &target, stdout, stderr)?;
+        }
+        Command::Compile {
+            target: Target::Kfp,
+            out,
+            binary,
+            store,
+            root,
+            image,
+            kfp,
+            ..
+        } => {
+            let target = crate::kfp::KfpTarget {
+                binary: binary_in_image(binary.as_deref())?,
+                image: image.as_deref(),
+                store: store.as_deref(),
+                root: root.as_deref(),
+                out: out.as_deref(),
+            };
+            crate::kfp::compile(&pipeline, kfp, &target, stdout, stderr)?;
+        }
+        Command::Compile {
+            target: Target::Argo,
+            out,
+            binary,
+            image,
+            namespace,
+            secret,
+            argo,
+            ..
+        } => {
+            let target = crate::argo::ArgoTarget {
+                binary: binary_in_image(binary.as_deref())?,
+                image: image.as_deref(),
+                namespace: namespace.as_deref(),
+                secret: secret.as_deref(),
+                out: out.as_deref(),
+            };
+            crate::argo::compile(&pipeline, argo, &target, stdout, stderr)?;
         }
         Command::Compile {
             target: Target::Airflow,
@@ -543,6 +610,23 @@ where
         }
     }
     Ok(())
+}
+
+/// Where `image` puts a pipeline binary inside its image.
+pub const BINARY_DIR_IN_IMAGE: &str = "/usr/local/bin";
+
+/// The binary the tasks of an engine run: `binary` when given, else this binary's file name in
+/// [`BINARY_DIR_IN_IMAGE`], where the image `image` writes has it.
+fn binary_in_image(binary: Option<&str>) -> Result<String, CliError> {
+    if let Some(binary) = binary {
+        return Ok(binary.to_owned());
+    }
+    let exe = std::env::current_exe().map_err(CliError::Stdout)?;
+    let name = exe
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(format!("{BINARY_DIR_IN_IMAGE}/{name}"))
 }
 
 /// What `compile --target airflow` was asked.

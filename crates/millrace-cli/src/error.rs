@@ -45,6 +45,17 @@ pub enum CliError {
     #[cfg(feature = "airflow")]
     #[error(transparent)]
     Export(#[from] millrace_airflow::AirflowError),
+    /// The pipeline cannot be compiled to Kubeflow Pipelines.
+    #[cfg(feature = "kfp")]
+    #[error(transparent)]
+    Kfp(#[from] millrace_kfp::KfpError),
+    /// The pipeline cannot be compiled to Argo Workflows.
+    #[cfg(feature = "argo")]
+    #[error(transparent)]
+    Argo(#[from] millrace_argo::ArgoError),
+    /// The command's options do not fit together.
+    #[error("{0}")]
+    Usage(String),
     /// The Kubernetes runner or its manifests failed.
     #[cfg(feature = "kubernetes")]
     #[error(transparent)]
@@ -92,7 +103,18 @@ impl CliError {
             CliError::FingerprintMismatch { .. } => 2,
             #[cfg(feature = "airflow")]
             CliError::Export(_) => 2,
+            #[cfg(feature = "kfp")]
+            CliError::Kfp(error) => match error {
+                millrace_kfp::KfpError::Yaml(_) => 1,
+                _ => 2,
+            },
+            #[cfg(feature = "argo")]
+            CliError::Argo(error) => match error {
+                millrace_argo::ArgoError::Yaml { .. } => 1,
+                _ => 2,
+            },
             CliError::Parameters(_)
+            | CliError::Usage(_)
             | CliError::TargetNotBuilt { .. }
             | CliError::CommandNotBuilt { .. } => 2,
             #[cfg(feature = "containers")]

@@ -35,21 +35,26 @@ pub struct KubernetesRunArgs {
     pub secret: Option<String>,
 }
 
-/// `compile --target kubernetes`'s options.
+/// `compile --target kubernetes`'s own options.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct KubernetesCompileArgs {
     /// Kubernetes: the run id the Jobs are written for (default: `example-run`).
     #[arg(long)]
     pub run_id: Option<String>,
-    /// Kubernetes: the namespace (default: `default`).
-    #[arg(long)]
-    pub namespace: Option<String>,
-    /// Kubernetes: the pipeline's image, for nodes without an image of their own.
-    #[arg(long, value_name = "IMAGE")]
-    pub image: Option<String>,
-    /// Kubernetes: the Secret with MILLRACE_STORE and MILLRACE_ROOT (default: `millrace`).
-    #[arg(long)]
-    pub secret: Option<String>,
+}
+
+/// What `compile --target kubernetes` needs besides its own options.
+pub(crate) struct KubernetesTarget<'a> {
+    /// The binary in the image; `None`: the image's entrypoint.
+    pub binary: Option<&'a str>,
+    /// The image of nodes without their own.
+    pub image: Option<&'a str>,
+    /// The namespace (default `default`).
+    pub namespace: Option<&'a str>,
+    /// The Secret with MILLRACE_STORE and MILLRACE_ROOT.
+    pub secret: Option<&'a str>,
+    /// Where to write.
+    pub out: Option<&'a Path>,
 }
 
 /// The dispatcher `run` hands the nodes to, if it was asked for one.
@@ -94,19 +99,19 @@ pub(crate) async fn dispatcher(
 pub(crate) fn compile(
     pipeline: &Pipeline,
     args: &KubernetesCompileArgs,
-    binary: Option<&str>,
-    out: Option<&Path>,
+    target: &KubernetesTarget<'_>,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> Result<(), CliError> {
     use millrace_kubernetes::{KubernetesConfig, PLACEHOLDER_RUN_ID};
 
-    let mut config = KubernetesConfig::new(args.namespace.as_deref().unwrap_or("default"));
-    config.image = args.image.clone();
-    config.binary = binary.map(str::to_owned);
-    if let Some(secret) = &args.secret {
-        config.secret = secret.clone();
+    let mut config = KubernetesConfig::new(target.namespace.unwrap_or("default"));
+    config.image = target.image.map(str::to_owned);
+    config.binary = target.binary.map(str::to_owned);
+    if let Some(secret) = target.secret {
+        config.secret = secret.to_owned();
     }
+    let out = target.out;
     let run_id = args.run_id.as_deref().unwrap_or(PLACEHOLDER_RUN_ID);
     let manifests = millrace_kubernetes::compile(pipeline, &config, run_id)?;
     let yaml = format!(
@@ -135,8 +140,7 @@ pub(crate) fn compile(
 pub(crate) fn compile(
     _pipeline: &Pipeline,
     _args: &KubernetesCompileArgs,
-    _binary: Option<&str>,
-    _out: Option<&Path>,
+    _target: &KubernetesTarget<'_>,
     _stdout: &mut dyn Write,
     _stderr: &mut dyn Write,
 ) -> Result<(), CliError> {

@@ -20,6 +20,9 @@
 //! | `compile --target ir [--out PATH]` | writes the pipeline IR (JSON) |
 //! | `compile --target airflow [--out DIR] [--binary PATH] [--store URL] [--root DIR]` | writes an Airflow 3 DAG file whose tasks run this binary's `run-node` |
 //! | `compile --target kubernetes [--run-id ID] [--namespace N] [--image IMAGE] [--secret S] [--binary PATH] [--out FILE]` | writes the Kubernetes manifests of a run: the runner's RBAC, the run's parent ConfigMap, every node's Job (YAML) |
+//! | `compile --target kfp [--image IMAGE] [--binary PATH] [--store URL] [--root URL] [--accelerator-type T] [--out FILE]` | writes a Kubeflow Pipelines v2 `PipelineSpec` (YAML) for KFP 2.x and Vertex AI Pipelines (feature `kfp`) |
+//! | `compile --target kfp --schedule kfp\|vertex [--vertex-parent P --template-uri URI]` | writes the pipeline's schedule as a KFP recurring run or a Vertex AI schedule (JSON) |
+//! | `compile --target argo [--kind workflow\|workflow-template\|cron-workflow] [--image IMAGE] [--namespace N] [--secret S] [--service-account A] [--timezone Z] [--out FILE]` | writes an Argo Workflows manifest (feature `argo`) |
 //! | `graph [--format dot\|mermaid] [--out PATH]` | draws the pipeline |
 //! | `validate` | checks the pipeline and prints its fingerprint |
 //! | `registry [--json]` | lists the component kinds and artifact types the binary knows |
@@ -42,10 +45,12 @@
 //! `.millrace/artifacts`; also `s3://BUCKET/PREFIX`, `gs://…`, `az://…`, with credentials from
 //! the cloud's usual environment) say where metadata and artifacts go.
 
+mod argo;
 mod command;
 mod containers;
 mod error;
 mod inspect;
+mod kfp;
 mod kubernetes;
 mod render;
 mod run;

@@ -6,8 +6,8 @@
 pub enum KfpError {
     /// Nodes have no image of their own and the options give no pipeline image.
     #[error(
-        "nodes without an image: {}; give each an image (`.image(...)`) or set a pipeline \
-         image in the KFP options",
+        "nodes without an image: {}; give each an image (`.image(...)`) or a pipeline \
+         image (`compile --target kfp --image IMAGE`, `KfpOptions::image`)",
         .0.join(", ")
     )]
     MissingImages(Vec<String>),
