@@ -20,9 +20,10 @@ The output:
      "tasks": {node_id: {"upstream": [node_id], "trigger": "all_success" | "all_done" |
                          "one_failed", "retries": int, "backoff_ms": [initial, max] | null,
                          "backoff_factor": float | null, "image": str, "params": [name],
-                         "command": [str]}},
+                         "command": [str], "skip_wrapper": bool}},
      "exit_handler": node_id | null}
-Node ids come from each task's `run-node --node ID` arguments.
+Node ids come from each task's `run-node --node ID` arguments. `skip_wrapper`: the command is
+run-node inside KFP's `sh -c` wrapper that reports a skip (exit 99) as success.
 """
 
 import json
@@ -46,6 +47,14 @@ def duration_ms(text):
         return int(round(float(text) * 1000))
     hours, minutes, seconds = (float(group or 0) for group in match.groups())
     return int(round(((hours * 60 + minutes) * 60 + seconds) * 1000))
+
+
+def unwrapped(command):
+    """A command without the `sh -c '"$0" "$@"; ...'` wrapper that turns run-node's skip exit
+    code into success (KFP has no skipped state), and whether it had one."""
+    if command[:2] == ["sh", "-c"] and len(command) > 3 and command[2].startswith('"$0" "$@"'):
+        return command[3:], True
+    return command, False
 
 
 def node_of(arguments):
@@ -115,6 +124,7 @@ def kfp(path):
             retry = task.get("retryPolicy", {})
             retries = int(retry.get("maxRetryCount", 0))
             arguments = container.get("args", [])
+            command, skip_wrapper = unwrapped(container.get("command", []) + arguments)
             tasks[node] = {
                 "upstream": sorted(node_by_task[u] for u in upstream if u in node_by_task),
                 "trigger": trigger,
@@ -128,7 +138,8 @@ def kfp(path):
                 "backoff_factor": retry.get("backoffFactor") if retries else None,
                 "image": container["image"],
                 "params": passed_params(arguments),
-                "command": container.get("command", []) + arguments,
+                "command": command,
+                "skip_wrapper": skip_wrapper,
             }
 
     parameters = {
@@ -200,6 +211,7 @@ def argo(path):
             "image": container["image"],
             "params": passed_params(arguments),
             "command": container.get("command", []) + arguments,
+            "skip_wrapper": False,
         }
 
     dag_tasks = templates[spec["entrypoint"]]["dag"]["tasks"]
