@@ -81,8 +81,8 @@ fn output_of(name: &str, arguments: &[&str], dir: &Path) -> String {
 
 /// The pipeline IR and fingerprint example `name` writes.
 fn ir_of(name: &str, dir: &Path) -> (PipelineSpec, String) {
-    let spec = PipelineSpec::from_json(&output_of(name, &["compile", "--target", "ir"], dir))
-        .unwrap();
+    let spec =
+        PipelineSpec::from_json(&output_of(name, &["compile", "--target", "ir"], dir)).unwrap();
     let validated = output_of(name, &["validate"], dir);
     let fingerprint = validated
         .split("fingerprint ")
@@ -426,12 +426,23 @@ fn schedules_compile_to_a_kfp_recurring_run_and_a_vertex_schedule_with_the_pipel
     let dir = tempfile::tempdir().unwrap();
     let recurring: Value = serde_json::from_str(&output_of(
         "conformance",
-        &["compile", "--target", "kfp", "--image", IMAGE, "--schedule", "kfp"],
+        &[
+            "compile",
+            "--target",
+            "kfp",
+            "--image",
+            IMAGE,
+            "--schedule",
+            "kfp",
+        ],
         dir.path(),
     ))
     .unwrap();
     // KFP's cron has a seconds field first; the pipeline's is `30 3 * * 1-5`.
-    assert_eq!(recurring["trigger"]["cron_schedule"]["cron"], "0 30 3 * * 1-5");
+    assert_eq!(
+        recurring["trigger"]["cron_schedule"]["cron"],
+        "0 30 3 * * 1-5"
+    );
     assert_eq!(
         recurring["pipeline_spec"]["pipelineInfo"]["description"],
         format!("Exporter conformance.\n{HOSTILE}")
@@ -465,15 +476,39 @@ fn schedules_compile_to_a_kfp_recurring_run_and_a_vertex_schedule_with_the_pipel
     for (name, arguments) in [
         (
             "conformance",
-            vec!["compile", "--target", "kfp", "--image", IMAGE, "--schedule", "vertex"],
+            vec![
+                "compile",
+                "--target",
+                "kfp",
+                "--image",
+                IMAGE,
+                "--schedule",
+                "vertex",
+            ],
         ),
         (
             "hello",
-            vec!["compile", "--target", "kfp", "--image", IMAGE, "--schedule", "kfp"],
+            vec![
+                "compile",
+                "--target",
+                "kfp",
+                "--image",
+                IMAGE,
+                "--schedule",
+                "kfp",
+            ],
         ),
         (
             "hello",
-            vec!["compile", "--target", "argo", "--image", IMAGE, "--kind", "cron-workflow"],
+            vec![
+                "compile",
+                "--target",
+                "argo",
+                "--image",
+                IMAGE,
+                "--kind",
+                "cron-workflow",
+            ],
         ),
     ] {
         let output = Command::new(example(name))
@@ -482,7 +517,11 @@ fn schedules_compile_to_a_kfp_recurring_run_and_a_vertex_schedule_with_the_pipel
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{name} {arguments:?}: {stderr}");
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{name} {arguments:?}: {stderr}"
+        );
         assert!(
             stderr.contains("--vertex-parent") || stderr.contains("no schedule"),
             "{stderr}"

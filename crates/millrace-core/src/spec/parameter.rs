@@ -55,7 +55,12 @@ impl ParameterType {
     pub fn parse(self, text: &str) -> Result<Value, String> {
         let parsed = match self {
             ParameterType::String => return Ok(Value::String(text.to_owned())),
-            ParameterType::Int => text.trim().parse::<i64>().map(Value::from).ok(),
+            ParameterType::Int => text
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .or_else(|| whole_number(text.trim()))
+                .map(Value::from),
             ParameterType::Double => text
                 .trim()
                 .parse::<f64>()
@@ -73,6 +78,15 @@ impl ParameterType {
         };
         parsed.ok_or_else(|| format!("`{text}` is not a valid {self} value"))
     }
+}
+
+/// `12.0` or `1e3` as an integer, when it is a whole number that a double holds exactly:
+/// engines that keep every number as a double (KFP's protobuf `Value`) may render an integer
+/// parameter that way.
+fn whole_number(text: &str) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    let number = text.parse::<f64>().ok()?;
+    (number.fract() == 0.0 && number.abs() <= EXACT).then_some(number as i64)
 }
 
 impl fmt::Display for ParameterType {
@@ -214,6 +228,10 @@ mod tests {
     fn command_line_values_parse_by_type() {
         assert_eq!(ParameterType::Int.parse("42"), Ok(json!(42)));
         assert!(ParameterType::Int.parse("4.2").is_err());
+        // What an engine that keeps numbers as doubles renders; only whole, exact ones.
+        assert_eq!(ParameterType::Int.parse("12.0"), Ok(json!(12)));
+        assert!(ParameterType::Int.parse("1e300").is_err());
+        assert!(ParameterType::Int.parse("inf").is_err());
         assert_eq!(ParameterType::Double.parse("4"), Ok(json!(4.0)));
         assert!(ParameterType::Double.parse("NaN").is_err());
         assert_eq!(ParameterType::Bool.parse("true"), Ok(json!(true)));
