@@ -174,6 +174,10 @@ mod guides {
     struct Airflow;
     #[doc = include_str!("../docs/runners/containers.md")]
     struct Containers;
+    #[doc = include_str!("../docs/runners/kubeflow.md")]
+    struct Kubeflow;
+    #[doc = include_str!("../docs/runners/argo.md")]
+    struct Argo;
     #[doc = include_str!("../docs/storage.md")]
     struct Storage;
     #[cfg(feature = "kubernetes")]

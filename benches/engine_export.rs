@@ -1,0 +1,97 @@
+//! Compiling large pipelines for Kubeflow Pipelines (`compile --target kfp`) and Argo Workflows
+//! (`compile --target argo`): building the pipeline, validating it, compiling and writing the
+//! YAML, as the binary does.
+//!
+//! ```text
+//! cargo bench --bench engine_export
+//! .venv/bin/python benches/peers/engine_export.py 1000   # the kfp and hera compilers on the same shapes
+//! ```
+//!
+//! The shapes of `airflow_export`: a chain of function components with a runtime parameter
+//! each, and a fan-out (one source, every other node reading it).
+
+#![allow(clippy::expect_used)] // The benchmark builds a pipeline known to be valid.
+
+use millrace::argo::{ArgoOptions, compile};
+use millrace::kfp::{KfpOptions, compile_pipeline_spec};
+use millrace::prelude::*;
+
+/// The first node.
+#[millrace::component(kind = "bench.Source")]
+async fn source(out: Output<Dataset>, seed: i64) -> Result<(), ComponentError> {
+    let _ = (out, seed);
+    Ok(())
+}
+
+/// Every other node.
+#[millrace::component(kind = "bench.Step")]
+async fn step(
+    left: Input<Dataset>,
+    out: Output<Dataset>,
+    factor: f64,
+) -> Result<(), ComponentError> {
+    let _ = (left, out, factor);
+    Ok(())
+}
+
+/// `nodes` nodes, each reading the one before (`fan_out == false`) or all reading the first.
+fn pipeline(nodes: usize, fan_out: bool) -> Pipeline {
+    let mut p = Pipeline::builder("bench");
+    let factor = p.param("factor", 1.5_f64);
+    let first = p.add("n0", Source::new(0)).out;
+    let mut previous = first.clone();
+    for index in 1..nodes {
+        let input = if fan_out { first.clone() } else { previous };
+        previous = p.add(&format!("n{index}"), Step::new(input, &factor)).out;
+    }
+    p.build().expect("the benchmark pipeline is valid")
+}
+
+const IMAGE: &str = "registry.example/bench:1";
+
+fn kfp_yaml(pipeline: &Pipeline) -> String {
+    let options = KfpOptions::new("/usr/local/bin/bench").image(IMAGE);
+    compile_pipeline_spec(pipeline, &options)
+        .expect("compiles")
+        .to_yaml()
+        .expect("writes")
+}
+
+fn argo_yaml(pipeline: &Pipeline) -> String {
+    let mut options = ArgoOptions::new("/usr/local/bin/bench");
+    options.image = Some(IMAGE.to_owned());
+    compile(pipeline, &options)
+        .expect("compiles")
+        .to_yaml()
+        .expect("writes")
+}
+
+fn main() {
+    divan::main();
+}
+
+const SIZES: [usize; 2] = [1_000, 10_000];
+
+/// `compile --target kfp` of a chain: build, validate, compile, YAML.
+#[divan::bench(args = SIZES)]
+fn kfp_chain(nodes: usize) -> String {
+    kfp_yaml(&pipeline(divan::black_box(nodes), false))
+}
+
+/// `compile --target kfp` of a fan-out.
+#[divan::bench(args = SIZES)]
+fn kfp_fan_out(nodes: usize) -> String {
+    kfp_yaml(&pipeline(divan::black_box(nodes), true))
+}
+
+/// `compile --target argo` of a chain: build, validate, compile, YAML.
+#[divan::bench(args = SIZES)]
+fn argo_chain(nodes: usize) -> String {
+    argo_yaml(&pipeline(divan::black_box(nodes), false))
+}
+
+/// `compile --target argo` of a fan-out.
+#[divan::bench(args = SIZES)]
+fn argo_fan_out(nodes: usize) -> String {
+    argo_yaml(&pipeline(divan::black_box(nodes), true))
+}
