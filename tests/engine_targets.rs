@@ -421,6 +421,72 @@ fn hostile_text_comes_out_of_both_loaders_byte_for_byte() {
     }
 }
 
+/// Prints the Jobs of a Kubernetes manifest file as JSON: name → node and parameters.
+const READ_JOBS: &str = r#"
+import json, sys, yaml
+jobs = {}
+for doc in yaml.safe_load_all(open(sys.argv[1])):
+    if doc and doc["kind"] == "Job":
+        container = doc["spec"]["template"]["spec"]["containers"][0]
+        args = container["args"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        jobs[doc["metadata"]["name"]] = {
+            "node": args[args.index("--node") + 1],
+            "params": json.loads(env["MILLRACE_PARAMS_JSON"]),
+        }
+print(json.dumps(jobs))
+"#;
+
+#[test]
+fn hostile_ids_and_text_come_out_of_the_kubernetes_manifests_literally_with_distinct_job_names() {
+    let Some(python) = python_with_loaders("kubernetes hostile text") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("conformance.kubernetes.yaml");
+    output_of(
+        "conformance",
+        &[
+            "compile",
+            "--target",
+            "kubernetes",
+            "--image",
+            IMAGE,
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    // PyYAML reads the Jobs: name, the node of its run-node, the parameters it hands over.
+    let read = Command::new(&python)
+        .args(["-c", READ_JOBS])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let jobs: BTreeMap<String, Value> = serde_json::from_slice(&read.stdout).unwrap();
+    let nodes: BTreeSet<&str> = jobs
+        .values()
+        .map(|job| job["node"].as_str().unwrap())
+        .collect();
+    assert!(
+        nodes.contains("Count-Echo_1") && nodes.contains("count_echo-1"),
+        "{jobs:#?}"
+    );
+    assert_eq!(
+        nodes.len(),
+        jobs.len(),
+        "one Job per node, each its own name: {jobs:#?}"
+    );
+    for job in jobs.values() {
+        assert_eq!(job["params"]["message"], HOSTILE);
+    }
+}
+
 #[test]
 fn schedules_compile_to_a_kfp_recurring_run_and_a_vertex_schedule_with_the_pipelines_cron() {
     let dir = tempfile::tempdir().unwrap();

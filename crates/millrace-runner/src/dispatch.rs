@@ -76,18 +76,29 @@ impl NodeTask {
 
     /// A name for the task, unique within a store: lowercase letters, digits and `-`, at most
     /// 63 characters (what container engines and Kubernetes accept as a name).
+    ///
+    /// `millrace-<run id>-<node>-<attempt>` when that already is such a name; otherwise it is
+    /// lowercased, other characters become `-`, it is cut to 50 characters and ends with `-` and
+    /// 12 hex digits of a hash of the original, so that ids the cleaning makes equal (node
+    /// `Count-Echo_1` and node `count_echo-1`) still name different tasks.
     pub fn name(&self) -> String {
-        let mut name = format!("millrace-{}-{}-{}", self.run_id, self.node, self.attempt)
+        let original = format!("millrace-{}-{}-{}", self.run_id, self.node, self.attempt);
+        let valid = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+        if original.len() <= 63 && original.chars().all(valid) {
+            return original;
+        }
+        let mut name: String = original
             .to_ascii_lowercase()
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect::<String>();
-        if name.len() > 63 {
-            let hash = blake3::hash(name.as_bytes()).to_hex();
-            name.truncate(50);
-            name.push('-');
-            name.push_str(&hash[..12]);
+            .map(|c| if valid(c) { c } else { '-' })
+            .take(50)
+            .collect();
+        while name.ends_with('-') {
+            name.pop();
         }
+        let hash = blake3::hash(original.as_bytes()).to_hex();
+        name.push('-');
+        name.push_str(&hash[..12]);
         name
     }
 }
@@ -260,4 +271,57 @@ async fn attempt_outcome(
         message,
         duration_ms: 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(run_id: &str, node: &str) -> NodeTask {
+        NodeTask {
+            pipeline: "p".to_owned(),
+            fingerprint: "f".to_owned(),
+            run_id: run_id.to_owned(),
+            node: node.to_owned(),
+            attempt: 1,
+            parameters: BTreeMap::new(),
+            options: NodeOptions::default(),
+            log_dir: PathBuf::new(),
+        }
+    }
+
+    fn is_dns_label(name: &str) -> bool {
+        name.len() <= 63
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+    }
+
+    #[test]
+    fn a_name_that_is_already_a_dns_label_is_kept() {
+        assert_eq!(task("r1", "train").name(), "millrace-r1-train-1");
+    }
+
+    #[test]
+    fn ids_that_cleaning_makes_equal_still_name_different_tasks() {
+        let names: Vec<String> = [
+            ("r1", "Count-Echo_1"),
+            ("r1", "count_echo-1"),
+            ("r1", "count-echo-1"),
+            ("20261204T135612-b88588", "trainer"),
+            ("20261204t135612-b88588", "trainer"),
+            ("r1", &"long_node_id_".repeat(5)),
+            ("r1", &"long-node-id-".repeat(5)),
+        ]
+        .iter()
+        .map(|(run, node)| task(run, node).name())
+        .collect();
+        for name in &names {
+            assert!(is_dns_label(name), "{name}");
+        }
+        let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len(), "{names:#?}");
+    }
 }
