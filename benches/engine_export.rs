@@ -39,9 +39,9 @@ fn pipeline(nodes: usize, fan_out: bool) -> Pipeline {
     let mut p = Pipeline::builder("bench");
     let factor = p.param("factor", 1.5_f64);
     let first = p.add("n0", Source::new(0)).out;
-    let mut previous = first.clone();
+    let mut previous = first;
     for index in 1..nodes {
-        let input = if fan_out { first.clone() } else { previous };
+        let input = if fan_out { first } else { previous };
         previous = p.add(&format!("n{index}"), Step::new(input, &factor)).out;
     }
     p.build().expect("the benchmark pipeline is valid")
