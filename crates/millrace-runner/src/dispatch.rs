@@ -77,15 +77,22 @@ impl NodeTask {
     /// A name for the task, unique within a store: lowercase letters, digits and `-`, at most
     /// 63 characters (what container engines and Kubernetes accept as a name).
     ///
-    /// `millrace-<run id>-<node>-<attempt>` when that already is such a name; otherwise it is
-    /// lowercased, other characters become `-`, it is cut to 50 characters and ends with `-` and
-    /// 12 hex digits of a hash of the original, so that ids the cleaning makes equal (node
-    /// `Count-Echo_1` and node `count_echo-1`) still name different tasks.
+    /// `millrace-<run id>-<node>-<attempt>`, lowercased, when the node id already is lowercase
+    /// letters, digits and `-` and the run id letters, digits and `-` (generated run ids such as
+    /// `20261204T135612-b88588` differ in more than case). Otherwise, or when it is too long,
+    /// other characters become `-`, it is cut to 50 characters and ends with `-` and 12 hex
+    /// digits of a hash of the original, so that node ids the cleaning makes equal
+    /// (`Count-Echo_1` and `count_echo-1`, or `Train` and `train`) still name different tasks.
     pub fn name(&self) -> String {
         let original = format!("millrace-{}-{}-{}", self.run_id, self.node, self.attempt);
         let valid = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
-        if original.len() <= 63 && original.chars().all(valid) {
-            return original;
+        let kept = self.node.chars().all(valid)
+            && self
+                .run_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-');
+        if kept && original.len() <= 63 {
+            return original.to_ascii_lowercase();
         }
         let mut name: String = original
             .to_ascii_lowercase()
@@ -300,8 +307,12 @@ mod tests {
     }
 
     #[test]
-    fn a_name_that_is_already_a_dns_label_is_kept() {
+    fn a_name_that_is_already_a_dns_label_is_kept_and_a_generated_run_id_lowercased() {
         assert_eq!(task("r1", "train").name(), "millrace-r1-train-1");
+        assert_eq!(
+            task("20261204T135612-b88588", "train").name(),
+            "millrace-20261204t135612-b88588-train-1"
+        );
     }
 
     #[test]
@@ -310,8 +321,8 @@ mod tests {
             ("r1", "Count-Echo_1"),
             ("r1", "count_echo-1"),
             ("r1", "count-echo-1"),
-            ("20261204T135612-b88588", "trainer"),
-            ("20261204t135612-b88588", "trainer"),
+            ("r1", "Train"),
+            ("r1", "train"),
             ("r1", &"long_node_id_".repeat(5)),
             ("r1", &"long-node-id-".repeat(5)),
         ]
