@@ -14,34 +14,10 @@
 use millrace::airflow::{AirflowOptions, export_dag};
 use millrace::prelude::*;
 
-/// The first node.
-#[millrace::component(kind = "bench.Source")]
-async fn source(out: Output<Dataset>, seed: i64) -> Result<(), ComponentError> {
-    let _ = (out, seed);
-    Ok(())
-}
-
-/// Every other node.
-#[millrace::component(kind = "bench.Step")]
-async fn step(
-    left: Input<Dataset>,
-    out: Output<Dataset>,
-    factor: f64,
-) -> Result<(), ComponentError> {
-    let _ = (left, out, factor);
-    Ok(())
-}
+mod shapes;
 
 fn chain(nodes: usize) -> Pipeline {
-    let mut p = Pipeline::builder("bench");
-    let factor = p.param("factor", 1.5_f64);
-    let mut previous = p.add("n0", Source::new(0)).out;
-    for index in 1..nodes {
-        previous = p
-            .add(&format!("n{index}"), Step::new(previous, &factor))
-            .out;
-    }
-    p.build().expect("the benchmark pipeline is valid")
+    shapes::pipeline(nodes, false)
 }
 
 fn options() -> AirflowOptions {

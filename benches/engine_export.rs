@@ -7,8 +7,8 @@
 //! .venv/bin/python benches/peers/engine_export.py 1000   # the kfp and hera compilers on the same shapes
 //! ```
 //!
-//! The shapes of `airflow_export`: a chain of function components with a runtime parameter
-//! each, and a fan-out (one source, every other node reading it).
+//! The shapes of `airflow_export` (`benches/shapes`): a chain of function components with a
+//! runtime parameter each, and a fan-out (one source, every other node reading it).
 
 #![allow(clippy::expect_used)] // The benchmark builds a pipeline known to be valid.
 
@@ -16,36 +16,9 @@ use millrace::argo::{ArgoOptions, compile};
 use millrace::kfp::{KfpOptions, compile_pipeline_spec};
 use millrace::prelude::*;
 
-/// The first node.
-#[millrace::component(kind = "bench.Source")]
-async fn source(out: Output<Dataset>, seed: i64) -> Result<(), ComponentError> {
-    let _ = (out, seed);
-    Ok(())
-}
+mod shapes;
 
-/// Every other node.
-#[millrace::component(kind = "bench.Step")]
-async fn step(
-    left: Input<Dataset>,
-    out: Output<Dataset>,
-    factor: f64,
-) -> Result<(), ComponentError> {
-    let _ = (left, out, factor);
-    Ok(())
-}
-
-/// `nodes` nodes, each reading the one before (`fan_out == false`) or all reading the first.
-fn pipeline(nodes: usize, fan_out: bool) -> Pipeline {
-    let mut p = Pipeline::builder("bench");
-    let factor = p.param("factor", 1.5_f64);
-    let first = p.add("n0", Source::new(0)).out;
-    let mut previous = first;
-    for index in 1..nodes {
-        let input = if fan_out { first } else { previous };
-        previous = p.add(&format!("n{index}"), Step::new(input, &factor)).out;
-    }
-    p.build().expect("the benchmark pipeline is valid")
-}
+use shapes::pipeline;
 
 const IMAGE: &str = "registry.example/bench:1";
 
