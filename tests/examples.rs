@@ -747,8 +747,17 @@ fn penguins_classifies_three_species_blesses_on_accuracy_and_pushes() {
     assert!(accuracy > 0.9, "accuracy {accuracy}");
     assert!(evaluation["overall"]["macro_f1"].as_f64().unwrap() > 0.9);
     let classes = &evaluation["classification"]["classes"];
-    assert_eq!(classes, &serde_json::json!(["Adelie", "Chinstrap", "Gentoo"]));
-    for slice in ["island=Biscoe", "island=Dream", "island=Torgersen", "sex=female", "sex=male"] {
+    assert_eq!(
+        classes,
+        &serde_json::json!(["Adelie", "Chinstrap", "Gentoo"])
+    );
+    for slice in [
+        "island=Biscoe",
+        "island=Dream",
+        "island=Torgersen",
+        "sex=female",
+        "sex=male",
+    ] {
         assert!(
             evaluation["slices"][slice]["accuracy"].is_f64(),
             "{slice}: {evaluation:#}"
@@ -766,7 +775,10 @@ fn penguins_classifies_three_species_blesses_on_accuracy_and_pushes() {
             .join("evaluation.html"),
     )
     .unwrap();
-    assert!(report.contains("true \\ predicted"), "the confusion matrix is in the report");
+    assert!(
+        report.contains("true \\ predicted"),
+        "the confusion matrix is in the report"
+    );
 
     // Unchanged: every component node is cached, nothing is pushed again.
     let (ok, again) = run_in(dir.path(), "penguins", &["run"]);
@@ -775,12 +787,36 @@ fn penguins_classifies_three_species_blesses_on_accuracy_and_pushes() {
         assert_eq!(states(&again)[node], "cached", "{node}: {again:#}");
     }
 
+    // A forest of stumps: a new model, compared with the blessed one of the first run.
+    let (ok, weak) = run_in(
+        dir.path(),
+        "penguins",
+        &["run", "--param", "max_depth=1", "--param", "trees=3"],
+    );
+    assert!(ok, "{weak:#}");
+    assert_eq!(states(&weak)["trainer"], "complete");
+    let weak = latest_penguin_evaluation(dir.path());
+    assert_eq!(
+        weak["baseline"]["accuracy"].as_f64(),
+        Some(accuracy),
+        "{weak:#}"
+    );
+    let checks = weak["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 2, "{weak:#}");
+    assert_eq!(weak["blessed"], false, "{weak:#}");
+
     // An accuracy no forest reaches: evaluated again, not blessed, not pushed.
-    let (ok, strict) = run_in(dir.path(), "penguins", &["run", "--param", "accuracy_min=1"]);
+    let (ok, strict) = run_in(
+        dir.path(),
+        "penguins",
+        &["run", "--param", "accuracy_min=1"],
+    );
     assert!(ok, "{strict:#}");
     assert_eq!(states(&strict)["trainer"], "cached");
     assert_eq!(states(&strict)["evaluator"], "complete");
-    assert_eq!(latest_penguin_evaluation(dir.path())["blessed"], false);
+    let strict = latest_penguin_evaluation(dir.path());
+    assert_eq!(strict["blessed"], false, "{strict:#}");
+    assert_eq!(strict["checks"][0]["passed"], false, "{strict:#}");
     assert!(!dir.path().join("serving/penguins/2").exists());
 }
 

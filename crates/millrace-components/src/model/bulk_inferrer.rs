@@ -95,7 +95,8 @@ pub fn with_predictions(model: &LoadedModel, batch: &RecordBatch) -> Result<Reco
 ///
 /// Writes one Parquet directory per split (`Split-<name>`, as the Examples format) holding the
 /// input columns and `prediction`; for a classifier, `prediction` is the most probable class
-/// and `probability_<class>` columns follow, one per class. With a blessing input, infers only for a blessed model.
+/// and `probability_<class>` columns follow, one per class. With a blessing input, infers only
+/// for a blessed model.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct BulkInferrer {
     /// The splits to predict; empty: every split.
