@@ -109,7 +109,7 @@ impl LoadedModel {
         if self.manifest.task != Task::Classification || classes.len() < 2 {
             return Err(self.not_a(
                 "classifier",
-                format!(
+                &format!(
                     "its manifest's task is {:?} with {} classes; predict numbers with `predict`",
                     self.manifest.task,
                     classes.len()
@@ -123,13 +123,13 @@ impl LoadedModel {
                 let Some(classifier) = model.classifier() else {
                     return Err(self.not_a(
                         "classifier",
-                        format!("its model file holds a {}", model.name()),
+                        &format!("its model file holds a {}", model.name()),
                     ));
                 };
                 if classifier.classes() != classes.as_slice() {
                     return Err(self.not_a(
                         "classifier",
-                        format!(
+                        &format!(
                             "its model's classes {:?} differ from its manifest's {classes:?}",
                             classifier.classes()
                         ),
@@ -154,7 +154,7 @@ impl LoadedModel {
     }
 
     /// The error of a model asked for a kind of prediction it does not make.
-    fn not_a(&self, kind: &str, reason: String) -> Error {
+    fn not_a(&self, kind: &str, reason: &str) -> Error {
         Error::Prediction {
             model: self.manifest.flavor_name(),
             reason: format!("it is not a {kind}: {reason}"),
@@ -166,7 +166,7 @@ impl LoadedModel {
         if self.manifest.task == Task::Classification {
             return Err(self.not_a(
                 "model of one number per row",
-                format!(
+                &format!(
                     "it classifies into {} classes; predict with `predict_classes`",
                     self.manifest.signature.classes.len()
                 ),
