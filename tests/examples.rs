@@ -709,6 +709,117 @@ fn multi_framework_trains_three_frameworks_at_once_and_pushes_the_best() {
     );
 }
 
+/// The newest evaluation of the penguin pipeline in `dir`.
+fn latest_penguin_evaluation(dir: &std::path::Path) -> serde_json::Value {
+    let evaluations = artifact_dirs(dir, "penguins", "evaluator", "evaluation");
+    serde_json::from_slice(
+        &std::fs::read(evaluations.last().unwrap().join("evaluation.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn penguins_classifies_three_species_blesses_on_accuracy_and_pushes() {
+    let dir = tempfile::tempdir().unwrap();
+    let components = [
+        "example_gen",
+        "statistics_gen",
+        "schema_gen",
+        "example_validator",
+        "transform",
+        "trainer",
+        "evaluator",
+        "infra_validator",
+        "pusher",
+    ];
+    // The run with no arguments, as the module doc runs it: blessed and pushed as version 1.
+    let output = example_in(dir.path(), "penguins").output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    let pushed_to = dir.path().join("serving/penguins/1");
+    assert!(
+        text.contains(&format!("pushed as version 1 in {}", pushed_to.display())),
+        "{text}"
+    );
+    let evaluation = latest_penguin_evaluation(dir.path());
+    assert_eq!(evaluation["blessed"], true, "{evaluation:#}");
+    let accuracy = evaluation["overall"]["accuracy"].as_f64().unwrap();
+    assert!(accuracy > 0.9, "accuracy {accuracy}");
+    assert!(evaluation["overall"]["macro_f1"].as_f64().unwrap() > 0.9);
+    let classes = &evaluation["classification"]["classes"];
+    assert_eq!(
+        classes,
+        &serde_json::json!(["Adelie", "Chinstrap", "Gentoo"])
+    );
+    for slice in [
+        "island=Biscoe",
+        "island=Dream",
+        "island=Torgersen",
+        "sex=female",
+        "sex=male",
+    ] {
+        assert!(
+            evaluation["slices"][slice]["accuracy"].is_f64(),
+            "{slice}: {evaluation:#}"
+        );
+        assert!(evaluation["classification"]["slices"][slice]["confusion_matrix"].is_array());
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pushed_to.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["task"], "classification");
+    assert_eq!(&manifest["signature"]["classes"], classes);
+    let report = std::fs::read_to_string(
+        artifact_dirs(dir.path(), "penguins", "evaluator", "evaluation")
+            .last()
+            .unwrap()
+            .join("evaluation.html"),
+    )
+    .unwrap();
+    assert!(
+        report.contains("true \\ predicted"),
+        "the confusion matrix is in the report"
+    );
+
+    // Unchanged: every component node is cached, nothing is pushed again.
+    let (ok, again) = run_in(dir.path(), "penguins", &["run"]);
+    assert!(ok, "{again:#}");
+    for node in components {
+        assert_eq!(states(&again)[node], "cached", "{node}: {again:#}");
+    }
+
+    // A forest of stumps: a new model, compared with the blessed one of the first run.
+    let (ok, weak) = run_in(
+        dir.path(),
+        "penguins",
+        &["run", "--param", "max_depth=1", "--param", "trees=3"],
+    );
+    assert!(ok, "{weak:#}");
+    assert_eq!(states(&weak)["trainer"], "complete");
+    let weak = latest_penguin_evaluation(dir.path());
+    assert_eq!(
+        weak["baseline"]["accuracy"].as_f64(),
+        Some(accuracy),
+        "{weak:#}"
+    );
+    let checks = weak["checks"].as_array().unwrap();
+    assert_eq!(checks.len(), 2, "{weak:#}");
+    assert_eq!(weak["blessed"], false, "{weak:#}");
+
+    // An accuracy no forest reaches: evaluated again, not blessed, not pushed.
+    let (ok, strict) = run_in(
+        dir.path(),
+        "penguins",
+        &["run", "--param", "accuracy_min=1"],
+    );
+    assert!(ok, "{strict:#}");
+    assert_eq!(states(&strict)["trainer"], "cached");
+    assert_eq!(states(&strict)["evaluator"], "complete");
+    let strict = latest_penguin_evaluation(dir.path());
+    assert_eq!(strict["blessed"], false, "{strict:#}");
+    assert_eq!(strict["checks"][0]["passed"], false, "{strict:#}");
+    assert!(!dir.path().join("serving/penguins/2").exists());
+}
+
 #[test]
 fn conformance_runs_locally_with_its_failure_skip_and_exit_handler() {
     let dir = tempfile::tempdir().unwrap();

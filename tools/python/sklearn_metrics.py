@@ -6,7 +6,8 @@
 The file holds {"regression": {"labels": [...], "predictions": [...]},
 "binary": {"labels": [0/1...], "probabilities": [...], "threshold": t},
 "multiclass": {"labels": [...], "probabilities": [[...], ...]}} (and any further multiclass case
-under a key starting "multiclass"); prints the metrics as JSON: numbers, and for multiclass cases
+under a key starting "multiclass"; a case may name its "classes", the labels then being those
+names); prints the metrics as JSON: numbers, and for multiclass cases
 per-class lists and the confusion matrix (rows true, columns predicted).
 """
 
@@ -49,8 +50,9 @@ def main() -> None:
 
 def multiclass_metrics(multiclass: dict) -> dict:
     y, prob = np.array(multiclass["labels"]), np.array(multiclass["probabilities"])
-    classes = list(range(prob.shape[1]))
-    predicted = prob.argmax(axis=1)
+    # Class names (the columns of the probabilities, sorted), or indices when not given.
+    classes = multiclass.get("classes", list(range(prob.shape[1])))
+    predicted = np.asarray(classes)[prob.argmax(axis=1)]
     result = {
         "accuracy": metrics.accuracy_score(y, predicted),
         "log_loss": metrics.log_loss(y, prob, labels=classes),

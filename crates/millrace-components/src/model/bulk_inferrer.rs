@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, RecordBatch};
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use millrace_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::manifest::Task;
 use super::trainer::LoadedModel;
 use crate::data::examples_format::{
     self, ExamplesWriter, read_row_group, split_row_groups, split_schema,
@@ -15,21 +16,77 @@ use crate::data::examples_format::{
 use crate::data::statistics::statistics_gen::examples_properties;
 use crate::{DataError, Result};
 
-/// The column the predictions are written to.
+/// The column the predictions are written to: a number, or a classifier's predicted class.
 pub const PREDICTION_COLUMN: &str = "prediction";
 
-/// `batch` with a `prediction` column (null where a feature has no value).
+/// The prefix of a classifier's probability columns: `probability_<class>`, one per class.
+pub const PROBABILITY_COLUMN_PREFIX: &str = "probability_";
+
+/// The columns BulkInferrer adds for `model`: `prediction` (a float, or a classifier's class as
+/// a string) and, for a classifier, `probability_<class>` for each class in its order.
+pub fn prediction_fields(model: &LoadedModel) -> Vec<Arc<Field>> {
+    if model.manifest.task != Task::Classification {
+        return vec![Arc::new(Field::new(
+            PREDICTION_COLUMN,
+            DataType::Float64,
+            true,
+        ))];
+    }
+    std::iter::once(Field::new(PREDICTION_COLUMN, DataType::Utf8, true))
+        .chain(model.manifest.signature.classes.iter().map(|class| {
+            Field::new(
+                format!("{PROBABILITY_COLUMN_PREFIX}{class}"),
+                DataType::Float64,
+                true,
+            )
+        }))
+        .map(Arc::new)
+        .collect()
+}
+
+/// `batch` with the [`prediction_fields`] (null where a feature has no value).
 pub fn with_predictions(model: &LoadedModel, batch: &RecordBatch) -> Result<RecordBatch> {
-    let predictions: ArrayRef =
-        Arc::new(model.predict(batch)?.into_iter().collect::<Float64Array>());
+    let added = prediction_fields(model);
+    if let Some(taken) = added
+        .iter()
+        .find(|field| batch.schema().column_with_name(field.name()).is_some())
+    {
+        return Err(DataError::File {
+            file: "the examples".to_owned(),
+            message: format!(
+                "they already have a column `{}`, which BulkInferrer writes its predictions to",
+                taken.name()
+            ),
+        }
+        .into());
+    }
+    let predicted: Vec<ArrayRef> = if model.manifest.task == Task::Classification {
+        let predictions = model.predict_classes(batch)?;
+        let rows = predictions.probabilities.len();
+        let mut columns: Vec<ArrayRef> = vec![Arc::new(
+            (0..rows)
+                .map(|row| predictions.predicted_class(row))
+                .collect::<StringArray>(),
+        )];
+        for class in 0..predictions.classes.len() {
+            columns.push(Arc::new(
+                predictions
+                    .probabilities
+                    .iter()
+                    .map(|row| row.as_ref().map(|p| p[class]))
+                    .collect::<Float64Array>(),
+            ));
+        }
+        columns
+    } else {
+        vec![Arc::new(
+            model.predict(batch)?.into_iter().collect::<Float64Array>(),
+        )]
+    };
     let mut fields: Vec<Arc<Field>> = batch.schema().fields().iter().cloned().collect();
-    fields.push(Arc::new(Field::new(
-        PREDICTION_COLUMN,
-        DataType::Float64,
-        true,
-    )));
+    fields.extend(added);
     let mut columns = batch.columns().to_vec();
-    columns.push(predictions);
+    columns.extend(predicted);
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
         .map_err(|error| DataError::arrow("adding the predictions to the examples", error).into())
 }
@@ -37,7 +94,9 @@ pub fn with_predictions(model: &LoadedModel, batch: &RecordBatch) -> Result<Reco
 /// Predicts every row of the examples: `BulkInferrer::new(unlabelled.examples, trained.model)`.
 ///
 /// Writes one Parquet directory per split (`Split-<name>`, as the Examples format) holding the
-/// input columns and `prediction`. With a blessing input, infers only for a blessed model.
+/// input columns and `prediction`; for a classifier, `prediction` is the most probable class
+/// and `probability_<class>` columns follow, one per class. With a blessing input, infers only
+/// for a blessed model.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct BulkInferrer {
     /// The splits to predict; empty: every split.
@@ -109,11 +168,7 @@ impl Execute for BulkInferrer {
         for split in &splits {
             let input_schema = split_schema(examples.uri(), split)?;
             let mut fields: Vec<Arc<Field>> = input_schema.fields().iter().cloned().collect();
-            fields.push(Arc::new(Field::new(
-                PREDICTION_COLUMN,
-                DataType::Float64,
-                true,
-            )));
+            fields.extend(prediction_fields(&model));
             let mut writer = ExamplesWriter::new(
                 output.uri(),
                 Arc::new(Schema::new(fields)),

@@ -4,9 +4,31 @@
 //! The process is started from the manifest's `predict` command, with `{model_dir}` replaced by
 //! the model's directory. Once it has loaded the model it writes one line, `{"ready": true}`.
 //! Each request is one line, `{"inputs": {"feature": [numbers], ...}}` — the signature's
-//! features, already transformed, every row complete — and each answer one line,
-//! `{"predictions": [numbers]}` or `{"error": "..."}`. Closing its input ends it. Its standard
-//! error is kept (the last 16 KiB) for the messages of failures.
+//! features, already transformed, every row complete — and each answer one line, or
+//! `{"error": "..."}`. Closing its input ends it. Its standard error is kept (the last 16 KiB)
+//! for the messages of failures.
+//!
+//! The answer of a regression (or of a binary classifier: the probability of class 1) is one
+//! number per row:
+//!
+//! ```json
+//! {"predictions": [12.5, 7.25]}
+//! ```
+//!
+//! The answer of a classifier (a manifest whose task is `classification`) is, per row, the
+//! predicted class and the probability of every class:
+//!
+//! ```json
+//! {"classes": ["Adelie", "Chinstrap", "Gentoo"],
+//!  "predictions": ["Gentoo", "Adelie"],
+//!  "probabilities": [[0.01, 0.04, 0.95], [0.9, 0.08, 0.02]]}
+//! ```
+//!
+//! `probabilities` is required, one row per request row in the order of `classes`; `classes`
+//! may be left out when the probabilities follow the manifest's `signature.classes` order, and
+//! may name them in another order (they are reordered). `predictions` may be left out (the
+//! most probable class is used); when given, each must be one of the classes. A class the
+//! model was not trained on is an error, as is a probability outside `[0, 1]`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -61,7 +83,11 @@ impl std::fmt::Debug for CommandServer {
 #[derive(Deserialize)]
 struct Answer {
     #[serde(default)]
-    predictions: Option<Vec<Option<f64>>>,
+    predictions: Option<Vec<serde_json::Value>>,
+    #[serde(default)]
+    probabilities: Option<Vec<Vec<Option<f64>>>>,
+    #[serde(default)]
+    classes: Option<Vec<String>>,
     #[serde(default)]
     error: Option<String>,
 }
@@ -137,6 +163,38 @@ impl CommandServer {
 
     /// Predictions for `features` (columns in the order given at start): one per row.
     pub fn predict(&self, features: &Features) -> Result<Vec<f64>> {
+        self.check_columns(features)?;
+        let mut predictions = Vec::with_capacity(features.rows);
+        let mut first = 0;
+        while first < features.rows {
+            let rows = ROWS_PER_REQUEST.min(features.rows - first);
+            let answer = self.request(features, first, rows)?;
+            predictions.extend(self.values_of(answer, first, rows)?);
+            first += rows;
+        }
+        Ok(predictions)
+    }
+
+    /// A classifier's probabilities for `features`: per row, one per class of `classes` (the
+    /// manifest's), in that order.
+    pub fn predict_classes(
+        &self,
+        features: &Features,
+        classes: &[String],
+    ) -> Result<Vec<Vec<f64>>> {
+        self.check_columns(features)?;
+        let mut probabilities = Vec::with_capacity(features.rows);
+        let mut first = 0;
+        while first < features.rows {
+            let rows = ROWS_PER_REQUEST.min(features.rows - first);
+            let answer = self.request(features, first, rows)?;
+            probabilities.extend(self.probabilities_of(answer, classes, first, rows)?);
+            first += rows;
+        }
+        Ok(probabilities)
+    }
+
+    fn check_columns(&self, features: &Features) -> Result<()> {
         if features.columns != self.features.len() {
             return Err(Error::Prediction {
                 model: self.program.clone(),
@@ -147,17 +205,147 @@ impl CommandServer {
                 ),
             });
         }
-        let mut predictions = Vec::with_capacity(features.rows);
-        let mut first = 0;
-        while first < features.rows {
-            let rows = ROWS_PER_REQUEST.min(features.rows - first);
-            predictions.extend(self.request(features, first, rows)?);
-            first += rows;
-        }
-        Ok(predictions)
+        Ok(())
     }
 
-    fn request(&self, features: &Features, first: usize, rows: usize) -> Result<Vec<f64>> {
+    /// An error about what the server answered (it is running).
+    fn wrong_answer(&self, reason: String) -> Error {
+        Error::Prediction {
+            model: format!("the model's server `{}`", self.program),
+            reason,
+        }
+    }
+
+    /// The numbers of a regression's answer.
+    fn values_of(&self, answer: Answer, first: usize, rows: usize) -> Result<Vec<f64>> {
+        let predictions = answer
+            .predictions
+            .ok_or_else(|| self.failure("its answer has neither `predictions` nor `error`"))?;
+        if predictions.len() != rows {
+            return Err(self.failure(&format!(
+                "it answered {} predictions for {rows} rows",
+                predictions.len()
+            )));
+        }
+        predictions
+            .into_iter()
+            .enumerate()
+            .map(|(index, value)| match value {
+                serde_json::Value::Number(number) => number.as_f64().ok_or_else(|| {
+                    self.wrong_answer(format!(
+                        "it predicted no finite number for row {}",
+                        first + index
+                    ))
+                }),
+                serde_json::Value::String(class) => Err(self.wrong_answer(format!(
+                    "it predicted class `{class}` for row {} where the manifest's task wants a \
+                     number: a classifier's manifest says `\"task\": \"classification\"` and \
+                     lists its classes",
+                    first + index
+                ))),
+                _ => Err(self.wrong_answer(format!(
+                    "it predicted no finite number for row {}",
+                    first + index
+                ))),
+            })
+            .collect()
+    }
+
+    /// The probabilities of a classifier's answer, reordered into `classes`' order.
+    fn probabilities_of(
+        &self,
+        answer: Answer,
+        classes: &[String],
+        first: usize,
+        rows: usize,
+    ) -> Result<Vec<Vec<f64>>> {
+        let probabilities = answer.probabilities.ok_or_else(|| {
+            self.failure(
+                "its answer has no `probabilities` (a classifier answers `classes`, \
+                 `predictions` and `probabilities`) nor `error`",
+            )
+        })?;
+        if probabilities.len() != rows {
+            return Err(self.failure(&format!(
+                "it answered {} rows of probabilities for {rows} rows",
+                probabilities.len()
+            )));
+        }
+        let unknown = |class: &str| {
+            self.wrong_answer(format!(
+                "it answered class `{class}`, which the model was not trained on (its classes: {})",
+                classes.join(", ")
+            ))
+        };
+        // For each answered column, the class's index in the manifest's order.
+        let order: Vec<usize> = match &answer.classes {
+            Some(answered) => {
+                let order = answered
+                    .iter()
+                    .map(|class| {
+                        classes
+                            .iter()
+                            .position(|c| c == class)
+                            .ok_or_else(|| unknown(class))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                if answered.len() != classes.len()
+                    || (0..classes.len()).any(|class| !order.contains(&class))
+                {
+                    return Err(self.wrong_answer(format!(
+                        "it answered classes {answered:?}, the manifest lists {classes:?}"
+                    )));
+                }
+                order
+            }
+            None => (0..classes.len()).collect(),
+        };
+        if let Some(predictions) = &answer.predictions {
+            for (index, prediction) in predictions.iter().enumerate() {
+                match prediction {
+                    serde_json::Value::String(class) if classes.contains(class) => {}
+                    serde_json::Value::String(class) => return Err(unknown(class)),
+                    other => {
+                        return Err(self.wrong_answer(format!(
+                            "its prediction for row {} is {other}, not one of the classes",
+                            first + index
+                        )));
+                    }
+                }
+            }
+        }
+        probabilities
+            .into_iter()
+            .enumerate()
+            .map(|(index, row)| {
+                let row_number = first + index;
+                if row.len() != order.len() {
+                    return Err(self.wrong_answer(format!(
+                        "it answered {} probabilities for row {row_number}, the model has {} classes",
+                        row.len(),
+                        order.len()
+                    )));
+                }
+                let mut reordered = vec![0.0; order.len()];
+                for (&class, value) in order.iter().zip(row) {
+                    match value {
+                        Some(p) if (0.0..=1.0).contains(&p) => reordered[class] = p,
+                        other => {
+                            return Err(self.wrong_answer(format!(
+                                "its probability of class `{}` for row {row_number} is {}, not \
+                                 a number in [0, 1]",
+                                classes[class],
+                                other.map_or("null".to_owned(), |p| p.to_string())
+                            )));
+                        }
+                    }
+                }
+                Ok(reordered)
+            })
+            .collect()
+    }
+
+    fn request(&self, features: &Features, first: usize, rows: usize) -> Result<Answer> {
         let mut inputs = serde_json::Map::new();
         for (column, name) in self.features.iter().enumerate() {
             let values: Vec<f64> = (first..first + rows)
@@ -172,30 +360,11 @@ impl CommandServer {
         let answer: Answer = serde_json::from_str(&answer)
             .map_err(|error| self.failure(&format!("its answer is not JSON ({error})")))?;
         if let Some(error) = answer.error {
-            return Err(Error::Prediction {
-                model: format!("the model's server `{}`", self.program),
-                reason: format!("it answered that it could not predict: {error}"),
-            });
+            return Err(
+                self.wrong_answer(format!("it answered that it could not predict: {error}"))
+            );
         }
-        let predictions = answer
-            .predictions
-            .ok_or_else(|| self.failure("its answer has neither `predictions` nor `error`"))?;
-        if predictions.len() != rows {
-            return Err(self.failure(&format!(
-                "it answered {} predictions for {rows} rows",
-                predictions.len()
-            )));
-        }
-        predictions
-            .into_iter()
-            .enumerate()
-            .map(|(index, value)| {
-                value.ok_or_else(|| Error::Prediction {
-                    model: format!("the model's server `{}`", self.program),
-                    reason: format!("it predicted no finite number for row {}", first + index),
-                })
-            })
-            .collect()
+        Ok(answer)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Session> {
@@ -380,6 +549,66 @@ mod tests {
         let error = server.predict(&rows(&[1.0])).unwrap_err().to_string();
         assert!(
             error.contains("ended while predicting") || error.contains("sending a request failed"),
+            "{error}"
+        );
+    }
+
+    fn species() -> Vec<String> {
+        ["Adelie", "Chinstrap", "Gentoo"].map(String::from).to_vec()
+    }
+
+    #[test]
+    fn a_classifier_answers_classes_and_probabilities_reordered_into_the_manifests_order() {
+        let server = CommandServer::start(
+            &sh(r#"echo '{"ready": true}'; read -r line; echo '{"classes": ["Gentoo", "Adelie", "Chinstrap"], "predictions": ["Gentoo", "Adelie"], "probabilities": [[0.7, 0.2, 0.1], [0.1, 0.6, 0.3]]}'; read -r line; echo '{"probabilities": [[0.5, 0.25, 0.25], [0, 0, 1]]}'"#),
+            Path::new("/tmp"),
+            vec!["x".into()],
+        )
+        .unwrap();
+        let answered = server
+            .predict_classes(&rows(&[1.0, 2.0]), &species())
+            .unwrap();
+        assert_eq!(answered, [[0.2, 0.1, 0.7], [0.6, 0.3, 0.1]]);
+        // Without `classes`, the probabilities are in the manifest's order.
+        let answered = server
+            .predict_classes(&rows(&[1.0, 2.0]), &species())
+            .unwrap();
+        assert_eq!(answered, [[0.5, 0.25, 0.25], [0.0, 0.0, 1.0]]);
+    }
+
+    #[test]
+    fn a_class_the_model_was_not_trained_on_is_an_error() {
+        let server = CommandServer::start(
+            &sh(r#"echo '{"ready": true}'; read -r line; echo '{"predictions": ["Emperor"], "probabilities": [[0.2, 0.3, 0.5]]}'; read -r line; echo '{"classes": ["Adelie", "Chinstrap", "Emperor"], "probabilities": [[0.2, 0.3, 0.5]]}'; read -r line; echo '{"probabilities": [[0.2, 1.3, 0.5]]}'; read -r line; echo '{"predictions": ["Gentoo"]}'"#),
+            Path::new("/tmp"),
+            vec!["x".into()],
+        )
+        .unwrap();
+        for expected in [
+            "answered class `Emperor`, which the model was not trained on",
+            "answered class `Emperor`, which the model was not trained on",
+            "probability of class `Chinstrap` for row 0 is 1.3",
+            "no `probabilities`",
+        ] {
+            let error = server
+                .predict_classes(&rows(&[1.0]), &species())
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(expected), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_class_where_a_number_is_expected_says_so() {
+        let server = CommandServer::start(
+            &sh(r#"echo '{"ready": true}'; read -r line; echo '{"predictions": ["Gentoo"]}'"#),
+            Path::new("/tmp"),
+            vec!["x".into()],
+        )
+        .unwrap();
+        let error = server.predict(&rows(&[1.0])).unwrap_err().to_string();
+        assert!(
+            error.contains("predicted class `Gentoo` for row 0"),
             "{error}"
         );
     }

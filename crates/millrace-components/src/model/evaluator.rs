@@ -10,7 +10,10 @@ use millrace_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::manifest::Task;
-use super::metrics::{Metric, binary_metrics, regression_metrics};
+use super::metrics::{
+    ClassMetrics, Metric, binary_metrics, multiclass_metrics, regression_metrics,
+};
+use super::native::class_labels;
 use super::trainer::LoadedModel;
 use crate::data::examples_format::read_split;
 use crate::data::report::html::{escape, format_float, format_int, page};
@@ -87,6 +90,32 @@ pub struct Evaluation {
     pub checks: Vec<Check>,
     /// Whether every threshold was met.
     pub blessed: bool,
+    /// For a classifier: its classes, and the per-class metrics and confusion matrix overall
+    /// and per slice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classification: Option<ClassificationReport>,
+}
+
+/// A classifier's evaluation by class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassificationReport {
+    /// The model's classes, the order of `per_class` and of the confusion matrices' rows and
+    /// columns.
+    pub classes: Vec<String>,
+    /// Over every example with a prediction.
+    pub overall: ClassBreakdown,
+    /// Per slice, the slices of [`Evaluation::slices`].
+    pub slices: BTreeMap<String, ClassBreakdown>,
+}
+
+/// Per-class metrics and the confusion matrix of some examples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassBreakdown {
+    /// Precision, recall, F1 and support of every class.
+    pub per_class: Vec<ClassMetrics>,
+    /// `confusion_matrix[label][predicted]`: how many examples of class `label` the model
+    /// predicted as class `predicted` (rows true, columns predicted, as scikit-learn).
+    pub confusion_matrix: Vec<Vec<u64>>,
 }
 
 /// One threshold's verdict.
@@ -99,6 +128,18 @@ pub struct Check {
     /// Whether it was met.
     pub passed: bool,
 }
+
+/// The metrics a classifier's evaluation reports, in this order.
+const CLASSIFIER_METRICS: [Metric; 8] = [
+    Metric::Accuracy,
+    Metric::MacroPrecision,
+    Metric::MacroRecall,
+    Metric::MacroF1,
+    Metric::WeightedPrecision,
+    Metric::WeightedRecall,
+    Metric::WeightedF1,
+    Metric::LogLoss,
+];
 
 fn metrics_of(task: &Task, labels: &[f64], predictions: &[f64]) -> Result<BTreeMap<String, f64>> {
     let mut metrics = BTreeMap::new();
@@ -128,8 +169,37 @@ fn metrics_of(task: &Task, labels: &[f64], predictions: &[f64]) -> Result<BTreeM
                 }
             }
         }
+        Task::Classification => {
+            return Err(Error::Metrics {
+                reason: "a classifier's predictions are classes, not numbers".to_owned(),
+            });
+        }
     }
     Ok(metrics)
+}
+
+/// A classifier's metrics (`labels` are class indices, `probabilities` one row of `classes`
+/// per example) and its breakdown by class.
+fn class_metrics_of(
+    labels: &[usize],
+    probabilities: &[f64],
+    classes: usize,
+) -> Result<(BTreeMap<String, f64>, ClassBreakdown)> {
+    let m = multiclass_metrics(labels, probabilities, classes)?;
+    let mut metrics = BTreeMap::new();
+    metrics.insert("example_count".to_owned(), labels.len() as f64);
+    for metric in CLASSIFIER_METRICS {
+        if let Some(value) = m.get(metric) {
+            metrics.insert(metric.name().to_owned(), value);
+        }
+    }
+    Ok((
+        metrics,
+        ClassBreakdown {
+            per_class: m.per_class,
+            confusion_matrix: m.confusion_matrix,
+        },
+    ))
 }
 
 /// The error of a column the evaluation reads that the examples lack.
@@ -148,20 +218,76 @@ fn invalid_thresholds(reason: String) -> Error {
 
 /// A model's predictions on examples that have a label and every feature.
 struct Scored {
-    labels: Vec<f64>,
-    predictions: Vec<f64>,
+    outcomes: Outcomes,
     /// Each kept example's batch and row.
     rows: Vec<(usize, usize)>,
 }
 
+/// Labels and predictions, of a model of numbers or of a classifier.
+enum Outcomes {
+    /// A regression's values, or a binary classifier's probabilities of class 1.
+    Numbers {
+        labels: Vec<f64>,
+        predictions: Vec<f64>,
+    },
+    /// A classifier's class indices and probabilities (one row of `classes.len()` per example).
+    Classes {
+        classes: Vec<String>,
+        labels: Vec<usize>,
+        probabilities: Vec<f64>,
+    },
+}
+
+impl Scored {
+    /// The metrics of the examples at `kept` (indices into the scored examples; all when
+    /// `None`), with a classifier's breakdown by class.
+    fn metrics(
+        &self,
+        task: &Task,
+        kept: Option<&[usize]>,
+    ) -> Result<(BTreeMap<String, f64>, Option<ClassBreakdown>)> {
+        let all: Vec<usize>;
+        let kept = match kept {
+            Some(kept) => kept,
+            None => {
+                all = (0..self.rows.len()).collect();
+                &all
+            }
+        };
+        match &self.outcomes {
+            Outcomes::Numbers {
+                labels,
+                predictions,
+            } => {
+                let labels: Vec<f64> = kept.iter().map(|&i| labels[i]).collect();
+                let predictions: Vec<f64> = kept.iter().map(|&i| predictions[i]).collect();
+                Ok((metrics_of(task, &labels, &predictions)?, None))
+            }
+            Outcomes::Classes {
+                classes,
+                labels,
+                probabilities,
+            } => {
+                let width = classes.len();
+                let labels: Vec<usize> = kept.iter().map(|&i| labels[i]).collect();
+                let probabilities: Vec<f64> = kept
+                    .iter()
+                    .flat_map(|&i| probabilities[i * width..(i + 1) * width].iter().copied())
+                    .collect();
+                let (metrics, breakdown) = class_metrics_of(&labels, &probabilities, width)?;
+                Ok((metrics, Some(breakdown)))
+            }
+        }
+    }
+}
+
 /// Scores `model` on `batches`.
 fn score(model: &LoadedModel, batches: &[RecordBatch]) -> Result<Scored> {
+    if model.manifest.task == Task::Classification {
+        return score_classes(model, batches);
+    }
     let label = &model.manifest.signature.label;
-    let mut scored = Scored {
-        labels: Vec::new(),
-        predictions: Vec::new(),
-        rows: Vec::new(),
-    };
+    let (mut labels, mut predictions, mut rows) = (Vec::new(), Vec::new(), Vec::new());
     for (index, batch) in batches.iter().enumerate() {
         let column = batch
             .column_by_name(label)
@@ -169,13 +295,56 @@ fn score(model: &LoadedModel, batches: &[RecordBatch]) -> Result<Scored> {
         let truth = super::native::numbers(column.as_ref(), label)?;
         for (row, (prediction, value)) in model.predict(batch)?.into_iter().zip(truth).enumerate() {
             if let (Some(prediction), Some(value)) = (prediction, value) {
-                scored.labels.push(value);
-                scored.predictions.push(prediction);
-                scored.rows.push((index, row));
+                labels.push(value);
+                predictions.push(prediction);
+                rows.push((index, row));
             }
         }
     }
-    Ok(scored)
+    Ok(Scored {
+        outcomes: Outcomes::Numbers {
+            labels,
+            predictions,
+        },
+        rows,
+    })
+}
+
+/// Scores a classifier on `batches`: a label that is none of the model's classes is an error.
+fn score_classes(model: &LoadedModel, batches: &[RecordBatch]) -> Result<Scored> {
+    let label = &model.manifest.signature.label;
+    let classes = model.manifest.signature.classes.clone();
+    let (mut labels, mut probabilities, mut rows) = (Vec::new(), Vec::new(), Vec::new());
+    for (index, batch) in batches.iter().enumerate() {
+        let truth = class_labels(batch, label)?;
+        let predicted = model.predict_classes(batch)?;
+        for (row, (answer, value)) in predicted.probabilities.into_iter().zip(truth).enumerate() {
+            let (Some(answer), Some(value)) = (answer, value) else {
+                continue;
+            };
+            let class = classes.iter().position(|c| *c == value).ok_or_else(|| {
+                Error::Prediction {
+                    model: model.manifest.flavor_name(),
+                    reason: format!(
+                        "the examples' label `{label}` has class `{value}`, which the model was \
+                         not trained on (its classes: {}); train on examples with every class",
+                        classes.join(", ")
+                    ),
+                }
+            })?;
+            labels.push(class);
+            probabilities.extend(answer);
+            rows.push((index, row));
+        }
+    }
+    Ok(Scored {
+        outcomes: Outcomes::Classes {
+            classes,
+            labels,
+            probabilities,
+        },
+        rows,
+    })
 }
 
 /// The evaluation in one line: `blessed: rmse 6.12 < 10, rmse 6.12 ≤ baseline 6.30`.
@@ -215,15 +384,12 @@ pub fn evaluate(
     thresholds: &[Threshold],
 ) -> Result<Evaluation> {
     let task = &model.manifest.task;
-    let Scored {
-        labels,
-        predictions: predicted,
-        rows,
-    } = score(model, batches)?;
-    let overall = metrics_of(task, &labels, &predicted)?;
+    let scored = score(model, batches)?;
+    let (overall, overall_breakdown) = scored.metrics(task, None)?;
     let mut sliced = BTreeMap::new();
+    let mut sliced_breakdowns = BTreeMap::new();
     for feature in slices {
-        let mut groups: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+        let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         let texts: Vec<Vec<Option<String>>> = batches
             .iter()
             .map(|batch| {
@@ -233,27 +399,36 @@ pub fn evaluate(
                     .ok_or_else(|| missing_column(batch, feature, "the Evaluator's slices").into())
             })
             .collect::<Result<_>>()?;
-        for ((label, prediction), (batch, row)) in labels.iter().zip(&predicted).zip(&rows) {
+        for (index, (batch, row)) in scored.rows.iter().enumerate() {
             let value = texts[*batch][*row]
                 .clone()
                 .unwrap_or_else(|| "(missing)".to_owned());
-            let group = groups.entry(format!("{feature}={value}")).or_default();
-            group.0.push(*label);
-            group.1.push(*prediction);
+            groups
+                .entry(format!("{feature}={value}"))
+                .or_default()
+                .push(index);
         }
-        for (slice, (labels, predicted)) in groups {
+        for (slice, kept) in groups {
             // A slice of one class has no ROC AUC; metrics_of leaves it out.
-            sliced.insert(slice, metrics_of(task, &labels, &predicted)?);
+            let (metrics, breakdown) = scored.metrics(task, Some(&kept))?;
+            sliced.insert(slice.clone(), metrics);
+            if let Some(breakdown) = breakdown {
+                sliced_breakdowns.insert(slice, breakdown);
+            }
         }
     }
+    let classification = match (&scored.outcomes, overall_breakdown) {
+        (Outcomes::Classes { classes, .. }, Some(overall)) => Some(ClassificationReport {
+            classes: classes.clone(),
+            overall,
+            slices: sliced_breakdowns,
+        }),
+        _ => None,
+    };
     let baseline_metrics = match baseline {
         Some(baseline) => {
             let scored = score(baseline, batches)?;
-            Some(metrics_of(
-                &baseline.manifest.task,
-                &scored.labels,
-                &scored.predictions,
-            )?)
+            Some(scored.metrics(&baseline.manifest.task, None)?.0)
         }
         None => None,
     };
@@ -262,7 +437,13 @@ pub fn evaluate(
         let name = threshold.metric.name();
         let Some(&value) = overall.get(name) else {
             return Err(invalid_thresholds(format!(
-                "a threshold names {name}, which a {task:?} model does not have"
+                "a threshold names {name}, which a {task:?} model does not have (it has {})",
+                overall
+                    .keys()
+                    .filter(|metric| *metric != "example_count")
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         };
         if let Some(bound) = &threshold.below {
@@ -317,6 +498,7 @@ pub fn evaluate(
         baseline: baseline_metrics,
         checks,
         blessed,
+        classification,
     })
 }
 
@@ -379,11 +561,63 @@ pub fn evaluation_html(evaluation: &Evaluation, title: &str) -> String {
         row(slice, metrics);
     }
     body.push_str("</tbody></table>");
+    if let Some(report) = &evaluation.classification {
+        classification_html(&mut body, report);
+    }
     page(
         title,
-        ".banner.ok{background:#e6f4ea}.banner.bad{background:#fde2e1}.bad{color:#b3261e}",
+        ".banner.ok{background:#e6f4ea}.banner.bad{background:#fde2e1}.bad{color:#b3261e}\
+         .confusion td.hit{background:#e6f4ea;font-weight:bold}",
         &body,
     )
+}
+
+/// A classifier's per-class table and confusion matrix, overall and per slice, into `body`.
+fn classification_html(body: &mut String, report: &ClassificationReport) {
+    let breakdown_html = |body: &mut String, heading: &str, breakdown: &ClassBreakdown| {
+        let _ = write!(
+            body,
+            "<h3>{}</h3><table><thead><tr><th>class</th><th>precision</th><th>recall</th>\
+             <th>F1</th><th>support</th></tr></thead><tbody>",
+            escape(heading)
+        );
+        for (class, metrics) in report.classes.iter().zip(&breakdown.per_class) {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(class),
+                format_float(metrics.precision),
+                format_float(metrics.recall),
+                format_float(metrics.f1),
+                format_int(metrics.support as i64)
+            );
+        }
+        body.push_str("</tbody></table>");
+        body.push_str("<table class=\"confusion\"><thead><tr><th>true \\ predicted</th>");
+        for class in &report.classes {
+            let _ = write!(body, "<th>{}</th>", escape(class));
+        }
+        body.push_str("</tr></thead><tbody>");
+        for (class, row) in report.classes.iter().zip(&breakdown.confusion_matrix) {
+            let _ = write!(body, "<tr><th>{}</th>", escape(class));
+            for (predicted, count) in row.iter().enumerate() {
+                let correct = report.classes.get(predicted) == Some(class);
+                let _ = write!(
+                    body,
+                    "<td{}>{}</td>",
+                    if correct { " class=\"hit\"" } else { "" },
+                    format_int(*count as i64)
+                );
+            }
+            body.push_str("</tr>");
+        }
+        body.push_str("</tbody></table>");
+    };
+    body.push_str("<h2>Classes and confusion matrix</h2>");
+    breakdown_html(body, "overall", &report.overall);
+    for (slice, breakdown) in &report.slices {
+        breakdown_html(body, slice, breakdown);
+    }
 }
 
 /// Evaluates a model on the eval split: `Evaluator::new(examples, model)` with thresholds.

@@ -6,6 +6,7 @@ use std::time::Instant;
 use millrace_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::manifest::Task;
 use super::trainer::LoadedModel;
 use crate::DataError;
 use crate::data::examples_format::read_split;
@@ -138,16 +139,23 @@ impl InfraValidator {
         };
         report.canaries = canaries.num_rows();
         let started = Instant::now();
-        let predictions = model.predict(&canaries);
-        report.latency_ms = started.elapsed().as_secs_f64() * 1_000.0;
-        match predictions {
-            Ok(predictions) => {
-                report.answered = predictions
+        // A classifier answers with probabilities per class, any other model with numbers.
+        let answered = if model.manifest.task == Task::Classification {
+            model
+                .predict_classes(&canaries)
+                .map(|predictions| predictions.answered())
+        } else {
+            model.predict(&canaries).map(|predictions| {
+                predictions
                     .iter()
                     .flatten()
                     .filter(|p| p.is_finite())
-                    .count();
-            }
+                    .count()
+            })
+        };
+        report.latency_ms = started.elapsed().as_secs_f64() * 1_000.0;
+        match answered {
+            Ok(answered) => report.answered = answered,
             Err(error) => {
                 report.reason = Some(format!("prediction failed: {error}"));
                 return report;

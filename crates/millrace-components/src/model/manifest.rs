@@ -68,6 +68,8 @@ pub enum Task {
     Regression,
     /// The probability of the positive class (labels 0 and 1).
     BinaryClassification,
+    /// One of several classes (the signature's `classes`), with the probability of every class.
+    Classification,
 }
 
 /// The inputs and output of a model.
@@ -77,6 +79,9 @@ pub struct Signature {
     pub inputs: Vec<SignatureField>,
     /// The label the model was trained to predict.
     pub label: String,
+    /// A classifier's classes, in the order of its probabilities (empty for other tasks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
 }
 
 /// One feature of a signature.
@@ -107,6 +112,14 @@ impl ModelManifest {
         let json =
             serde_json::to_vec_pretty(self).map_err(|error| DataError::json(&path, error))?;
         std::fs::write(&path, json).map_err(|error| DataError::io(&path, error).into())
+    }
+
+    /// The model in a few words for messages: its algorithm, or its predict command.
+    pub fn flavor_name(&self) -> String {
+        match &self.flavor {
+            Flavor::RustNative { algorithm, .. } => algorithm.clone(),
+            Flavor::Command { predict } => predict.join(" "),
+        }
     }
 
     /// The names of the signature's inputs, in the order the model reads them.

@@ -30,6 +30,18 @@ pub enum Metric {
     RocAuc,
     /// Cross-entropy of the predicted probabilities.
     LogLoss,
+    /// Precision per class, averaged over the classes (a classifier of several classes).
+    MacroPrecision,
+    /// Recall per class, averaged over the classes.
+    MacroRecall,
+    /// F1 per class, averaged over the classes.
+    MacroF1,
+    /// Precision per class, averaged with the classes' supports as weights.
+    WeightedPrecision,
+    /// Recall per class, averaged with the classes' supports as weights.
+    WeightedRecall,
+    /// F1 per class, averaged with the classes' supports as weights.
+    WeightedF1,
 }
 
 impl Metric {
@@ -54,6 +66,12 @@ impl Metric {
             Metric::F1 => "f1",
             Metric::RocAuc => "roc_auc",
             Metric::LogLoss => "log_loss",
+            Metric::MacroPrecision => "macro_precision",
+            Metric::MacroRecall => "macro_recall",
+            Metric::MacroF1 => "macro_f1",
+            Metric::WeightedPrecision => "weighted_precision",
+            Metric::WeightedRecall => "weighted_recall",
+            Metric::WeightedF1 => "weighted_f1",
         }
     }
 }
@@ -301,9 +319,12 @@ impl MulticlassMetrics {
     pub fn get(&self, metric: Metric) -> Option<f64> {
         match metric {
             Metric::Accuracy => Some(self.accuracy),
-            Metric::Precision => Some(self.precision),
-            Metric::Recall => Some(self.recall),
-            Metric::F1 => Some(self.f1),
+            Metric::Precision | Metric::MacroPrecision => Some(self.precision),
+            Metric::Recall | Metric::MacroRecall => Some(self.recall),
+            Metric::F1 | Metric::MacroF1 => Some(self.f1),
+            Metric::WeightedPrecision => Some(self.weighted_precision),
+            Metric::WeightedRecall => Some(self.weighted_recall),
+            Metric::WeightedF1 => Some(self.weighted_f1),
             Metric::LogLoss => Some(self.log_loss),
             _ => None,
         }

@@ -18,7 +18,9 @@ use smartcore::tree::decision_tree_regressor::{
 
 use millrace_core::Param;
 
+use super::classifier::{ClassifierAlgorithm, NativeClassifier};
 use super::manifest::Task;
+use crate::data::split::value_texts;
 use crate::{DataError, Error, Result};
 
 /// The algorithms of the Rust-native trainer. Their numeric hyper-parameters may be runtime
@@ -28,8 +30,31 @@ use crate::{DataError, Error, Result};
 pub enum Algorithm {
     /// Least-squares linear regression.
     LinearRegression,
-    /// Logistic regression of a 0/1 label; predicts the probability of 1.
+    /// Logistic regression of a 0/1 label; predicts the probability of 1. For more classes,
+    /// or labels that are names, use [`Algorithm::LogisticRegressionClassifier`].
     LogisticRegression,
+    /// Multinomial (softmax) logistic regression of a label with any number of classes,
+    /// integers or text: predicts a class and the probability of every class.
+    LogisticRegressionClassifier,
+    /// A CART classification tree (Gini impurity); a class's probability is its share of the
+    /// training examples in the leaf a row reaches.
+    DecisionTreeClassifier {
+        /// The deepest a leaf may be (a value or a runtime parameter).
+        #[serde(default)]
+        max_depth: Option<Param<i64>>,
+    },
+    /// A random forest of classification trees; a class's probability is its share of the
+    /// trees' votes.
+    RandomForestClassifier {
+        /// How many trees (a value or a runtime parameter).
+        trees: Param<i64>,
+        /// The deepest a leaf may be (a value or a runtime parameter).
+        #[serde(default)]
+        max_depth: Option<Param<i64>>,
+        /// The seed of the bootstrap samples and feature choices, for reproducible forests.
+        #[serde(default)]
+        seed: u64,
+    },
     /// A CART regression tree.
     DecisionTreeRegressor {
         /// The deepest a leaf may be (a value or a runtime parameter).
@@ -71,6 +96,9 @@ impl Algorithm {
     pub fn task(&self) -> Task {
         match self {
             Algorithm::LogisticRegression => Task::BinaryClassification,
+            Algorithm::LogisticRegressionClassifier
+            | Algorithm::DecisionTreeClassifier { .. }
+            | Algorithm::RandomForestClassifier { .. } => Task::Classification,
             Algorithm::Custom { name, .. } => super::TrainFnRegistration::find(name)
                 .map_or(Task::Regression, super::TrainFnRegistration::task),
             _ => Task::Regression,
@@ -85,6 +113,31 @@ impl Algorithm {
             Algorithm::DecisionTreeRegressor { .. } => "decision_tree_regressor",
             Algorithm::RandomForestRegressor { .. } => "random_forest_regressor",
             Algorithm::Custom { name, .. } => name,
+            classifier => classifier.classifier().map_or("", |c| c.name()),
+        }
+    }
+
+    /// The classifier this algorithm fits, for the classification algorithms.
+    pub fn classifier(&self) -> Option<ClassifierAlgorithm> {
+        match self {
+            Algorithm::LogisticRegressionClassifier => {
+                Some(ClassifierAlgorithm::LogisticRegression)
+            }
+            Algorithm::DecisionTreeClassifier { max_depth } => {
+                Some(ClassifierAlgorithm::DecisionTree {
+                    max_depth: max_depth.clone(),
+                })
+            }
+            Algorithm::RandomForestClassifier {
+                trees,
+                max_depth,
+                seed,
+            } => Some(ClassifierAlgorithm::RandomForest {
+                trees: trees.clone(),
+                max_depth: max_depth.clone(),
+                seed: *seed,
+            }),
+            _ => None,
         }
     }
 }
@@ -124,6 +177,8 @@ pub enum NativeModel {
     DecisionTreeRegressor(DecisionTreeRegressor<f64, f64, Matrix, Vec<f64>>),
     /// A random forest.
     RandomForestRegressor(RandomForestRegressor<f64, f64, Matrix, Vec<f64>>),
+    /// A classifier of any number of classes, with its class names.
+    Classifier(NativeClassifier),
     /// A model of your own training code.
     Custom(super::train_fn::CustomModel),
 }
@@ -203,6 +258,75 @@ pub fn complete_rows(batch: &RecordBatch, inputs: &[String]) -> Result<Vec<bool>
     Ok(complete)
 }
 
+/// The rows of `batches` where every input and the label have a value, for a classifier: the
+/// features in `inputs` order, the labels as text (integers as `"2"`, strings as they are), and
+/// how many rows were left out.
+pub fn features_and_classes_of(
+    batches: &[RecordBatch],
+    inputs: &[String],
+    label: &str,
+) -> Result<(Features, Vec<String>, u64)> {
+    let mut features = Features {
+        rows: 0,
+        columns: inputs.len(),
+        values: Vec::new(),
+    };
+    let mut labels = Vec::new();
+    let mut skipped = 0;
+    for batch in batches {
+        let texts = class_labels(batch, label)?;
+        let (complete, _, _) = features_of(std::slice::from_ref(batch), inputs, None)?;
+        let mut rows = complete.values.chunks_exact(inputs.len().max(1));
+        for (has_features, text) in complete_rows(batch, inputs)?.into_iter().zip(texts) {
+            let row = if has_features { rows.next() } else { None };
+            match (row, text) {
+                (Some(row), Some(text)) => {
+                    features.values.extend_from_slice(row);
+                    features.rows += 1;
+                    labels.push(text);
+                }
+                _ => skipped += 1,
+            }
+        }
+    }
+    Ok((features, labels, skipped))
+}
+
+/// The classes of a label column as text (`None` for a missing label): strings as they are,
+/// numbers as they print (`2`, `2.5`).
+pub fn class_labels(batch: &RecordBatch, label: &str) -> Result<Vec<Option<String>>> {
+    let column = batch.column_by_name(label).ok_or_else(|| {
+        DataError::missing_column(
+            label,
+            "the classifier's label",
+            "the examples",
+            &batch.schema(),
+        )
+    })?;
+    match column.data_type() {
+        DataType::Utf8 | DataType::Int64 | DataType::Float64 => {}
+        other => {
+            return Err(DataError::WrongType {
+                column: label.to_owned(),
+                needed_by: "the classifier's label".to_owned(),
+                expected: "a string, integer or float column".to_owned(),
+                found: format!("of Arrow type {other}"),
+            }
+            .into());
+        }
+    }
+    let mut texts = value_texts(column.as_ref());
+    if column.data_type() == &DataType::Float64 {
+        // NaN is no class.
+        for text in &mut texts {
+            if text.as_deref() == Some("NaN") {
+                *text = None;
+            }
+        }
+    }
+    Ok(texts)
+}
+
 /// A numeric column's values as f64 (nulls and NaN as `None`).
 pub(crate) fn numbers(column: &dyn Array, name: &str) -> Result<Vec<Option<f64>>> {
     match column.data_type() {
@@ -255,6 +379,29 @@ impl NativeModel {
         })
     }
 
+    /// Fits a classification `algorithm` to `features` and their class `labels` (text).
+    pub fn fit_classes(
+        algorithm: &Algorithm,
+        features: &Features,
+        labels: &[String],
+    ) -> Result<NativeModel> {
+        let Some(classifier) = algorithm.classifier() else {
+            return Err(training_failed(
+                algorithm,
+                "it is not a classification algorithm: its labels are numbers".to_owned(),
+            ));
+        };
+        NativeClassifier::fit(&classifier, features, labels).map(NativeModel::Classifier)
+    }
+
+    /// The classifier, for a model of several classes.
+    pub fn classifier(&self) -> Option<&NativeClassifier> {
+        match self {
+            NativeModel::Classifier(model) => Some(model),
+            _ => None,
+        }
+    }
+
     fn fit_unguarded(
         algorithm: &Algorithm,
         features: &Features,
@@ -275,7 +422,10 @@ impl NativeModel {
                 if let Some(bad) = classes.iter().find(|class| !matches!(class, 0 | 1)) {
                     return Err(training_failed(
                         algorithm,
-                        format!("logistic regression needs 0/1 labels, found {bad}"),
+                        format!(
+                            "logistic regression needs 0/1 labels, found {bad}: for more classes \
+                             use Algorithm::LogisticRegressionClassifier"
+                        ),
                     ));
                 }
                 if !(classes.contains(&0) && classes.contains(&1)) {
@@ -312,6 +462,12 @@ impl NativeModel {
             Algorithm::Custom { name, config } => NativeModel::Custom(
                 super::train_fn::CustomModel::fit(name, config, features, &labels)?,
             ),
+            Algorithm::LogisticRegressionClassifier
+            | Algorithm::DecisionTreeClassifier { .. }
+            | Algorithm::RandomForestClassifier { .. } => {
+                let texts: Vec<String> = labels.iter().map(f64::to_string).collect();
+                Self::fit_classes(algorithm, features, &texts)?
+            }
         })
     }
 
@@ -348,6 +504,11 @@ impl NativeModel {
             NativeModel::DecisionTreeRegressor(model) => model.predict(&x).map_err(failed),
             NativeModel::RandomForestRegressor(model) => model.predict(&x).map_err(failed),
             NativeModel::Custom(model) => model.predict(features),
+            NativeModel::Classifier(model) => Err(self.prediction_failed(format!(
+                "a classifier of {} classes predicts a class and a probability per class, \
+                 not one number: use its predict_probabilities",
+                model.classes().len()
+            ))),
             NativeModel::LogisticRegression(model) => {
                 let (weights, intercept) = (model.coefficients(), model.intercept());
                 let fitted_on = weights.shape().1;
@@ -397,6 +558,7 @@ impl NativeModel {
             NativeModel::LogisticRegression(_) => "logistic_regression",
             NativeModel::DecisionTreeRegressor(_) => "decision_tree_regressor",
             NativeModel::RandomForestRegressor(_) => "random_forest_regressor",
+            NativeModel::Classifier(model) => model.name(),
             NativeModel::Custom(model) => model.name(),
         }
     }

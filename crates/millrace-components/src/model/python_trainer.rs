@@ -202,6 +202,7 @@ impl PythonTrainer {
         let task = match self.task {
             Task::Regression => "regression",
             Task::BinaryClassification => "binary_classification",
+            Task::Classification => "classification",
         };
         let hyperparameters =
             serde_json::to_string(&self.hyperparameters).unwrap_or_else(|_| "{}".to_owned());

@@ -11,8 +11,11 @@ use super::command_server::CommandServer;
 use super::manifest::{
     Flavor, MANIFEST_FORMAT_VERSION, ModelManifest, Producer, Signature, SignatureField, Task,
 };
-use super::metrics::{binary_metrics, regression_metrics};
-use super::native::{Algorithm, Features, NativeModel, complete_rows, features_of};
+use super::metrics::{binary_metrics, multiclass_metrics, regression_metrics};
+use super::native::{
+    Algorithm, Features, NativeModel, complete_rows, features_and_classes_of, features_of,
+};
+use super::prediction::ClassPredictions;
 use super::tuner::TuningResult;
 use crate::data::examples_format::{feature_type_of, read_split};
 use crate::data::transform::{TRANSFORM_GRAPH_FILE, TransformGraph};
@@ -91,8 +94,84 @@ impl LoadedModel {
         self.predict_prepared(batch)
     }
 
+    /// A classifier's predictions for raw rows (the model's transform, if any, applied first):
+    /// per row the probability of every class, `None` where a feature has no value.
+    pub fn predict_classes(&self, batch: &RecordBatch) -> Result<ClassPredictions> {
+        let transformed;
+        let batch = match &self.transform {
+            Some(graph) => {
+                transformed = graph.apply(batch)?;
+                &transformed
+            }
+            None => batch,
+        };
+        let classes = &self.manifest.signature.classes;
+        if self.manifest.task != Task::Classification || classes.len() < 2 {
+            return Err(self.not_a(
+                "classifier",
+                &format!(
+                    "its manifest's task is {:?} with {} classes; predict numbers with `predict`",
+                    self.manifest.task,
+                    classes.len()
+                ),
+            ));
+        }
+        let inputs = self.manifest.input_names();
+        let (features, _, _) = features_of(std::slice::from_ref(batch), &inputs, None)?;
+        let rows: Vec<Vec<f64>> = match &self.predictor {
+            Predictor::Native(model) => {
+                let Some(classifier) = model.classifier() else {
+                    return Err(self.not_a(
+                        "classifier",
+                        &format!("its model file holds a {}", model.name()),
+                    ));
+                };
+                if classifier.classes() != classes.as_slice() {
+                    return Err(self.not_a(
+                        "classifier",
+                        &format!(
+                            "its model's classes {:?} differ from its manifest's {classes:?}",
+                            classifier.classes()
+                        ),
+                    ));
+                }
+                classifier
+                    .predict_probabilities(&features)?
+                    .chunks_exact(classes.len())
+                    .map(<[f64]>::to_vec)
+                    .collect()
+            }
+            Predictor::Command(server) => server.predict_classes(&features, classes)?,
+        };
+        let mut rows = rows.into_iter();
+        Ok(ClassPredictions {
+            classes: classes.clone(),
+            probabilities: complete_rows(batch, &inputs)?
+                .into_iter()
+                .map(|complete| if complete { rows.next() } else { None })
+                .collect(),
+        })
+    }
+
+    /// The error of a model asked for a kind of prediction it does not make.
+    fn not_a(&self, kind: &str, reason: &str) -> Error {
+        Error::Prediction {
+            model: self.manifest.flavor_name(),
+            reason: format!("it is not a {kind}: {reason}"),
+        }
+    }
+
     /// Predictions for rows already preprocessed (the transformed examples).
     pub fn predict_prepared(&self, batch: &RecordBatch) -> Result<Vec<Option<f64>>> {
+        if self.manifest.task == Task::Classification {
+            return Err(self.not_a(
+                "model of one number per row",
+                &format!(
+                    "it classifies into {} classes; predict with `predict_classes`",
+                    self.manifest.signature.classes.len()
+                ),
+            ));
+        }
         let inputs = self.manifest.input_names();
         let (features, _, _) = features_of(std::slice::from_ref(batch), &inputs, None)?;
         let predictions = match &self.predictor {
@@ -108,6 +187,11 @@ impl LoadedModel {
 }
 
 /// Trains a Rust-native model: `Trainer::new(examples, Algorithm::LinearRegression, "fare")`.
+///
+/// A classification algorithm ([`Algorithm::RandomForestClassifier`] and its kin) reads the
+/// label as classes: a string column (`"Adelie"`) or an integer one (`0`, `1`, `2`), at least two
+/// distinct values; the classes, sorted as text, are kept in the model's manifest
+/// (`signature.classes`), which is the order of its probabilities.
 ///
 /// Reads the `train_split` of the examples (the transformed examples when the pipeline has a
 /// Transform — pass its graph with [`Trainer::with_transform`] so the model carries it), fits
@@ -266,11 +350,25 @@ impl Execute for Trainer {
                 }
             })
             .collect::<Result<Vec<_>>>()?;
-        let (matrix, labels, skipped) = features_of(&batches, &features, Some(&self.label))?;
         let fitting = std::time::Instant::now();
-        let fitted = NativeModel::fit(&algorithm, &matrix, &labels)?;
-        context.log_metric("fit_seconds", fitting.elapsed().as_secs_f64());
-        let metrics = training_metrics(&fitted, &algorithm, &matrix, &labels)?;
+        let (fitted, matrix, skipped, metrics) = if algorithm.task() == Task::Classification {
+            let (matrix, labels, skipped) =
+                features_and_classes_of(&batches, &features, &self.label)?;
+            let fitted = NativeModel::fit_classes(&algorithm, &matrix, &labels)?;
+            context.log_metric("fit_seconds", fitting.elapsed().as_secs_f64());
+            let metrics = classifier_training_metrics(&fitted, &matrix, &labels)?;
+            (fitted, matrix, skipped, metrics)
+        } else {
+            let (matrix, labels, skipped) = features_of(&batches, &features, Some(&self.label))?;
+            let fitted = NativeModel::fit(&algorithm, &matrix, &labels)?;
+            context.log_metric("fit_seconds", fitting.elapsed().as_secs_f64());
+            let metrics = training_metrics(&fitted, &algorithm, &matrix, &labels)?;
+            (fitted, matrix, skipped, metrics)
+        };
+        let classes = fitted
+            .classifier()
+            .map(|classifier| classifier.classes().to_vec())
+            .unwrap_or_default();
         let file = model.uri().join(NATIVE_MODEL_FILE);
         std::fs::write(&file, serde_json::to_vec(&fitted)?)?;
         let transform_graph = match graph {
@@ -294,6 +392,7 @@ impl Execute for Trainer {
             signature: Signature {
                 inputs,
                 label: self.label.clone(),
+                classes,
             },
             metrics: metrics.clone(),
             transform_graph,
@@ -355,7 +454,32 @@ fn training_metrics(
                 metrics.insert("roc_auc".to_owned(), auc);
             }
         }
+        // Fitted by fit_classes; measured by classifier_training_metrics.
+        Task::Classification => {}
     }
+    Ok(metrics)
+}
+
+/// A classifier's accuracy, macro F1 and log loss on its training examples.
+fn classifier_training_metrics(
+    model: &NativeModel,
+    features: &Features,
+    labels: &[String],
+) -> Result<std::collections::BTreeMap<String, f64>> {
+    let mut metrics = std::collections::BTreeMap::new();
+    let Some(classifier) = model.classifier() else {
+        return Ok(metrics);
+    };
+    let truth: Vec<usize> = classifier
+        .class_indices(labels)
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect();
+    let probabilities = classifier.predict_probabilities(features)?;
+    let m = multiclass_metrics(&truth, &probabilities, classifier.classes().len())?;
+    metrics.insert("accuracy".to_owned(), m.accuracy);
+    metrics.insert("macro_f1".to_owned(), m.f1);
+    metrics.insert("log_loss".to_owned(), m.log_loss);
     Ok(metrics)
 }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::manifest::Task;
-use super::metrics::{Metric, binary_metrics, regression_metrics};
+use super::metrics::{Metric, binary_metrics, multiclass_metrics, regression_metrics};
 use super::native::{Algorithm, NativeModel, features_of};
 use crate::data::examples_format::read_split;
 use crate::{DataError, Error, Result};
@@ -200,13 +200,39 @@ pub fn run_trials(
     let (eval_x, eval_y, _) = features_of(&read_split(examples, "eval")?, features, Some(label))?;
     let score = |algorithm: &Algorithm| -> Result<f64> {
         let model = NativeModel::fit(algorithm, &train_x, &train_y)?;
-        let predicted = model.predict(&eval_x)?;
         let value = match algorithm.task() {
-            Task::Regression => regression_metrics(&eval_y, &predicted)?.get(objective),
+            Task::Regression => {
+                regression_metrics(&eval_y, &model.predict(&eval_x)?)?.get(objective)
+            }
             Task::BinaryClassification => {
                 let truth: Vec<bool> = eval_y.iter().map(|&y| y >= 0.5).collect();
-                binary_metrics(&truth, &predicted, 0.5)?.get(objective)
+                binary_metrics(&truth, &model.predict(&eval_x)?, 0.5)?.get(objective)
             }
+            Task::Classification => match model.classifier() {
+                Some(classifier) => {
+                    let labels: Vec<String> = eval_y.iter().map(f64::to_string).collect();
+                    let truth = classifier
+                        .class_indices(&labels)
+                        .into_iter()
+                        .zip(&labels)
+                        .map(|(class, label)| {
+                            class.ok_or_else(|| {
+                                invalid_tuner(
+                                    "examples",
+                                    format!(
+                                        "the eval split has class {label}, which the train split \
+                                         lacks"
+                                    ),
+                                )
+                            })
+                        })
+                        .collect::<Result<Vec<usize>>>()?;
+                    let probabilities = classifier.predict_probabilities(&eval_x)?;
+                    multiclass_metrics(&truth, &probabilities, classifier.classes().len())?
+                        .get(objective)
+                }
+                None => None,
+            },
         };
         value.ok_or_else(|| {
             invalid_tuner(
