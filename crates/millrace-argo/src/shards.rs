@@ -6,7 +6,7 @@
 //! input parameter `shard` — once per item of `withItems: ["0", …, "k-1"]`, each given
 //! `shard: "{{item}}"`. It waits for the node's upstream tasks through the node's `depends`;
 //! the node's task waits for `n-shards`, which Argo resolves only when every item has ended
-//! (succeeded, for the plain `depends` the merge uses). Each item retries with the node's
+//! (the merge's `depends` is `n-shards.Succeeded`: every item succeeded). Each item retries with the node's
 //! `retryStrategy`, as a pod of its own.
 
 use millrace_core::spec::NodeSpec;

@@ -2,7 +2,7 @@
 //! node of the pipeline.
 
 use millrace_core::Pipeline;
-use millrace_core::spec::ParameterSpec;
+use millrace_core::spec::{ParameterSpec, TriggerRule};
 use serde_json::{Value, json};
 
 use crate::ArgoError;
@@ -144,7 +144,7 @@ pub fn compile(pipeline: &Pipeline, options: &ArgoOptions) -> Result<ArgoManifes
                     expression.as_deref(),
                 ));
                 // The merge needs every shard to have succeeded.
-                task["depends"] = json!(task_name);
+                task["depends"] = json!(depends(&[&task_name], TriggerRule::AllSuccess));
             }
             None => {
                 if let Some(expression) = expression {

@@ -281,8 +281,8 @@ fn a_sharded_node_fans_out_with_with_items_then_merges() {
         fan_out["arguments"]["parameters"][0],
         serde_json::json!({"name": "shard", "value": "{{item}}"})
     );
-    assert_eq!(task("profile")["depends"], "profile-shards");
-    assert_eq!(task("latest")["depends"], "profile");
+    assert_eq!(task("profile")["depends"], "profile-shards.Succeeded");
+    assert_eq!(task("latest")["depends"], "profile.Succeeded");
     let shard_template = templates
         .iter()
         .find(|t| t["name"] == "profile-shard")

@@ -556,8 +556,9 @@ fn a_sharded_node_is_a_parallel_for_over_its_shards_then_its_merge() {
     );
     assert_eq!(shard["retryPolicy"]["maxRetryCount"], 2);
     let args = &spec["deploymentSpec"]["executors"]["exec-profile-shard"]["container"]["args"];
-    assert_eq!(args[3], "profile");
-    assert_eq!(args[4], "--shard");
-    assert_eq!(args[5], "{{$.inputs.parameters['shard']}}");
+    assert_eq!(args[3], "--node");
+    assert_eq!(args[4], "profile");
+    assert_eq!(args[5], "--shard");
+    assert_eq!(args[6], "{{$.inputs.parameters['shard']}}");
     check_with_kfp("sharded pipeline", &compiled(&pipeline));
 }
