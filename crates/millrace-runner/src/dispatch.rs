@@ -266,3 +266,51 @@ async fn attempt_outcome(
         duration_ms: 0,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(node: &str) -> NodeTask {
+        NodeTask {
+            pipeline: "p".to_owned(),
+            fingerprint: "f".to_owned(),
+            run_id: "r".to_owned(),
+            node: node.to_owned(),
+            attempt: 0,
+            parameters: BTreeMap::new(),
+            options: NodeOptions::default(),
+            log_dir: PathBuf::from("logs"),
+        }
+    }
+
+    #[test]
+    fn a_shard_task_runs_run_node_with_its_node_and_shard() {
+        assert_eq!(
+            task("stats.shard-2").run_node_arguments(),
+            [
+                "run-node",
+                "--run-id",
+                "r",
+                "--node",
+                "stats",
+                "--shard",
+                "2",
+                "--fingerprint",
+                "f"
+            ]
+        );
+        assert_eq!(
+            task("stats").run_node_arguments(),
+            [
+                "run-node",
+                "--run-id",
+                "r",
+                "--node",
+                "stats",
+                "--fingerprint",
+                "f"
+            ]
+        );
+    }
+}
