@@ -563,14 +563,12 @@ fn sharded_pipeline() -> millrace::prelude::Pipeline {
     let ingest = p.add("example_gen", CsvExampleGen::new("data/*.csv"));
     let stats = p.add(
         "statistics_gen",
-        StatisticsGen::new(ingest.examples.clone())
-            .shards(4)
-            .retries(2),
+        StatisticsGen::new(ingest.examples).shards(4).retries(2),
     );
     p.add("schema_gen", SchemaGen::new(stats.statistics));
     let trained = p.add(
         "trainer",
-        Trainer::new(ingest.examples.clone(), Algorithm::LinearRegression, "fare"),
+        Trainer::new(ingest.examples, Algorithm::LinearRegression, "fare"),
     );
     p.add(
         "bulk_inferrer",

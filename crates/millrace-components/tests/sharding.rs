@@ -40,7 +40,7 @@ async fn run(
 fn statistics_pipeline(csv: &str, shards: u32) -> Pipeline {
     let mut p = Pipeline::builder("sharded-statistics");
     let ingest = p.add("example_gen", CsvExampleGen::new(csv));
-    p.add("whole", StatisticsGen::new(ingest.examples.clone()));
+    p.add("whole", StatisticsGen::new(ingest.examples));
     p.add(
         "sharded",
         StatisticsGen::new(ingest.examples).shards(shards),
@@ -364,20 +364,20 @@ async fn sharded_transform_and_bulk_inference_equal_the_unsharded_outputs_row_fo
     ];
     p.add(
         "transform_whole",
-        Transform::new(ingest.examples.clone(), ops.clone(), &["fare"]),
+        Transform::new(ingest.examples, ops.clone(), &["fare"]),
     );
     p.add(
         "transform_sharded",
-        Transform::new(ingest.examples.clone(), ops, &["fare"]).shards(3),
+        Transform::new(ingest.examples, ops, &["fare"]).shards(3),
     );
     let trained = p.add(
         "trainer",
-        Trainer::new(ingest.examples.clone(), Algorithm::LinearRegression, "fare")
+        Trainer::new(ingest.examples, Algorithm::LinearRegression, "fare")
             .configure(|t| t.features = vec!["trip_miles".into(), "trip_seconds".into()]),
     );
     p.add(
         "infer_whole",
-        BulkInferrer::new(ingest.examples.clone(), trained.model.clone()),
+        BulkInferrer::new(ingest.examples, trained.model),
     );
     p.add(
         "infer_sharded",

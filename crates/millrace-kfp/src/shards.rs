@@ -113,7 +113,7 @@ impl ShardFanOut<'_> {
         components.insert(
             format!("comp-{loop_name}"),
             json!({
-                "dag": { "tasks": { shard_name.clone(): Value::Object(shard_task) } },
+                "dag": { "tasks": { shard_name: Value::Object(shard_task) } },
                 "inputDefinitions": loop_inputs,
             }),
         );
