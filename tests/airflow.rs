@@ -552,3 +552,84 @@ fn the_airflow_dags_test_command_runs_hello() {
         .collect::<Vec<_>>();
     assert_eq!(shouted, ["HELLO, AIRFLOW \"CLI\" {{ TI }}!\n"]);
 }
+
+/// A pipeline with a sharded StatisticsGen (on the workers) and a sharded BulkInferrer (in an
+/// image), compiled in process.
+fn sharded_pipeline() -> millrace::prelude::Pipeline {
+    use millrace::components::model::{Algorithm, BulkInferrer, Trainer};
+    use millrace::components::{CsvExampleGen, SchemaGen, StatisticsGen};
+    use millrace::prelude::*;
+    let mut p = Pipeline::builder("sharded");
+    let ingest = p.add("example_gen", CsvExampleGen::new("data/*.csv"));
+    let stats = p.add(
+        "statistics_gen",
+        StatisticsGen::new(ingest.examples).shards(4).retries(2),
+    );
+    p.add("schema_gen", SchemaGen::new(stats.statistics));
+    let trained = p.add(
+        "trainer",
+        Trainer::new(ingest.examples, Algorithm::LinearRegression, "fare"),
+    );
+    p.add(
+        "bulk_inferrer",
+        BulkInferrer::new(ingest.examples, trained.model)
+            .shards(3)
+            .image("registry.example/sharded:1"),
+    );
+    p.build().unwrap()
+}
+
+#[test]
+fn a_sharded_node_is_a_mapped_task_before_its_merge_in_a_dagbag() {
+    let Some(airflow) = Airflow::new("sharded") else {
+        return;
+    };
+    let pipeline = sharded_pipeline();
+    let options = millrace::airflow::AirflowOptions {
+        binary: "/usr/local/bin/sharded".to_owned(),
+        store: Some("sqlite:///unused.sqlite".to_owned()),
+        root: None,
+    };
+    let source = millrace::airflow::export_dag(&pipeline, &options).unwrap();
+    std::fs::write(
+        airflow
+            .dags()
+            .join(millrace::airflow::dag_file_name(&pipeline)),
+        source,
+    )
+    .unwrap();
+    let loaded = airflow.check(&["load"]);
+    assert_eq!(loaded["import_errors"], serde_json::json!({}), "{loaded:#}");
+    let dag = &loaded["dags"]["sharded"];
+    let (tasks, edges) = dag_shape(dag);
+    for task in [
+        "statistics_gen.shards",
+        "statistics_gen",
+        "bulk_inferrer.shards",
+    ] {
+        assert!(tasks.contains(task), "{task}: {tasks:?}");
+    }
+    for (upstream, downstream) in [
+        ("example_gen", "statistics_gen.shards"),
+        ("statistics_gen.shards", "statistics_gen"),
+        ("statistics_gen", "schema_gen"),
+        ("trainer", "bulk_inferrer.shards"),
+        ("bulk_inferrer.shards", "bulk_inferrer"),
+    ] {
+        assert!(
+            edges.contains(&(upstream.to_owned(), downstream.to_owned())),
+            "{upstream} >> {downstream}: {edges:?}"
+        );
+    }
+    assert!(!edges.contains(&("example_gen".to_owned(), "statistics_gen".to_owned())));
+    // Mapped operators: Airflow expands them into one instance per shard at run time.
+    assert_eq!(
+        dag["operators"]["statistics_gen.shards"], "MappedOperator",
+        "{dag:#}"
+    );
+    assert_eq!(
+        dag["operators"]["bulk_inferrer.shards"], "MappedOperator",
+        "{dag:#}"
+    );
+    assert_eq!(dag["retries"]["statistics_gen.shards"], 2, "{dag:#}");
+}

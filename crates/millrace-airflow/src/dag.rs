@@ -75,7 +75,7 @@ fn millis(ms: u64) -> String {
 
 /// The settings of a node's task beyond its id: trigger rule, retries, timeout, pool — as
 /// (keyword, Python value) pairs.
-fn task_settings(node: &NodeSpec, exit_handler: bool) -> Vec<(&'static str, String)> {
+pub(crate) fn task_settings(node: &NodeSpec, exit_handler: bool) -> Vec<(&'static str, String)> {
     let options = &node.options;
     let mut settings = Vec::new();
     let rule = if exit_handler {
@@ -107,8 +107,18 @@ fn task_settings(node: &NodeSpec, exit_handler: bool) -> Vec<(&'static str, Stri
     settings
 }
 
+/// A node's task settings, except that a sharded node's own task — its merge — waits for every
+/// shard to succeed whatever the node's trigger rule (which its shards follow).
+fn merge_aware_settings(node: &NodeSpec, exit_handler: bool) -> Vec<(&'static str, String)> {
+    let mut settings = task_settings(node, exit_handler);
+    if node.options.shards.is_some() && !exit_handler {
+        settings.retain(|(key, _)| *key != "trigger_rule");
+    }
+    settings
+}
+
 /// A pod's `container_resources` argument, when the node requests any.
-fn pod_resources(resources: &millrace_core::Resources) -> Option<String> {
+pub(crate) fn pod_resources(resources: &millrace_core::Resources) -> Option<String> {
     let mut requests = Vec::new();
     if let Some(cpu) = &resources.cpu {
         requests.push(format!("\"cpu\": {}", string(cpu)));
@@ -274,6 +284,7 @@ pub fn export_dag(pipeline: &Pipeline, options: &AirflowOptions) -> Result<Strin
     let exit_handler = spec.exit_handler.as_deref();
     write_bash_tasks(&mut out, pipeline, exit_handler);
     write_pod_tasks(&mut out, pipeline, exit_handler);
+    crate::shards::write_sharded_tasks(&mut out, pipeline, exit_handler);
     write_edges(&mut out, pipeline, exit_handler)?;
     if let Some(exit) = exit_handler {
         let _ = writeln!(
@@ -309,7 +320,7 @@ fn write_bash_tasks(out: &mut String, pipeline: &Pipeline, exit_handler: Option<
             continue;
         }
         let is_exit = exit_handler == Some(node.id.as_str());
-        let settings: Vec<String> = task_settings(node, is_exit)
+        let settings: Vec<String> = merge_aware_settings(node, is_exit)
             .into_iter()
             .map(|(key, setting)| format!("\"{key}\": {setting}"))
             .collect();
@@ -344,7 +355,7 @@ fn write_pod_tasks(out: &mut String, pipeline: &Pipeline, exit_handler: Option<&
         let is_exit = exit_handler == Some(node.id.as_str());
         let mut arguments = vec![format!("task_id={}", string(&node.id))];
         arguments.extend(
-            task_settings(node, is_exit)
+            merge_aware_settings(node, is_exit)
                 .into_iter()
                 .map(|(key, setting)| format!("{key}={setting}")),
         );
@@ -400,7 +411,15 @@ fn write_edges(
                     node.id
                 )));
             }
-            let _ = writeln!(out, "        ({}, {}),", string(id), string(&node.id));
+            let downstream = match node.options.shards {
+                Some(_) => crate::shards::mapped_task_id(&node.id),
+                None => node.id.clone(),
+            };
+            let _ = writeln!(out, "        ({}, {}),", string(id), string(&downstream));
+        }
+        if node.options.shards.is_some() {
+            let mapped = crate::shards::mapped_task_id(&node.id);
+            let _ = writeln!(out, "        ({}, {}),", string(&mapped), string(&node.id));
         }
     }
     out.push_str(

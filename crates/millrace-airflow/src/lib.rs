@@ -27,6 +27,7 @@
 mod dag;
 mod error;
 pub mod python;
+mod shards;
 
 pub use dag::{AirflowOptions, SKIP_EXIT_CODE, WATCHER_TASK, dag_file_name, export_dag};
 pub use error::AirflowError;

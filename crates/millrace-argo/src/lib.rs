@@ -61,6 +61,7 @@ mod error;
 pub mod names;
 mod options;
 pub mod schedule;
+mod shards;
 mod template;
 mod workflow;
 

@@ -2,7 +2,7 @@
 //! node of the pipeline.
 
 use millrace_core::Pipeline;
-use millrace_core::spec::ParameterSpec;
+use millrace_core::spec::{ParameterSpec, TriggerRule};
 use serde_json::{Value, json};
 
 use crate::ArgoError;
@@ -10,6 +10,7 @@ use crate::depends::depends;
 use crate::names::{TaskNames, dns_label};
 use crate::options::{ArgoOptions, ManifestKind};
 use crate::schedule::cron_workflow_spec;
+use crate::shards::{shard_names, shard_task, shard_template};
 use crate::template::{Shared, container_template};
 
 /// The API version of every manifest.
@@ -131,8 +132,25 @@ pub fn compile(pipeline: &Pipeline, options: &ArgoOptions) -> Result<ArgoManifes
         upstream.sort_unstable();
         upstream.dedup();
         let mut task = json!({ "name": name, "template": name });
-        if let Some(expression) = depends(&upstream, node.options.trigger_rule) {
-            task["depends"] = json!(expression);
+        let expression = depends(&upstream, node.options.trigger_rule);
+        match node.options.shards {
+            Some(count) => {
+                let (task_name, template_name) = shard_names(name, &names, node)?;
+                templates.push(shard_template(node, &template_name, image, &shared));
+                tasks.push(shard_task(
+                    &task_name,
+                    &template_name,
+                    count,
+                    expression.as_deref(),
+                ));
+                // The merge needs every shard to have succeeded.
+                task["depends"] = json!(depends(&[&task_name], TriggerRule::AllSuccess));
+            }
+            None => {
+                if let Some(expression) = expression {
+                    task["depends"] = json!(expression);
+                }
+            }
         }
         tasks.push(task);
     }

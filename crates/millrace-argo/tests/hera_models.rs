@@ -5,6 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
+mod common;
+
+use common::Profile;
 use std::io::Write as _;
 use std::process::Command;
 
@@ -50,6 +53,7 @@ fn pipeline() -> Pipeline {
     let schema = builder.import("Raw_Schema", Importer::<Schema>::new("data/schema.json"));
     let _ = builder.resolve("latest", LatestArtifact::of(schema.result));
     let _ = builder.import("notify", Importer::<Schema>::new("data/notify.json"));
+    let _ = builder.add("profile", Profile {}.with_inputs(()).shards(4).retries(1));
     builder.schedule(Schedule::cron("@daily").catchup(true));
     let mut spec = builder.build().unwrap().into_spec();
     spec.exit_handler = Some("notify".to_owned());

@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
+mod common;
+
+use common::Profile;
 use millrace_argo::{ArgoError, ArgoOptions, ManifestKind, SKIP_EXIT_CODE, compile};
 use millrace_core::prelude::*;
 use millrace_core::spec::{ParameterSpec, ParameterType};
@@ -255,4 +258,53 @@ fn kinds_parse_from_the_cli_spelling() {
         Ok(ManifestKind::CronWorkflow)
     );
     assert!("cron".parse::<ManifestKind>().is_err());
+}
+
+#[test]
+fn a_sharded_node_fans_out_with_with_items_then_merges() {
+    let mut builder = Pipeline::builder("sharded");
+    let profile = builder.add("profile", Profile {}.with_inputs(()).shards(3).retries(2));
+    let _ = builder.resolve("latest", LatestArtifact::of(profile.profile));
+    let pipeline = builder.build().unwrap();
+    let manifest = {
+        let mut options = ArgoOptions::new("/bin/p");
+        options.image = Some("img:1".to_owned());
+        compile(&pipeline, &options).unwrap()
+    };
+    let templates = manifest.value["spec"]["templates"].as_array().unwrap();
+    let tasks = templates[0]["dag"]["tasks"].as_array().unwrap();
+    let task = |name: &str| tasks.iter().find(|t| t["name"] == name).unwrap().clone();
+    let fan_out = task("profile-shards");
+    assert_eq!(fan_out["template"], "profile-shard");
+    assert_eq!(fan_out["withItems"], serde_json::json!(["0", "1", "2"]));
+    assert_eq!(
+        fan_out["arguments"]["parameters"][0],
+        serde_json::json!({"name": "shard", "value": "{{item}}"})
+    );
+    assert_eq!(task("profile")["depends"], "profile-shards.Succeeded");
+    assert_eq!(task("latest")["depends"], "profile.Succeeded");
+    let shard_template = templates
+        .iter()
+        .find(|t| t["name"] == "profile-shard")
+        .unwrap();
+    let args: Vec<&str> = shard_template["container"]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &args[..7],
+        &[
+            "run-node",
+            "--run-id",
+            "{{workflow.name}}",
+            "--node",
+            "profile",
+            "--shard",
+            "{{inputs.parameters.shard}}"
+        ]
+    );
+    assert_eq!(shard_template["retryStrategy"]["limit"], 2);
+    assert_eq!(shard_template["inputs"]["parameters"][0]["name"], "shard");
 }

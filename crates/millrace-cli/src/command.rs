@@ -178,6 +178,9 @@ pub enum Command {
         /// The node.
         #[arg(long)]
         node: String,
+        /// One shard of a sharded node (from 0); without it, a sharded node merges its shards.
+        #[arg(long)]
+        shard: Option<u32>,
         /// Runtime parameters, for a run this task starts.
         #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_assignment)]
         params: Vec<(String, String)>,
@@ -448,6 +451,7 @@ where
         Command::RunNode {
             run_id,
             node,
+            shard,
             params,
             params_json,
             fingerprint,
@@ -467,7 +471,12 @@ where
             if let Some(text) = params_json {
                 params.extend(crate::run::parameters_from_json(text)?);
             }
-            crate::run::run_node(&pipeline, run_id, node, &params, location, *json, stdout).await?;
+            let task = match shard {
+                Some(index) => millrace_core::spec::shard_task_id(node, *index),
+                None => node.clone(),
+            };
+            crate::run::run_node(&pipeline, run_id, &task, &params, location, *json, stdout)
+                .await?;
         }
         Command::Compile {
             target: Target::Kubernetes,

@@ -31,7 +31,7 @@
 //! | `image [--base IMAGE] [--out PATH]` | writes the Containerfile of the pipeline's image (this binary, Python when nodes need it, a non-root user) |
 //! | `image build [--tag TAG] [--base IMAGE] [--json]` | builds that image (default tag `localhost/<pipeline>:<fingerprint prefix>`) |
 //! | `run --on kubernetes [--namespace N] [--image IMAGE] [--secret S] ...` | schedules here, runs each component node's attempt as a Kubernetes Job |
-//! | `run-node --run-id ID --node NODE [--params-json JSON] [--fingerprint HEX]` | executes one node of a run, one attempt (what remote engines call; they retry) |
+//! | `run-node --run-id ID --node NODE [--shard I] [--params-json JSON] [--fingerprint HEX]` | executes one node of a run, one attempt (what remote engines call; they retry); `--shard I` one shard of a sharded node, without it the node merges its shards |
 //! | `runs list [--limit N] [--before POSITION]`, `runs show ID` | run history (newest first, a page at a time) with per-node state, attempts and timing |
 //! | `artifacts list [--type T]`, `lineage ARTIFACT_ID` | inspect metadata and lineage |
 //! | `cache explain NODE [--run-id ID]` | why a node was or was not cached |

@@ -113,7 +113,7 @@ pub(crate) async fn run_node(
     json: bool,
     stdout: &mut dyn Write,
 ) -> Result<(), CliError> {
-    pipeline.node(node)?;
+    pipeline.node(millrace_core::spec::ShardTask::parse(node).node)?;
     let overrides = params.iter().cloned().collect();
     let parameters = pipeline.parameter_values(&overrides)?;
     let store = millrace_metadata::connect(&location.store)

@@ -71,6 +71,10 @@ pub trait Component: Serialize + DeserializeOwned + Send + Sync + 'static {
     const KIND: &'static str;
     /// Bump when the component's behaviour changes, so that cached results are not reused.
     const VERSION: u32 = 1;
+    /// Whether its nodes may take [`Node::shards`]: the component then reads
+    /// [`ExecutionContext::shard_role`](crate::ExecutionContext::shard_role) and processes one
+    /// shard of its examples, or merges the shards' outputs.
+    const SHARDABLE: bool = false;
     /// The typed channels the component consumes.
     type Inputs: InputSet;
     /// The typed channels the component produces.
@@ -331,6 +335,15 @@ impl<C: Component> Node<C> {
     /// Runs the node in this container image on container runners.
     pub fn image(mut self, image: impl Into<String>) -> Self {
         self.options.image = Some(image.into());
+        self
+    }
+
+    /// Splits the node's examples into `count` shards, each processed by a task of its own,
+    /// then merged into the one output a single task writes. Only components with
+    /// [`Component::SHARDABLE`] take it (validation says so otherwise); `count` must be at
+    /// least 1.
+    pub fn shards(mut self, count: u32) -> Self {
+        self.options.shards = Some(count);
         self
     }
 

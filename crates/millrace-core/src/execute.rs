@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::artifact::Artifact;
+use crate::spec::shard::{ShardRole, shard_parts_input};
 
 /// Executes a component in the launcher's process.
 #[async_trait::async_trait]
@@ -190,6 +191,7 @@ pub struct ExecutionContext {
     metrics: BTreeMap<String, f64>,
     log: Vec<String>,
     summary: Option<String>,
+    shard_role: ShardRole,
 }
 
 impl ExecutionContext {
@@ -209,7 +211,26 @@ impl ExecutionContext {
             metrics: BTreeMap::new(),
             log: Vec::new(),
             summary: None,
+            shard_role: ShardRole::Whole,
         }
+    }
+
+    /// Sets what this execution does of a sharded node (the launcher's part).
+    pub fn set_shard_role(&mut self, role: ShardRole) {
+        self.shard_role = role;
+    }
+
+    /// What this execution does: the whole node, one shard of its examples, or the merge of
+    /// the shards' outputs. Only components with
+    /// [`Component::SHARDABLE`](crate::Component::SHARDABLE) see anything but
+    /// [`ShardRole::Whole`].
+    pub fn shard_role(&self) -> ShardRole {
+        self.shard_role
+    }
+
+    /// In a merge, the shards' artifacts of output `output`, in shard order.
+    pub fn shard_parts(&self, output: &str) -> &[ArtifactInstance] {
+        self.input_artifacts(&shard_parts_input(output))
     }
 
     /// Adds a resolved artifact to input `name`.

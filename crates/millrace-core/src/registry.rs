@@ -32,6 +32,7 @@ pub struct ComponentRegistration {
     kind: &'static str,
     type_id: fn() -> std::any::TypeId,
     version: u32,
+    shardable: bool,
     interface: fn() -> ComponentInterface,
     instantiate: fn(Value) -> Result<Box<dyn ErasedComponent>, serde_json::Error>,
 }
@@ -65,6 +66,7 @@ impl ComponentRegistration {
             kind: C::KIND,
             type_id: type_id::<C>,
             version: C::VERSION,
+            shardable: C::SHARDABLE,
             interface: interface::<C>,
             instantiate: instantiate::<C>,
         }
@@ -78,6 +80,11 @@ impl ComponentRegistration {
     /// The version.
     pub fn version(&self) -> u32 {
         self.version
+    }
+
+    /// Whether its nodes may take `shards` ([`Component::SHARDABLE`]).
+    pub fn shardable(&self) -> bool {
+        self.shardable
     }
 
     /// The declared inputs and outputs.
@@ -244,6 +251,7 @@ impl Catalog for Registry {
         self.component(kind).map(|registration| KindDescription {
             version: registration.version(),
             interface: registration.interface(),
+            shardable: registration.shardable(),
         })
     }
 

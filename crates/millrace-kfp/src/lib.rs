@@ -54,6 +54,7 @@ mod options;
 mod pipeline_spec;
 mod resources;
 mod schedule;
+mod shards;
 pub mod task_name;
 
 pub use error::KfpError;

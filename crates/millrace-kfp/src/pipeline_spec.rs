@@ -25,7 +25,7 @@ pub const RUN_ID_PLACEHOLDER: &str = "{{$.pipeline_job_uuid}}";
 pub const SKIP_EXIT_CODE: u8 = 99;
 
 /// The prefix `kfp` gives the inputs of a task group that pass a pipeline parameter on.
-const CHANNEL_PREFIX: &str = "pipelinechannel--";
+pub(crate) const CHANNEL_PREFIX: &str = "pipelinechannel--";
 
 /// A compiled pipeline: the `PipelineSpec` document and the task name of every node.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,7 +80,7 @@ fn root_parameter(parameter: &ParameterSpec) -> Value {
 
 /// The input definitions of a component taking every pipeline parameter, each under
 /// `prefix` + its name.
-fn parameter_inputs(pipeline: &Pipeline, prefix: &str) -> Value {
+pub(crate) fn parameter_inputs(pipeline: &Pipeline, prefix: &str) -> Value {
     let parameters: Map<String, Value> = pipeline
         .spec()
         .parameters
@@ -122,11 +122,12 @@ fn skip_script() -> String {
 }
 
 /// The container executor of `node`.
-fn executor(
+pub(crate) fn executor(
     pipeline: &Pipeline,
     node: &NodeSpec,
     image: &str,
     options: &KfpOptions,
+    shard_input: Option<&str>,
 ) -> Result<Value, KfpError> {
     let mut arguments = vec![
         "run-node".to_owned(),
@@ -134,9 +135,13 @@ fn executor(
         RUN_ID_PLACEHOLDER.to_owned(),
         "--node".to_owned(),
         node.id.clone(),
-        "--fingerprint".to_owned(),
-        pipeline.fingerprint().to_hex(),
     ];
+    if let Some(input) = shard_input {
+        arguments.push("--shard".to_owned());
+        arguments.push(format!("{{{{$.inputs.parameters['{input}']}}}}"));
+    }
+    arguments.push("--fingerprint".to_owned());
+    arguments.push(pipeline.fingerprint().to_hex());
     for parameter in &pipeline.spec().parameters {
         arguments.push("--param".to_owned());
         arguments.push(format!(
@@ -172,7 +177,7 @@ fn executor(
 }
 
 /// The retry policy of a node's task, when it retries.
-fn retry_policy(node: &NodeSpec) -> Option<Value> {
+pub(crate) fn retry_policy(node: &NodeSpec) -> Option<Value> {
     let retry = &node.options.retry;
     (retry.max_retries > 0).then(|| {
         json!({
@@ -195,7 +200,7 @@ fn seconds(milliseconds: u64) -> String {
 
 /// The task of `node` in a DAG whose component passes the pipeline parameters as
 /// `prefix` + name.
-fn task(
+pub(crate) fn task(
     pipeline: &Pipeline,
     node: &NodeSpec,
     names: &BTreeMap<String, String>,
@@ -296,7 +301,7 @@ pub fn compile_pipeline_spec(
             .unwrap_or_default();
         executors.insert(
             format!("exec-{name}"),
-            executor(pipeline, node, image, options)?,
+            executor(pipeline, node, image, options, None)?,
         );
         let mut component = Map::new();
         component.insert("executorLabel".into(), format!("exec-{name}").into());
@@ -305,16 +310,25 @@ pub fn compile_pipeline_spec(
         }
         components.insert(format!("comp-{name}"), Value::Object(component));
         let is_exit = exit_handler == Some(node.id.as_str());
-        if is_exit {
-            root_tasks.insert(name.clone(), task(pipeline, node, &names, "", true)?);
-        } else if grouped {
-            body_tasks.insert(
-                name.clone(),
-                task(pipeline, node, &names, CHANNEL_PREFIX, false)?,
-            );
+        let (dag, prefix) = if grouped && !is_exit {
+            (&mut body_tasks, CHANNEL_PREFIX)
         } else {
-            root_tasks.insert(name.clone(), task(pipeline, node, &names, "", false)?);
+            (&mut root_tasks, "")
+        };
+        let mut node_task = task(pipeline, node, &names, prefix, is_exit)?;
+        if let Some(count) = node.options.shards {
+            let fan_out = crate::shards::ShardFanOut {
+                pipeline,
+                node,
+                name,
+                image,
+                options,
+                names: &names,
+                prefix,
+            };
+            fan_out.add(count, &mut components, &mut executors, dag, &mut node_task)?;
         }
+        dag.insert(name.clone(), node_task);
     }
     if grouped {
         let mut group = Map::new();

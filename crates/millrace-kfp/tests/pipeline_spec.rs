@@ -477,3 +477,88 @@ fn run_kfp_check(test: &str, compiled: &KfpPipeline) -> Option<String> {
         String::from_utf8_lossy(&output.stderr)
     ))
 }
+
+/// A component whose nodes may be sharded (what StatisticsGen, Transform and BulkInferrer
+/// declare), to compile a sharded node.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Profile {}
+
+/// Profile's output.
+pub struct ProfileOutputs {
+    /// The profile.
+    pub profile: Channel<Dataset>,
+}
+
+impl OutputSet for ProfileOutputs {
+    fn declarations() -> Vec<OutputDeclaration> {
+        vec![OutputDeclaration::of::<Dataset>("profile")]
+    }
+    fn bind(node: NodeHandle) -> Self {
+        ProfileOutputs {
+            profile: node.channel("profile"),
+        }
+    }
+}
+
+impl Component for Profile {
+    const KIND: &'static str = "kfp_test.Profile";
+    const SHARDABLE: bool = true;
+    type Inputs = ();
+    type Outputs = ProfileOutputs;
+    fn execution(&self) -> Executor<'_> {
+        Executor::Command(CommandSpec::new(["true"]))
+    }
+}
+
+millrace_core::register_component!(Profile);
+
+/// A pipeline with a sharded node between two others, inside an exit handler's group.
+fn sharded_pipeline() -> Pipeline {
+    let mut p = Pipeline::builder("kfp-sharded");
+    let name = p.param("name", "done".to_owned());
+    let profile = p.add(
+        "profile",
+        Profile {}
+            .with_inputs(())
+            .shards(3)
+            .retries(2)
+            .trigger_rule(TriggerRule::AllDone),
+    );
+    p.add("train", Train::new(profile.profile));
+    p.exit_handler("report", Greet::new(&name));
+    p.build().unwrap()
+}
+
+#[test]
+fn a_sharded_node_is_a_parallel_for_over_its_shards_then_its_merge() {
+    let pipeline = sharded_pipeline();
+    let spec = compiled(&pipeline).spec;
+    let body = &spec["components"]["comp-exit-handler-1"]["dag"]["tasks"];
+    let fan_out = &body["profile-shards"];
+    assert_eq!(fan_out["componentRef"]["name"], "comp-profile-shards");
+    assert_eq!(
+        fan_out["parameterIterator"],
+        json!({"itemInput": "pipelinechannel--profile-shards-item",
+               "items": {"raw": "[\"0\",\"1\",\"2\"]"}})
+    );
+    assert_eq!(
+        fan_out["triggerPolicy"]["strategy"],
+        "ALL_UPSTREAM_TASKS_COMPLETED"
+    );
+    let merge = &body["profile"];
+    assert_eq!(merge["dependentTasks"], json!(["profile-shards"]));
+    assert!(merge.get("triggerPolicy").is_none());
+    assert_eq!(body["train"]["dependentTasks"], json!(["profile"]));
+    let shard = &spec["components"]["comp-profile-shards"]["dag"]["tasks"]["profile-shard"];
+    assert_eq!(
+        shard["inputs"]["parameters"]["shard"]["componentInputParameter"],
+        "pipelinechannel--profile-shards-item"
+    );
+    assert_eq!(shard["retryPolicy"]["maxRetryCount"], 2);
+    let args = &spec["deploymentSpec"]["executors"]["exec-profile-shard"]["container"]["args"];
+    assert_eq!(args[3], "--node");
+    assert_eq!(args[4], "profile");
+    assert_eq!(args[5], "--shard");
+    assert_eq!(args[6], "{{$.inputs.parameters['shard']}}");
+    check_with_kfp("sharded pipeline", &compiled(&pipeline));
+}

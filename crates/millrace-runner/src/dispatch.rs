@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use millrace_core::spec::NodeOptions;
+use millrace_core::spec::{NodeOptions, ShardTask};
 use millrace_metadata::{Comparison, ExecutionState, MetadataStore, NodeQuery, OrderBy, Value};
 use serde_json::Value as Json;
 
@@ -42,7 +42,8 @@ pub struct NodeTask {
     pub fingerprint: String,
     /// The run.
     pub run_id: String,
-    /// The node.
+    /// The task: a node, or one shard of a sharded node (`<node>.shard-<i>`, see
+    /// [`ShardTask`]), which `run-node` receives as `--node <node> --shard <i>`.
     pub node: String,
     /// Which attempt this is (0 for the first).
     pub attempt: u32,
@@ -58,15 +59,19 @@ pub struct NodeTask {
 impl NodeTask {
     /// The arguments of `run-node` for this task, after the binary.
     pub fn run_node_arguments(&self) -> Vec<String> {
-        vec![
+        let task = ShardTask::parse(&self.node);
+        let mut arguments = vec![
             "run-node".to_owned(),
             "--run-id".to_owned(),
             self.run_id.clone(),
             "--node".to_owned(),
-            self.node.clone(),
-            "--fingerprint".to_owned(),
-            self.fingerprint.clone(),
-        ]
+            task.node.to_owned(),
+        ];
+        if let Some(index) = task.shard {
+            arguments.extend(["--shard".to_owned(), index.to_string()]);
+        }
+        arguments.extend(["--fingerprint".to_owned(), self.fingerprint.clone()]);
+        arguments
     }
 
     /// The node's timeout.
@@ -334,5 +339,35 @@ mod tests {
         }
         let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
         assert_eq!(distinct.len(), names.len(), "{names:#?}");
+    }
+
+    #[test]
+    fn a_shard_task_runs_run_node_with_its_node_and_shard() {
+        assert_eq!(
+            task("r", "stats.shard-2").run_node_arguments(),
+            [
+                "run-node",
+                "--run-id",
+                "r",
+                "--node",
+                "stats",
+                "--shard",
+                "2",
+                "--fingerprint",
+                "f"
+            ]
+        );
+        assert_eq!(
+            task("r", "stats").run_node_arguments(),
+            [
+                "run-node",
+                "--run-id",
+                "r",
+                "--node",
+                "stats",
+                "--fingerprint",
+                "f"
+            ]
+        );
     }
 }

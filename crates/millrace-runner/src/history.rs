@@ -43,6 +43,7 @@
 use std::collections::BTreeMap;
 
 use millrace_core::Pipeline;
+use millrace_core::spec::ShardTask;
 use millrace_metadata::store::{NODE_CONTEXT, PIPELINE_CONTEXT, PIPELINE_RUN_CONTEXT};
 use millrace_metadata::{
     Artifact, Comparison, Context, Direction, Execution, ExecutionState, LineageGraph,
@@ -305,7 +306,12 @@ impl<'a> RunHistory<'a> {
                     .entry(NodeState::of_execution(execution))
                     .or_default() += 1;
             }
-            let unrecorded = unrecorded_nodes(pipeline, &run, nodes.len());
+            // Shard tasks are counted by state, but only nodes are missing or not.
+            let recorded_nodes = nodes
+                .keys()
+                .filter(|id| ShardTask::parse(id).shard.is_none())
+                .count();
+            let unrecorded = unrecorded_nodes(pipeline, &run, recorded_nodes);
             if unrecorded > 0 {
                 counts.insert(NodeState::NotStarted, unrecorded);
             }

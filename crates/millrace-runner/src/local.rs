@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use millrace_core::spec::TaskSpec;
+use millrace_core::spec::{ShardTask, TaskSpec, shard_task_id};
 use millrace_core::{Pipeline, TriggerRule};
 use millrace_metadata::{
     Artifact, ArtifactAndEvent, ArtifactState, Execution, ExecutionState, MetadataStore, NodeQuery,
@@ -213,7 +213,7 @@ impl LocalRunner {
         {
             // Whatever the interrupted execution wrote is abandoned: its staging directories,
             // and a directory moved into place just before the process died.
-            if let Ok(spec) = pipeline.node(&node) {
+            if let Ok(spec) = pipeline.node(ShardTask::parse(&node).node) {
                 for output in spec.outputs.keys() {
                     crate::layout::remove_dir(&layout.staging(&node, output, execution_id));
                     self.storage
@@ -223,19 +223,17 @@ impl LocalRunner {
             }
         }
         let mut done = HashMap::new();
-        for node in &pipeline.spec().nodes {
-            if let Some(execution) =
-                latest_execution_in_run(&*self.store, &record, &node.id).await?
-            {
+        for (task, _) in tasks_in_order(pipeline) {
+            if let Some(execution) = latest_execution_in_run(&*self.store, &record, &task).await? {
                 let state = if execution.last_known_state == ExecutionState::Cached {
                     NodeState::Cached
                 } else {
                     NodeState::Complete
                 };
                 done.insert(
-                    node.id.clone(),
+                    task.clone(),
                     NodeOutcome {
-                        node: node.id.clone(),
+                        node: task.clone(),
                         state,
                         attempts: 0,
                         execution_id: execution.id,
@@ -257,21 +255,23 @@ impl LocalRunner {
         let started = Instant::now();
         let spec = pipeline.spec();
         let exit_handler = spec.exit_handler.clone();
-        let upstream: HashMap<&str, Vec<&str>> = spec
-            .nodes
+        // The tasks: every node, and before a sharded node its shard tasks, which wait for the
+        // node's upstream nodes while the node (the merge) waits for its shards.
+        let tasks_with_upstream = tasks_in_order(pipeline);
+        let upstream: HashMap<String, Vec<String>> = tasks_with_upstream
             .iter()
-            .map(|node| {
-                let mut ids = node.upstream_node_ids();
-                if exit_handler.as_deref() == Some(node.id.as_str()) {
+            .map(|(task, ups)| {
+                let mut ids = ups.clone();
+                if exit_handler.as_deref() == Some(task.as_str()) {
                     // The exit handler waits for every other node.
                     ids = spec
                         .nodes
                         .iter()
-                        .map(|other| other.id.as_str())
-                        .filter(|id| *id != node.id)
+                        .map(|other| other.id.clone())
+                        .filter(|id| id != task)
                         .collect();
                 }
-                (node.id.as_str(), ids)
+                (task.clone(), ids)
             })
             .collect();
         let mut finished: Vec<NodeOutcome> = Vec::new();
@@ -282,9 +282,9 @@ impl LocalRunner {
         for outcome in done.values() {
             self.report(RunEvent::NodeFinished(outcome.clone()));
         }
-        let order: Vec<String> = pipeline
-            .nodes_in_order()
-            .map(|node| node.id.clone())
+        let order: Vec<String> = tasks_with_upstream
+            .into_iter()
+            .map(|(task, _)| task)
             .collect();
         let shared_pipeline = Arc::new(pipeline.clone());
         let shared_record = Arc::new(record);
@@ -308,18 +308,22 @@ impl LocalRunner {
                     let Some(ups) = upstream.get(id.as_str()) else {
                         continue;
                     };
-                    if !ups.iter().all(|up| done.contains_key(*up)) {
+                    if !ups.iter().all(|up| done.contains_key(up)) {
                         continue;
                     }
                     let is_exit_handler = exit_handler.as_deref() == Some(id.as_str());
-                    let node = pipeline.node(id)?;
+                    let task = ShardTask::parse(id);
+                    let node = pipeline.node(task.node)?;
                     let rule = if is_exit_handler {
                         TriggerRule::AllDone
+                    } else if task.shard.is_none() && node.options.shards.is_some() {
+                        // A merge needs every shard, whatever the node's own rule says.
+                        TriggerRule::AllSuccess
                     } else {
                         node.options.trigger_rule
                     };
                     let upstream_outcomes: Vec<&NodeOutcome> =
-                        ups.iter().filter_map(|up| done.get(*up)).collect();
+                        ups.iter().filter_map(|up| done.get(up)).collect();
                     let decision = if (stopping || interrupted) && !is_exit_handler {
                         Decision::NotRun(
                             NodeState::Canceled,
@@ -362,10 +366,11 @@ impl LocalRunner {
                                 let started = Instant::now();
                                 let outcome = match dispatcher {
                                     Some(dispatcher) => {
-                                        let options = match pipeline.node(&id) {
-                                            Ok(node) => node.options.clone(),
-                                            Err(error) => return (id, Err(error.into())),
-                                        };
+                                        let options =
+                                            match pipeline.node(ShardTask::parse(&id).node) {
+                                                Ok(node) => node.options.clone(),
+                                                Err(error) => return (id, Err(error.into())),
+                                            };
                                         let logs =
                                             crate::layout::Layout::new(&root, pipeline.name())
                                                 .task_logs(&id, &record.run_id);
@@ -450,6 +455,33 @@ impl LocalRunner {
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         })
     }
+}
+
+/// Every task of `pipeline` in an order that respects dependencies, with the tasks each waits
+/// for: a node waits for its upstream nodes; a sharded node's shard tasks come first and wait
+/// for the node's upstream nodes, and the node (its merge) waits for its shards.
+fn tasks_in_order(pipeline: &Pipeline) -> Vec<(String, Vec<String>)> {
+    let mut tasks = Vec::new();
+    for node in pipeline.nodes_in_order() {
+        let ups: Vec<String> = node
+            .upstream_node_ids()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        match node.options.shards {
+            Some(count) => {
+                let shards: Vec<String> = (0..count)
+                    .map(|index| shard_task_id(&node.id, index))
+                    .collect();
+                for shard in &shards {
+                    tasks.push((shard.clone(), ups.clone()));
+                }
+                tasks.push((node.id.clone(), shards));
+            }
+            None => tasks.push((node.id.clone(), ups)),
+        }
+    }
+    tasks
 }
 
 /// Marks the executions of this run that were left RUNNING (by a crash or an interruption) as

@@ -6,6 +6,10 @@
 
 /// Execution: the node id within its pipeline.
 pub const NODE_ID: &str = "node_id";
+/// The shard a shard task's execution processed (its node id is `<node>.shard-<i>`).
+pub const SHARD_INDEX: &str = "shard_index";
+/// How many shards the node has, on shard and merge executions.
+pub const SHARD_COUNT: &str = "shard_count";
 /// Execution: the id of the run it belongs to.
 pub const RUN_ID: &str = "run_id";
 /// Execution: the attempt number, from 0.

@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+};
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
@@ -91,13 +93,18 @@ pub fn split_files(uri: &Path, split: &str) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// A unit of parallel reading: one row group of one file.
+/// A unit of parallel reading: one row group of one file, or some of its rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowGroup {
     /// The file.
     pub file: PathBuf,
     /// The row group's index in the file.
     pub index: usize,
+    /// How many rows the row group holds.
+    pub row_count: usize,
+    /// The rows to read, counted from the group's first (a shard's part of the group); all of
+    /// them when `None`.
+    pub rows: Option<std::ops::Range<usize>>,
 }
 
 /// The row groups of a split's files, in order.
@@ -112,10 +119,13 @@ pub fn split_row_groups(uri: &Path, split: &str) -> Result<Vec<RowGroup>> {
 /// The row groups of one Parquet file.
 pub fn file_row_groups(file: &Path) -> Result<Vec<RowGroup>> {
     let builder = open_parquet(file)?;
-    Ok((0..builder.metadata().num_row_groups())
+    let metadata = builder.metadata();
+    Ok((0..metadata.num_row_groups())
         .map(|index| RowGroup {
             file: file.to_owned(),
             index,
+            row_count: usize::try_from(metadata.row_group(index).num_rows()).unwrap_or(0),
+            rows: None,
         })
         .collect())
 }
@@ -228,9 +238,16 @@ fn open_parquet(file: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>> {
 
 /// The batches of one row group.
 pub fn read_row_group(group: &RowGroup) -> Result<Vec<RecordBatch>> {
-    let reader = open_parquet(&group.file)?
+    let mut builder = open_parquet(&group.file)?
         .with_row_groups(vec![group.index])
-        .with_batch_size(16 * 1024)
+        .with_batch_size(16 * 1024);
+    if let Some(rows) = &group.rows {
+        builder = builder.with_row_selection(RowSelection::from(vec![
+            RowSelector::skip(rows.start),
+            RowSelector::select(rows.len()),
+        ]));
+    }
+    let reader = builder
         .build()
         .map_err(|error| DataError::parquet(&group.file, error))?;
     collect_batches(reader, &group.file)

@@ -89,6 +89,7 @@ pub mod input_pattern;
 pub mod parallel;
 pub mod report;
 pub mod schema;
+pub mod shard;
 pub mod split;
 pub mod statistics;
 pub mod transform;

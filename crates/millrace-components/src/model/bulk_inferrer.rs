@@ -1,6 +1,8 @@
 //! The BulkInferrer component: a model's predictions for every row of some examples, as an
 //! InferenceResult of Parquet files (the examples' columns plus `prediction`).
 
+use millrace_core::spec::ShardRole;
+use millrace_tabular::shard::{assemble_examples, shard_row_groups};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
@@ -137,6 +139,9 @@ impl BulkInferrer {
 
 impl Component for BulkInferrer {
     const KIND: &'static str = "millrace.BulkInferrer";
+    // Sharded, each shard predicts its part of every split's rows and the merge links the
+    // shards' files into one result (`millrace_tabular::shard`).
+    const SHARDABLE: bool = true;
     type Inputs = BulkInferrerInputs;
     type Outputs = BulkInferrerOutputs;
 
@@ -158,13 +163,26 @@ impl Execute for BulkInferrer {
             context.log("nothing inferred: the model is not blessed");
             return Ok(());
         }
-        let model = LoadedModel::load(model_input.uri())?;
         let (split_names, _) = examples_properties(&examples);
         let splits = if self.splits.is_empty() {
             examples_format::splits_of(examples.uri(), split_names.as_deref())?
         } else {
             self.splits.clone()
         };
+        let shard = match context.shard_role() {
+            ShardRole::Merge { .. } => {
+                let parts = context.shard_parts("inference_result");
+                let dirs: Vec<&std::path::Path> = parts.iter().map(|p| p.uri.as_path()).collect();
+                for (name, rows) in assemble_examples(&dirs, &splits, output.uri())? {
+                    output.set_custom_property(&format!("{name}_rows"), rows as i64);
+                }
+                output.set_custom_property("inferred", true);
+                return Ok(());
+            }
+            ShardRole::Shard { index, count } => (index, count),
+            _ => (0, 1),
+        };
+        let model = LoadedModel::load(model_input.uri())?;
         for split in &splits {
             let input_schema = split_schema(examples.uri(), split)?;
             let mut fields: Vec<Arc<Field>> = input_schema.fields().iter().cloned().collect();
@@ -174,7 +192,8 @@ impl Execute for BulkInferrer {
                 Arc::new(Schema::new(fields)),
                 std::slice::from_ref(split),
             )?;
-            for group in split_row_groups(examples.uri(), split)? {
+            let groups = split_row_groups(examples.uri(), split)?;
+            for group in shard_row_groups(groups, shard.0, shard.1) {
                 for batch in read_row_group(&group)? {
                     writer.write(0, &with_predictions(&model, &batch)?)?;
                 }

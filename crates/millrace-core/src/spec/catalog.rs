@@ -19,6 +19,9 @@ pub struct KindDescription {
     pub version: u32,
     /// Its declared inputs and outputs.
     pub interface: ComponentInterface,
+    /// Whether its nodes may take `shards` (the component processes a shard of its examples
+    /// and merges the shards' results).
+    pub shardable: bool,
 }
 
 /// How a component kind executes, as found by trying a configuration.

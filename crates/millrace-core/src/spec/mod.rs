@@ -33,6 +33,7 @@ pub mod parameter;
 mod pipeline_spec;
 mod problem;
 pub mod schedule;
+pub mod shard;
 pub mod validate;
 
 pub use catalog::{Catalog, KindDescription, TriedConfiguration};
@@ -43,4 +44,5 @@ pub use parameter::{ParameterSpec, ParameterType};
 pub use pipeline_spec::{PipelineSpec, SCHEMA_VERSION};
 pub use problem::{Problem, ValidationIssue};
 pub use schedule::{Schedule, ScheduleSpec};
+pub use shard::{ShardRole, ShardTask, shard_parts_input, shard_task_id};
 pub use validate::{ValidatedGraph, validate};

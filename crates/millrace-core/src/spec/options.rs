@@ -191,6 +191,11 @@ pub struct NodeOptions {
     /// many such tasks run at once; the local runner does not use it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<String>,
+    /// Splits the node's input examples into this many shards, each processed by a task of
+    /// its own, whose results a merge task combines (only on component kinds that support it;
+    /// see [`shard`](crate::spec::shard)). Absent: one task, as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<u32>,
 }
 
 fn is_default_retry(retry: &RetryPolicy) -> bool {
@@ -212,6 +217,7 @@ impl Default for NodeOptions {
             trigger_rule: TriggerRule::default(),
             when: None,
             pool: None,
+            shards: None,
         }
     }
 }
@@ -244,6 +250,9 @@ impl NodeOptions {
             problems.push(format!(
                 "pool `{pool}` is not a pool name (letters, digits, `_`, `-`, `.`)"
             ));
+        }
+        if self.shards == Some(0) {
+            problems.push("shards must be at least 1, not 0".to_owned());
         }
         problems
     }

@@ -235,6 +235,14 @@ impl<'a> Checker<'a> {
         }
         self.edges(node);
         self.condition(node);
+        if node.options.shards.is_some() && !matches!(node.task, TaskSpec::Component { .. }) {
+            self.node_issue(
+                &node.id,
+                Problem::InvalidOption(
+                    "only component nodes can be sharded, not resolvers or importers".to_owned(),
+                ),
+            );
+        }
         match &node.task {
             TaskSpec::Component {
                 kind,
@@ -363,6 +371,15 @@ impl<'a> Checker<'a> {
                     spec: version,
                     registered: description.version,
                 },
+            );
+        }
+        if node.options.shards.is_some() && !description.shardable {
+            self.node_issue(
+                &node.id,
+                Problem::InvalidOption(format!(
+                    "component kind `{kind}` cannot be sharded: only components that merge \
+                     their shards' outputs take `shards`"
+                )),
             );
         }
         let interface = &description.interface;

@@ -35,6 +35,7 @@ pub(super) async fn run(executor: &dyn Execute, prepared: &Prepared) -> Result<P
     for (name, value) in &prepared.parameters {
         context.set_parameter(name, value.clone());
     }
+    context.set_shard_role(prepared.shard_role);
     let work = executor.execute(&mut context);
     let outcome = match prepared.timeout {
         Some(limit) => tokio::time::timeout(limit, work)

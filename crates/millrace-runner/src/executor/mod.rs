@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use millrace_core::spec::ShardRole;
 use millrace_core::{ErasedComponent, Executor};
 use millrace_metadata::{Artifact, Properties};
 use serde_json::Value as Json;
@@ -25,6 +26,8 @@ pub(crate) struct Prepared {
     pub(crate) parameters: BTreeMap<String, Json>,
     pub(crate) log_dir: PathBuf,
     pub(crate) timeout: Option<Duration>,
+    /// What the execution does of a sharded node.
+    pub(crate) shard_role: ShardRole,
 }
 
 /// What an executor reports back.

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use millrace_core::ErasedComponent;
-use millrace_core::spec::NodeSpec;
+use millrace_core::spec::{NodeSpec, ShardRole};
 use millrace_metadata::{
     Artifact, ArtifactAndEvent, ArtifactState, EventType, Execution, ExecutionState, PathStep,
     PutExecution, Value,
@@ -23,7 +23,7 @@ use millrace_metadata::{
 
 use super::cache::NodeKey;
 use super::inputs::Inputs;
-use super::{NodeLauncher, events};
+use super::{NodeLauncher, events, shard_properties};
 use crate::error::Result;
 use crate::executor::{self, Prepared, Produced};
 use crate::launcher::NodeOutcome;
@@ -57,6 +57,7 @@ impl NodeLauncher<'_> {
         component: &dyn ErasedComponent,
         inputs: &Inputs,
         key: &NodeKey,
+        role: ShardRole,
     ) -> Result<NodeOutcome> {
         let retries = if self.retries_here {
             node.options.retry.max_retries
@@ -74,7 +75,13 @@ impl NodeLauncher<'_> {
                 tokio::time::sleep(node.options.retry.delay_before(attempt)).await;
             }
             let (execution_id, result) = self
-                .attempt(node, component, (inputs, &local_inputs), key, attempt)
+                .attempt(
+                    node,
+                    component,
+                    (inputs, &local_inputs),
+                    (key, role),
+                    attempt,
+                )
                 .await?;
             match result {
                 Ok(summary) => {
@@ -110,10 +117,10 @@ impl NodeLauncher<'_> {
         node: &NodeSpec,
         component: &dyn ErasedComponent,
         (inputs, local_inputs): (&Inputs, &Inputs),
-        key: &NodeKey,
+        (key, role): (&NodeKey, ShardRole),
         attempt: u32,
     ) -> Result<(i64, std::result::Result<Option<String>, String>)> {
-        let running = self.start(node, inputs, key, attempt).await?;
+        let running = self.start(node, inputs, (key, role), attempt).await?;
         let prepared = Prepared {
             pipeline: self.pipeline.name().to_owned(),
             run_id: self.record.run_id.clone(),
@@ -123,6 +130,7 @@ impl NodeLauncher<'_> {
             parameters: self.record.parameters.clone(),
             log_dir: running.log_dir.clone(),
             timeout: node.options.timeout_ms.map(Duration::from_millis),
+            shard_role: role,
         };
         let result = match executor::execute(component, &prepared).await {
             Ok(produced) => self.publish(node, &running, produced, &key.name).await,
@@ -149,19 +157,17 @@ impl NodeLauncher<'_> {
         &self,
         node: &NodeSpec,
         inputs: &Inputs,
-        key: &NodeKey,
+        (key, role): (&NodeKey, ShardRole),
         attempt: u32,
     ) -> Result<Running> {
         let [cache_key, cache_components] = key.recorded();
-        let execution = self.execution(
-            node,
-            ExecutionState::Running,
-            &[
-                cache_key,
-                cache_components,
-                (properties::ATTEMPT, Value::Int(i64::from(attempt))),
-            ],
-        )?;
+        let mut recorded = vec![
+            cache_key,
+            cache_components,
+            (properties::ATTEMPT, Value::Int(i64::from(attempt))),
+        ];
+        recorded.extend(shard_properties(role));
+        let execution = self.execution(node, ExecutionState::Running, &recorded)?;
         let mut artifacts = events(EventType::Input, inputs);
         let first_output = artifacts.len();
         for (name, spec) in &node.outputs {

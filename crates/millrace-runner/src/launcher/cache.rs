@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use millrace_core::spec::parameter::substitute_parameters;
-use millrace_core::spec::{NodeSpec, TaskSpec};
+use millrace_core::spec::{NodeSpec, ShardRole, TaskSpec};
 use millrace_core::{CommandSpec, ErasedComponent, Executor, Fingerprint, Placeholder};
 use millrace_metadata::{Artifact, ExecutionState, PathStep, Value};
 use serde_json::{Value as Json, json};
@@ -53,6 +53,7 @@ impl NodeLauncher<'_> {
         node: &NodeSpec,
         component: &dyn ErasedComponent,
         inputs: &Inputs,
+        role: ShardRole,
     ) -> Result<NodeKey> {
         let external = match component.execution() {
             Executor::InProcess(executor) => executor.external_fingerprint(),
@@ -78,6 +79,12 @@ impl NodeLauncher<'_> {
                 ),
             }
         })?;
+        // A shard's or a merge's key says which: shard 0 of 4 reads other rows than the whole
+        // node or shard 0 of 2. An unsharded node's key is as it always was.
+        let config = match role {
+            ShardRole::Whole => config,
+            role => json!({ "config": config, "shard": role }),
+        };
         let key = CacheKey {
             kind: kind.clone(),
             version: *version,

@@ -25,12 +25,15 @@ mod condition;
 mod importer_node;
 mod inputs;
 mod resolver_node;
+mod shard;
+
+use shard::shard_properties;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use millrace_core::Pipeline;
-use millrace_core::spec::{NodeSpec, TaskSpec};
+use millrace_core::spec::{NodeSpec, ShardRole, ShardTask, TaskSpec};
 use millrace_metadata::{
     Artifact, ArtifactAndEvent, EventType, Execution, ExecutionState, MetadataStore, PathStep,
     Properties, PutExecution, Value,
@@ -108,7 +111,7 @@ impl<'a> NodeLauncher<'a> {
         parameters: BTreeMap<String, serde_json::Value>,
         storage: &ArtifactStorage,
     ) -> Result<NodeOutcome> {
-        pipeline.node(node_id)?;
+        pipeline.node(ShardTask::parse(node_id).node)?;
         let record = RunRecord::open_or_start(store, pipeline, run_id, parameters).await?;
         NodeLauncher::new(store, pipeline, &record, storage)
             .single_attempt()
@@ -116,10 +119,23 @@ impl<'a> NodeLauncher<'a> {
             .await
     }
 
-    /// Runs node `node_id` to the end: condition, inputs, cache, attempts with retries, publish.
+    /// Runs task `node_id` to the end: condition, inputs, cache, attempts with retries,
+    /// publish. The task is a node, or one shard of a sharded node (`<node>.shard-<i>`, see
+    /// [`ShardTask`]); a sharded node itself is the merge of its shards' outputs.
     pub async fn launch(&self, node_id: &str) -> Result<NodeOutcome> {
         let started = Instant::now();
-        let node = self.pipeline.node(node_id)?;
+        let task = ShardTask::parse(node_id);
+        let node = self.pipeline.node(task.node)?;
+        if let Some(index) = task.shard {
+            let (shard, role) = shard::shard_node(node, index)?;
+            let mut outcome = self.run_component(&shard, &node.id, role).await?;
+            outcome.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            return Ok(outcome);
+        }
+        let role = match node.options.shards {
+            Some(count) => ShardRole::Merge { count },
+            None => ShardRole::Whole,
+        };
         let mut outcome = match &node.task {
             TaskSpec::Resolver { strategy } => self.run_resolver(node, strategy).await?,
             TaskSpec::Importer {
@@ -131,29 +147,40 @@ impl<'a> NodeLauncher<'a> {
                 self.run_importer(node, source_uri, *reimport, properties, custom_properties)
                     .await?
             }
-            TaskSpec::Component { .. } => self.run_component(node).await?,
+            TaskSpec::Component { .. } => self.run_component(node, &node.id, role).await?,
         };
         outcome.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok(outcome)
     }
 
-    /// The steps of a component node, each of which may end it.
-    async fn run_component(&self, node: &NodeSpec) -> Result<NodeOutcome> {
+    /// The steps of a component node (or of a shard of one: `node` is then the shard's node,
+    /// `pipeline_node` the id of the node in the pipeline), each of which may end it.
+    async fn run_component(
+        &self,
+        node: &NodeSpec,
+        pipeline_node: &str,
+        role: ShardRole,
+    ) -> Result<NodeOutcome> {
         if let Some(ended) = self.check_condition(node).await? {
             return Ok(ended);
         }
-        let inputs = match self.resolve_inputs(node).await? {
+        let mut inputs = match self.resolve_inputs(node).await? {
             Ok(inputs) => inputs,
             Err(ended) => return Ok(ended),
         };
+        if let ShardRole::Merge { count } = role
+            && let Err(ended) = self.add_shard_parts(node, count, &mut inputs).await?
+        {
+            return Ok(ended);
+        }
         let component = self
             .pipeline
-            .instantiate(&node.id, &self.record.parameters)?;
-        let key = self.cache_key(node, &*component, &inputs)?;
+            .instantiate(pipeline_node, &self.record.parameters)?;
+        let key = self.cache_key(node, &*component, &inputs, role)?;
         if let Some(ended) = self.reuse_cached(node, &key, &inputs).await? {
             return Ok(ended);
         }
-        self.execute_with_retries(node, &*component, &inputs, &key)
+        self.execute_with_retries(node, &*component, &inputs, &key, role)
             .await
     }
 

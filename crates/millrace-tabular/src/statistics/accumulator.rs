@@ -41,35 +41,39 @@ impl Default for StatisticsOptions {
 }
 
 /// The statistics being gathered for one split.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SplitAccumulator {
     names: Vec<String>,
     rows: u64,
     columns: Vec<ColumnAccumulator>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 enum ColumnAccumulator {
     Numeric(NumericAccumulator),
     String(StringAccumulator),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct NumericAccumulator {
     feature_type: FeatureType,
     count: u64,
     missing: u64,
     zeros: u64,
     nan: u64,
+    #[serde(with = "super::float_bits")]
     mean: f64,
     /// The sum of squared deviations from the mean (Chan et al.'s M2).
+    #[serde(with = "super::float_bits")]
     squared_deviations: f64,
+    #[serde(with = "super::float_bits")]
     min: f64,
+    #[serde(with = "super::float_bits")]
     max: f64,
     sketch: QuantileSketch,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct StringAccumulator {
     count: u64,
     missing: u64,
@@ -77,6 +81,11 @@ struct StringAccumulator {
 }
 
 impl SplitAccumulator {
+    /// The features it gathers, in column order.
+    pub fn feature_names(&self) -> &[String] {
+        &self.names
+    }
+
     /// An accumulator for batches of `schema` (int, float and string columns).
     pub fn new(schema: &Schema) -> Result<Self> {
         let mut names = Vec::with_capacity(schema.fields().len());

@@ -44,6 +44,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::BuildHasher;
 
+use serde::{Deserialize, Serialize};
+
 use crate::hash::WordHashBuilder;
 
 /// How many distinct values [`FrequentValues::new`] tracks exactly.
@@ -70,7 +72,7 @@ type ExactCounts = HashMap<Box<str>, u64, WordHashBuilder>;
 /// Frequencies of string values: count, distinct count, most frequent values, mean length. Exact
 /// up to `capacity` distinct values, then approximate with a known error; see the
 /// [module documentation](self).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FrequentValues {
     /// How many distinct values are tracked exactly (and how many Space-Saving counters).
     capacity: usize,
@@ -83,7 +85,7 @@ pub struct FrequentValues {
 }
 
 /// The two modes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 enum Counts {
     /// Every value with its count.
     Exact(ExactCounts),
@@ -92,7 +94,7 @@ enum Counts {
 }
 
 /// The approximate mode's two sketches.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Approximate {
     summary: SpaceSaving,
     distinct: HyperLogLog,
@@ -333,7 +335,7 @@ impl Approximate {
 /// Space-Saving counters in a Stream-Summary: counters of equal count share a bucket, the
 /// buckets form a list ordered by count (so the smallest counter is the lowest bucket's first),
 /// and an open-addressing table finds a value's counter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct SpaceSaving {
     /// The most counters kept.
     capacity: usize,
@@ -356,7 +358,7 @@ struct SpaceSaving {
 }
 
 /// One Space-Saving counter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Counter {
     /// The value monitored (its buffer is reused when the counter changes hands).
     value: String,
@@ -373,7 +375,7 @@ struct Counter {
 }
 
 /// Counters of one count.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Bucket {
     /// Their count.
     count: u64,
@@ -719,7 +721,7 @@ impl SpaceSaving {
 }
 
 /// A HyperLogLog distinct-count sketch with `2^PRECISION` registers.
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 struct HyperLogLog {
     /// Register `i` holds the largest rank (leading zeros + 1 of the bits after the index) of
     /// the hashes whose top bits are `i`.

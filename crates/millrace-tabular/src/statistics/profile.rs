@@ -14,7 +14,7 @@ use super::accumulator::{SplitAccumulator, StatisticsOptions};
 use super::model::{DatasetStatistics, SplitStatistics};
 use crate::Result;
 use crate::csv::{CsvFile, CsvOptions, ScanOutcome};
-use crate::examples_format::{self, read_row_group, split_row_groups, split_schema};
+use crate::examples_format::{self, RowGroup, read_row_group, split_row_groups, split_schema};
 use crate::parallel::map_ordered;
 
 /// The statistics of split `split` of the examples at `uri`, read on `threads` threads.
@@ -38,9 +38,20 @@ pub(crate) fn profile_split(
     threads: usize,
     prepare: impl Fn(RecordBatch) -> Result<RecordBatch> + Sync,
 ) -> Result<SplitAccumulator> {
+    profile_row_groups(split_row_groups(uri, split)?, schema, threads, prepare)
+}
+
+/// The statistics gathered over `groups` (row groups of one split, whose batches have `schema`
+/// once passed through `prepare`), read on `threads` threads and merged in order.
+pub(crate) fn profile_row_groups(
+    groups: Vec<RowGroup>,
+    schema: &Schema,
+    threads: usize,
+    prepare: impl Fn(RecordBatch) -> Result<RecordBatch> + Sync,
+) -> Result<SplitAccumulator> {
     let mut total = SplitAccumulator::new(schema)?;
     map_ordered(
-        split_row_groups(uri, split)?.into_iter().map(Ok),
+        groups.into_iter().map(Ok),
         threads,
         |group| {
             let mut partial = SplitAccumulator::new(schema)?;

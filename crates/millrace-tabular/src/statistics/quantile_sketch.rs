@@ -61,6 +61,8 @@
 //! data draw identical offsets; give them different seeds with [`QuantileSketch::with_seed`] when
 //! that matters.
 
+use serde::{Deserialize, Serialize};
+
 use crate::hash::{GOLDEN_GAMMA, splitmix64_mix};
 
 /// The default accuracy parameter: the capacity of the top level.
@@ -83,7 +85,7 @@ const SEED: u64 = GOLDEN_GAMMA;
 
 /// A mergeable quantile sketch of `f64` values (KLL); see the [module documentation](self) for
 /// the algorithm and its error bound.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct QuantileSketch {
     /// The capacity of the top level.
     k: usize,
@@ -100,12 +102,16 @@ pub struct QuantileSketch {
     /// How many values were inserted (exact).
     count: u64,
     /// The smallest value inserted (`+∞` while empty).
+    #[serde(with = "super::float_bits")]
     min: f64,
     /// The largest value inserted (`−∞` while empty).
+    #[serde(with = "super::float_bits")]
     max: f64,
     /// `Σ w²` over every compaction, the variance proxy of the rank error.
+    #[serde(with = "super::float_bits")]
     variance: f64,
     /// `Σ w` over every compaction, a bound on the rank error that always holds.
+    #[serde(with = "super::float_bits")]
     spread: f64,
     /// The SplitMix64 state that draws the compaction offsets.
     rng: u64,

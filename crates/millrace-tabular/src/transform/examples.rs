@@ -106,12 +106,26 @@ pub fn apply_graph(
     out: &Path,
     threads: usize,
 ) -> Result<Vec<(String, u64)>> {
+    apply_graph_to_shard(graph, uri, splits, out, (0, 1), threads)
+}
+
+/// [`apply_graph`] to shard `index` of `count` of each split only (the rows
+/// [`crate::shard::shard_rows`] gives it); shard 0 of 1 is every row.
+pub fn apply_graph_to_shard(
+    graph: &TransformGraph,
+    uri: &Path,
+    splits: &[String],
+    out: &Path,
+    (index, count): (u32, u32),
+    threads: usize,
+) -> Result<Vec<(String, u64)>> {
     let mut counts = Vec::with_capacity(splits.len());
     for split in splits {
         let schema = graph.output_schema(split_schema(uri, split)?.as_ref())?;
         let mut writer = ExamplesWriter::new(out, schema, std::slice::from_ref(split))?;
+        let groups = crate::shard::shard_row_groups(split_row_groups(uri, split)?, index, count);
         map_ordered(
-            split_row_groups(uri, split)?.into_iter().map(Ok),
+            groups.into_iter().map(Ok),
             threads,
             |group| {
                 read_row_group(&group)?

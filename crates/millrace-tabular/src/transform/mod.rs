@@ -5,6 +5,6 @@ pub mod examples;
 pub mod graph;
 pub mod ops;
 
-pub use examples::{apply_graph, fit_graph};
+pub use examples::{apply_graph, apply_graph_to_shard, fit_graph};
 pub use graph::{TRANSFORM_GRAPH_FILE, TransformGraph};
 pub use ops::{Fill, FittedOp, TransformOp};

@@ -1,4 +1,9 @@
 //! StatisticsGen: statistics of every split of some examples, as JSON and as an HTML report.
+//!
+//! Sharded (`.shards(n)`), each shard task profiles its part of every split's row groups into
+//! mergeable accumulators and writes them ([`millrace_tabular::statistics::shard`] states which
+//! rows, the error bounds and the cost); the node's merge reads the `n` shards' accumulators and
+//! writes the same `statistics.json` and `statistics.html` a single task writes.
 
 use millrace_core::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -6,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::StatisticsOptions;
 use crate::data::examples_format;
 use crate::data::parallel::default_threads;
+use millrace_core::spec::ShardRole;
+use millrace_tabular::statistics::{merge_shards, read_shard, shard_statistics, write_shard};
 
 // The library functions this module held before they moved to millrace-tabular, so that
 // their old paths still work.
@@ -51,6 +58,7 @@ impl StatisticsGen {
 
 impl Component for StatisticsGen {
     const KIND: &'static str = "millrace.StatisticsGen";
+    const SHARDABLE: bool = true;
     type Inputs = StatisticsGenInputs;
     type Outputs = StatisticsGenOutputs;
 
@@ -76,13 +84,46 @@ impl Execute for StatisticsGen {
         let examples = context.input::<Examples>("examples")?;
         let output = context.output::<ExampleStatistics>("statistics")?;
         let (split_names, span) = examples_properties(&examples);
-        let statistics = examples_statistics(
-            examples.uri(),
-            split_names.as_deref(),
-            span,
-            &self.options,
-            default_threads(),
-        )?;
+        let statistics = match context.shard_role() {
+            ShardRole::Whole => examples_statistics(
+                examples.uri(),
+                split_names.as_deref(),
+                span,
+                &self.options,
+                default_threads(),
+            )?,
+            ShardRole::Shard { index, count } => {
+                let shard = shard_statistics(
+                    examples.uri(),
+                    split_names.as_deref(),
+                    span,
+                    (index, count),
+                    default_threads(),
+                )?;
+                write_shard(output.uri(), &shard)?;
+                let names: Vec<String> = shard.splits.iter().map(|s| s.name.clone()).collect();
+                output
+                    .set_property("split_names", examples_format::split_names_property(&names))?;
+                output.set_custom_property("shard_index", i64::from(index));
+                output.set_custom_property("shard_count", i64::from(count));
+                context.log(format!("profiled shard {index} of {count}"));
+                return Ok(());
+            }
+            ShardRole::Merge { count } => {
+                let parts = context.shard_parts("statistics");
+                if parts.len() != count as usize {
+                    return Err(ComponentError::new(format!(
+                        "the merge needs the statistics of {count} shards, and has {}",
+                        parts.len()
+                    )));
+                }
+                let shards = parts
+                    .iter()
+                    .map(|part| read_shard(&part.uri))
+                    .collect::<Result<Vec<_>, _>>()?;
+                merge_shards(shards, &self.options)?
+            }
+        };
         let title = format!(
             "Statistics — {} / {}",
             context.pipeline(),

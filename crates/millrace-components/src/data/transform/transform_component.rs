@@ -1,7 +1,16 @@
 //! The Transform component: fits preprocessing ops on the train split, applies them to every
 //! split, and keeps the fitted graph as an artifact for serving.
+//!
+//! Sharded (`.shards(n)`), each shard fits the graph on the whole fit split — the same graph,
+//! since fitting is deterministic — and applies it to its part of every split's rows
+//! ([`millrace_tabular::shard`]); the merge keeps the graph (checking that the shards agree)
+//! and links the shards' Parquet files into one Examples artifact that reads row for row as a
+//! single task's. Fitting is repeated by every shard: sharding speeds up the apply, not the fit.
 
 use millrace_core::prelude::*;
+use millrace_core::spec::ShardRole;
+use millrace_tabular::shard::assemble_examples;
+use millrace_tabular::transform::apply_graph_to_shard;
 use serde::{Deserialize, Serialize};
 
 use super::{TRANSFORM_GRAPH_FILE, TransformOp};
@@ -72,6 +81,7 @@ impl Transform {
 
 impl Component for Transform {
     const KIND: &'static str = "millrace.Transform";
+    const SHARDABLE: bool = true;
     type Inputs = TransformInputs;
     type Outputs = TransformOutputs;
 
@@ -102,15 +112,39 @@ impl Execute for Transform {
             .into());
         }
         let threads = default_threads();
-        let graph = fit_graph(
-            &self.ops,
-            self.passthrough.clone(),
-            examples.uri(),
-            &self.fit_split,
-            threads,
-        )?;
-        graph.save(&graph_output.uri().join(TRANSFORM_GRAPH_FILE))?;
-        let counts = apply_graph(&graph, examples.uri(), &splits, transformed.uri(), threads)?;
+        let counts = match context.shard_role() {
+            ShardRole::Merge { count } => merge_shards(
+                context,
+                count,
+                graph_output.uri(),
+                &splits,
+                transformed.uri(),
+            )?,
+            role => {
+                let shard = match role {
+                    ShardRole::Shard { index, count } => (index, count),
+                    _ => (0, 1),
+                };
+                // Every shard fits the graph on the whole fit split (a deterministic pass, so
+                // they all fit the same one) and applies it to its own rows.
+                let graph = fit_graph(
+                    &self.ops,
+                    self.passthrough.clone(),
+                    examples.uri(),
+                    &self.fit_split,
+                    threads,
+                )?;
+                graph.save(&graph_output.uri().join(TRANSFORM_GRAPH_FILE))?;
+                apply_graph_to_shard(
+                    &graph,
+                    examples.uri(),
+                    &splits,
+                    transformed.uri(),
+                    shard,
+                    threads,
+                )?
+            }
+        };
         transformed.set_property(
             "split_names",
             examples_format::split_names_property(&splits),
@@ -136,6 +170,46 @@ impl Execute for Transform {
         ));
         Ok(())
     }
+}
+
+/// A sharded Transform's merge: the graph every shard fitted (they must agree) and the shards'
+/// transformed examples put together in shard order.
+fn merge_shards(
+    context: &ExecutionContext,
+    count: u32,
+    graph_dir: &std::path::Path,
+    splits: &[String],
+    transformed: &std::path::Path,
+) -> Result<Vec<(String, u64)>, ComponentError> {
+    let graphs = context.shard_parts("transform_graph");
+    let parts = context.shard_parts("transformed_examples");
+    if graphs.len() != count as usize || parts.len() != count as usize {
+        return Err(ComponentError::new(format!(
+            "the merge needs the outputs of {count} shards, and has {} graph(s) and {} \
+             examples",
+            graphs.len(),
+            parts.len()
+        )));
+    }
+    let read = |dir: &std::path::Path| {
+        let path = dir.join(TRANSFORM_GRAPH_FILE);
+        std::fs::read(&path)
+            .map_err(|error| ComponentError::new(format!("{}: {error}", path.display())))
+    };
+    let first = read(&graphs[0].uri)?;
+    for (index, graph) in graphs.iter().enumerate().skip(1) {
+        if read(&graph.uri)? != first {
+            return Err(ComponentError::new(format!(
+                "shard {index} fitted another transform graph than shard 0: the fit split \
+                 changed while the shards ran"
+            )));
+        }
+    }
+    let path = graph_dir.join(TRANSFORM_GRAPH_FILE);
+    std::fs::write(&path, &first)
+        .map_err(|error| ComponentError::new(format!("{}: {error}", path.display())))?;
+    let dirs: Vec<&std::path::Path> = parts.iter().map(|part| part.uri.as_path()).collect();
+    Ok(assemble_examples(&dirs, splits, transformed)?)
 }
 
 millrace_core::register_component!(Transform);
