@@ -394,7 +394,8 @@ async fn a_tensorflow_saved_model_trains_deterministically_and_serves_every_mode
         .model
     };
     let model = trainer(&mut p, "tensorflow");
-    let again = trainer(&mut p, "tensorflow_again");
+    // Its model is only compared with the first one, below.
+    let _twin = trainer(&mut p, "tensorflow_again");
     let evaluated = p.add(
         "evaluator",
         Evaluator::new(

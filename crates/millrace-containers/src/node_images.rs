@@ -10,17 +10,19 @@
 //!
 //! ```
 //! use millrace_components::CsvExampleGen;
+//! use millrace_components::model::{PythonTrainer, Task};
 //! use millrace_containers::node_images::{NodeImage, node_images};
 //! use millrace_core::prelude::*;
 //!
 //! let mut builder = Pipeline::builder("images");
-//! let plain = builder.add("plain", CsvExampleGen::new("a.csv"));
-//! let own = builder.add("own", CsvExampleGen::new("b.csv").image("registry/lab-x:1"));
-//! # let _ = (plain.examples, own.examples);
+//! let examples = builder.add("ingest", CsvExampleGen::new("a.csv")).examples;
+//! let trainer = PythonTrainer::xgboost(Task::Regression, "y").on(examples);
+//! let trained = builder.add("train", trainer.image("registry/lab-xgboost:1"));
+//! # let _ = trained.model;
 //! let images = node_images(&builder.build().unwrap());
-//! assert_eq!(images[0], NodeImage { image: None, nodes: vec!["plain".into()] });
-//! assert_eq!(images[1].image.as_deref(), Some("registry/lab-x:1"));
-//! assert_eq!(images[1].containerfile_name(), "registry_lab-x_1.Containerfile");
+//! assert_eq!(images[0], NodeImage { image: None, nodes: vec!["ingest".into()] });
+//! assert_eq!(images[1].image.as_deref(), Some("registry/lab-xgboost:1"));
+//! assert_eq!(images[1].containerfile_name(), "registry_lab-xgboost_1.Containerfile");
 //! //! ```
 
 use std::collections::BTreeMap;
