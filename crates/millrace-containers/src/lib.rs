@@ -9,7 +9,7 @@
 //! | choose the engine | podman, else docker, from `PATH` (or [`ENGINE_VARIABLE`]) | [`engine`] |
 //! | choose the base | a slim Debian whose glibc runs the binary, or `--base` | [`base_image`] |
 //! | write the Containerfile | the binary, Python when nodes need it, a non-root user | [`containerfile`], [`python`] |
-//! | one image per node group | nodes naming their own image (one per framework) get a Containerfile each | [`node_images`] |
+//! | one image per node group | nodes naming their own image (one per framework) get a Containerfile each | [`mod@node_images`] |
 //! | build the image | `<engine> build --network host` on a temporary context | [`build`] |
 //! | run the nodes | `<engine> run --rm --pull never …` per attempt, the root and store mounted | [`dispatcher`], [`host_access`] |
 //!

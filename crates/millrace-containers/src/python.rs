@@ -14,7 +14,7 @@
 //! The pins are those of the project's tested Python environments
 //! (`tools/python/requirements.txt`, and `tools/trainers/requirements.txt` for TensorFlow and
 //! Keras); `ContainerfileOptions::python_packages` replaces them. An image made for some nodes
-//! only ([`crate::node_images`]) gets the packages of those nodes only: one framework per image.
+//! only ([`mod@crate::node_images`]) gets the packages of those nodes only: one framework per image.
 
 use std::collections::{BTreeMap, BTreeSet};
 
