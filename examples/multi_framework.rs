@@ -1,27 +1,54 @@
-//! The course's multi-framework lab: scikit-learn, XGBoost and a Rust-native model trained in
-//! parallel on the same transformed taxi examples, each evaluated, the best one pushed.
+//! The course's four-framework lab: TensorFlow, PyTorch, scikit-learn, XGBoost and a
+//! Rust-native forest trained in parallel on the same transformed taxi examples, each evaluated,
+//! the blessed model with the lowest RMSE pushed.
 //!
 //! ```text
-//! cargo run --release --example multi_framework -- run --parallelism 3
-//! MILLRACE_PYTHON=.venv/bin/python cargo run --release --example multi_framework
+//! MILLRACE_PYTHON=.venv-trainers/bin/python \
+//!     cargo run --release --example multi_framework -- run --parallelism 4
+//! MILLRACE_PYTHON=... cargo run --release --example multi_framework -- run --param pytorch=true
+//! cargo run --example multi_framework -- compile --target kfp --image localhost/multi-framework:1
+//! cargo run --example multi_framework -- image --all --out images/
 //! ```
 //!
-//! The Python trainers run `python3` from `PATH` (or `MILLRACE_PYTHON`), which needs `pyarrow`,
-//! `scikit-learn` and `xgboost` (`pip install pyarrow scikit-learn xgboost-cpu`). Each trainer
-//! is a node of its own: with `--parallelism 3` (the default is the number of cores) the three
-//! train at once. `select_best` reads the three evaluations and passes the model with the
-//! lowest RMSE — if its evaluator blessed it — to the Pusher (`serving/multi_framework`).
+//! The Python trainers run `python3` from `PATH`, or `MILLRACE_PYTHON`: an interpreter with
+//! `pyarrow`, `scikit-learn`, `xgboost-cpu`, `tensorflow-cpu` and `keras` — the trainers' venv
+//! that `cargo xtask test` makes (`tools/trainers/requirements.txt`). Each trainer is a node of
+//! its own, so with `--parallelism 4` (the default is the number of cores) the four train at
+//! once.
 //!
-//! PyTorch joins the same way: `PythonTrainer::pytorch(Task::Regression, "fare")` (a multilayer
-//! perceptron; `pip install torch`).
+//! **PyTorch** is in the pipeline always, behind the runtime parameter `pytorch` (default
+//! `false`): its trainer has the condition `pytorch == true`, so by default it and its evaluator
+//! are skipped, and `--param pytorch=true` trains it where torch is installed
+//! (`MILLRACE_PYTORCH_PYTHON`, default the same interpreter). The pipeline compiled for an engine
+//! therefore holds all five trainers whatever this machine has, and the engine decides per run.
+//!
+//! `select_best` runs once every evaluation is done (trigger rule `all_done`, so a skipped
+//! PyTorch branch does not skip it; its PyTorch inputs are optional). It reads the evaluations
+//! and passes on the **blessed model with the lowest RMSE**, blessed — or, when no evaluator
+//! blessed its model, the lowest-RMSE one, not blessed, which the Pusher then keeps back. The
+//! Pusher writes to `serving/multi_framework`.
+//!
+//! **Images**: each framework's trainer and evaluator (which serves the model with the same
+//! framework) run in an image of their own, `localhost/multi-framework-<framework>:latest`
+//! ([`Framework::image`]); `image --all --out DIR` writes one Containerfile per image with only
+//! that framework pinned, `image build --node tensorflow_trainer` builds one, and
+//! `compile --target kfp|argo --image <pipeline image>` gives those nodes their framework's image
+//! and every other node (ingestion, transform, the Rust forest, the choice, the push) the
+//! pipeline's.
 
 use millrace::components::model::{
-    Algorithm, Evaluation, Evaluator, Metric, Pusher, PythonTrainer, Task, Threshold, Trainer,
-    copy_model,
+    Algorithm, Evaluation, Evaluator, Framework, Metric, Pusher, PythonTrainer, Task, Threshold,
+    Trainer, copy_model,
 };
 use millrace::components::{CsvExampleGen, Transform};
 use millrace::prelude::*;
 use millrace::tabular::transform::{Fill, TransformOp};
+
+/// Where the framework images live: `<repository>-<framework>:<tag>`.
+const IMAGE_REPOSITORY: &str = "localhost/multi-framework";
+
+/// The tag of the framework images.
+const IMAGE_TAG: &str = "latest";
 
 /// The label.
 const LABEL: &str = "fare";
@@ -50,10 +77,33 @@ fn rmse_and_verdict(evaluation: &Input<ModelEvaluation>) -> Result<(f64, bool), 
     Ok((rmse, evaluation.blessed))
 }
 
-/// Picks the model with the lowest evaluation RMSE; it is blessed when its evaluator blessed it.
+/// One trained model and what its evaluator said.
+struct Candidate<'a> {
+    name: &'static str,
+    model: &'a Input<Model>,
+    rmse: f64,
+    blessed: bool,
+}
+
+/// The candidate to push: the blessed one with the lowest RMSE, else the lowest-RMSE one.
+fn pick<'a, 'b>(candidates: &'b [Candidate<'a>]) -> Option<&'b Candidate<'a>> {
+    let lowest = |blessed_only: bool| {
+        candidates
+            .iter()
+            .filter(|candidate| candidate.blessed || !blessed_only)
+            .min_by(|a, b| a.rmse.total_cmp(&b.rmse))
+    };
+    lowest(true).or_else(|| lowest(false))
+}
+
+/// Picks the blessed model with the lowest evaluation RMSE (see the module doc).
 #[millrace::component(kind = "multi_framework.SelectBest")]
 #[allow(clippy::too_many_arguments)] // One input per candidate and its evaluation.
 async fn select_best(
+    tensorflow: Input<Model>,
+    tensorflow_evaluation: Input<ModelEvaluation>,
+    pytorch: Option<Input<Model>>,
+    pytorch_evaluation: Option<Input<ModelEvaluation>>,
     sklearn: Input<Model>,
     sklearn_evaluation: Input<ModelEvaluation>,
     xgboost: Input<Model>,
@@ -63,39 +113,63 @@ async fn select_best(
     best: Output<Model>,
     blessing: Output<ModelBlessing>,
 ) -> Result<(), ComponentError> {
-    let candidates = [
-        (
-            "scikit-learn",
-            &sklearn,
-            rmse_and_verdict(&sklearn_evaluation)?,
-        ),
-        ("xgboost", &xgboost, rmse_and_verdict(&xgboost_evaluation)?),
-        ("rust", &rust, rmse_and_verdict(&rust_evaluation)?),
+    let pytorch = pytorch.as_ref().zip(pytorch_evaluation.as_ref());
+    let present = [
+        ("tensorflow", Some((&tensorflow, &tensorflow_evaluation))),
+        ("pytorch", pytorch),
+        ("scikit-learn", Some((&sklearn, &sklearn_evaluation))),
+        ("xgboost", Some((&xgboost, &xgboost_evaluation))),
+        ("rust", Some((&rust, &rust_evaluation))),
     ];
-    let Some((name, model, (rmse, blessed))) =
-        candidates.iter().min_by(|a, b| a.2.0.total_cmp(&b.2.0))
-    else {
-        return Err(ComponentError::new("no candidate"));
-    };
-    copy_model(model.uri(), best.uri())?;
-    best.set_custom_property("framework", *name);
-    best.set_custom_property("rmse", *rmse);
-    for (candidate, _, (value, _)) in &candidates {
-        best.set_custom_property(&format!("rmse_{candidate}"), *value);
+    let mut candidates = Vec::new();
+    for (name, inputs) in present {
+        if let Some((model, evaluation)) = inputs {
+            let (rmse, blessed) = rmse_and_verdict(evaluation)?;
+            candidates.push(Candidate {
+                name,
+                model,
+                rmse,
+                blessed,
+            });
+        }
     }
-    blessing.set_property("blessed", *blessed)?;
+    let Some(chosen) = pick(&candidates) else {
+        return Err(ComponentError::new("no candidate model to choose from"));
+    };
+    copy_model(chosen.model.uri(), best.uri())?;
+    best.set_custom_property("framework", chosen.name);
+    best.set_custom_property("rmse", chosen.rmse);
+    for candidate in &candidates {
+        best.set_custom_property(&format!("rmse_{}", candidate.name), candidate.rmse);
+        best.set_custom_property(&format!("blessed_{}", candidate.name), candidate.blessed);
+    }
+    blessing.set_property("blessed", chosen.blessed)?;
     Ok(())
+}
+
+/// An interpreter from the environment variable `name`, else `fallback`.
+fn interpreter(name: &str, fallback: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|python| !python.is_empty())
+        .unwrap_or_else(|| fallback.to_owned())
 }
 
 fn pipeline() -> Result<Pipeline, BuildError> {
     let mut p = Pipeline::builder("multi-framework");
-    p.description("scikit-learn, XGBoost and Rust trained side by side; the best one pushed.");
+    p.description(
+        "TensorFlow, PyTorch, scikit-learn, XGBoost and Rust trained side by side; the blessed \
+         model with the lowest RMSE pushed.",
+    );
     let rmse_max = p.param("rmse_max", 10.0_f64);
     p.describe_param(&rmse_max, "The RMSE a model must stay below to be pushed.");
-    let python = std::env::var("MILLRACE_PYTHON")
-        .ok()
-        .filter(|python| !python.is_empty())
-        .unwrap_or_else(|| "python3".to_owned());
+    let with_pytorch = p.param("pytorch", false);
+    p.describe_param(
+        &with_pytorch,
+        "Train the PyTorch model too (where the trainers' interpreter has torch).",
+    );
+    let python = interpreter("MILLRACE_PYTHON", "python3");
+    let pytorch_python = interpreter("MILLRACE_PYTORCH_PYTHON", &python);
     let data = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/examples/data/chicago_taxi/data.csv"
@@ -116,24 +190,57 @@ fn pipeline() -> Result<Pipeline, BuildError> {
     );
     let features: Vec<String> = FEATURES.iter().map(|feature| filled(feature)).collect();
 
+    // Every Python trainer: the same features, examples and transform graph, its framework's
+    // image on container engines.
+    let python_trainer = |trainer: PythonTrainer, interpreter: &str| {
+        let image = trainer.framework.image(IMAGE_REPOSITORY, IMAGE_TAG);
+        trainer
+            .features(features.clone())
+            .python(interpreter)
+            .on_transformed(transform.transformed_examples, transform.transform_graph)
+            .image(image)
+    };
+    let tensorflow = p.add(
+        "tensorflow_trainer",
+        python_trainer(
+            PythonTrainer::tensorflow(Task::Regression, LABEL)
+                .hyperparameter("hidden", vec![32, 16])
+                .hyperparameter("epochs", 20)
+                .hyperparameter("batch_size", 256)
+                .hyperparameter("learning_rate", 0.005)
+                .hyperparameter("seed", 0),
+            &python,
+        ),
+    );
+    let pytorch = p.add(
+        "pytorch_trainer",
+        python_trainer(
+            PythonTrainer::pytorch(Task::Regression, LABEL)
+                .hyperparameter("hidden", vec![32, 16])
+                .hyperparameter("epochs", 300)
+                .hyperparameter("seed", 0),
+            &pytorch_python,
+        )
+        .when(with_pytorch.equals(true)),
+    );
     let sklearn = p.add(
         "sklearn_trainer",
-        PythonTrainer::scikit_learn("gradient_boosting_regressor", Task::Regression, LABEL)
-            .hyperparameter("max_iter", 200)
-            .hyperparameter("random_state", 0)
-            .features(features.clone())
-            .python(&python)
-            .on_transformed(transform.transformed_examples, transform.transform_graph),
+        python_trainer(
+            PythonTrainer::scikit_learn("gradient_boosting_regressor", Task::Regression, LABEL)
+                .hyperparameter("max_iter", 200)
+                .hyperparameter("random_state", 0),
+            &python,
+        ),
     );
     let xgboost = p.add(
         "xgboost_trainer",
-        PythonTrainer::xgboost(Task::Regression, LABEL)
-            .hyperparameter("n_estimators", 200)
-            .hyperparameter("max_depth", 6)
-            .hyperparameter("learning_rate", 0.1)
-            .features(features.clone())
-            .python(&python)
-            .on_transformed(transform.transformed_examples, transform.transform_graph),
+        python_trainer(
+            PythonTrainer::xgboost(Task::Regression, LABEL)
+                .hyperparameter("n_estimators", 200)
+                .hyperparameter("max_depth", 6)
+                .hyperparameter("learning_rate", 0.1),
+            &python,
+        ),
     );
     let rust = p.add(
         "rust_trainer",
@@ -148,30 +255,48 @@ fn pipeline() -> Result<Pipeline, BuildError> {
         )
         .configure(|trainer| trainer.features = features.clone()),
     );
-    let mut evaluate = |id: &str, model: Channel<Model>| {
-        p.add(
-            id,
-            Evaluator::new(
-                ingest.examples,
-                model,
-                vec![Threshold::below(Metric::Rmse, &rmse_max)],
-            ),
-        )
-        .evaluation
+    // A Python model's evaluator serves it with its framework: it runs in the same image.
+    let mut evaluate = |id: &str, model: Channel<Model>, framework: Option<Framework>| {
+        let evaluator = Evaluator::new(
+            ingest.examples,
+            model,
+            vec![Threshold::below(Metric::Rmse, &rmse_max)],
+        );
+        let evaluator = match framework {
+            Some(framework) => evaluator.image(framework.image(IMAGE_REPOSITORY, IMAGE_TAG)),
+            None => evaluator,
+        };
+        p.add(id, evaluator).evaluation
     };
-    let sklearn_evaluation = evaluate("sklearn_evaluator", sklearn.model);
-    let xgboost_evaluation = evaluate("xgboost_evaluator", xgboost.model);
-    let rust_evaluation = evaluate("rust_evaluator", rust.model);
+    let tensorflow_evaluation = evaluate(
+        "tensorflow_evaluator",
+        tensorflow.model,
+        Some(Framework::TensorFlow),
+    );
+    let pytorch_evaluation = evaluate("pytorch_evaluator", pytorch.model, Some(Framework::PyTorch));
+    let sklearn_evaluation = evaluate(
+        "sklearn_evaluator",
+        sklearn.model,
+        Some(Framework::ScikitLearn),
+    );
+    let xgboost_evaluation = evaluate("xgboost_evaluator", xgboost.model, Some(Framework::XGBoost));
+    let rust_evaluation = evaluate("rust_evaluator", rust.model, None);
     let best = p.add(
         "select_best",
         SelectBest::new(
+            tensorflow.model,
+            tensorflow_evaluation,
+            Some(pytorch.model),
+            Some(pytorch_evaluation),
             sklearn.model,
             sklearn_evaluation,
             xgboost.model,
             xgboost_evaluation,
             rust.model,
             rust_evaluation,
-        ),
+        )
+        // A skipped PyTorch branch must not skip the choice.
+        .trigger_rule(TriggerRule::AllDone),
     );
     p.add(
         "pusher",

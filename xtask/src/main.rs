@@ -1,7 +1,7 @@
 //! Project automation for Millrace.
 //!
 //! ```text
-//! cargo xtask test [--no-python] [--no-airflow] [--no-postgres] [--no-containers] [-- CARGO-TEST-ARGS]
+//! cargo xtask test [--no-python] [--no-airflow] [--no-trainers] [--no-postgres] [--no-containers] [-- CARGO-TEST-ARGS]
 //!                                          set up the tools the suites need, then run them all
 //! cargo xtask lint                         cargo fmt --check, clippy and rustdoc with -D warnings,
 //!                                          and `millrace --no-default-features` builds light
@@ -11,7 +11,8 @@
 //! `cargo xtask test` prepares every external tool a suite needs and exports where it is
 //! through a `MILLRACE_TEST_*` variable: a CPython 3.11 virtual environment with the pinned
 //! `ml-metadata` (`MILLRACE_TEST_PYTHON`, see [`python`]), one with Apache Airflow 3.3.2
-//! (`MILLRACE_TEST_AIRFLOW_PYTHON`) and a throwaway PostgreSQL
+//! (`MILLRACE_TEST_AIRFLOW_PYTHON`), one with TensorFlow, Keras, scikit-learn and XGBoost for the
+//! Python trainers (`MILLRACE_TEST_TRAINERS_PYTHON`) and a throwaway PostgreSQL
 //! (`MILLRACE_TEST_POSTGRES_URL`, see [`postgres`]) and podman with a Debian base image built
 //! from packages (`MILLRACE_CONTAINER_BASE`, `CONTAINERS_CONF`, see [`containers`]). Then it runs
 //! `cargo test --workspace --all-features` (see [`test_task`]). Plain `cargo test` works too;
@@ -66,12 +67,13 @@ fn main() -> ExitCode {
 /// Prints the tasks.
 fn usage() {
     println!(
-        "cargo xtask test [--no-python] [--no-airflow] [--no-postgres] [--no-containers] [-- CARGO-TEST-ARGS]\n\
+        "cargo xtask test [--no-python] [--no-airflow] [--no-trainers] [--no-postgres] [--no-containers] [-- CARGO-TEST-ARGS]\n\
          \x20   set up the tools the tests need, then run them all (cargo test --workspace --all-features):\n\
          \x20   a CPython 3.11 venv with ml-metadata at $MILLRACE_VENV (default .venv) as MILLRACE_TEST_PYTHON,\n\
          \x20   one with Apache Airflow at $MILLRACE_AIRFLOW_VENV (default .venv-airflow) as MILLRACE_TEST_AIRFLOW_PYTHON,\n\
+         \x20   one with TensorFlow at $MILLRACE_TRAINERS_VENV (default .venv-trainers) as MILLRACE_TEST_TRAINERS_PYTHON,\n\
          \x20   a throwaway PostgreSQL as MILLRACE_TEST_POSTGRES_URL, and podman with a Debian base image as\n\
-         \x20   MILLRACE_CONTAINER_BASE (CONTAINERS_CONF set); --no-python / --no-airflow / --no-postgres / --no-containers skip one\n\
+         \x20   MILLRACE_CONTAINER_BASE (CONTAINERS_CONF set); --no-python / --no-airflow / --no-trainers / --no-postgres / --no-containers skip one\n\
          \x20   (`-- -p PACKAGE` tests one package instead of the workspace)\n\
          cargo xtask lint     cargo fmt --check, clippy and rustdoc with -D warnings; millrace builds without its default features and their heavy crates\n\
          cargo xtask bench    run the benchmarks in benches/"

@@ -1,11 +1,14 @@
 //! The Python virtual environments the interop suites run real Python tools in.
 //!
-//! Two, because their pins conflict (ml-metadata's protobuf and grpc against Airflow's):
+//! Three, because their pins conflict (ml-metadata pins protobuf 4, Airflow its own grpc,
+//! TensorFlow 2.21 protobuf 6 or later):
 //! [`INTEROP`] at `$MILLRACE_VENV` (default `<workspace>/.venv`) with the packages of
-//! `tools/python/requirements.txt` (ml-metadata, pandas, scikit-learn, XGBoost ...), and
+//! `tools/python/requirements.txt` (ml-metadata, pandas, scikit-learn, XGBoost ...),
 //! [`AIRFLOW`] at `$MILLRACE_AIRFLOW_VENV` (default `<workspace>/.venv-airflow`) with
-//! `tools/airflow/requirements.txt` (Apache Airflow 3.3.2 and everything it resolved to). Both
-//! are made with the machine's CPython 3.11 (`python3`). A stamp file in each records a hash of
+//! `tools/airflow/requirements.txt` (Apache Airflow 3.3.2 and everything it resolved to), and
+//! [`TRAINERS`] at `$MILLRACE_TRAINERS_VENV` (default `<workspace>/.venv-trainers`) with
+//! `tools/trainers/requirements.txt` (TensorFlow, Keras, scikit-learn, XGBoost: the Python
+//! trainers of the multi-framework lab). All are made with the machine's CPython 3.11 (`python3`). A stamp file in each records a hash of
 //! its requirements, so an up-to-date environment costs one import and no `pip` run.
 
 use std::path::{Path, PathBuf};
@@ -40,6 +43,14 @@ pub const AIRFLOW: VenvSpec = VenvSpec {
     default_dir: ".venv-airflow",
     requirements: "tools/airflow/requirements.txt",
     module: "airflow",
+};
+
+/// The environment of the Python trainers: TensorFlow beside scikit-learn and XGBoost.
+pub const TRAINERS: VenvSpec = VenvSpec {
+    var: "MILLRACE_TRAINERS_VENV",
+    default_dir: ".venv-trainers",
+    requirements: "tools/trainers/requirements.txt",
+    module: "tensorflow",
 };
 
 /// The Python version the pinned requirements are for.
@@ -265,6 +276,7 @@ mod tests {
         for (spec, pin) in [
             (INTEROP, "ml-metadata==1.17.1"),
             (AIRFLOW, "apache-airflow==3.3.2"),
+            (TRAINERS, "tensorflow-cpu==2.21.0"),
         ] {
             let requirements = std::fs::read_to_string(
                 Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,13 +1,14 @@
 //! `cargo xtask test`: provide the tools the suites need, run every suite, say what was provided.
 //!
 //! ```text
-//! cargo xtask test [--no-python] [--no-airflow] [--no-postgres] [--no-containers] [-- CARGO-TEST-ARGS]
+//! cargo xtask test [--no-python] [--no-airflow] [--no-trainers] [--no-postgres] [--no-containers] [-- CARGO-TEST-ARGS]
 //! ```
 //!
 //! | tool | given to `cargo test` as | skipped by |
 //! |---|---|---|
 //! | a CPython 3.11 virtual environment with `ml-metadata`, pandas, scikit-learn ... ([`crate::python::INTEROP`]) | `MILLRACE_TEST_PYTHON` | `--no-python` |
 //! | a CPython 3.11 virtual environment with Apache Airflow 3.3.2 ([`crate::python::AIRFLOW`]) | `MILLRACE_TEST_AIRFLOW_PYTHON` | `--no-airflow` |
+//! | a CPython 3.11 virtual environment with TensorFlow, Keras, scikit-learn and XGBoost ([`crate::python::TRAINERS`]) | `MILLRACE_TEST_TRAINERS_PYTHON` | `--no-trainers` |
 //! | a throwaway PostgreSQL server ([`crate::postgres`]) | `MILLRACE_TEST_POSTGRES_URL` | `--no-postgres` |
 //! | Azurite (npm) and fake-gcs-server (PyPI), installed into `/var/cache/millrace-ci` ([`crate::emulators`]); the tests start them | `MILLRACE_TEST_AZURITE`, `MILLRACE_TEST_FAKE_GCS` | `--no-python` |
 //! | moto's S3-compatible server on 127.0.0.1, from the interop environment ([`crate::s3`]) | `MILLRACE_TEST_S3_ENDPOINT`, `MILLRACE_TEST_S3_BUCKET` | `--no-python` |
@@ -31,6 +32,9 @@ pub const PYTHON_VAR: &str = "MILLRACE_TEST_PYTHON";
 /// The environment variable that hands the Airflow environment's interpreter to the tests.
 pub const AIRFLOW_VAR: &str = "MILLRACE_TEST_AIRFLOW_PYTHON";
 
+/// The environment variable that hands the trainers' environment's interpreter to the tests.
+pub const TRAINERS_VAR: &str = "MILLRACE_TEST_TRAINERS_PYTHON";
+
 /// What `cargo xtask test` was asked to do.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Options {
@@ -38,6 +42,8 @@ pub struct Options {
     pub python: bool,
     /// Provide the Airflow virtual environment.
     pub airflow: bool,
+    /// Provide the trainers' virtual environment (TensorFlow).
+    pub trainers: bool,
     /// Provide a throwaway PostgreSQL.
     pub postgres: bool,
     /// Provide podman and a base image.
@@ -53,6 +59,7 @@ impl Options {
         let mut options = Options {
             python: true,
             airflow: true,
+            trainers: true,
             postgres: true,
             containers: true,
             cargo_args: Vec::new(),
@@ -62,6 +69,7 @@ impl Options {
             match argument.as_str() {
                 "--no-python" => options.python = false,
                 "--no-airflow" => options.airflow = false,
+                "--no-trainers" => options.trainers = false,
                 "--no-postgres" => options.postgres = false,
                 "--no-containers" => options.containers = false,
                 "--" => {
@@ -133,6 +141,22 @@ pub fn test(workspace_root: &Path, arguments: &[String]) -> Result<(), String> {
         command.env_remove(AIRFLOW_VAR);
         provided.push(format!(
             "{AIRFLOW_VAR} not set (--no-airflow): the Airflow suites skip"
+        ));
+    }
+    if options.trainers {
+        let venv = python::ensure(&python::TRAINERS, workspace_root)?;
+        command.env(TRAINERS_VAR, &venv.python);
+        provided.push(format!(
+            "{TRAINERS_VAR}={} (CPython {}, tensorflow {}, in the venv {})",
+            venv.python.display(),
+            venv.python_version,
+            venv.module_version,
+            venv.dir.display(),
+        ));
+    } else {
+        command.env_remove(TRAINERS_VAR);
+        provided.push(format!(
+            "{TRAINERS_VAR} not set (--no-trainers): the TensorFlow suites skip"
         ));
     }
     if options.containers {
@@ -247,6 +271,7 @@ mod tests {
             Options {
                 python: true,
                 airflow: true,
+                trainers: true,
                 postgres: true,
                 containers: true,
                 cargo_args: Vec::new()

@@ -43,6 +43,15 @@ pub struct ImageArgs {
     /// `Containerfile`).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// The Containerfile of the image this node runs in (its own `.image(...)`, or the
+    /// pipeline's), with only the Python packages of the nodes that run in that image.
+    #[arg(long, conflicts_with = "all")]
+    pub node: Option<String>,
+    /// One Containerfile per image the nodes run in, into the --out directory: `Containerfile`
+    /// for the pipeline's image, `<image>.Containerfile` for each image nodes name (e.g. one per
+    /// training framework).
+    #[arg(long, requires = "out")]
+    pub all: bool,
 }
 
 /// `image build`
@@ -57,6 +66,10 @@ pub enum ImageCommand {
         /// The image to start from (default: a slim Debian whose glibc matches this machine's).
         #[arg(long)]
         base: Option<String>,
+        /// Build the image this node runs in (its own `.image(...)`, which is then the default
+        /// tag, or the pipeline's) with only its nodes' Python packages.
+        #[arg(long)]
+        node: Option<String>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -86,8 +99,33 @@ pub(crate) async fn image(
         Some(image) => BaseImage::given(image),
         None => BaseImage::for_host()?,
     };
-    let containerfile =
-        Containerfile::for_pipeline(pipeline, &ContainerfileOptions::new(base, &binary_name))?;
+    let options = ContainerfileOptions::new(base, &binary_name);
+    let node = match &args.command {
+        Some(ImageCommand::Build { node, .. }) => node.as_ref(),
+        None => args.node.as_ref(),
+    };
+    let node_image = node
+        .map(|node| millrace_containers::image_of_node(pipeline, node))
+        .transpose()?;
+    if args.all && args.command.is_none() {
+        let Some(dir) = &args.out else {
+            return Err(CliError::Usage("image --all needs --out DIR".to_owned()));
+        };
+        for image in millrace_containers::node_images(pipeline) {
+            let name = image.containerfile_name();
+            let containerfile =
+                Containerfile::for_pipeline(pipeline, &options.clone().for_image(image))?;
+            let path = dir.join(&name);
+            crate::command::emit(containerfile.text(), Some(&path), &name, stdout)?;
+            crate::render::containerfile_written(pipeline.name(), &path).write(stderr, false)?;
+        }
+        return Ok(());
+    }
+    let options = match &node_image {
+        Some(image) => options.for_image(image.clone()),
+        None => options,
+    };
+    let containerfile = Containerfile::for_pipeline(pipeline, &options)?;
     match &args.command {
         None => {
             crate::command::emit(
@@ -105,6 +143,7 @@ pub(crate) async fn image(
         Some(ImageCommand::Build { tag, json, .. }) => {
             let tag = tag
                 .clone()
+                .or_else(|| node_image.and_then(|image| image.image))
                 .unwrap_or_else(|| millrace_containers::default_tag(pipeline));
             let engine = Engine::detect()?;
             // The engine's own output is the progress of the build: it goes to standard error

@@ -1,5 +1,5 @@
-"""Millrace's Python models: train scikit-learn, XGBoost or PyTorch models on Millrace Examples
-and serve them through the predict contract.
+"""Millrace's Python models: train scikit-learn, XGBoost, PyTorch or TensorFlow models on Millrace
+Examples and serve them through the predict contract.
 
 Millrace runs this file as a command component (`python3 -c <this file> train ...`); the trained
 model directory receives a copy of it, so a model serves with nothing but Python 3.10+ and its
@@ -310,7 +310,130 @@ class PyTorch:
         return out.double().numpy()
 
 
-FRAMEWORKS = {framework.name: framework for framework in (ScikitLearn, XGBoost, PyTorch)}
+class TensorFlow:
+    """A Keras multilayer perceptron whose first layer standardises the inputs, trained with Adam
+    on mini-batches and exported as a TensorFlow SavedModel.
+
+    The SavedModel (`saved_model/`, written by Keras 3's `model.export`) holds the normalisation,
+    the network and, for classification, the sigmoid: its `serve` endpoint takes a float32
+    matrix `[rows, features]` in the signature's order and returns `[rows, 1]` — the regression
+    value or the probability of class 1. Serving needs TensorFlow only, not Keras.
+    """
+
+    name = "tensorflow"
+    directory = "saved_model"
+    defaults = {
+        "hidden": [32, 16],
+        "epochs": 40,
+        "batch_size": 128,
+        "learning_rate": 0.003,
+        "seed": 0,
+    }
+
+    @staticmethod
+    def quiet():
+        # TensorFlow's C++ start-up notes go to standard error; keep only warnings and errors.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    @staticmethod
+    def version():
+        TensorFlow.quiet()
+        import tensorflow
+
+        return "tensorflow " + tensorflow.__version__
+
+    @staticmethod
+    def check(estimator, task):
+        if estimator not in ("mlp", ""):
+            raise UsageError(f"unknown TensorFlow estimator `{estimator}`; known: ['mlp']")
+
+    @staticmethod
+    def settings(hyperparameters):
+        settings = dict(TensorFlow.defaults)
+        unknown = sorted(set(hyperparameters) - set(settings))
+        if unknown:
+            raise UsageError(
+                f"unknown hyper-parameters for the TensorFlow MLP: {unknown}; "
+                f"known: {sorted(settings)}"
+            )
+        settings.update(hyperparameters)
+        hidden = settings["hidden"]
+        if not isinstance(hidden, list) or not all(
+            isinstance(width, int) and width > 0 for width in hidden
+        ):
+            raise UsageError(f"`hidden` must be a list of positive layer widths, not {hidden!r}")
+        for name in ("epochs", "batch_size"):
+            if not isinstance(settings[name], int) or settings[name] <= 0:
+                raise UsageError(f"`{name}` must be a positive integer, not {settings[name]!r}")
+        rate = settings["learning_rate"]
+        if not isinstance(rate, (int, float)) or rate <= 0:
+            raise UsageError(f"`learning_rate` must be a positive number, not {rate!r}")
+        if not isinstance(settings["seed"], int):
+            raise UsageError(f"`seed` must be an integer, not {settings['seed']!r}")
+        return settings
+
+    @staticmethod
+    def fit(estimator, task, hyperparameters, x, y):
+        settings = TensorFlow.settings(hyperparameters)
+        TensorFlow.quiet()
+        import keras
+        import tensorflow as tf
+
+        # The same seed gives the same model: seeded initialisation and shuffling, and
+        # deterministic kernels.
+        keras.utils.set_random_seed(settings["seed"])
+        tf.config.experimental.enable_op_determinism()
+        normalise = keras.layers.Normalization(axis=-1)
+        normalise.adapt(x.astype("float32"))
+        layers = [keras.Input(shape=(x.shape[1],), dtype="float32"), normalise]
+        layers += [keras.layers.Dense(width, activation="relu") for width in settings["hidden"]]
+        classify = task == "binary_classification"
+        layers.append(keras.layers.Dense(1, activation="sigmoid" if classify else None))
+        model = keras.Sequential(layers)
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=float(settings["learning_rate"])),
+            loss="binary_crossentropy" if classify else "mean_squared_error",
+        )
+        model.fit(
+            x.astype("float32"),
+            y.astype("float32"),
+            epochs=settings["epochs"],
+            batch_size=settings["batch_size"],
+            shuffle=True,
+            verbose=0,
+        )
+        return model
+
+    @staticmethod
+    def save(model, model_dir):
+        import contextlib
+
+        # Keras prints where it saved to standard output; the trainer's output is for Millrace.
+        with contextlib.redirect_stdout(sys.stderr):
+            model.export(os.path.join(model_dir, TensorFlow.directory), format="tf_saved_model")
+
+    @staticmethod
+    def load(model_dir):
+        TensorFlow.quiet()
+        import tensorflow as tf
+
+        return tf.saved_model.load(os.path.join(model_dir, TensorFlow.directory))
+
+    @staticmethod
+    def predict(model, task, x):
+        import tensorflow as tf
+
+        inputs = tf.constant(x, dtype=tf.float32)
+        if hasattr(model, "serve"):
+            out = model.serve(inputs)
+        else:
+            out = model(inputs, training=False)
+        return tf.reshape(out, [-1]).numpy().astype("float64")
+
+
+FRAMEWORKS = {
+    framework.name: framework for framework in (ScikitLearn, XGBoost, PyTorch, TensorFlow)
+}
 
 
 # --- Training -----------------------------------------------------------------------------------
@@ -352,6 +475,9 @@ def train(args):
     if not isinstance(hyperparameters, dict):
         raise UsageError("--hyperparameters must be a JSON object")
     framework.check(args.estimator, args.task)
+    if hasattr(framework, "settings"):
+        # Bad settings are refused before any example is read.
+        framework.settings(hyperparameters)
     table = read_split(args.examples, args.split)
     if table.num_rows == 0:
         raise UsageError(f"split `{args.split}` has no rows")
@@ -449,7 +575,12 @@ def serve(model_dir):
 
     manifest = read_manifest(model_dir)
     name = manifest["framework"].split(" ")[0]
-    framework = {"scikit-learn": ScikitLearn, "xgboost": XGBoost, "pytorch": PyTorch}.get(name)
+    framework = {
+        "scikit-learn": ScikitLearn,
+        "xgboost": XGBoost,
+        "pytorch": PyTorch,
+        "tensorflow": TensorFlow,
+    }.get(name)
     if framework is None:
         raise UsageError(f"this script does not serve {manifest['framework']} models")
     task = manifest["task"]

@@ -19,7 +19,7 @@
 //!
 //! With the `model` feature (on by default), the model half: [`Trainer`] (Rust-native models,
 //! or your own [`TrainFn`](model::TrainFn)), [`model::PythonTrainer`] (scikit-learn, XGBoost,
-//! PyTorch), [`Tuner`], [`Evaluator`], [`InfraValidator`], [`Pusher`] and [`BulkInferrer`].
+//! PyTorch, TensorFlow), [`Tuner`], [`Evaluator`], [`InfraValidator`], [`Pusher`] and [`BulkInferrer`].
 //!
 //! ```
 //! use millrace_components::data::schema::InferenceOptions;

@@ -1,7 +1,9 @@
 //! Python trainers in a pipeline: scikit-learn and XGBoost models trained by command nodes
 //! (the real libraries from the test venv), served through the predict contract for evaluation,
 //! infra validation and bulk inference; crashing trainers and trainers that write no model fail
-//! their node with their standard error. PyTorch is tested where the venv has it.
+//! their node with their standard error. PyTorch is tested where the venv has it; TensorFlow with
+//! the trainers' venv (`MILLRACE_TEST_TRAINERS_PYTHON`, TensorFlow needs a newer protobuf than
+//! ml-metadata allows).
 
 #![allow(
     clippy::unwrap_used,
@@ -336,4 +338,185 @@ async fn a_pytorch_model_trains_and_serves_where_torch_is_installed() {
         &common::output_dir(dir.path(), "torch", "evaluator", "evaluation").join("evaluation.json"),
     );
     assert!(evaluation.overall["rmse"].is_finite(), "{evaluation:?}");
+}
+
+/// The interpreter of the trainers' venv (TensorFlow), or `None` after saying the suite skipped.
+fn trainers_python(suite: &str) -> Option<String> {
+    match std::env::var("MILLRACE_TEST_TRAINERS_PYTHON") {
+        Ok(path) if !path.is_empty() => Some(path),
+        _ => {
+            // Straight to the terminal, past the test harness's capture.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED ({suite}): MILLRACE_TEST_TRAINERS_PYTHON is not set; `cargo xtask test` \
+                 installs TensorFlow into a venv of its own and sets it"
+            );
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tensorflow_saved_model_trains_deterministically_and_serves_every_model_component() {
+    let Some(python) = trainers_python("python_trainer tensorflow") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Pipeline::builder("tensorflow");
+    let ingest = p.add("example_gen", CsvExampleGen::new(common::taxi()));
+    let transform = p.add(
+        "transform",
+        Transform::new(
+            ingest.examples,
+            ["trip_miles", "trip_seconds"]
+                .iter()
+                .map(|feature| TransformOp::FillMissing {
+                    input: (*feature).into(),
+                    output: format!("{feature}_filled"),
+                    with: Fill::Median,
+                })
+                .collect(),
+            &["fare"],
+        ),
+    );
+    // Two trainers with the same seed: the same model twice.
+    let trainer = |p: &mut PipelineBuilder, id: &str| {
+        p.add(
+            id,
+            PythonTrainer::tensorflow(Task::Regression, "fare")
+                .hyperparameter("hidden", vec![16, 8])
+                .hyperparameter("epochs", 10)
+                .hyperparameter("seed", 3)
+                .features(["trip_miles_filled", "trip_seconds_filled"])
+                .python(&python)
+                .on_transformed(transform.transformed_examples, transform.transform_graph),
+        )
+        .model
+    };
+    let model = trainer(&mut p, "tensorflow");
+    // Its model is only compared with the first one, below.
+    let _twin = trainer(&mut p, "tensorflow_again");
+    let evaluated = p.add(
+        "evaluator",
+        Evaluator::new(
+            ingest.examples,
+            model,
+            vec![Threshold::below(Metric::Rmse, 30.0)],
+        ),
+    );
+    let infra = p.add(
+        "infra_validator",
+        InfraValidator::new(model, ingest.examples),
+    );
+    p.add(
+        "bulk_inferrer",
+        BulkInferrer::new(ingest.examples, model).configure(|b| b.splits = vec!["eval".into()]),
+    );
+    p.add(
+        "pusher",
+        millrace_components::model::Pusher::with_infra(
+            model,
+            evaluated.blessing,
+            infra.blessing,
+            &dir.path().join("serving").display().to_string(),
+        ),
+    );
+    let summary = run(&p.build().unwrap(), dir.path()).await;
+    assert!(summary.succeeded, "{summary:#?}");
+    let root = dir.path();
+
+    let model_dir = common::output_dir(root, "tensorflow", "tensorflow", "model");
+    let manifest = ModelManifest::read(&model_dir).unwrap();
+    assert!(
+        manifest.framework.starts_with("tensorflow 2."),
+        "{manifest:?}"
+    );
+    assert!(matches!(&manifest.flavor, Flavor::Command { predict } if predict[0] == python));
+    assert!(model_dir.join("saved_model/saved_model.pb").is_file());
+    assert_eq!(
+        manifest.input_names(),
+        ["trip_miles_filled", "trip_seconds_filled"]
+    );
+    let twin = ModelManifest::read(&common::output_dir(
+        root,
+        "tensorflow",
+        "tensorflow_again",
+        "model",
+    ))
+    .unwrap();
+    assert_eq!(
+        manifest.metrics, twin.metrics,
+        "the same seed trains the same model"
+    );
+
+    let evaluation: Evaluation = read_json(
+        &common::output_dir(root, "tensorflow", "evaluator", "evaluation").join("evaluation.json"),
+    );
+    assert!(evaluation.blessed, "{evaluation:#?}");
+    assert!(
+        evaluation.overall["rmse"] < 30.0,
+        "{:?}",
+        evaluation.overall
+    );
+    let report: InfraReport = read_json(
+        &common::output_dir(root, "tensorflow", "infra_validator", "blessing")
+            .join("infra_validation.json"),
+    );
+    assert!(
+        report.loaded && report.blessed && report.answered == report.canaries,
+        "{report:?}"
+    );
+    let inferred = read_split(
+        &common::output_dir(root, "tensorflow", "bulk_inferrer", "inference_result"),
+        "eval",
+    )
+    .unwrap();
+    let predicted: usize = inferred
+        .iter()
+        .map(|b| b.num_rows() - b.column_by_name(PREDICTION_COLUMN).unwrap().null_count())
+        .sum();
+    let rows: usize = inferred.iter().map(|b| b.num_rows()).sum();
+    assert!(predicted > rows * 9 / 10, "{predicted} of {rows}");
+    let pushed: Vec<_> = std::fs::read_dir(root.join("serving"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(pushed.len(), 1, "{pushed:?}");
+    assert!(pushed[0].join("saved_model/saved_model.pb").is_file());
+}
+
+#[test]
+fn a_tensorflow_trainer_refuses_unknown_hyper_parameters_with_the_known_ones() {
+    let Some(python) = trainers_python("python_trainer tensorflow hyper-parameters") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let examples = dir.path().join("examples");
+    std::fs::create_dir_all(examples.join("Split-train")).unwrap();
+    // The script refuses the settings before it reads any example or imports TensorFlow.
+    let output = Command::new(&python)
+        .args(["-c", millrace_components::model::MODEL_SCRIPT])
+        .args([
+            "train",
+            "--framework",
+            "tensorflow",
+            "--estimator",
+            "mlp",
+            "--label",
+            "y",
+        ])
+        .args(["--hyperparameters", r#"{"layers": 3}"#])
+        .arg("--examples")
+        .arg(&examples)
+        .arg("--model-dir")
+        .arg(dir.path().join("model"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown hyper-parameters for the TensorFlow MLP: ['layers']")
+            && stderr.contains("'epochs'"),
+        "{stderr}"
+    );
 }

@@ -1,17 +1,49 @@
 //! Building a pipeline's image: the Containerfile and the binary in a build context, handed to
 //! `<engine> build --network host`.
+//!
+//! Behind a proxy that re-signs TLS with its own certificate authority, `pip install` in a build
+//! fails (`CERTIFICATE_VERIFY_FAILED`): the base image does not trust that authority, and pip
+//! trusts its own bundle anyway. With podman, the build therefore sees the host's CA bundle
+//! ([`host_ca_bundle`]) at [`BUILD_CA_PATH`] and an `/etc/pip.conf` that points pip at it, both
+//! as build-time volumes (`podman build --volume`): they serve the `RUN` steps and are not in
+//! the image, and the Containerfile stays the same on every machine. Docker's `build` has no
+//! volumes; there, build from a base that trusts the authority (`--base`).
 
 use std::collections::VecDeque;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
 use crate::containerfile::Containerfile;
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineKind};
 use crate::error::{ContainerError, Result};
+
+/// The variable naming the CA bundle a podman build trusts; empty turns the mount off.
+pub const BUILD_CA_VARIABLE: &str = "MILLRACE_BUILD_CA_BUNDLE";
+
+/// Where a podman build sees the host's CA bundle.
+pub const BUILD_CA_PATH: &str = "/run/millrace-build/ca-certificates.crt";
+
+/// The bundle of Debian-like hosts (`update-ca-certificates` writes it).
+const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// The host's CA bundle a podman build trusts: `MILLRACE_BUILD_CA_BUNDLE` (empty: none), else
+/// `PIP_CERT`, else `SSL_CERT_FILE`, else `/etc/ssl/certs/ca-certificates.crt` — the first that
+/// names an existing file.
+pub fn host_ca_bundle() -> Option<PathBuf> {
+    if let Some(chosen) = std::env::var_os(BUILD_CA_VARIABLE) {
+        return Some(PathBuf::from(chosen)).filter(|path| path.is_file());
+    }
+    ["PIP_CERT", "SSL_CERT_FILE"]
+        .iter()
+        .filter_map(std::env::var_os)
+        .map(PathBuf::from)
+        .chain([PathBuf::from(SYSTEM_CA_BUNDLE)])
+        .find(|path| path.is_file())
+}
 
 /// How many of the build's last lines an error shows.
 const TAIL_LINES: usize = 30;
@@ -60,9 +92,19 @@ where
         std::fs::copy(binary, &copy).map_err(|source| ContainerError::io(binary, source))?;
     }
 
-    let mut child = engine
-        .command()
-        .arg("build")
+    let mut command = engine.command();
+    command.arg("build");
+    if let (EngineKind::Podman, Some(bundle)) = (engine.kind(), host_ca_bundle()) {
+        let pip_conf = context.path().join("pip.conf");
+        std::fs::write(&pip_conf, format!("[global]\ncert = {BUILD_CA_PATH}\n"))
+            .map_err(|source| ContainerError::io(&pip_conf, source))?;
+        command
+            .arg("--volume")
+            .arg(format!("{}:{BUILD_CA_PATH}:ro", bundle.display()))
+            .arg("--volume")
+            .arg(format!("{}:/etc/pip.conf:ro", pip_conf.display()));
+    }
+    let mut child = command
         .args(["--network", "host", "--tag", tag, "--file"])
         .arg(&file)
         .arg(context.path())

@@ -23,6 +23,7 @@ use millrace_core::Pipeline;
 
 use crate::base_image::BaseImage;
 use crate::error::Result;
+use crate::node_images::NodeImage;
 use crate::python::{PythonNode, pinned_packages, python_nodes};
 
 /// The non-root user the image runs as.
@@ -47,6 +48,9 @@ pub struct ContainerfileOptions {
     /// The Python packages to install instead of the ones the nodes need (see
     /// [`crate::python`]); only used when the pipeline has Python nodes.
     pub python_packages: Option<Vec<String>>,
+    /// The image of some nodes only (`image --node`, `image --all`): only their Python needs
+    /// count, and the header names the image and its nodes. `None`: the one image of every node.
+    pub image: Option<NodeImage>,
 }
 
 impl ContainerfileOptions {
@@ -56,7 +60,14 @@ impl ContainerfileOptions {
             base,
             binary_name: safe_file_name(binary_name),
             python_packages: None,
+            image: None,
         }
+    }
+
+    /// The options for the image of these nodes only.
+    pub fn for_image(mut self, image: NodeImage) -> Self {
+        self.image = Some(image);
+        self
     }
 }
 
@@ -72,10 +83,24 @@ impl Containerfile {
     /// The Containerfile of `pipeline`'s binary.
     pub fn for_pipeline(pipeline: &Pipeline, options: &ContainerfileOptions) -> Result<Self> {
         let binary_name = safe_file_name(&options.binary_name);
-        let python = python_nodes(pipeline)?;
+        let mut python = python_nodes(pipeline)?;
+        if let Some(image) = &options.image {
+            python.retain(|node| image.nodes.contains(&node.node));
+        }
         let fingerprint = pipeline.fingerprint().to_hex();
         let binary = format!("{BINARY_DIR}/{binary_name}");
         let mut text = String::new();
+        if let Some(image) = &options.image {
+            let name = match &image.image {
+                Some(tag) => format!("`{tag}`"),
+                None => "The pipeline's own image".to_owned(),
+            };
+            let _ = writeln!(
+                text,
+                "# {name}: the image of the nodes {} (`{binary_name} image --all`).",
+                image.nodes.join(", ")
+            );
+        }
         // Writing to a String cannot fail.
         let _ = writeln!(
             text,

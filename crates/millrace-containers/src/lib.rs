@@ -9,6 +9,7 @@
 //! | choose the engine | podman, else docker, from `PATH` (or [`ENGINE_VARIABLE`]) | [`engine`] |
 //! | choose the base | a slim Debian whose glibc runs the binary, or `--base` | [`base_image`] |
 //! | write the Containerfile | the binary, Python when nodes need it, a non-root user | [`containerfile`], [`python`] |
+//! | one image per node group | nodes naming their own image (one per framework) get a Containerfile each | [`mod@node_images`] |
 //! | build the image | `<engine> build --network host` on a temporary context | [`build`] |
 //! | run the nodes | `<engine> run --rm --pull never …` per attempt, the root and store mounted | [`dispatcher`], [`host_access`] |
 //!
@@ -65,6 +66,7 @@ pub mod dispatcher;
 pub mod engine;
 mod error;
 pub mod host_access;
+pub mod node_images;
 pub mod python;
 
 pub use base_image::{BaseImage, GlibcVersion};
@@ -74,6 +76,7 @@ pub use dispatcher::ContainerDispatcher;
 pub use engine::{ENGINE_VARIABLE, Engine, EngineKind};
 pub use error::{ContainerError, Result};
 pub use host_access::HostAccess;
+pub use node_images::{NodeImage, image_of_node, node_images};
 
 /// The default tag of a pipeline's image: `localhost/<pipeline>:<first 12 hex digits of its
 /// fingerprint>`, so that a changed pipeline never runs in an image of its older build.

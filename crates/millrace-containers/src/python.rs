@@ -11,8 +11,10 @@
 //! | a node that declares `--framework NAME` (Millrace's model script, e.g. `PythonTrainer`) | that framework's pins in [`FRAMEWORK_PACKAGES`] |
 //! | a node that declares no framework | the frameworks of [`DEFAULT_FRAMEWORKS`] (scikit-learn) |
 //!
-//! The pins are those of the project's tested Python environment
-//! (`tools/python/requirements.txt`); `ContainerfileOptions::python_packages` replaces them.
+//! The pins are those of the project's tested Python environments
+//! (`tools/python/requirements.txt`, and `tools/trainers/requirements.txt` for TensorFlow and
+//! Keras); `ContainerfileOptions::python_packages` replaces them. An image made for some nodes
+//! only ([`mod@crate::node_images`]) gets the packages of those nodes only: one framework per image.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,6 +31,7 @@ pub const FRAMEWORK_PACKAGES: &[(&str, &[&str])] = &[
     ("sklearn", &["joblib==1.6.0", "scikit-learn==1.9.1"]),
     ("xgboost", &["xgboost-cpu==3.2.0"]),
     ("pytorch", &["torch==2.15.0"]),
+    ("tensorflow", &["keras==3.15.1", "tensorflow-cpu==2.21.0"]),
 ];
 
 /// The frameworks of a Python node that declares none.

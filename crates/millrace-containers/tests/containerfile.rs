@@ -191,3 +191,112 @@ fn the_same_pipeline_gives_the_same_file_every_time() {
     let second = containerfile(&with_python_trainers(), "debian:bookworm-slim");
     assert_eq!(first, second);
 }
+
+/// Trainers of three frameworks, each with its framework's image, beside an ingestion node in
+/// the pipeline's image.
+fn one_image_per_framework() -> Pipeline {
+    let mut p = Pipeline::builder("lab");
+    let examples = p
+        .add("example_gen", CsvExampleGen::new("trips.csv"))
+        .examples;
+    for (id, trainer) in [
+        (
+            "sklearn_trainer",
+            PythonTrainer::scikit_learn("ridge", Task::Regression, "fare"),
+        ),
+        (
+            "xgboost_trainer",
+            PythonTrainer::xgboost(Task::Regression, "fare"),
+        ),
+        (
+            "tensorflow_trainer",
+            PythonTrainer::tensorflow(Task::Regression, "fare"),
+        ),
+    ] {
+        let image = trainer.framework.image("localhost/lab", "1");
+        p.add(id, trainer.on(examples).image(image));
+    }
+    p.build().unwrap()
+}
+
+#[test]
+fn each_framework_image_pins_its_framework_and_no_other() {
+    use millrace_containers::{NodeImage, node_images};
+
+    let pipeline = one_image_per_framework();
+    let images = node_images(&pipeline);
+    let listed: Vec<(Option<&str>, Vec<&str>)> = images
+        .iter()
+        .map(|image| {
+            (
+                image.image.as_deref(),
+                image.nodes.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (None, vec!["example_gen"]),
+            (Some("localhost/lab-sklearn:1"), vec!["sklearn_trainer"]),
+            (Some("localhost/lab-xgboost:1"), vec!["xgboost_trainer"]),
+            (
+                Some("localhost/lab-tensorflow:1"),
+                vec!["tensorflow_trainer"]
+            ),
+        ]
+    );
+    let text_of = |image: &NodeImage| {
+        let options = ContainerfileOptions::new(BaseImage::given("debian:bookworm-slim"), "lab")
+            .for_image(image.clone());
+        Containerfile::for_pipeline(&pipeline, &options)
+            .unwrap()
+            .text()
+            .to_owned()
+    };
+    let pins = [
+        ("sklearn", "scikit-learn==1.9.1"),
+        ("xgboost", "xgboost-cpu==3.2.0"),
+        ("tensorflow", "tensorflow-cpu==2.21.0"),
+    ];
+    for image in &images[1..] {
+        let text = text_of(image);
+        let tag = image.image.as_deref().unwrap();
+        assert!(
+            text.starts_with(&format!("# `{tag}`: the image of the nodes ")),
+            "{text}"
+        );
+        assert!(text.contains("\nFROM debian:bookworm-slim\n"), "{text}");
+        assert!(text.contains("        pyarrow==26.0.1"), "{text}");
+        for (framework, pin) in pins {
+            assert_eq!(
+                text.contains(pin),
+                tag.contains(&format!("-{framework}:")),
+                "{pin} in the image {tag}:\n{text}"
+            );
+        }
+        assert!(!text.contains("torch"), "{text}");
+    }
+    let tensorflow = text_of(&images[3]);
+    assert!(tensorflow.contains("        keras==3.15.1"), "{tensorflow}");
+    assert_eq!(
+        images[3].containerfile_name(),
+        "localhost_lab-tensorflow_1.Containerfile"
+    );
+    // The pipeline's own image holds the binary and no Python: no node in it runs Python.
+    let own = text_of(&images[0]);
+    assert!(own.starts_with("# The pipeline's own image: the image of the nodes example_gen"));
+    assert!(!own.contains("python3"), "{own}");
+    assert!(
+        own.ends_with("ENTRYPOINT [\"/usr/local/bin/lab\"]\n"),
+        "{own}"
+    );
+}
+
+#[test]
+fn the_image_of_an_unknown_node_is_an_error_naming_it() {
+    let error = millrace_containers::image_of_node(&one_image_per_framework(), "no_such_node")
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("no_such_node"), "{error}");
+}

@@ -1,4 +1,4 @@
-//! Python trainers: scikit-learn, XGBoost and PyTorch models trained by a command component
+//! Python trainers: scikit-learn, XGBoost, PyTorch and TensorFlow models trained by a command component
 //! that runs Millrace's model script, producing models of the command flavor.
 //!
 //! The script (`python/millrace_model.py` in this crate) travels inside the command
@@ -50,6 +50,13 @@ pub enum Framework {
     /// PyTorch; estimator `mlp`, a multilayer perceptron on standardised inputs with
     /// hyper-parameters `hidden` (layer widths), `epochs`, `learning_rate`, `seed`.
     PyTorch,
+    /// TensorFlow with Keras 3; estimator `mlp`, a multilayer perceptron whose first layer
+    /// standardises the inputs, with hyper-parameters `hidden` (layer widths, default
+    /// `[32, 16]`), `epochs` (40), `batch_size` (128), `learning_rate` (0.003, Adam) and `seed`
+    /// (0; with deterministic kernels, the same seed trains the same model). Exported as a
+    /// SavedModel (`saved_model/`) whose `serve` endpoint the predict contract calls.
+    #[serde(rename = "tensorflow")]
+    TensorFlow,
 }
 
 impl Framework {
@@ -59,7 +66,25 @@ impl Framework {
             Framework::ScikitLearn => "sklearn",
             Framework::XGBoost => "xgboost",
             Framework::PyTorch => "pytorch",
+            Framework::TensorFlow => "tensorflow",
         }
+    }
+
+    /// The conventional image of this framework's trainer nodes, `<repository>-<name>:<tag>`
+    /// with the script's name (`sklearn`, `xgboost`, `pytorch`, `tensorflow`): one image per
+    /// framework, which the `image` command writes a Containerfile for with only that
+    /// framework pinned.
+    ///
+    /// ```
+    /// use millrace_components::model::Framework;
+    ///
+    /// assert_eq!(
+    ///     Framework::TensorFlow.image("registry.example/lab", "1"),
+    ///     "registry.example/lab-tensorflow:1"
+    /// );
+    /// ```
+    pub fn image(self, repository: &str, tag: &str) -> String {
+        format!("{repository}-{}:{tag}", self.script_name())
     }
 }
 
@@ -143,6 +168,22 @@ impl PythonTrainer {
     /// A PyTorch multilayer perceptron.
     pub fn pytorch(task: Task, label: &str) -> Self {
         PythonTrainer::new(Framework::PyTorch, "mlp", task, label)
+    }
+
+    /// A TensorFlow (Keras) multilayer perceptron, exported as a SavedModel.
+    ///
+    /// ```
+    /// use millrace_components::model::{Framework, PythonTrainer, Task};
+    ///
+    /// let trainer = PythonTrainer::tensorflow(Task::Regression, "fare")
+    ///     .hyperparameter("hidden", vec![64, 32])
+    ///     .hyperparameter("epochs", 60)
+    ///     .hyperparameter("seed", 7);
+    /// assert_eq!(trainer.framework, Framework::TensorFlow);
+    /// assert_eq!(trainer.estimator, "mlp");
+    /// ```
+    pub fn tensorflow(task: Task, label: &str) -> Self {
+        PythonTrainer::new(Framework::TensorFlow, "mlp", task, label)
     }
 
     /// Sets one hyper-parameter (a keyword argument of the estimator).
