@@ -10,6 +10,10 @@
 //! The statistics report is `statistics.html` in the ExampleStatistics artifact's directory,
 //! the anomalies report `anomalies.html` in the ExampleAnomalies one (`artifacts list` shows
 //! where). Each run also compares the data with the previous run's statistics for drift.
+//!
+//! StatisticsGen runs in four shards and Transform's apply in two (`.shards(n)`): each shard is
+//! a task, merged into the one artifact a single task would write — what profiles a data set
+//! too big for one machine on an engine (`compile --target kfp|argo|airflow`).
 
 use millrace::components::{CsvExampleGen, ExampleValidator, SchemaGen, StatisticsGen, Transform};
 use millrace::prelude::*;
@@ -88,7 +92,13 @@ fn pipeline() -> Result<Pipeline, BuildError> {
         });
 
     let ingest = p.add("example_gen", CsvExampleGen::new(data));
-    let stats = p.add("statistics_gen", StatisticsGen::new(ingest.examples));
+    // Profiled in four shards and transformed in two, each shard a task of its own (parallel
+    // nodes here; a ParallelFor on KFP, withItems on Argo, mapped tasks on Airflow), merged into
+    // the artifacts one task would write.
+    let stats = p.add(
+        "statistics_gen",
+        StatisticsGen::new(ingest.examples).shards(4),
+    );
     let schema = p.add(
         "schema_gen",
         SchemaGen::new(stats.statistics).configure(|schema_gen| {
@@ -106,7 +116,7 @@ fn pipeline() -> Result<Pipeline, BuildError> {
     );
     p.add(
         "transform",
-        Transform::new(ingest.examples, preprocessing(), &["fare", "tips"]),
+        Transform::new(ingest.examples, preprocessing(), &["fare", "tips"]).shards(2),
     );
     p.build()
 }

@@ -35,8 +35,14 @@ const HOSTILE: &str = "It's \"quoted\"\nnew line\t{{ run_id }} {% if %} ''' \"\"
 /// The image the tests give nodes without their own.
 const IMAGE: &str = "registry.example/millrace/pipeline:1";
 
-/// The examples every target must express.
-const EXAMPLES: [&str; 4] = ["hello", "taxi", "multi_framework", "conformance"];
+/// The examples every target must express (`taxi_data` has sharded nodes).
+const EXAMPLES: [&str; 5] = [
+    "hello",
+    "taxi",
+    "multi_framework",
+    "conformance",
+    "taxi_data",
+];
 
 /// The test venv's Python when it has kfp and hera, or `None` (said).
 fn python_with_loaders(test: &str) -> Option<PathBuf> {
@@ -146,6 +152,28 @@ fn upstream_in_ir(spec: &PipelineSpec) -> BTreeMap<&str, BTreeSet<&str>> {
         .collect()
 }
 
+/// The nodes that may be skipped: those with a `when` condition and all downstream of one.
+fn skippable_in_ir(spec: &PipelineSpec) -> BTreeSet<&str> {
+    let upstream = upstream_in_ir(spec);
+    let mut skippable = BTreeSet::new();
+    // Until nothing changes: no reliance on the IR's node order.
+    loop {
+        let before = skippable.len();
+        for node in &spec.nodes {
+            if node.options.when.is_some()
+                || upstream[node.id.as_str()]
+                    .iter()
+                    .any(|id| skippable.contains(id))
+            {
+                skippable.insert(node.id.as_str());
+            }
+        }
+        if skippable.len() == before {
+            return skippable;
+        }
+    }
+}
+
 /// Two JSON values equal as parameter values: numbers by value (KFP stores every number as a
 /// double), everything else exactly.
 fn same_value(left: &Value, right: &Value) -> bool {
@@ -177,6 +205,7 @@ fn assert_dag_equals_ir(
         names
     };
     let binary = format!("/usr/local/bin/{name}");
+    let skippable = skippable_in_ir(spec);
     for node in &spec.nodes {
         let Some(task) = tasks.get(&node.id) else {
             continue;
@@ -251,10 +280,11 @@ fn assert_dag_equals_ir(
                 "{id}: passes {params:?}, the pipeline has {parameter_names:?}"
             ));
         }
-        // A node with a `when` condition may be skipped: KFP, which has no skipped state, gets
-        // run-node in a wrapper that reports the skip as success; no other node has one.
+        // A node with a `when` condition, or downstream of one, may be skipped: KFP, which has
+        // no skipped state, gets run-node in a wrapper that reports the skip as success; no
+        // other node has one.
         let wrapped = task["skip_wrapper"] == true;
-        if wrapped != (target == "kfp" && node.options.when.is_some()) {
+        if wrapped != (target == "kfp" && skippable.contains(id.as_str())) {
             problems.push(format!("{id}: skip wrapper {wrapped}"));
         }
         // What the task runs: this binary's run-node for this node of this build.
@@ -270,6 +300,43 @@ fn assert_dag_equals_ir(
             || fingerprint_at.and_then(|at| command.get(at + 1)) != Some(&fingerprint)
         {
             problems.push(format!("{id}: runs {command:?}"));
+        }
+        // A sharded node: its shards fan out (ParallelFor, withItems) after its upstream nodes,
+        // each running the node's command with `--shard <the engine's item>`, in its image;
+        // the node's own task is the merge.
+        match node.options.shards {
+            None if !task["shards"].is_null() => {
+                problems.push(format!("{id}: a fan-out the IR does not have"));
+            }
+            None => {}
+            Some(count) => {
+                let shards = &task["shards"];
+                let items: Vec<String> = (0..count).map(|index| index.to_string()).collect();
+                if shards["items"] != serde_json::json!(items) {
+                    problems.push(format!(
+                        "{id}: shard items {}, IR {count} shards",
+                        shards["items"]
+                    ));
+                }
+                let shard_command: Vec<&str> = shards["command"]
+                    .as_array()
+                    .map(|parts| parts.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                let at = shard_command.iter().position(|part| *part == "--shard");
+                let without_shard: Vec<&str> = match at {
+                    Some(at) => [&shard_command[..at], &shard_command[at + 2..]].concat(),
+                    None => Vec::new(),
+                };
+                let placeholder = at.and_then(|at| shard_command.get(at + 1));
+                if without_shard != command
+                    || !placeholder.is_some_and(|text| text.starts_with("{{"))
+                {
+                    problems.push(format!("{id}: shard command {shard_command:?}"));
+                }
+                if shards["image"] != task["image"] {
+                    problems.push(format!("{id}: shard image {}", shards["image"]));
+                }
+            }
         }
     }
     if dag["exit_handler"].as_str() != spec.exit_handler.as_deref() {

@@ -15,7 +15,9 @@
 //!    store and root in its environment, after every task it depends on; the exit handler last.
 //!
 //! Then the run's nodes, the evaluation and the blessing equal a local run's, and the model
-//! was pushed. Needs what `cargo xtask test` sets up (podman and its base image, moto's S3
+//! was pushed. `taxi_data` does the same with sharded nodes: each shard of its StatisticsGen
+//! (four) and Transform (two) is a task of the engine's fan-out (KFP's ParallelFor, Argo's
+//! withItems), run before the node's merge, and the merged statistics equal the local run's. Needs what `cargo xtask test` sets up (podman and its base image, moto's S3
 //! server, PostgreSQL, kfp and hera in the venv); without it the test says SKIPPED.
 
 #![allow(
@@ -147,19 +149,20 @@ fn execution_order(dag: &Value) -> Vec<String> {
     order
 }
 
-/// The evaluation of the run under `prefix` in the bucket, without timings.
-fn evaluation_in_bucket(s3: &S3, prefix: &str) -> Value {
+/// The file `file` of node `node`'s artifact in the run under `prefix` in the bucket, without
+/// timings.
+fn file_in_bucket(s3: &S3, prefix: &str, node: &str, file: &str) -> Value {
     let keys: Vec<String> = s3
         .objects(&format!("{prefix}/"))
         .into_keys()
-        .filter(|key| key.contains("/evaluator/") && key.ends_with("/evaluation.json"))
+        .filter(|key| key.contains(&format!("/{node}/")) && key.ends_with(&format!("/{file}")))
         .collect();
     assert_eq!(keys.len(), 1, "{keys:?}");
-    let evaluation = s3.boto3(&format!(
+    let content = s3.boto3(&format!(
         "print(s3.get_object(Bucket=bucket, Key='{}')['Body'].read().decode())",
         keys[0]
     ));
-    without_timings(evaluation)
+    without_timings(content)
 }
 
 fn without_timings(mut value: Value) -> Value {
@@ -177,11 +180,25 @@ fn without_timings(mut value: Value) -> Value {
     value
 }
 
-/// Runs every exported task of `target` by hand in podman; returns the run's summary as
-/// `runs show` reports it, and its evaluation.
+/// An example pipeline and the file of one of its artifacts that must come out the same.
+struct Example {
+    /// The example binary.
+    name: &'static str,
+    /// The pipeline's name.
+    pipeline: &'static str,
+    /// The node whose artifact is compared.
+    node: &'static str,
+    /// The file compared.
+    file: &'static str,
+}
+
+/// Runs every exported task of `target` by hand in podman, each shard of a sharded node
+/// before the node's own task (the merge); returns the run's summary as `runs show` reports
+/// it, and the compared file.
 fn run_exported_tasks(
     s3: &S3,
     setup: &Setup,
+    example: &Example,
     target: &str,
     image: &str,
     dir: &Path,
@@ -191,8 +208,8 @@ fn run_exported_tasks(
     let store = s3.shared_store(dir, &format!("engine tasks {target}"));
     assert!(store.starts_with("postgres"), "{store}");
 
-    let file = dir.join(format!("taxi.{target}.yaml"));
-    let compiled = example_in(dir, "taxi")
+    let file = dir.join(format!("{}.{target}.yaml", example.name));
+    let compiled = example_in(dir, example.name)
         .args(["compile", "--target", target, "--image", image, "--out"])
         .arg(&file)
         .output()
@@ -209,22 +226,17 @@ fn run_exported_tasks(
 
     // What each engine would call the run: KFP a job UUID, Argo the workflow's generated name.
     let run_id = match target {
-        "kfp" => "5b1f7c2e-9d4a-4c3e-8f1a-2b6d7e8f9a0c".to_owned(),
-        _ => format!("chicago-taxi-{}", &unique("w")[..12].replace('-', "")),
+        "kfp" => format!("5b1f7c2e-9d4a-4c3e-8f1a-{:012x}", std::process::id()),
+        _ => format!(
+            "{}-{}",
+            example.pipeline,
+            &unique("w")[..12].replace('-', "")
+        ),
     };
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data");
     let data = data.to_str().unwrap();
     let workdir = dir.to_str().unwrap();
-    let order = execution_order(&dag);
-    assert_eq!(order.len(), dag["tasks"].as_object().unwrap().len());
-    for node in &order {
-        let task = &dag["tasks"][node];
-        let command = filled(
-            target,
-            task["command"].as_array().unwrap(),
-            &run_id,
-            &dag["parameters"],
-        );
+    let run_in_podman = |node: &str, image: &str, command: &[String]| {
         let mut podman = Command::new("podman");
         podman
             .args(["run", "--rm", "--pull", "never", "--network", "host"])
@@ -238,7 +250,7 @@ fn run_exported_tasks(
             .args(["--env", "AWS_SECRET_ACCESS_KEY=testing"])
             .args(["--env", &format!("AWS_ENDPOINT_URL={}", s3.endpoint)])
             .args(["--entrypoint", &command[0]])
-            .arg(task["image"].as_str().unwrap())
+            .arg(image)
             .args(&command[1..]);
         let output = podman.output().unwrap();
         assert!(
@@ -247,16 +259,102 @@ fn run_exported_tasks(
             text(&output.stdout),
             text(&output.stderr)
         );
+    };
+    let order = execution_order(&dag);
+    assert_eq!(order.len(), dag["tasks"].as_object().unwrap().len());
+    for node in &order {
+        let task = &dag["tasks"][node];
+        let shards = &task["shards"];
+        if !shards.is_null() {
+            // The engine's fan-out: each item replaces the `--shard` placeholder.
+            let command = shards["command"].as_array().unwrap();
+            let at = command.iter().position(|part| part == "--shard").unwrap();
+            for item in shards["items"].as_array().unwrap() {
+                let mut shard_command = command.clone();
+                shard_command[at + 1] = item.clone();
+                let filled = filled(target, &shard_command, &run_id, &dag["parameters"]);
+                run_in_podman(node, shards["image"].as_str().unwrap(), &filled);
+            }
+        }
+        let command = filled(
+            target,
+            task["command"].as_array().unwrap(),
+            &run_id,
+            &dag["parameters"],
+        );
+        run_in_podman(node, task["image"].as_str().unwrap(), &command);
     }
 
     let shown = s3
-        .example(dir, "taxi", &root, &store)
+        .example(dir, example.name, &root, &store)
         .args(["runs", "show", &run_id, "--json"])
         .output()
         .unwrap();
     assert!(shown.status.success(), "{}", text(&shown.stderr));
     let summary: Value = serde_json::from_slice(&shown.stdout).unwrap();
-    (summary, evaluation_in_bucket(s3, &prefix))
+    let compared = file_in_bucket(s3, &prefix, example.node, example.file);
+    (summary, compared)
+}
+
+/// Runs `example` locally, builds its image, and runs its KFP and its Argo tasks by hand:
+/// every node ends as locally and the compared file is the same; returns the directories the
+/// engines' tasks worked in.
+fn engines_run_as_the_local_runner(
+    s3: &S3,
+    setup: &Setup,
+    example: &Example,
+) -> Vec<tempfile::TempDir> {
+    // The local run: SQLite and a local root, every node in this process.
+    let local = tempfile::tempdir().unwrap();
+    let output = example_in(local.path(), example.name)
+        .args(["run", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let local_summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let local_file: Value = without_timings(
+        serde_json::from_slice(
+            &std::fs::read(find_file(
+                &local
+                    .path()
+                    .join("artifacts")
+                    .join(example.pipeline)
+                    .join(example.node),
+                example.file,
+            ))
+            .unwrap(),
+        )
+        .unwrap(),
+    );
+
+    let build_dir = tempfile::tempdir().unwrap();
+    let built = example_in(build_dir.path(), example.name)
+        .args(["image", "build", "--base", &setup.base, "--json"])
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let built: Value = serde_json::from_slice(&built.stdout).unwrap();
+    let image = built["tag"].as_str().unwrap();
+
+    let mut dirs = Vec::new();
+    for target in ["kfp", "argo"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (summary, compared) = run_exported_tasks(s3, setup, example, target, image, dir.path());
+        let states: BTreeMap<String, String> = node_states(&summary);
+        assert_eq!(
+            states,
+            node_states(&local_summary),
+            "{target}: every node ends as in the local run\n{summary:#}"
+        );
+        assert_eq!(summary["state"], "succeeded", "{target}: {summary:#}");
+        assert_eq!(
+            compared, local_file,
+            "{target}: {} of {}",
+            example.file, example.node
+        );
+        dirs.push(dir);
+    }
+    dirs
 }
 
 #[test]
@@ -265,54 +363,33 @@ fn the_exported_tasks_of_kfp_and_argo_run_in_podman_in_dag_order_finish_the_run_
     let Some((s3, setup)) = setup() else {
         return;
     };
-    // The local run: SQLite and a local root, every node in this process.
-    let local = tempfile::tempdir().unwrap();
-    let output = example_in(local.path(), "taxi")
-        .args(["run", "--json"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let local_summary: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let local_evaluation: Value = without_timings(
-        serde_json::from_slice(
-            &std::fs::read(find_file(
-                &local
-                    .path()
-                    .join("artifacts")
-                    .join(PIPELINE)
-                    .join("evaluator"),
-                "evaluation.json",
-            ))
-            .unwrap(),
-        )
-        .unwrap(),
-    );
-    assert_eq!(local_evaluation["blessed"], true, "{local_evaluation:#}");
-
-    let build_dir = tempfile::tempdir().unwrap();
-    let built = example_in(build_dir.path(), "taxi")
-        .args(["image", "build", "--base", &setup.base, "--json"])
-        .output()
-        .unwrap();
-    assert!(built.status.success(), "{}", text(&built.stderr));
-    let built: Value = serde_json::from_slice(&built.stdout).unwrap();
-    let image = built["tag"].as_str().unwrap();
-
-    for target in ["kfp", "argo"] {
-        let dir = tempfile::tempdir().unwrap();
-        let (summary, evaluation) = run_exported_tasks(&s3, &setup, target, image, dir.path());
-        let states: BTreeMap<String, String> = node_states(&summary);
-        assert_eq!(
-            states,
-            node_states(&local_summary),
-            "{target}: every node ends as in the local run\n{summary:#}"
-        );
-        assert_eq!(summary["state"], "succeeded", "{target}: {summary:#}");
-        // The same evaluation — metrics, slices, thresholds — and so the same blessing.
-        assert_eq!(evaluation, local_evaluation, "{target}");
+    let taxi = Example {
+        name: "taxi",
+        pipeline: PIPELINE,
+        node: "evaluator",
+        file: "evaluation.json",
+    };
+    // The same evaluation — metrics, slices, thresholds — and so the same blessing; the model
+    // pushed where the tasks ran.
+    for dir in engines_run_as_the_local_runner(&s3, &setup, &taxi) {
         let pushed = find_file(&dir.path().join("serving/taxi"), "manifest.json");
-        assert!(pushed.is_file(), "{target}: the model was pushed");
+        assert!(pushed.is_file(), "the model was pushed");
     }
+}
+
+#[test]
+fn sharded_nodes_fan_out_on_kfp_and_argo_and_their_merge_writes_the_local_runners_statistics() {
+    let Some((s3, setup)) = setup() else {
+        return;
+    };
+    // taxi_data profiles in four shards and transforms in two: each shard a task of its own.
+    let taxi_data = Example {
+        name: "taxi_data",
+        pipeline: "chicago-taxi-data",
+        node: "statistics_gen",
+        file: "statistics.json",
+    };
+    engines_run_as_the_local_runner(&s3, &setup, &taxi_data);
 }
 
 /// The one file named `name` under `dir`.

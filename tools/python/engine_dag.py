@@ -20,10 +20,14 @@ The output:
      "tasks": {node_id: {"upstream": [node_id], "trigger": "all_success" | "all_done" |
                          "one_failed", "retries": int, "backoff_ms": [initial, max] | null,
                          "backoff_factor": float | null, "image": str, "params": [name],
-                         "command": [str], "skip_wrapper": bool}},
+                         "command": [str], "skip_wrapper": bool,
+                         "shards": null | {"items": [str], "command": [str], "image": str}}},
      "exit_handler": node_id | null}
 Node ids come from each task's `run-node --node ID` arguments. `skip_wrapper`: the command is
-run-node inside KFP's `sh -c` wrapper that reports a skip (exit 99) as success.
+run-node inside KFP's `sh -c` wrapper that reports a skip (exit 99) as success. `shards`: a
+sharded node's fan-out (KFP's ParallelFor, Argo's withItems): the shard indices and the shard
+task's command, whose `--shard` argument is the engine's placeholder of the item; the node's own
+task is the merge, after the shards.
 """
 
 import json
@@ -91,13 +95,30 @@ def kfp(path):
         label = comps[component_name].get("executorLabel")
         return None if label is None else executors[label]["container"]
 
-    # Task name -> node id, over every DAG (the root's and the groups').
+    # Task name -> node id, over every DAG (the root's and the groups'); a sharded node's
+    # fan-out is a ParallelFor (a task with a parameterIterator over a DAG of one shard task).
     dags = [spec["root"]["dag"]] + [c["dag"] for c in comps.values() if "dag" in c]
     node_by_task = {}
+    loops = {}
     for dag in dags:
         for name, task in dag.get("tasks", {}).items():
+            if "parameterIterator" in task:
+                inner = list(comps[task["componentRef"]["name"]]["dag"]["tasks"].values())
+                if len(inner) != 1:
+                    raise SystemExit(f"loop {name}: {len(inner)} tasks, not one shard task")
+                container = executor_of(inner[0]["componentRef"]["name"])
+                command, _ = unwrapped(container.get("command", []) + container.get("args", []))
+                items = json.loads(task["parameterIterator"]["items"]["raw"])
+                loops[name] = {
+                    "node": node_of(command),
+                    "items": items,
+                    "upstream": task.get("dependentTasks", []),
+                    "command": command,
+                    "image": container["image"],
+                }
+                continue
             container = executor_of(task["componentRef"]["name"])
-            if container is not None:
+            if container is not None and "--shard" not in container.get("args", []):
                 node_by_task[name] = node_of(container.get("args", []))
 
     tasks = {}
@@ -105,10 +126,19 @@ def kfp(path):
     for dag in dags:
         for name, task in dag.get("tasks", {}).items():
             if name not in node_by_task:
-                continue  # a group (the exit handler's body)
+                continue  # a group (the exit handler's body, a shard loop) or a shard task
             node = node_by_task[name]
             container = executor_of(task["componentRef"]["name"])
-            upstream = task.get("dependentTasks", [])
+            upstream = []
+            shards = None
+            for dependency in task.get("dependentTasks", []):
+                if dependency in loops and loops[dependency]["node"] == node:
+                    # The merge waits for the node's shards, which wait for its upstream.
+                    loop = loops[dependency]
+                    upstream += loop["upstream"]
+                    shards = {key: loop[key] for key in ("items", "command", "image")}
+                else:
+                    upstream.append(dependency)
             groups = [u for u in upstream if u not in node_by_task]
             strategy = task.get("triggerPolicy", {}).get("strategy")
             if groups:
@@ -140,6 +170,7 @@ def kfp(path):
                 "params": passed_params(arguments),
                 "command": command,
                 "skip_wrapper": skip_wrapper,
+                "shards": shards,
             }
 
     parameters = {
@@ -195,7 +226,7 @@ def argo(path):
         container = templates[template_name]["container"]
         return node_of(container.get("args", [])), templates[template_name], container
 
-    def entry(template, container, upstream, trigger):
+    def entry(template, container, upstream, trigger, shards=None):
         retry = template.get("retryStrategy")
         retries = int(retry["limit"]) if retry else 0
         backoff = (retry or {}).get("backoff", {})
@@ -212,21 +243,54 @@ def argo(path):
             "params": passed_params(arguments),
             "command": container.get("command", []) + arguments,
             "skip_wrapper": False,
+            "shards": shards,
         }
 
-    dag_tasks = templates[spec["entrypoint"]]["dag"]["tasks"]
-    node_by_task = {task["name"]: container_node(task["template"])[0] for task in dag_tasks}
-    tasks = {}
-    for task in dag_tasks:
-        node, template, container = container_node(task["template"])
-        if "depends" in task:
-            trigger, upstream_tasks = trigger_of(task["depends"])
-        else:
-            trigger, upstream_tasks = "all_success", []
+    def upstream_of(task):
         if "dependencies" in task:
             raise SystemExit(f"task {task['name']}: `dependencies` instead of `depends`")
-        upstream = sorted(node_by_task[name] for name in upstream_tasks)
-        tasks[node] = entry(template, container, upstream, trigger)
+        if "depends" in task:
+            return trigger_of(task["depends"])
+        return "all_success", []
+
+    dag_tasks = templates[spec["entrypoint"]]["dag"]["tasks"]
+    # A sharded node's fan-out: a task over `withItems`, each item a shard index handed to the
+    # shard template's `--shard` through the task's `shard` argument.
+    loops = {}
+    for task in dag_tasks:
+        if "withItems" in task:
+            node, _, container = container_node(task["template"])
+            arguments = {p["name"]: p["value"] for p in task.get("arguments", {}).get("parameters", [])}
+            if arguments.get("shard") != "{{item}}":
+                raise SystemExit(f"task {task['name']}: the items do not reach the shard argument")
+            loops[task["name"]] = {
+                "node": node,
+                "items": task["withItems"],
+                "upstream": upstream_of(task)[1],
+                "command": container.get("command", []) + container.get("args", []),
+                "image": container["image"],
+            }
+    node_by_task = {
+        task["name"]: container_node(task["template"])[0]
+        for task in dag_tasks
+        if "withItems" not in task
+    }
+    tasks = {}
+    for task in dag_tasks:
+        if "withItems" in task:
+            continue
+        node, template, container = container_node(task["template"])
+        trigger, upstream_tasks = upstream_of(task)
+        upstream = []
+        shards = None
+        for name in upstream_tasks:
+            if name in loops and loops[name]["node"] == node:
+                loop = loops[name]
+                upstream += [node_by_task[u] for u in loop["upstream"]]
+                shards = {key: loop[key] for key in ("items", "command", "image")}
+            else:
+                upstream.append(node_by_task[name])
+        tasks[node] = entry(template, container, sorted(upstream), trigger, shards)
     exit_handler = None
     if "onExit" in spec:
         exit_handler, template, container = container_node(spec["onExit"])

@@ -27,7 +27,8 @@
 //! What KFP cannot express: the trigger rule `one_failed` (an error); `all_done` outside the
 //! exit handler is written as `ALL_UPSTREAM_TASKS_COMPLETED`, which KFP backends may honour
 //! only for exit handlers; node timeouts and pools are not written. A node's `when` condition
-//! is evaluated by `run-node`: a skipped node's container exits 0 and the task shows as
+//! is evaluated by `run-node`: a skipped node's container (and that of every node downstream
+//! of one, skipped too) exits 0 and the task shows as
 //! succeeded, while its downstream nodes see the skip in the metadata store.
 //!
 //! Text of the user's (descriptions, defaults, node ids, paths) is written as YAML scalars and

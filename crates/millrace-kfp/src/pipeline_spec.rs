@@ -1,7 +1,7 @@
 //! The KFP v2 `PipelineSpec`: one container component per node running `run-node`, the
 //! pipeline's parameters as the root's inputs, and the exit handler as KFP's exit-handler group.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use millrace_core::Pipeline;
 use millrace_core::spec::{NodeSpec, ParameterSpec, ParameterType, TriggerRule};
@@ -112,13 +112,31 @@ fn task_parameters(pipeline: &Pipeline, prefix: &str) -> Value {
     json!({ "parameters": parameters })
 }
 
-/// The shell script of nodes with a `when` condition: runs the binary (`$0`) with its
-/// arguments and turns the skip exit code into success. Nothing of the user's is in it.
+/// The shell script of nodes that may be skipped: runs the binary (`$0`) with its arguments
+/// and turns the skip exit code into success. Nothing of the user's is in it.
 fn skip_script() -> String {
     format!(
         "\"$0\" \"$@\"; status=$?; if [ \"$status\" -eq {SKIP_EXIT_CODE} ]; then echo \
-         'skipped: the when condition of this node is false' >&2; exit 0; fi; exit \"$status\""
+         'skipped: the when condition of this node or of one upstream is false' >&2; exit 0; fi; \
+         exit \"$status\""
     )
+}
+
+/// The nodes `run-node` may skip: those with a `when` condition and every node downstream of
+/// one (a node whose upstream node was skipped is skipped too).
+fn skippable_nodes(pipeline: &Pipeline) -> BTreeSet<&str> {
+    let mut skippable = BTreeSet::new();
+    for node in pipeline.nodes_in_order() {
+        if node.options.when.is_some()
+            || node
+                .upstream_node_ids()
+                .iter()
+                .any(|upstream| skippable.contains(upstream))
+        {
+            skippable.insert(node.id.as_str());
+        }
+    }
+    skippable
 }
 
 /// The container executor of `node`.
@@ -128,6 +146,7 @@ pub(crate) fn executor(
     image: &str,
     options: &KfpOptions,
     shard_input: Option<&str>,
+    skippable: bool,
 ) -> Result<Value, KfpError> {
     let mut arguments = vec![
         "run-node".to_owned(),
@@ -149,7 +168,7 @@ pub(crate) fn executor(
             name = parameter.name
         ));
     }
-    let (command, args) = if node.options.when.is_some() {
+    let (command, args) = if skippable {
         let mut args = vec![options.binary.clone()];
         args.extend(arguments);
         (vec!["sh".to_owned(), "-c".to_owned(), skip_script()], args)
@@ -291,7 +310,9 @@ pub fn compile_pipeline_spec(
     let mut body_tasks = Map::new();
     let mut root_tasks = Map::new();
     let grouped = exit_handler.is_some();
+    let skippable = skippable_nodes(pipeline);
     for node in pipeline.nodes_in_order() {
+        let may_skip = skippable.contains(node.id.as_str());
         let name = &names[&node.id];
         let image = node
             .options
@@ -301,7 +322,7 @@ pub fn compile_pipeline_spec(
             .unwrap_or_default();
         executors.insert(
             format!("exec-{name}"),
-            executor(pipeline, node, image, options, None)?,
+            executor(pipeline, node, image, options, None, may_skip)?,
         );
         let mut component = Map::new();
         component.insert("executorLabel".into(), format!("exec-{name}").into());
@@ -325,6 +346,7 @@ pub fn compile_pipeline_spec(
                 options,
                 names: &names,
                 prefix,
+                skippable: may_skip,
             };
             fan_out.add(count, &mut components, &mut executors, dag, &mut node_task)?;
         }

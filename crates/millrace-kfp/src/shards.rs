@@ -33,6 +33,8 @@ pub(crate) struct ShardFanOut<'a> {
     pub(crate) names: &'a BTreeMap<String, String>,
     /// How the enclosing DAG's component names the pipeline parameters.
     pub(crate) prefix: &'a str,
+    /// Whether the node may be skipped (its condition, or an upstream skip).
+    pub(crate) skippable: bool,
 }
 
 impl ShardFanOut<'_> {
@@ -71,6 +73,7 @@ impl ShardFanOut<'_> {
                 self.image,
                 self.options,
                 Some(SHARD_INPUT),
+                self.skippable,
             )?,
         );
         let mut shard_inputs = parameter_inputs(self.pipeline, "");
