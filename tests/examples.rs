@@ -549,8 +549,21 @@ fn taxi_data_profiles_validates_and_transforms_with_reports() {
             .unwrap();
     assert_eq!(graph["ops"].as_array().unwrap().len(), 10);
     let transformed = &artifact_dirs(dir.path(), pipeline, "transform", "transformed_examples")[0];
-    assert!(transformed.join("Split-train/part-00000.parquet").is_file());
-    assert!(transformed.join("Split-eval/part-00000.parquet").is_file());
+    // Transformed in two shards: the merged artifact holds each shard's part, per split.
+    for split in ["Split-train", "Split-eval"] {
+        let parts = std::fs::read_dir(transformed.join(split))
+            .unwrap()
+            .filter(|entry| {
+                entry
+                    .as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|extension| extension == "parquet")
+            })
+            .count();
+        assert_eq!(parts, 2, "{split}");
+    }
 
     // Unchanged data: everything but the validator (which now has a previous span) is cached.
     let (ok, again) = run_in(dir.path(), "taxi_data", &["run"]);
