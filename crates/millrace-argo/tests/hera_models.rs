@@ -1,7 +1,7 @@
 //! The manifests load into hera's models of Argo's API (hera 7.1.0, generated from Argo
 //! v4.0.5's OpenAPI spec; no package ships Argo v4.1's JSON schema) and come back unchanged:
 //! a field the models do not know, or of the wrong type, would be dropped or rejected. Needs
-//! `MILLRACE_TEST_PYTHON` with `hera`; without it the test says it was skipped.
+//! `MILLRACE_TEST_ENGINES_PYTHON` with `hera`; without it the test says it was skipped.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
@@ -29,7 +29,7 @@ if back != manifest:
 
 /// The test venv's Python when it has hera, or `None` (said).
 fn python_with_hera() -> Option<String> {
-    let python = std::env::var("MILLRACE_TEST_PYTHON")
+    let python = std::env::var("MILLRACE_TEST_ENGINES_PYTHON")
         .ok()
         .filter(|python| !python.is_empty());
     let found = python.filter(|python| {
@@ -41,7 +41,7 @@ fn python_with_hera() -> Option<String> {
     if found.is_none() {
         let _ = writeln!(
             std::io::stderr(),
-            "SKIPPED (argo hera models): MILLRACE_TEST_PYTHON is unset or lacks hera \
+            "SKIPPED (argo hera models): MILLRACE_TEST_ENGINES_PYTHON is unset or lacks hera \
              (pip install hera==7.1.0)"
         );
     }

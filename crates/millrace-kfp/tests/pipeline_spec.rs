@@ -1,6 +1,6 @@
 //! `compile_pipeline_spec`: the KFP v2 `PipelineSpec` of small pipelines — its structure, its
 //! DAG against the IR's, hostile text kept literal — and, with the real `kfp`
-//! (`MILLRACE_TEST_PYTHON` with kfp installed), that it loads, round-trips through the IR
+//! (`MILLRACE_TEST_ENGINES_PYTHON` with kfp installed), that it loads, round-trips through the IR
 //! protobuf and that every reference resolves (`tools/python/kfp_check.py`).
 
 #![allow(
@@ -432,7 +432,7 @@ fn the_checker_rejects_a_dangling_dependency_and_an_unknown_field() {
     }
 }
 
-/// Runs `tools/python/kfp_check.py` on the YAML with `MILLRACE_TEST_PYTHON` and asserts `OK`;
+/// Runs `tools/python/kfp_check.py` on the YAML with `MILLRACE_TEST_ENGINES_PYTHON` and asserts `OK`;
 /// says it skipped when that interpreter has no kfp.
 fn check_with_kfp(test: &str, compiled: &KfpPipeline) {
     if let Some(report) = run_kfp_check(test, compiled) {
@@ -443,10 +443,12 @@ fn check_with_kfp(test: &str, compiled: &KfpPipeline) {
 /// The report of `tools/python/kfp_check.py` on the YAML (stdout and stderr), or `None` (said)
 /// without an interpreter with kfp.
 fn run_kfp_check(test: &str, compiled: &KfpPipeline) -> Option<String> {
-    let Some(python) = std::env::var_os("MILLRACE_TEST_PYTHON").filter(|p| !p.is_empty()) else {
+    let Some(python) = std::env::var_os("MILLRACE_TEST_ENGINES_PYTHON").filter(|p| !p.is_empty())
+    else {
         let _ = writeln!(
             std::io::stderr(),
-            "SKIPPED (kfp {test}): MILLRACE_TEST_PYTHON is not set"
+            "SKIPPED (kfp {test}): MILLRACE_TEST_ENGINES_PYTHON is not set; `cargo xtask test` \
+             installs kfp 2.17.3 into a venv and sets it"
         );
         return None;
     };
@@ -457,8 +459,8 @@ fn run_kfp_check(test: &str, compiled: &KfpPipeline) -> Option<String> {
     if !has_kfp {
         let _ = writeln!(
             std::io::stderr(),
-            "SKIPPED (kfp {test}): the MILLRACE_TEST_PYTHON interpreter has no kfp \
-             (pip install kfp==2.13.0)"
+            "SKIPPED (kfp {test}): the MILLRACE_TEST_ENGINES_PYTHON interpreter has no kfp \
+             (pip install kfp==2.17.3)"
         );
         return None;
     }
