@@ -350,9 +350,9 @@ fn run_on_spans(dir: &std::path::Path, name: &str) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-/// The latest evaluation of the taxi pipeline in `dir`.
-fn latest_evaluation(dir: &std::path::Path) -> serde_json::Value {
-    let evaluations = artifact_dirs(dir, "chicago-taxi", "evaluator", "evaluation");
+/// The latest evaluation of pipeline `pipeline` in `dir`.
+fn latest_evaluation_of(dir: &std::path::Path, pipeline: &str) -> serde_json::Value {
+    let evaluations = artifact_dirs(dir, pipeline, "evaluator", "evaluation");
     serde_json::from_slice(
         &std::fs::read(evaluations.last().unwrap().join("evaluation.json")).unwrap(),
     )
@@ -402,7 +402,7 @@ fn taxi_pushes_only_models_under_the_threshold_and_better_than_the_last_blessed(
         text.contains(&format!("pushed as version 2 in {}", pushed_to.display())),
         "{text}"
     );
-    let better = latest_evaluation(dir.path());
+    let better = latest_evaluation_of(dir.path(), "chicago-taxi");
     assert_eq!(better["blessed"], true, "{better:#}");
     assert!(
         better["overall"]["rmse"].as_f64().unwrap() < better["baseline"]["rmse"].as_f64().unwrap(),
@@ -414,7 +414,7 @@ fn taxi_pushes_only_models_under_the_threshold_and_better_than_the_last_blessed(
     let (ok, worse) = run_in(dir.path(), "taxi", &["run", "--param", "max_depth=2"]);
     assert!(ok, "{worse:#}");
     assert_eq!(states(&worse)["trainer"], "complete");
-    let evaluation = latest_evaluation(dir.path());
+    let evaluation = latest_evaluation_of(dir.path(), "chicago-taxi");
     assert_eq!(evaluation["blessed"], false, "{evaluation:#}");
     let checks = evaluation["checks"].as_array().unwrap();
     assert_eq!(checks[0]["passed"], true, "under rmse_max: {evaluation:#}");
@@ -429,7 +429,10 @@ fn taxi_pushes_only_models_under_the_threshold_and_better_than_the_last_blessed(
     assert!(ok, "{strict:#}");
     assert_eq!(states(&strict)["trainer"], "cached");
     assert_eq!(states(&strict)["evaluator"], "complete");
-    assert_eq!(latest_evaluation(dir.path())["blessed"], false);
+    assert_eq!(
+        latest_evaluation_of(dir.path(), "chicago-taxi")["blessed"],
+        false
+    );
     assert_eq!(serving_versions(dir.path()), ["1", "2"]);
 }
 
@@ -459,7 +462,7 @@ fn taxi_retrains_on_a_new_span_and_compares_with_the_blessed_model() {
     let first = run_latest();
     assert_eq!(states(&first)["pusher"], "complete");
     assert_eq!(serving_versions(dir.path()), ["1"]);
-    assert!(latest_evaluation(dir.path())["baseline"].is_null());
+    assert!(latest_evaluation_of(dir.path(), "chicago-taxi")["baseline"].is_null());
 
     // Span 2 arrives: ingested, retrained, and evaluated against the model of span 1.
     write_span(2, &lines[third + 1..]);
@@ -467,7 +470,7 @@ fn taxi_retrains_on_a_new_span_and_compares_with_the_blessed_model() {
     for node in ["example_gen", "transform", "trainer", "evaluator", "pusher"] {
         assert_eq!(states(&second)[node], "complete", "{node}: {second:#}");
     }
-    let evaluation = latest_evaluation(dir.path());
+    let evaluation = latest_evaluation_of(dir.path(), "chicago-taxi");
     let baseline_rmse = evaluation["baseline"]["rmse"].as_f64();
     assert!(
         baseline_rmse.is_some(),
@@ -759,15 +762,6 @@ fn multi_framework_lab_trains_every_framework_at_once_and_pushes_the_lowest_rmse
     );
 }
 
-/// The newest evaluation of the penguin pipeline in `dir`.
-fn latest_penguin_evaluation(dir: &std::path::Path) -> serde_json::Value {
-    let evaluations = artifact_dirs(dir, "penguins", "evaluator", "evaluation");
-    serde_json::from_slice(
-        &std::fs::read(evaluations.last().unwrap().join("evaluation.json")).unwrap(),
-    )
-    .unwrap()
-}
-
 #[test]
 fn penguins_classifies_three_species_blesses_on_accuracy_and_pushes() {
     let dir = tempfile::tempdir().unwrap();
@@ -791,7 +785,7 @@ fn penguins_classifies_three_species_blesses_on_accuracy_and_pushes() {
         text.contains(&format!("pushed as version 1 in {}", pushed_to.display())),
         "{text}"
     );
-    let evaluation = latest_penguin_evaluation(dir.path());
+    let evaluation = latest_evaluation_of(dir.path(), "penguins");
     assert_eq!(evaluation["blessed"], true, "{evaluation:#}");
     let accuracy = evaluation["overall"]["accuracy"].as_f64().unwrap();
     assert!(accuracy > 0.9, "accuracy {accuracy}");
@@ -845,7 +839,7 @@ fn penguins_classifies_three_species_blesses_on_accuracy_and_pushes() {
     );
     assert!(ok, "{weak:#}");
     assert_eq!(states(&weak)["trainer"], "complete");
-    let weak = latest_penguin_evaluation(dir.path());
+    let weak = latest_evaluation_of(dir.path(), "penguins");
     assert_eq!(
         weak["baseline"]["accuracy"].as_f64(),
         Some(accuracy),
@@ -864,7 +858,7 @@ fn penguins_classifies_three_species_blesses_on_accuracy_and_pushes() {
     assert!(ok, "{strict:#}");
     assert_eq!(states(&strict)["trainer"], "cached");
     assert_eq!(states(&strict)["evaluator"], "complete");
-    let strict = latest_penguin_evaluation(dir.path());
+    let strict = latest_evaluation_of(dir.path(), "penguins");
     assert_eq!(strict["blessed"], false, "{strict:#}");
     assert_eq!(strict["checks"][0]["passed"], false, "{strict:#}");
     assert!(!dir.path().join("serving/penguins/2").exists());
