@@ -174,6 +174,14 @@ fn skippable_in_ir(spec: &PipelineSpec) -> BTreeSet<&str> {
     }
 }
 
+/// The strings of a JSON array (none when it is not one).
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .map(|items| items.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
 /// Two JSON values equal as parameter values: numbers by value (KFP stores every number as a
 /// double), everything else exactly.
 fn same_value(left: &Value, right: &Value) -> bool {
@@ -218,12 +226,7 @@ fn assert_dag_equals_ir(
         } else {
             upstream[id.as_str()].iter().copied().collect()
         };
-        let actual_upstream: Vec<&str> = task["upstream"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|id| id.as_str().unwrap())
-            .collect();
+        let actual_upstream: Vec<&str> = strings(&task["upstream"]);
         if actual_upstream != expected_upstream {
             problems.push(format!(
                 "{id}: upstream {actual_upstream:?}, IR {expected_upstream:?}"
@@ -269,12 +272,7 @@ fn assert_dag_equals_ir(
                 task["image"]
             ));
         }
-        let params: Vec<&str> = task["params"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p.as_str().unwrap())
-            .collect();
+        let params: Vec<&str> = strings(&task["params"]);
         if params != parameter_names {
             problems.push(format!(
                 "{id}: passes {params:?}, the pipeline has {parameter_names:?}"
@@ -288,12 +286,7 @@ fn assert_dag_equals_ir(
             problems.push(format!("{id}: skip wrapper {wrapped}"));
         }
         // What the task runs: this binary's run-node for this node of this build.
-        let command: Vec<&str> = task["command"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|part| part.as_str().unwrap())
-            .collect();
+        let command: Vec<&str> = strings(&task["command"]);
         let fingerprint_at = command.iter().position(|part| *part == "--fingerprint");
         if command.first() != Some(&binary.as_str())
             || command.get(1) != Some(&"run-node")
@@ -318,10 +311,7 @@ fn assert_dag_equals_ir(
                         shards["items"]
                     ));
                 }
-                let shard_command: Vec<&str> = shards["command"]
-                    .as_array()
-                    .map(|parts| parts.iter().filter_map(Value::as_str).collect())
-                    .unwrap_or_default();
+                let shard_command = strings(&shards["command"]);
                 let at = shard_command.iter().position(|part| *part == "--shard");
                 let without_shard: Vec<&str> = match at {
                     Some(at) => [&shard_command[..at], &shard_command[at + 2..]].concat(),
