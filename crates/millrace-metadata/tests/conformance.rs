@@ -9,6 +9,7 @@
     clippy::print_stderr
 )] // Tests fail loudly and say what they skip.
 
+#[macro_use]
 mod common;
 
 use std::sync::Arc;
@@ -22,30 +23,6 @@ use millrace_metadata::{
 use serde_json::json;
 
 type Store = Arc<dyn MetadataStore>;
-
-/// One module per backend, each with every test of the suite. A backend that is not available
-/// here (PostgreSQL without a server) skips its tests, saying why.
-macro_rules! conformance {
-    ($($test:ident),* $(,)?) => {
-        conformance!(@backend memory, "memory", $($test),*);
-        conformance!(@backend sqlite, "sqlite", $($test),*);
-        conformance!(@backend postgres, "postgres", $($test),*);
-    };
-    (@backend $module:ident, $backend:literal, $($test:ident),*) => {
-        mod $module {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let dir = tempfile::tempdir().unwrap();
-                    let Some(store) = crate::common::fresh_store($backend, &dir).await else {
-                        return;
-                    };
-                    super::$test(store, &dir).await;
-                }
-            )*
-        }
-    };
-}
 
 conformance!(
     types_are_created_extended_and_never_changed,

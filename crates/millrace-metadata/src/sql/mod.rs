@@ -5,6 +5,7 @@
 pub(crate) mod ops;
 pub(crate) mod schema;
 mod store;
+mod tracking_store;
 
 pub(crate) use store::SqlStore;
 

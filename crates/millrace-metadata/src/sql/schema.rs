@@ -103,7 +103,7 @@ pub(crate) fn ensure(backend: &dyn Backend) -> Result<()> {
         for statement in MILLRACE_INDEXES {
             tx.execute(statement, &[])?;
         }
-        Ok(())
+        crate::tracking::schema::ensure(tx)
     })
 }
 

@@ -36,7 +36,7 @@ impl<B: Backend> SqlStore<B> {
     }
 
     /// Runs `work` in one transaction on a blocking thread.
-    async fn run<R, W>(&self, write: bool, work: W) -> Result<R>
+    pub(crate) async fn run<R, W>(&self, write: bool, work: W) -> Result<R>
     where
         R: Send + 'static,
         W: Fn(&mut dyn SqlTx) -> Result<R> + Send + 'static,

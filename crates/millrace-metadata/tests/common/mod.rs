@@ -2,6 +2,7 @@
 
 #![allow(
     dead_code,
+    unused_macros,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
@@ -74,4 +75,28 @@ pub async fn fresh_store(backend: &str, dir: &tempfile::TempDir) -> Option<Arc<d
             .await
             .unwrap_or_else(|error| panic!("cannot open {url}: {error}")),
     )
+}
+
+/// One module per backend, each with every test of the suite. A backend that is not available
+/// here (PostgreSQL without a server) skips its tests, saying why.
+macro_rules! conformance {
+    ($($test:ident),* $(,)?) => {
+        conformance!(@backend memory, "memory", $($test),*);
+        conformance!(@backend sqlite, "sqlite", $($test),*);
+        conformance!(@backend postgres, "postgres", $($test),*);
+    };
+    (@backend $module:ident, $backend:literal, $($test:ident),*) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let Some(store) = crate::common::fresh_store($backend, &dir).await else {
+                        return;
+                    };
+                    super::$test(store, &dir).await;
+                }
+            )*
+        }
+    };
 }
