@@ -40,6 +40,7 @@ pub mod model;
 mod postgres;
 mod proto;
 pub mod query;
+pub mod registry;
 mod sql;
 mod sqlite;
 pub mod store;

@@ -157,7 +157,9 @@ pub const NODE_CONTEXT: &str = "node";
 ///
 /// Every write is one transaction: it happens entirely or not at all.
 #[async_trait]
-pub trait MetadataStore: crate::tracking::TrackingStore + Send + Sync + fmt::Debug {
+pub trait MetadataStore:
+    crate::tracking::TrackingStore + crate::registry::RegistryStore + Send + Sync + fmt::Debug
+{
     /// Creates a type, or extends an existing one of the same kind, name and version with new
     /// properties. Changing an existing property's type is an error. Returns its id.
     async fn put_type(&self, node_type: &NodeType) -> Result<i64>;

@@ -3,6 +3,7 @@
 //! `ON CONFLICT DO NOTHING` and recursive common table expressions: SQL both engines read alike.
 
 pub(crate) mod ops;
+mod registry_store;
 pub(crate) mod schema;
 mod store;
 mod tracking_store;
