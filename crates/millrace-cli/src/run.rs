@@ -121,7 +121,8 @@ pub(crate) async fn run_node(
         .map_err(RunnerError::from)?;
     let storage = location.storage()?;
     let outcome =
-        NodeLauncher::run_one_node(&*store, pipeline, run_id, node, parameters, &storage).await?;
+        NodeLauncher::run_one_node(&*store, pipeline, run_id, node, parameters, &storage, None)
+            .await?;
     render::node_outcome(run_id, &outcome).write(stdout, json)?;
     match outcome.state {
         NodeState::Failed => Err(CliError::RunFailed),

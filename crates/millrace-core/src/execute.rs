@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::artifact::Artifact;
 use crate::spec::shard::{ShardRole, shard_parts_input};
+use crate::tracking::{MetricStep, ModelRegistration, Tracked};
 
 /// Executes a component in the launcher's process.
 #[async_trait::async_trait]
@@ -192,6 +193,7 @@ pub struct ExecutionContext {
     log: Vec<String>,
     summary: Option<String>,
     shard_role: ShardRole,
+    tracked: Tracked,
 }
 
 impl ExecutionContext {
@@ -212,6 +214,7 @@ impl ExecutionContext {
             log: Vec::new(),
             summary: None,
             shard_role: ShardRole::Whole,
+            tracked: Tracked::default(),
         }
     }
 
@@ -360,9 +363,70 @@ impl ExecutionContext {
         self.metrics.insert(name.into(), value);
     }
 
-    /// The metrics recorded so far.
+    /// The metrics recorded so far (for a stepped metric, its value at the latest step).
     pub fn metrics(&self) -> &BTreeMap<String, f64> {
         &self.metrics
+    }
+
+    /// Records a metric's value at a training step: the runner keeps every step as the
+    /// metric's curve in the execution's tracked run, and the latest step's value as the
+    /// execution's metric.
+    ///
+    /// ```
+    /// # use millrace_core::ExecutionContext;
+    /// let mut context = ExecutionContext::new("forest", "r1", "trainer");
+    /// for (step, loss) in [0.9, 0.5, 0.3].into_iter().enumerate() {
+    ///     context.log_metric_at("loss", loss, step as i64);
+    /// }
+    /// assert_eq!(context.metrics()["loss"], 0.3);
+    /// assert_eq!(context.tracked().curves["loss"].len(), 3);
+    /// ```
+    pub fn log_metric_at(&mut self, name: impl Into<String>, value: f64, step: i64) {
+        let name = name.into();
+        let curve = self.tracked.curves.entry(name.clone()).or_default();
+        if curve.iter().all(|point| point.step <= step) {
+            self.metrics.insert(name, value);
+        }
+        curve.push(MetricStep {
+            value,
+            step,
+            timestamp: crate::tracking::now_ms(),
+        });
+    }
+
+    /// Records a parameter of this execution (a hyper-parameter the component chose or
+    /// searched): shown beside the node's run and compared across runs.
+    pub fn log_param(&mut self, name: impl Into<String>, value: impl std::fmt::Display) {
+        self.tracked.params.insert(name.into(), value.to_string());
+    }
+
+    /// Sets a tag of this execution's run.
+    pub fn set_tag(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.tracked.tags.insert(name.into(), value.into());
+    }
+
+    /// Sets the run's note (MLflow's run description), in Markdown.
+    pub fn set_note(&mut self, note: impl Into<String>) {
+        self.tracked
+            .tags
+            .insert(crate::tracking::NOTE_TAG.to_owned(), note.into());
+    }
+
+    /// Keeps a small file with the execution's run (a plot, a report excerpt) under `name`, a
+    /// relative path. Large outputs belong in output artifacts.
+    pub fn log_file(&mut self, name: impl Into<String>, contents: impl Into<Vec<u8>>) {
+        self.tracked.files.insert(name.into(), contents.into());
+    }
+
+    /// Asks the runner to register the Model artifact of input `registration.input` in the
+    /// model registry (and to move an alias to the new version).
+    pub fn register_model(&mut self, registration: ModelRegistration) {
+        self.tracked.registrations.push(registration);
+    }
+
+    /// Everything tracked so far.
+    pub fn tracked(&self) -> &Tracked {
+        &self.tracked
     }
 
     /// The output artifacts with the properties the executor set, by output name.

@@ -93,6 +93,7 @@ mod pipeline;
 pub mod registry;
 pub mod resolver;
 pub mod spec;
+pub mod tracking;
 
 /// Moved to [`spec::command`]; the old path still works.
 #[doc(hidden)]
@@ -142,6 +143,7 @@ pub use spec::{
     Comparison, ConditionSpec, NodeOptions, ParameterType, PipelineSpec, Problem, Resources,
     RetryPolicy, Schedule, TriggerRule, ValidationIssue,
 };
+pub use tracking::{MetricStep, ModelRegistration, NOTE_TAG, Tracked};
 
 /// The names a pipeline author needs, in one `use`.
 pub mod prelude {

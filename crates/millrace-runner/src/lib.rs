@@ -45,6 +45,7 @@ pub mod properties;
 pub mod record;
 pub mod resolve;
 pub mod state;
+pub mod tracking;
 
 pub use cache_key::{CacheChange, CacheKey};
 pub use dispatch::{NodeDispatcher, NodeTask, TaskEnd};
@@ -60,3 +61,4 @@ pub use local::{LocalRunner, RunEvent, RunSummary, recover_interrupted};
 pub use millrace_storage::ArtifactStorage;
 pub use record::{RunRecord, new_run_id, utc_date_time};
 pub use state::{NodeState, RunState};
+pub use tracking::Provenance;

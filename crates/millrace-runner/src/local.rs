@@ -80,6 +80,8 @@ pub struct LocalRunner {
     keep_going: bool,
     events: Option<tokio::sync::mpsc::UnboundedSender<RunEvent>>,
     dispatcher: Option<Arc<dyn NodeDispatcher>>,
+    experiment: Option<String>,
+    tracking_uri: Option<String>,
 }
 
 /// What to do with a node whose upstream nodes have all finished.
@@ -137,7 +139,24 @@ impl LocalRunner {
             keep_going: false,
             events: None,
             dispatcher: None,
+            experiment: None,
+            tracking_uri: None,
         }
+    }
+
+    /// Tracks new runs in the named experiment `name` (made if new) instead of the
+    /// pipeline's own ([`tracking`](crate::tracking)).
+    pub fn experiment(mut self, name: impl Into<String>) -> Self {
+        self.experiment = Some(name.into());
+        self
+    }
+
+    /// The MLflow-compatible tracking server (`http://127.0.0.1:5000`) that command nodes'
+    /// `mlflow` clients log into: each command attempt gets `MLFLOW_TRACKING_URI` and its own
+    /// run as `MLFLOW_RUN_ID`.
+    pub fn tracking_uri(mut self, uri: impl Into<String>) -> Self {
+        self.tracking_uri = Some(uri.into());
+        self
     }
 
     /// Executes each component node through `dispatcher` (`run-node` in a container, a
@@ -181,7 +200,12 @@ impl LocalRunner {
     ) -> Result<RunSummary> {
         self.storage.check_writable().await?;
         let run_id = new_run_id();
-        let record = RunRecord::start(&*self.store, pipeline, &run_id, parameters).await?;
+        let record = match &self.experiment {
+            Some(name) => {
+                RunRecord::start_in(&*self.store, pipeline, &run_id, parameters, Some(name)).await?
+            }
+            None => RunRecord::start(&*self.store, pipeline, &run_id, parameters).await?,
+        };
         self.execute(pipeline, record, HashMap::new()).await
     }
 
@@ -356,6 +380,7 @@ impl LocalRunner {
                                 id.clone(),
                                 id.clone(),
                             );
+                            let tracking_uri = self.tracking_uri.clone();
                             tracing::info!(node = %id, "starting");
                             self.report(RunEvent::NodeStarted(id.clone()));
                             let dispatcher = self
@@ -386,6 +411,7 @@ impl LocalRunner {
                                     }
                                     None => {
                                         NodeLauncher::new(&*store, &pipeline, &record, &root)
+                                            .tracking_uri(tracking_uri)
                                             .launch(&id)
                                             .await
                                     }

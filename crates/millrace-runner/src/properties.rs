@@ -47,3 +47,7 @@ pub const PARAMETERS: &str = "parameters";
 pub const RUN_STATE: &str = "state";
 /// Run context: when the run ended, in milliseconds since the epoch.
 pub const FINISHED_MS: &str = "finished_ms";
+
+/// Run context: each node's fingerprint, a struct of node id → 16 hex digits (what `rerun`
+/// compares).
+pub const NODE_FINGERPRINTS: &str = "node_fingerprints";

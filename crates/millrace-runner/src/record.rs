@@ -36,6 +36,10 @@ pub struct RunRecord {
     pub pipeline_context: i64,
     /// The `pipeline_run` context.
     pub run_context: i64,
+    /// The experiment its tracked run belongs to ([`crate::tracking`]).
+    pub experiment_id: i64,
+    /// Each node's fingerprint (its spec's), so that `rerun` can say which nodes changed.
+    pub node_fingerprints: BTreeMap<String, String>,
     artifact_types: HashMap<String, i64>,
     execution_types: HashMap<String, i64>,
     node_context_type: i64,
@@ -95,12 +99,26 @@ pub fn new_run_id() -> String {
 }
 
 impl RunRecord {
-    /// Registers the pipeline's types and creates the contexts of a new run.
+    /// Registers the pipeline's types and creates the contexts of a new run, tracked in the
+    /// pipeline's experiment (or the one `MILLRACE_EXPERIMENT` names).
     pub async fn start(
         store: &dyn MetadataStore,
         pipeline: &Pipeline,
         run_id: &str,
         parameters: BTreeMap<String, Json>,
+    ) -> Result<Self> {
+        let experiment = std::env::var(crate::tracking::EXPERIMENT_VARIABLE).ok();
+        RunRecord::start_in(store, pipeline, run_id, parameters, experiment.as_deref()).await
+    }
+
+    /// Like [`start`](Self::start), tracked in the named experiment `experiment` (made if
+    /// new; `None`: the pipeline's own).
+    pub async fn start_in(
+        store: &dyn MetadataStore,
+        pipeline: &Pipeline,
+        run_id: &str,
+        parameters: BTreeMap<String, Json>,
+        experiment: Option<&str>,
     ) -> Result<Self> {
         let mut record = RunRecord::register(store, pipeline, run_id, parameters).await?;
         let pipeline_context = get_or_create_context(
@@ -133,6 +151,8 @@ impl RunRecord {
             .await?;
         record.pipeline_context = pipeline_context;
         record.run_context = run_context;
+        record.experiment_id =
+            crate::tracking::start_pipeline_run(store, &record, experiment).await?;
         Ok(record)
     }
 
@@ -189,6 +209,7 @@ impl RunRecord {
             pipeline.name(),
         )
         .await?;
+        record.experiment_id = crate::tracking::pipeline_run_experiment(store, &record).await?;
         Ok(record)
     }
 
@@ -237,6 +258,16 @@ impl RunRecord {
             parameters,
             pipeline_context: 0,
             run_context: 0,
+            experiment_id: 0,
+            node_fingerprints: pipeline
+                .spec()
+                .nodes
+                .iter()
+                .map(|node| {
+                    let digest = millrace_core::fingerprint::Fingerprint::of_serialize(node);
+                    (node.id.clone(), digest.to_hex()[..16].to_owned())
+                })
+                .collect(),
             artifact_types,
             execution_types,
             node_context_type: store.put_type(&NodeType::context(NODE_CONTEXT)).await?,
@@ -266,6 +297,15 @@ impl RunRecord {
                 properties::PARAMETERS.to_owned(),
                 Value::Struct(self.parameters.clone().into_iter().collect()),
             ),
+            (
+                properties::NODE_FINGERPRINTS.to_owned(),
+                Value::Struct(
+                    self.node_fingerprints
+                        .iter()
+                        .map(|(node, digest)| (node.clone(), Json::String(digest.clone())))
+                        .collect(),
+                ),
+            ),
         ]
         .into()
     }
@@ -288,6 +328,7 @@ impl RunRecord {
                 ..Context::default()
             }])
             .await?;
+        crate::tracking::end_pipeline_run(store, &self.run_id, state).await;
         Ok(())
     }
 

@@ -189,6 +189,7 @@ async fn a_failed_run_lists_as_failed_and_a_run_between_tasks_as_incomplete() {
         "write",
         text(&pipeline, "x"),
         &millrace_runner::ArtifactStorage::local(setup.dir.path().join("artifacts")),
+        None,
     )
     .await
     .unwrap();

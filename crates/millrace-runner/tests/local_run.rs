@@ -613,6 +613,7 @@ impl NodeDispatcher for SameProcessDispatcher {
             &task.node,
             task.parameters.clone(),
             &millrace_runner::ArtifactStorage::local(&self.root),
+            None,
         )
         .await?;
         Ok(TaskEnd::Exited(match outcome.state {

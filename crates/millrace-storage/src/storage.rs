@@ -143,6 +143,15 @@ impl ArtifactStorage {
         self.root.join(parts).to_string()
     }
 
+    /// The path of artifact `uri` relative to the root (`chicago-taxi/trainer/model/12`), or
+    /// `None` when it is not under the root. What a tracking server serves the root under.
+    pub fn relative_path(&self, uri: &str) -> Option<String> {
+        let root = self.root.to_string();
+        let rest = uri.strip_prefix(root.trim_end_matches('/'))?;
+        let rest = rest.strip_prefix('/')?;
+        (!rest.is_empty() && !rest.split('/').any(|part| part == "..")).then(|| rest.to_owned())
+    }
+
     /// A local directory for `parts` under the working directory.
     pub fn local_dir<'a>(&self, parts: impl IntoIterator<Item = &'a str>) -> PathBuf {
         let mut path = self.work_dir.clone();

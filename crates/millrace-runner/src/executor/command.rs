@@ -116,6 +116,7 @@ pub(super) async fn run(command: &CommandSpec, prepared: &Prepared) -> Result<Pr
         .args(arguments)
         .args(&expanded.args)
         .envs(&expanded.env)
+        .envs(&prepared.env)
         .env("MILLRACE_RUN_ID", &prepared.run_id)
         .env("MILLRACE_NODE_ID", &prepared.node_id)
         .stdin(Stdio::null())

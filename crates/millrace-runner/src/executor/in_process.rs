@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use millrace_core::{ArtifactInstance, Execute, ExecutionContext};
 use millrace_metadata::Properties;
 
-use super::{Prepared, Produced, properties_from_json};
+use super::{Failure, Prepared, Produced, properties_from_json};
 
 fn json_properties(properties: &Properties) -> BTreeMap<String, serde_json::Value> {
     properties
@@ -14,7 +14,7 @@ fn json_properties(properties: &Properties) -> BTreeMap<String, serde_json::Valu
         .collect()
 }
 
-pub(super) async fn run(executor: &dyn Execute, prepared: &Prepared) -> Result<Produced, String> {
+pub(super) async fn run(executor: &dyn Execute, prepared: &Prepared) -> Result<Produced, Failure> {
     let mut context =
         ExecutionContext::new(&prepared.pipeline, &prepared.run_id, &prepared.node_id);
     for (name, artifacts) in &prepared.inputs {
@@ -51,18 +51,28 @@ pub(super) async fn run(executor: &dyn Execute, prepared: &Prepared) -> Result<P
             let _ = std::fs::write(prepared.log_dir.join("log.txt"), text);
         }
     }
-    outcome?.map_err(|error| error.to_string())?;
+    let failed = |message: String| Failure {
+        message,
+        metrics: context.metrics().clone(),
+        tracked: context.tracked().clone(),
+    };
+    match outcome {
+        Err(message) => return Err(failed(message)),
+        Ok(Err(error)) => return Err(failed(error.to_string())),
+        Ok(Ok(())) => {}
+    }
     let mut produced = Produced {
         metrics: context.metrics().clone(),
         summary: context.summary().map(str::to_owned),
+        tracked: context.tracked().clone(),
         ..Produced::default()
     };
     for (name, artifact) in context.output_artifacts() {
         produced.properties.insert(
             name,
             (
-                properties_from_json(&artifact.properties)?,
-                properties_from_json(&artifact.custom_properties)?,
+                properties_from_json(&artifact.properties).map_err(Failure::from)?,
+                properties_from_json(&artifact.custom_properties).map_err(Failure::from)?,
             ),
         );
     }

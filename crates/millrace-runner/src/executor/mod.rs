@@ -28,6 +28,8 @@ pub(crate) struct Prepared {
     pub(crate) timeout: Option<Duration>,
     /// What the execution does of a sharded node.
     pub(crate) shard_role: ShardRole,
+    /// Extra environment of a command (the tracking server and run of the attempt).
+    pub(crate) env: BTreeMap<String, String>,
 }
 
 /// What an executor reports back.
@@ -39,16 +41,41 @@ pub(crate) struct Produced {
     pub(crate) metrics: BTreeMap<String, f64>,
     /// What the execution did, in one line.
     pub(crate) summary: Option<String>,
+    /// Curves, parameters, tags, files and registrations it tracked.
+    pub(crate) tracked: millrace_core::Tracked,
 }
 
-/// Runs a component; the error is a message for the execution's record and the user.
+/// Why an execution failed, with what it tracked before it did (a diverging loss curve is
+/// worth keeping).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Failure {
+    /// The message for the execution's record and the user.
+    pub(crate) message: String,
+    /// Metrics logged before the failure.
+    pub(crate) metrics: BTreeMap<String, f64>,
+    /// What it tracked before the failure.
+    pub(crate) tracked: millrace_core::Tracked,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure {
+            message,
+            ..Failure::default()
+        }
+    }
+}
+
+/// Runs a component.
 pub(crate) async fn execute(
     component: &dyn ErasedComponent,
     prepared: &Prepared,
-) -> Result<Produced, String> {
+) -> Result<Produced, Failure> {
     match component.execution() {
         Executor::InProcess(executor) => in_process::run(executor, prepared).await,
-        Executor::Command(command) => command::run(&command, prepared).await,
+        Executor::Command(command) => command::run(&command, prepared)
+            .await
+            .map_err(Failure::from),
     }
 }
 

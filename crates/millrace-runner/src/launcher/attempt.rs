@@ -14,8 +14,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use millrace_core::ErasedComponent;
 use millrace_core::spec::{NodeSpec, ShardRole};
+use millrace_core::{ErasedComponent, ModelRegistration, Tracked};
+use millrace_metadata::registry::{Decision, NewModelVersion};
 use millrace_metadata::{
     Artifact, ArtifactAndEvent, ArtifactState, EventType, Execution, ExecutionState, PathStep,
     PutExecution, Value,
@@ -30,6 +31,7 @@ use crate::launcher::NodeOutcome;
 use crate::layout;
 use crate::properties;
 use crate::state::NodeState;
+use crate::tracking;
 
 /// One attempt's record while it runs: its execution, its pending outputs and where they are
 /// staged.
@@ -121,6 +123,29 @@ impl NodeLauncher<'_> {
         attempt: u32,
     ) -> Result<(i64, std::result::Result<Option<String>, String>)> {
         let running = self.start(node, inputs, (key, role), attempt).await?;
+        // A command's `mlflow` client logs into the attempt's own run, started now.
+        let mut env = BTreeMap::new();
+        let mut node_run = None;
+        if let (Some(uri), millrace_core::Executor::Command(_)) =
+            (&self.tracking_uri, component.execution())
+        {
+            match tracking::start_node_run(self.store, self.record, &node.id, running.id(), attempt)
+                .await
+            {
+                Ok(run_id) => {
+                    env.insert("MLFLOW_TRACKING_URI".to_owned(), uri.clone());
+                    env.insert("MLFLOW_RUN_ID".to_owned(), run_id.clone());
+                    env.insert(
+                        "MLFLOW_EXPERIMENT_ID".to_owned(),
+                        self.record.experiment_id.to_string(),
+                    );
+                    node_run = Some(run_id);
+                }
+                Err(error) => {
+                    tracing::warn!(node = %node.id, %error, "could not start the node's tracked run");
+                }
+            }
+        }
         let prepared = Prepared {
             pipeline: self.pipeline.name().to_owned(),
             run_id: self.record.run_id.clone(),
@@ -131,13 +156,40 @@ impl NodeLauncher<'_> {
             log_dir: running.log_dir.clone(),
             timeout: node.options.timeout_ms.map(Duration::from_millis),
             shard_role: role,
+            env,
         };
-        let result = match executor::execute(component, &prepared).await {
-            Ok(produced) => self.publish(node, &running, produced, &key.name).await,
-            Err(message) => Err(message),
+        let (result, tracked) = match executor::execute(component, &prepared).await {
+            Ok(produced) => {
+                let tracked = (produced.metrics.clone(), produced.tracked.clone());
+                (
+                    self.publish(node, &running, produced, &key.name).await,
+                    tracked,
+                )
+            }
+            Err(failure) => (Err(failure.message), (failure.metrics, failure.tracked)),
         };
+        let (metrics, tracked): (BTreeMap<String, f64>, Tracked) = tracked;
+        let node_run = tracking::finish_node_run(
+            self.store,
+            self.record,
+            self.layout.storage(),
+            tracking::AttemptTracking {
+                node: &node.id,
+                execution_id: running.id(),
+                attempt,
+                run_id: node_run,
+                metrics: &metrics,
+                tracked: &tracked,
+                succeeded: result.is_ok(),
+            },
+        )
+        .await;
         match result {
-            Ok(summary) => Ok((running.id(), Ok(summary))),
+            Ok(summary) => {
+                self.register_models(node, inputs, &tracked.registrations, node_run)
+                    .await;
+                Ok((running.id(), Ok(summary)))
+            }
             Err(message) => {
                 if layout::create_dir(&running.log_dir).is_ok() {
                     let _ = std::fs::write(running.log_dir.join("error.log"), &message);
@@ -149,6 +201,79 @@ impl NodeLauncher<'_> {
                 Ok((running.id(), Err(message)))
             }
         }
+    }
+
+    /// Registers the input models a component asked to register, moving aliases it asked to
+    /// move; each is a decision by `<pipeline>.<node>` recorded in the registry. A failure is
+    /// logged on the node's run: the node has completed.
+    async fn register_models(
+        &self,
+        node: &NodeSpec,
+        inputs: &Inputs,
+        registrations: &[ModelRegistration],
+        node_run: Option<String>,
+    ) {
+        let who = format!("{}.{}", self.pipeline.name(), node.id);
+        for registration in registrations {
+            let result = self
+                .register_model(&who, inputs, registration, node_run.clone())
+                .await;
+            if let Err(error) = result {
+                tracing::warn!(node = %node.id, model = %registration.name, %error, "registering the model failed");
+            }
+        }
+    }
+
+    async fn register_model(
+        &self,
+        who: &str,
+        inputs: &Inputs,
+        registration: &ModelRegistration,
+        node_run: Option<String>,
+    ) -> std::result::Result<(), String> {
+        let artifact = inputs
+            .get(&registration.input)
+            .and_then(|artifacts| artifacts.first())
+            .ok_or_else(|| format!("input `{}` has no artifact to register", registration.input))?;
+        let uri = artifact.uri.clone().unwrap_or_default();
+        let storage_location = self
+            .layout
+            .storage()
+            .relative_path(&uri)
+            .map_or_else(|| uri.clone(), |path| format!("mlflow-artifacts:/{path}"));
+        let why = if registration.reason.is_empty() {
+            "registered by the pipeline".to_owned()
+        } else {
+            registration.reason.clone()
+        };
+        let version = self
+            .store
+            .create_model_version(&NewModelVersion {
+                name: registration.name.clone(),
+                source: uri,
+                artifact_id: artifact.id,
+                storage_location: Some(storage_location),
+                run_id: node_run,
+                run_link: String::new(),
+                description: registration.description.clone(),
+                tags: registration.tags.clone(),
+                decision: Decision::by(who, why.clone()),
+            })
+            .await
+            .map_err(|error| error.to_string())?;
+        tracing::info!(model = %version.name, version = version.version, "registered");
+        if let Some(alias) = &registration.alias {
+            self.store
+                .set_alias(
+                    &version.name,
+                    alias,
+                    version.version,
+                    &Decision::by(who, why),
+                )
+                .await
+                .map_err(|error| error.to_string())?;
+        }
+        Ok(())
     }
 
     /// Records the attempt RUNNING with its inputs and PENDING outputs in one transaction, and

@@ -74,6 +74,7 @@ pub struct NodeLauncher<'a> {
     record: &'a RunRecord,
     layout: Layout,
     retries_here: bool,
+    tracking_uri: Option<String>,
 }
 
 impl<'a> NodeLauncher<'a> {
@@ -90,7 +91,16 @@ impl<'a> NodeLauncher<'a> {
             record,
             layout: Layout::new(storage, pipeline.name()),
             retries_here: true,
+            tracking_uri: None,
         }
+    }
+
+    /// The MLflow-compatible tracking server command nodes log into (`MLFLOW_TRACKING_URI`,
+    /// with the attempt's own run as `MLFLOW_RUN_ID`); `None`: command nodes get no tracking
+    /// server.
+    pub fn tracking_uri(mut self, uri: Option<String>) -> Self {
+        self.tracking_uri = uri;
+        self
     }
 
     /// Makes one attempt only, leaving retries to the orchestrator that calls `run-node`
@@ -110,11 +120,13 @@ impl<'a> NodeLauncher<'a> {
         node_id: &str,
         parameters: BTreeMap<String, serde_json::Value>,
         storage: &ArtifactStorage,
+        tracking_uri: Option<String>,
     ) -> Result<NodeOutcome> {
         pipeline.node(ShardTask::parse(node_id).node)?;
         let record = RunRecord::open_or_start(store, pipeline, run_id, parameters).await?;
         NodeLauncher::new(store, pipeline, &record, storage)
             .single_attempt()
+            .tracking_uri(tracking_uri)
             .launch(node_id)
             .await
     }
