@@ -4,7 +4,8 @@
 //! ingest → statistics → schema → validate (against the schema and the previous span) →
 //! transform → train (a random forest on the transformed trips) → evaluate on the eval split
 //! (blessed when the RMSE is below the `rmse_max` runtime parameter, default 10, and not worse
-//! than the last blessed model) → infra-validate → push.
+//! than the model registry's `taxi@champion`) → infra-validate → push, and register: every
+//! evaluated model becomes a version of `taxi`; a blessed one takes the alias `champion`.
 //!
 //! ```text
 //! cargo run --release --example taxi                       # runs it: the README's main job
@@ -12,6 +13,8 @@
 //! cargo run --release --example taxi -- run --param rmse_max=5 --param max_depth=4
 //! TAXI_DATA='trips/span-{SPAN}/*.csv' cargo run --release --example taxi   # the latest span
 //! cargo run --release --example taxi -- artifacts list --type ModelEvaluation
+//! cargo run --release --example taxi -- runs compare RUN_A RUN_B   # parameters and RMSE
+//! cargo run --release --example taxi -- models show taxi          # versions, champion
 //! ```
 //!
 //! The run's summary says where the model went (`pusher ... pushed version N to ...`);

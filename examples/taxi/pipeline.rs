@@ -1,7 +1,7 @@
 //! The taxi pipeline's definition, apart from its `main` so that benchmarks can build it too.
 
 use millrace::components::model::{
-    Algorithm, Evaluator, InfraValidator, Metric, Pusher, Threshold, Trainer,
+    Algorithm, Evaluator, InfraValidator, Metric, Pusher, Registrar, Threshold, Trainer,
 };
 use millrace::components::{CsvExampleGen, ExampleValidator, SchemaGen, StatisticsGen, Transform};
 use millrace::prelude::*;
@@ -10,6 +10,10 @@ use millrace::tabular::transform::{Fill, TransformOp};
 
 /// The label.
 const LABEL: &str = "fare";
+
+/// The name the model is registered under: every evaluated model is a version, the best one
+/// holds the alias `champion`.
+pub const REGISTERED_MODEL: &str = "taxi";
 
 /// Numeric trip features, each filled with its median where missing (so that serving can
 /// predict every trip) under the name `<feature>_filled`.
@@ -63,7 +67,7 @@ pub fn pipeline() -> Result<Pipeline, BuildError> {
     let mut p = Pipeline::builder("chicago-taxi");
     p.description(
         "Fare regression on the Chicago taxi trips, pushed when better than a threshold and \
-         than the last blessed model.",
+         than the registry's champion, and registered as a version of `taxi`.",
     );
     let rmse_max = p.param("rmse_max", 10.0_f64);
     p.describe_param(
@@ -117,10 +121,9 @@ pub fn pipeline() -> Result<Pipeline, BuildError> {
         )
         .configure(|trainer| trainer.features = features()),
     );
-    let baseline = p.resolve(
-        "latest_blessed_model",
-        LatestBlessedModel::of(trained.model),
-    );
+    // The baseline to beat is the registry's champion: the evaluator blesses a model that is
+    // below the threshold and not worse than it, and the registrar then moves `champion`.
+    let baseline = p.resolve("champion", ModelAlias::of(REGISTERED_MODEL, "champion"));
     let evaluated = p.add(
         "evaluator",
         Evaluator::with_baseline(
@@ -141,6 +144,15 @@ pub fn pipeline() -> Result<Pipeline, BuildError> {
     p.add(
         "pusher",
         Pusher::with_infra(trained.model, evaluated.blessing, infra.blessing, &serving),
+    );
+    p.add(
+        "registrar",
+        Registrar::with_evaluation(
+            trained.model,
+            evaluated.blessing,
+            evaluated.evaluation,
+            REGISTERED_MODEL,
+        ),
     );
     p.build()
 }

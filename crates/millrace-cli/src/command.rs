@@ -115,6 +115,40 @@ pub enum Command {
         /// `image build` tags; Kubernetes needs it unless every node names its own).
         #[arg(long, value_name = "IMAGE")]
         image: Option<String>,
+        /// Track the run in this named experiment (default: the pipeline's own).
+        #[arg(long, env = "MILLRACE_EXPERIMENT")]
+        experiment: Option<String>,
+        /// The MLflow-compatible tracking server command nodes log into (default: a server
+        /// this process starts on 127.0.0.1 for the run, when the pipeline has command nodes).
+        #[arg(long, env = "MLFLOW_TRACKING_URI")]
+        tracking_uri: Option<String>,
+    },
+    /// Run a past run again: the same pipeline (refused, saying what differs, when this
+    /// binary's is not the one it ran) with the same parameters.
+    Rerun {
+        /// The run to reproduce.
+        run_id: String,
+        /// Run at most this many nodes at once (default: the number of cores).
+        #[arg(long)]
+        parallelism: Option<usize>,
+        /// Where metadata and artifacts go.
+        #[command(flatten)]
+        location: Location,
+        /// Print the run summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The experiments of the store (every pipeline is one).
+    Experiments {
+        /// What to show.
+        #[command(subcommand)]
+        command: ExperimentsCommand,
+    },
+    /// The model registry: registered models, versions, aliases, approvals.
+    Models {
+        /// What to show or change.
+        #[command(subcommand)]
+        command: crate::models::ModelsCommand,
     },
     /// The pipeline's container image: print its Containerfile, or build it (`image build`).
     Image(crate::containers::ImageArgs),
@@ -222,6 +256,60 @@ pub enum RunsCommand {
     Show {
         /// The run.
         run_id: String,
+        /// Where the metadata is.
+        #[command(flatten)]
+        location: Location,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs side by side: parameters and metrics, differences marked.
+    Compare {
+        /// The runs (two or more).
+        #[arg(num_args = 2.., required = true)]
+        run_ids: Vec<String>,
+        /// Where the metadata is.
+        #[command(flatten)]
+        location: Location,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every point of a run's metric (a training curve), by step.
+    Metric {
+        /// The run.
+        run_id: String,
+        /// The metric.
+        key: String,
+        /// The metric of this node of the run (its latest attempt).
+        #[arg(long)]
+        node: Option<String>,
+        /// Where the metadata is.
+        #[command(flatten)]
+        location: Location,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs matching MLflow's filter grammar, in an experiment.
+    Search {
+        /// The filter and order.
+        #[command(flatten)]
+        search: crate::tracking::SearchArgs,
+        /// Where the metadata is.
+        #[command(flatten)]
+        location: Location,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `experiments ...`
+#[derive(Debug, Subcommand)]
+pub enum ExperimentsCommand {
+    /// Every active experiment.
+    List {
         /// Where the metadata is.
         #[command(flatten)]
         location: Location,
@@ -352,6 +440,8 @@ where
             containers,
             kubernetes,
             image,
+            experiment,
+            tracking_uri,
         } => {
             let request = crate::run::RunRequest {
                 params,
@@ -363,9 +453,36 @@ where
                 containers,
                 image: image.as_deref(),
                 dispatcher: crate::kubernetes::dispatcher(kubernetes, image.as_deref()).await?,
+                experiment: experiment.as_deref(),
+                tracking_uri: tracking_uri.as_deref(),
             };
             crate::run::run(&pipeline, &request, stdout, stderr).await?;
         }
+        Command::Rerun {
+            run_id,
+            parallelism,
+            location,
+            json,
+        } => {
+            let request = crate::run::RunRequest {
+                params: &[],
+                resume: None,
+                parallelism: *parallelism,
+                keep_going: false,
+                location,
+                json: *json,
+                containers: &crate::containers::ContainerRunArgs::default(),
+                image: None,
+                dispatcher: None,
+                experiment: None,
+                tracking_uri: None,
+            };
+            crate::tracking::rerun(&pipeline, run_id, &request, stdout, stderr).await?;
+        }
+        Command::Experiments {
+            command: ExperimentsCommand::List { location, json },
+        } => crate::tracking::experiments(location, *json, stdout).await?,
+        Command::Models { command } => crate::models::execute(command, stdout).await?,
         Command::Image(args) => crate::containers::image(&pipeline, args, stdout, stderr).await?,
         Command::Runs { command } => match command {
             RunsCommand::List {
@@ -387,6 +504,26 @@ where
             } => {
                 crate::inspect::runs_show(&pipeline, run_id, location, *json, stdout).await?;
             }
+            RunsCommand::Compare {
+                run_ids,
+                location,
+                json,
+            } => crate::tracking::compare(run_ids, location, *json, stdout).await?,
+            RunsCommand::Metric {
+                run_id,
+                key,
+                node,
+                location,
+                json,
+            } => {
+                crate::tracking::metric(run_id, key, node.as_deref(), location, *json, stdout)
+                    .await?;
+            }
+            RunsCommand::Search {
+                search,
+                location,
+                json,
+            } => crate::tracking::search(&pipeline, search, location, *json, stdout).await?,
         },
         Command::Gc {
             keep_last,

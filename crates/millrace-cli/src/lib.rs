@@ -52,8 +52,10 @@ mod error;
 mod inspect;
 mod kfp;
 mod kubernetes;
+mod models;
 mod render;
 mod run;
+mod tracking;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -62,12 +64,14 @@ use std::process::ExitCode;
 use millrace_core::{BuildError, Pipeline};
 
 pub use command::{
-    ArtifactsCommand, CacheCommand, Cli, Command, GraphFormat, LineageDirection, Location,
-    RunsCommand, Target,
+    ArtifactsCommand, CacheCommand, Cli, Command, ExperimentsCommand, GraphFormat,
+    LineageDirection, Location, RunsCommand, Target,
 };
 pub use containers::{ContainerRunArgs, ImageArgs, ImageCommand};
 pub use error::CliError;
 pub use kubernetes::{KubernetesCompileArgs, KubernetesRunArgs, RunOn};
+pub use models::{DecisionArgs, ModelsCommand};
+pub use tracking::SearchArgs;
 
 /// Runs the command line of a pipeline binary with the process's arguments.
 ///

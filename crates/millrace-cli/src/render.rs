@@ -15,6 +15,8 @@ use serde_json::{Value as Json, json};
 
 use crate::error::CliError;
 
+pub(crate) mod tracking;
+
 /// An answer, ready to print either way.
 pub(crate) struct Rendered {
     /// The machine-readable form.

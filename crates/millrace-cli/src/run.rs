@@ -22,6 +22,10 @@ pub(crate) struct RunRequest<'a> {
     pub(crate) image: Option<&'a str>,
     /// Where component nodes run, when not in this process (`--on kubernetes`).
     pub(crate) dispatcher: Option<std::sync::Arc<dyn millrace_runner::NodeDispatcher>>,
+    /// A named experiment to track the run in (default: the pipeline's).
+    pub(crate) experiment: Option<&'a str>,
+    /// The tracking server command nodes log into.
+    pub(crate) tracking_uri: Option<&'a str>,
 }
 
 pub(crate) async fn run(
@@ -36,6 +40,17 @@ pub(crate) async fn run(
     if request.resume.is_some() && !request.params.is_empty() {
         return Err(CliError::ParametersOnResume);
     }
+    let summary = execute_run(pipeline, request, parameters, stdout).await?;
+    verdict(&summary, stderr)
+}
+
+/// Runs (or resumes) the pipeline with `parameters` and prints the summary.
+pub(crate) async fn execute_run(
+    pipeline: &Pipeline,
+    request: &RunRequest<'_>,
+    parameters: std::collections::BTreeMap<String, serde_json::Value>,
+    stdout: &mut dyn Write,
+) -> Result<millrace_runner::RunSummary, CliError> {
     let store = millrace_metadata::connect(&request.location.store)
         .await
         .map_err(RunnerError::from)?;
@@ -46,6 +61,12 @@ pub(crate) async fn run(
     }
     if let Some(parallelism) = request.parallelism {
         runner = runner.parallelism(parallelism);
+    }
+    if let Some(experiment) = request.experiment {
+        runner = runner.experiment(experiment);
+    }
+    if let Some(uri) = request.tracking_uri {
+        runner = runner.tracking_uri(uri);
     }
     if let Some(dispatcher) = crate::containers::dispatcher(
         pipeline,
@@ -73,6 +94,14 @@ pub(crate) async fn run(
     }
     let summary = summary?;
     render::run_summary(&summary).write(stdout, request.json)?;
+    Ok(summary)
+}
+
+/// Success, or the failure and how to resume.
+pub(crate) fn verdict(
+    summary: &millrace_runner::RunSummary,
+    stderr: &mut dyn Write,
+) -> Result<(), CliError> {
     if summary.succeeded {
         Ok(())
     } else {

@@ -136,7 +136,7 @@ pub use fingerprint::Fingerprint;
 pub use parameter::{Param, ParameterValue, RuntimeParameter};
 pub use pipeline::Pipeline;
 pub use registry::{ComponentRegistration, Registry};
-pub use resolver::{Importer, LatestArtifact, LatestBlessedModel, Resolver, SpanRange};
+pub use resolver::{Importer, LatestArtifact, LatestBlessedModel, ModelAlias, Resolver, SpanRange};
 pub use spec::command::{CommandSpec, Placeholder};
 pub use spec::error::{BuildError, Error};
 pub use spec::{
@@ -153,9 +153,9 @@ pub mod prelude {
     pub use crate::{
         Artifact, Channel, CommandSpec, Component, ComponentError, Condition, Execute,
         ExecutionContext, Executor, Importer, Input, InputDeclaration, InputSet, LatestArtifact,
-        LatestBlessedModel, Node, NodeHandle, Output, OutputDeclaration, OutputSet, Param,
-        Pipeline, PipelineBuilder, PipelineSpec, Resources, RetryPolicy, Schedule, SpanRange,
-        TriggerRule,
+        LatestBlessedModel, ModelAlias, Node, NodeHandle, Output, OutputDeclaration, OutputSet,
+        Param, Pipeline, PipelineBuilder, PipelineSpec, Resources, RetryPolicy, Schedule,
+        SpanRange, TriggerRule,
     };
 }
 

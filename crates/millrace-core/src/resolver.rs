@@ -184,6 +184,48 @@ impl Resolver for SpanRange {
     }
 }
 
+/// The Model artifact that a registered model's alias points at in the model registry —
+/// `ModelAlias::of("taxi", "champion")` — so that a pipeline compares against the champion.
+/// It resolves nothing while the alias points nowhere (the first run).
+///
+/// ```
+/// use millrace_core::prelude::*;
+///
+/// let mut builder = Pipeline::builder("challenge");
+/// let champion = builder.resolve("champion", ModelAlias::of("taxi", "champion"));
+/// # let _ = champion.model;
+/// let pipeline = builder.build().unwrap();
+/// assert_eq!(pipeline.spec().nodes[0].outputs["model"].artifact_type, "Model");
+/// ```
+#[derive(Debug, Clone)]
+pub struct ModelAlias {
+    model: String,
+    alias: String,
+}
+
+impl ModelAlias {
+    /// The version of registered model `model` that `alias` points at.
+    pub fn of(model: impl Into<String>, alias: impl Into<String>) -> Self {
+        ModelAlias {
+            model: model.into(),
+            alias: alias.into(),
+        }
+    }
+}
+
+impl Resolver for ModelAlias {
+    type Outputs = BlessedModelOutputs;
+    fn into_query(self) -> (ResolverStrategy, Vec<(&'static str, ErasedChannel)>) {
+        (
+            ResolverStrategy::ModelAlias {
+                model: self.model,
+                alias: self.alias,
+            },
+            Vec::new(),
+        )
+    }
+}
+
 /// The output of an [`Importer`].
 #[derive(Debug, Clone, Copy)]
 pub struct ImporterOutputs<T: Artifact> {

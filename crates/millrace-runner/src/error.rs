@@ -33,6 +33,21 @@ pub enum RunnerError {
         /// Its fingerprint.
         ours: String,
     },
+    /// `rerun` of a run whose pipeline is not this binary's.
+    #[error(
+        "run `{run_id}` ran the pipeline with fingerprint {recorded}, but this binary's has {ours}: {}; build the commit the run came from (its tag mlflow.source.git.commit) to reproduce it",
+        differences.join("; ")
+    )]
+    RerunOfChangedPipeline {
+        /// The run.
+        run_id: String,
+        /// The fingerprint the run recorded.
+        recorded: String,
+        /// This binary's.
+        ours: String,
+        /// What differs, node by node.
+        differences: Vec<String>,
+    },
     /// No run has this id.
     #[error("there is no run `{run_id}` in {store}")]
     UnknownRun {

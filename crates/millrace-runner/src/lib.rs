@@ -33,6 +33,7 @@
 //! ```
 
 pub mod cache_key;
+pub mod compare;
 pub mod dispatch;
 mod error;
 pub mod executor;
@@ -43,11 +44,13 @@ pub mod layout;
 pub mod local;
 pub mod properties;
 pub mod record;
+pub mod rerun;
 pub mod resolve;
 pub mod state;
 pub mod tracking;
 
 pub use cache_key::{CacheChange, CacheKey};
+pub use compare::{ComparedRow, ComparedRun, RunComparison, compare_runs};
 pub use dispatch::{NodeDispatcher, NodeTask, TaskEnd};
 pub use error::{Result, RunnerError};
 pub use garbage::{GarbageCollection, collect_garbage};
@@ -60,5 +63,6 @@ pub use layout::Layout;
 pub use local::{LocalRunner, RunEvent, RunSummary, recover_interrupted};
 pub use millrace_storage::ArtifactStorage;
 pub use record::{RunRecord, new_run_id, utc_date_time};
+pub use rerun::rerun_parameters;
 pub use state::{NodeState, RunState};
 pub use tracking::Provenance;

@@ -259,15 +259,7 @@ impl RunRecord {
             pipeline_context: 0,
             run_context: 0,
             experiment_id: 0,
-            node_fingerprints: pipeline
-                .spec()
-                .nodes
-                .iter()
-                .map(|node| {
-                    let digest = millrace_core::fingerprint::Fingerprint::of_serialize(node);
-                    (node.id.clone(), digest.to_hex()[..16].to_owned())
-                })
-                .collect(),
+            node_fingerprints: node_fingerprints(pipeline),
             artifact_types,
             execution_types,
             node_context_type: store.put_type(&NodeType::context(NODE_CONTEXT)).await?,
@@ -397,6 +389,19 @@ impl RunRecord {
             ..Context::default()
         }
     }
+}
+
+/// Each node's fingerprint: the first 16 hex digits of its spec's.
+pub fn node_fingerprints(pipeline: &Pipeline) -> BTreeMap<String, String> {
+    pipeline
+        .spec()
+        .nodes
+        .iter()
+        .map(|node| {
+            let digest = millrace_core::fingerprint::Fingerprint::of_serialize(node);
+            (node.id.clone(), digest.to_hex()[..16].to_owned())
+        })
+        .collect()
 }
 
 /// The context of run `run_id`, or an error that says there is no such run.

@@ -256,6 +256,30 @@ fn span_of(artifact: &Artifact) -> Option<i64> {
     }
 }
 
+/// The LIVE Model artifact registered model `model`'s `alias` points at; nothing when the
+/// model, the alias or a live artifact is missing (the first run of a pipeline).
+pub(crate) async fn model_alias(
+    store: &dyn MetadataStore,
+    model: &str,
+    alias: &str,
+) -> Result<Vec<Artifact>> {
+    let version = match store.get_version_by_alias(model, alias).await {
+        Ok(version) => version,
+        Err(millrace_metadata::MetadataError::NotFound { .. }) => return Ok(Vec::new()),
+        Err(error) => return Err(error.into()),
+    };
+    let Some(artifact_id) = version.artifact_id else {
+        return Ok(Vec::new());
+    };
+    let found = store
+        .get_artifacts(&millrace_metadata::NodeQuery::all().ids([artifact_id]))
+        .await?;
+    Ok(found
+        .into_iter()
+        .filter(|artifact| artifact.state == millrace_metadata::ArtifactState::Live)
+        .collect())
+}
+
 /// What a resolver node selects.
 pub(crate) async fn resolve(
     store: &dyn MetadataStore,
@@ -323,5 +347,6 @@ pub(crate) async fn resolve(
             in_range.reverse();
             Ok(in_range)
         }
+        ResolverStrategy::ModelAlias { model, alias } => model_alias(store, model, alias).await,
     }
 }

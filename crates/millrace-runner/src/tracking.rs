@@ -462,3 +462,58 @@ fn now_ms() -> i64 {
         .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }
+
+/// Puts a node's metrics on the pipeline run as `<node>.<metric>` (a cached node's, which
+/// has no run of its own in this pipeline run). Logged, never returned, on failure.
+pub async fn carry_metrics_to_pipeline_run(
+    store: &dyn MetadataStore,
+    record: &RunRecord,
+    node: &str,
+    metrics: &BTreeMap<String, f64>,
+) {
+    if metrics.is_empty() {
+        return;
+    }
+    let now = now_ms();
+    let points: Vec<Metric> = metrics
+        .iter()
+        .map(|(key, value)| Metric {
+            key: format!("{node}.{key}"),
+            point: MetricPoint {
+                value: *value,
+                timestamp: now,
+                step: 0,
+            },
+        })
+        .collect();
+    let empty = BTreeMap::new();
+    if let Err(error) = log_in_batches(store, &record.run_id, &empty, &empty, &points).await {
+        tracing::warn!(%node, %error, "could not put the node's metrics on the run");
+    }
+}
+
+/// The run of node `node`'s latest attempt in pipeline run `run_id`.
+pub async fn node_run_of(
+    store: &dyn MetadataStore,
+    run_id: &str,
+    node: &str,
+) -> Result<millrace_metadata::tracking::TrackedRun> {
+    let children = match store.child_runs(run_id).await {
+        Ok(children) => children,
+        Err(MetadataError::NotFound { .. }) => {
+            return Err(crate::RunnerError::UnknownRun {
+                run_id: run_id.to_owned(),
+                store: store.location(),
+            });
+        }
+        Err(error) => return Err(error.into()),
+    };
+    children
+        .into_iter()
+        .rev()
+        .find(|run| run.tags.get(NODE_TAG).is_some_and(|tagged| tagged == node))
+        .ok_or_else(|| crate::RunnerError::UnknownRun {
+            run_id: format!("{run_id} (node `{node}` tracked nothing in it)"),
+            store: store.location(),
+        })
+}

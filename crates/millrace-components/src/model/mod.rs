@@ -12,6 +12,7 @@ pub mod native;
 pub mod prediction;
 pub mod pusher;
 pub mod python_trainer;
+pub mod registrar;
 pub mod train_fn;
 pub mod trainer;
 pub mod tuner;
@@ -33,6 +34,7 @@ pub use native::{
 pub use prediction::ClassPredictions;
 pub use pusher::{Push, Pusher, copy_model, push_model};
 pub use python_trainer::{Framework, MODEL_SCRIPT, PythonTrainer};
+pub use registrar::{Registrar, Registration};
 pub use train_fn::{CustomModel, Predict, TrainFn, TrainFnError, TrainFnRegistration};
 pub use trainer::{LoadedModel, NATIVE_MODEL_FILE, Trainer};
 pub use tuner::{HYPERPARAMETERS_FILE, Search, Tuner, TuningResult};

@@ -116,6 +116,14 @@ pub enum ResolverStrategy {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         latest_spans: Option<u32>,
     },
+    /// The Model artifact a registered model's alias points at (`taxi@champion`), from the
+    /// model registry; nothing when the alias points nowhere yet.
+    ModelAlias {
+        /// The registered model.
+        model: String,
+        /// The alias.
+        alias: String,
+    },
 }
 
 impl ResolverStrategy {
@@ -125,6 +133,7 @@ impl ResolverStrategy {
             ResolverStrategy::LatestArtifact => "latest_artifact",
             ResolverStrategy::LatestBlessedModel => "latest_blessed_model",
             ResolverStrategy::SpanRange { .. } => "span_range",
+            ResolverStrategy::ModelAlias { .. } => "model_alias",
         }
     }
 }

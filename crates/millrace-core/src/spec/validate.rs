@@ -595,8 +595,47 @@ impl<'a> Checker<'a> {
         problems
     }
 
+    /// A model-alias resolver reads the registry, not a channel: no inputs, one `model`
+    /// output of type Model, a model and an alias named.
+    fn model_alias_resolver(&mut self, node: &NodeSpec, model: &str, alias: &str) {
+        if !node.inputs.is_empty() {
+            self.node_issue(
+                &node.id,
+                Problem::InvalidResolver(
+                    "the model_alias strategy reads the model registry and takes no inputs"
+                        .to_owned(),
+                ),
+            );
+        }
+        if model.trim().is_empty() || alias.trim().is_empty() {
+            self.node_issue(
+                &node.id,
+                Problem::InvalidResolver(format!(
+                    "the model_alias strategy needs a registered model and an alias (got `{model}@{alias}`)"
+                )),
+            );
+        }
+        let outputs: Vec<(&String, &str)> = node
+            .outputs
+            .iter()
+            .map(|(name, output)| (name, output.artifact_type.as_str()))
+            .collect();
+        if outputs.len() != 1 || outputs[0].0 != "model" || outputs[0].1 != "Model" {
+            self.node_issue(
+                &node.id,
+                Problem::InvalidResolver(
+                    "the model_alias strategy has one output, `model`, of type Model".to_owned(),
+                ),
+            );
+        }
+    }
+
     fn resolver(&mut self, node: &NodeSpec, strategy: &ResolverStrategy) {
+        if let ResolverStrategy::ModelAlias { model, alias } = strategy {
+            return self.model_alias_resolver(node, model, alias);
+        }
         let (source, output, fixed_type) = match strategy {
+            ResolverStrategy::ModelAlias { .. } => return,
             ResolverStrategy::LatestArtifact => ("source", "artifact", None),
             ResolverStrategy::LatestBlessedModel => ("model", "model", Some("Model")),
             ResolverStrategy::SpanRange {

@@ -174,6 +174,23 @@ impl NodeLauncher<'_> {
             ],
         )?;
         let id = self.record_links(node, execution, inputs, &outputs).await?;
+        // The reused execution's metrics are this run's too: a cached node compares like one
+        // that ran.
+        let metrics: BTreeMap<String, f64> = hit
+            .execution
+            .custom_properties
+            .iter()
+            .filter_map(|(name, value)| {
+                let metric = name.strip_prefix(properties::METRIC_PREFIX)?;
+                match value {
+                    Value::Double(number) => Some((metric.to_owned(), *number)),
+                    Value::Int(number) => Some((metric.to_owned(), *number as f64)),
+                    _ => None,
+                }
+            })
+            .collect();
+        crate::tracking::carry_metrics_to_pipeline_run(self.store, self.record, &node.id, &metrics)
+            .await;
         // The cached execution's summary says what the reused outputs are.
         let summary = match hit.execution.custom_properties.get(properties::SUMMARY) {
             Some(Value::String(summary)) => Some(summary.clone()),

@@ -20,15 +20,22 @@ impl NodeLauncher<'_> {
         node: &NodeSpec,
         strategy: &ResolverStrategy,
     ) -> Result<NodeOutcome> {
-        let source = node
-            .inputs
-            .values()
-            .next()
-            .ok_or_else(|| RunnerError::InvalidNode {
-                node: node.id.clone(),
-                reason: "a resolver needs a source input".to_owned(),
-            })?;
-        let found = resolve::resolve(self.store, self.record, strategy, &source.channel).await?;
+        let found = match strategy {
+            ResolverStrategy::ModelAlias { model, alias } => {
+                resolve::model_alias(self.store, model, alias).await?
+            }
+            _ => {
+                let source =
+                    node.inputs
+                        .values()
+                        .next()
+                        .ok_or_else(|| RunnerError::InvalidNode {
+                            node: node.id.clone(),
+                            reason: "a resolver needs a source input".to_owned(),
+                        })?;
+                resolve::resolve(self.store, self.record, strategy, &source.channel).await?
+            }
+        };
         let output = node.outputs.keys().next().cloned().unwrap_or_default();
         let count = found.len();
         let execution = self.execution(
