@@ -74,6 +74,7 @@ fn hello_registers_its_components_for_other_processes() {
             "millrace.InfraValidator",
             "millrace.Pusher",
             "millrace.PythonTrainer",
+            "millrace.Registrar",
             "millrace.SchemaGen",
             "millrace.StatisticsGen",
             "millrace.Trainer",
@@ -434,6 +435,85 @@ fn taxi_pushes_only_models_under_the_threshold_and_better_than_the_last_blessed(
         false
     );
     assert_eq!(serving_versions(dir.path()), ["1", "2"]);
+}
+
+#[test]
+fn taxi_registers_every_evaluated_model_and_the_better_one_holds_champion() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, deep) = run_in(dir.path(), "taxi", &["run", "--param", "max_depth=12"]);
+    assert!(ok, "{deep:#}");
+    let (ok, stump) = run_in(dir.path(), "taxi", &["run", "--param", "max_depth=2"]);
+    assert!(ok, "{stump:#}");
+    let (deep_id, stump_id) = (
+        deep["run_id"].as_str().unwrap(),
+        stump["run_id"].as_str().unwrap(),
+    );
+    // `runs compare` shows the parameter and the RMSE apart.
+    let (ok, compared) = run_in(dir.path(), "taxi", &["runs", "compare", deep_id, stump_id]);
+    assert!(ok, "{compared:#}");
+    let row = |kind: &str, key: &str| {
+        compared[kind]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["key"] == key)
+            .unwrap_or_else(|| panic!("no {kind} row {key}: {compared:#}"))
+            .clone()
+    };
+    let depth = row("params", "max_depth");
+    assert_eq!(depth["differs"], true);
+    assert_eq!(depth["values"], serde_json::json!(["12", "2"]));
+    let rmse = row("metrics", "evaluator.rmse");
+    assert_eq!(rmse["differs"], true);
+    let (deep_rmse, stump_rmse) = (
+        rmse["values"][0].as_f64().unwrap(),
+        rmse["values"][1].as_f64().unwrap(),
+    );
+    assert!(deep_rmse < stump_rmse, "{rmse:#}");
+    assert_eq!(row("params", "trees")["differs"], false);
+    // The better model holds `champion`; the other is version 2 without it.
+    let (ok, shown) = run_in(dir.path(), "taxi", &["models", "show", "taxi"]);
+    assert!(ok, "{shown:#}");
+    let versions = shown["versions"].as_array().unwrap();
+    let version = |number: i64| {
+        versions
+            .iter()
+            .find(|version| version["version"] == number)
+            .unwrap_or_else(|| panic!("no version {number}: {shown:#}"))
+    };
+    assert_eq!(version(1)["aliases"], serde_json::json!(["champion"]));
+    assert_eq!(version(2)["aliases"], serde_json::json!([]));
+    assert_eq!(version(2)["tags"]["blessed"], "false");
+    assert_eq!(version(1)["tags"]["blessed"], "true");
+    assert_eq!(version(1)["user_id"], "chicago-taxi.registrar");
+    // The champion is the deep run's Model artifact: lineage from the version to the run.
+    let trainer_of = |summary: &serde_json::Value| {
+        summary["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|node| node["node"] == "trainer")
+            .unwrap()["execution_id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (ok, lineage) = run_in(
+        dir.path(),
+        "taxi",
+        &[
+            "lineage",
+            &version(1)["artifact_id"].to_string(),
+            "--direction",
+            "upstream",
+        ],
+    );
+    assert!(ok, "{lineage:#}");
+    assert!(
+        lineage
+            .to_string()
+            .contains(&format!("\"id\":{}", trainer_of(&deep))),
+        "the champion's lineage leads to the deep run's trainer: {lineage:#}"
+    );
 }
 
 #[test]

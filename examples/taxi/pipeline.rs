@@ -123,7 +123,10 @@ pub fn pipeline() -> Result<Pipeline, BuildError> {
     );
     // The baseline to beat is the registry's champion: the evaluator blesses a model that is
     // below the threshold and not worse than it, and the registrar then moves `champion`.
-    let baseline = p.resolve("champion", ModelAlias::of(REGISTERED_MODEL, "champion"));
+    let baseline = p.resolve(
+        "champion",
+        ModelAlias::of(REGISTERED_MODEL, "champion").baseline_for(trained.model),
+    );
     let evaluated = p.add(
         "evaluator",
         Evaluator::with_baseline(

@@ -188,6 +188,10 @@ impl Resolver for SpanRange {
 /// `ModelAlias::of("taxi", "champion")` — so that a pipeline compares against the champion.
 /// It resolves nothing while the alias points nowhere (the first run).
 ///
+/// As the baseline of a trainer's model, say so with [`baseline_for`](Self::baseline_for):
+/// the resolver then waits for the trainer and resolves nothing when the champion *is* this
+/// run's model (a cached trainer), so that an unchanged rerun resolves what the first run did.
+///
 /// ```
 /// use millrace_core::prelude::*;
 ///
@@ -201,6 +205,7 @@ impl Resolver for SpanRange {
 pub struct ModelAlias {
     model: String,
     alias: String,
+    challenger: Option<Channel<Model>>,
 }
 
 impl ModelAlias {
@@ -209,7 +214,14 @@ impl ModelAlias {
         ModelAlias {
             model: model.into(),
             alias: alias.into(),
+            challenger: None,
         }
+    }
+
+    /// As the baseline of `challenger`: never `challenger`'s own artifact of this run.
+    pub fn baseline_for(mut self, challenger: Channel<Model>) -> Self {
+        self.challenger = Some(challenger);
+        self
     }
 }
 
@@ -221,7 +233,10 @@ impl Resolver for ModelAlias {
                 model: self.model,
                 alias: self.alias,
             },
-            Vec::new(),
+            self.challenger
+                .map(|challenger| ("model", challenger.erase()))
+                .into_iter()
+                .collect(),
         )
     }
 }

@@ -257,11 +257,14 @@ fn span_of(artifact: &Artifact) -> Option<i64> {
 }
 
 /// The LIVE Model artifact registered model `model`'s `alias` points at; nothing when the
-/// model, the alias or a live artifact is missing (the first run of a pipeline).
+/// model, the alias or a live artifact is missing (the first run of a pipeline), or when it is
+/// what `excluding` holds in this run — the baseline of a model is never the model itself, so
+/// an unchanged rerun resolves what the first run did.
 pub(crate) async fn model_alias(
     store: &dyn MetadataStore,
-    model: &str,
-    alias: &str,
+    record: &RunRecord,
+    (model, alias): (&str, &str),
+    excluding: Option<&ChannelRef>,
 ) -> Result<Vec<Artifact>> {
     let version = match store.get_version_by_alias(model, alias).await {
         Ok(version) => version,
@@ -274,9 +277,14 @@ pub(crate) async fn model_alias(
     let found = store
         .get_artifacts(&millrace_metadata::NodeQuery::all().ids([artifact_id]))
         .await?;
+    let this_run = match excluding {
+        Some(channel) => channel_in_run(store, record, channel).await?,
+        None => Vec::new(),
+    };
     Ok(found
         .into_iter()
         .filter(|artifact| artifact.state == millrace_metadata::ArtifactState::Live)
+        .filter(|artifact| this_run.iter().all(|own| own.id != artifact.id))
         .collect())
 }
 
@@ -347,6 +355,8 @@ pub(crate) async fn resolve(
             in_range.reverse();
             Ok(in_range)
         }
-        ResolverStrategy::ModelAlias { model, alias } => model_alias(store, model, alias).await,
+        ResolverStrategy::ModelAlias { model, alias } => {
+            model_alias(store, record, (model, alias), Some(source)).await
+        }
     }
 }

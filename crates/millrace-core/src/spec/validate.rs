@@ -595,14 +595,18 @@ impl<'a> Checker<'a> {
         problems
     }
 
-    /// A model-alias resolver reads the registry, not a channel: no inputs, one `model`
-    /// output of type Model, a model and an alias named.
+    /// A model-alias resolver reads the registry: at most one input, `model` (the challenger,
+    /// of type Model), one `model` output of type Model, a model and an alias named.
     fn model_alias_resolver(&mut self, node: &NodeSpec, model: &str, alias: &str) {
-        if !node.inputs.is_empty() {
+        let inputs_ok = node
+            .inputs
+            .iter()
+            .all(|(name, input)| name == "model" && input.artifact_type == "Model");
+        if !inputs_ok {
             self.node_issue(
                 &node.id,
                 Problem::InvalidResolver(
-                    "the model_alias strategy reads the model registry and takes no inputs"
+                    "the model_alias strategy takes at most one input, `model` (the challenger, a Model)"
                         .to_owned(),
                 ),
             );

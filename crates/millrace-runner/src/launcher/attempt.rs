@@ -246,23 +246,40 @@ impl NodeLauncher<'_> {
         } else {
             registration.reason.clone()
         };
-        let version = self
-            .store
-            .create_model_version(&NewModelVersion {
-                name: registration.name.clone(),
-                source: uri,
-                artifact_id: artifact.id,
-                storage_location: Some(storage_location),
-                run_id: node_run,
-                run_link: String::new(),
-                description: registration.description.clone(),
-                tags: registration.tags.clone(),
-                decision: Decision::by(who, why.clone()),
-            })
-            .await
-            .map_err(|error| error.to_string())?;
+        // The same artifact under the same name is one version: registering again (a
+        // rerun that evaluated the same model) only moves the alias.
+        let existing = match artifact.id {
+            Some(id) => self
+                .store
+                .versions_of_artifact(id)
+                .await
+                .map_err(|error| error.to_string())?
+                .into_iter()
+                .find(|version| version.name == registration.name),
+            None => None,
+        };
+        let version = match existing {
+            Some(version) => version,
+            None => self
+                .store
+                .create_model_version(&NewModelVersion {
+                    name: registration.name.clone(),
+                    source: uri,
+                    artifact_id: artifact.id,
+                    storage_location: Some(storage_location),
+                    run_id: node_run,
+                    run_link: String::new(),
+                    description: registration.description.clone(),
+                    tags: registration.tags.clone(),
+                    decision: Decision::by(who, why.clone()),
+                })
+                .await
+                .map_err(|error| error.to_string())?,
+        };
         tracing::info!(model = %version.name, version = version.version, "registered");
-        if let Some(alias) = &registration.alias {
+        if let Some(alias) = &registration.alias
+            && !version.aliases.contains(alias)
+        {
             self.store
                 .set_alias(
                     &version.name,

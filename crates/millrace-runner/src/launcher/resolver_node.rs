@@ -22,7 +22,8 @@ impl NodeLauncher<'_> {
     ) -> Result<NodeOutcome> {
         let found = match strategy {
             ResolverStrategy::ModelAlias { model, alias } => {
-                resolve::model_alias(self.store, model, alias).await?
+                let excluding = node.inputs.values().next().map(|input| &input.channel);
+                resolve::model_alias(self.store, self.record, (model, alias), excluding).await?
             }
             _ => {
                 let source =
