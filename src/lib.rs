@@ -180,6 +180,8 @@ mod guides {
     struct Argo;
     #[doc = include_str!("../docs/storage.md")]
     struct Storage;
+    #[doc = include_str!("../docs/tracking.md")]
+    struct Tracking;
     #[cfg(feature = "kubernetes")]
     #[doc = include_str!("../docs/runners/kubernetes.md")]
     struct Kubernetes;
