@@ -196,7 +196,8 @@ impl Component for Pusher {
     }
 }
 
-fn is_blessed(property: Option<&serde_json::Value>) -> bool {
+/// Whether a blessing's `blessed` property says yes (a bool, or 1 from stores that keep ints).
+pub(crate) fn is_blessed(property: Option<&serde_json::Value>) -> bool {
     match property {
         Some(serde_json::Value::Bool(blessed)) => *blessed,
         Some(serde_json::Value::Number(number)) => number.as_i64() == Some(1),

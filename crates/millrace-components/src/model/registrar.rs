@@ -24,6 +24,7 @@ use millrace_core::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::evaluator::{EVALUATION_FILE, Evaluation};
+use super::pusher::is_blessed;
 
 /// Which evaluated models become versions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -68,16 +69,20 @@ impl Registrar {
         blessing: Channel<ModelBlessing>,
         name: &str,
     ) -> Node<Registrar> {
+        Registrar::named(name).with_inputs(RegistrarInputs {
+            model,
+            blessing,
+            evaluation: None,
+        })
+    }
+
+    /// Registers under `name`, moving `champion`, every evaluated model.
+    fn named(name: &str) -> Registrar {
         Registrar {
             name: name.to_owned(),
             alias: Some("champion".to_owned()),
             registration: Registration::EveryModel,
         }
-        .with_inputs(RegistrarInputs {
-            model,
-            blessing,
-            evaluation: None,
-        })
     }
 
     /// Like [`new`](Self::new), with the evaluation's metrics as the version's tags
@@ -88,12 +93,7 @@ impl Registrar {
         evaluation: Channel<ModelEvaluation>,
         name: &str,
     ) -> Node<Registrar> {
-        Registrar {
-            name: name.to_owned(),
-            alias: Some("champion".to_owned()),
-            registration: Registration::EveryModel,
-        }
-        .with_inputs(RegistrarInputs {
+        Registrar::named(name).with_inputs(RegistrarInputs {
             model,
             blessing,
             evaluation: Some(evaluation),
@@ -108,14 +108,6 @@ impl Component for Registrar {
 
     fn execution(&self) -> Executor<'_> {
         Executor::InProcess(self)
-    }
-}
-
-fn is_blessed(property: Option<&serde_json::Value>) -> bool {
-    match property {
-        Some(serde_json::Value::Bool(blessed)) => *blessed,
-        Some(serde_json::Value::Number(number)) => number.as_i64() == Some(1),
-        _ => false,
     }
 }
 

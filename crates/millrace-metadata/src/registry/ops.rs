@@ -16,7 +16,7 @@ use crate::sql::ops::{
 };
 use crate::sql::{Row, SqlTx, SqlValue};
 use crate::tracking::search::{ModelVersionFilter, RegisteredModelFilter, registry_order_sql};
-use crate::tracking::{MAX_TAG_VALUE_LENGTH, check_key};
+use crate::tracking::check_tag;
 
 fn text(row: &Row, index: usize) -> String {
     row.get(index).and_then(SqlValue::text).unwrap_or_default()
@@ -57,16 +57,6 @@ fn check_name(name: &str) -> Result<&str> {
         )));
     }
     Ok(name)
-}
-
-fn check_tag(key: &str, value: &str) -> Result<()> {
-    check_key("tag", key)?;
-    if value.chars().count() > MAX_TAG_VALUE_LENGTH {
-        return Err(MetadataError::InvalidArgument(format!(
-            "tag `{key}`'s value is longer than {MAX_TAG_VALUE_LENGTH} characters"
-        )));
-    }
-    Ok(())
 }
 
 // ---- Registered models ---------------------------------------------------------------------

@@ -52,7 +52,7 @@ pub use model::{
 };
 pub use validate::{
     MAX_BATCH_ENTRIES, MAX_BATCH_METRICS, MAX_BATCH_PARAMS_AND_TAGS, MAX_KEY_LENGTH,
-    MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, check_batch, check_key, check_run_id,
+    MAX_PARAM_VALUE_LENGTH, MAX_TAG_VALUE_LENGTH, check_batch, check_key, check_run_id, check_tag,
 };
 
 use crate::error::Result;

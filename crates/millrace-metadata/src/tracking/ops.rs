@@ -173,12 +173,7 @@ pub(crate) fn create_experiment(tx: &mut dyn SqlTx, request: &NewExperiment) -> 
         )));
     }
     for (key, value) in &request.tags {
-        validate::check_key("tag", key)?;
-        if value.chars().count() > validate::MAX_TAG_VALUE_LENGTH {
-            return Err(MetadataError::InvalidArgument(format!(
-                "tag `{key}`'s value is too long"
-            )));
-        }
+        validate::check_tag(key, value)?;
     }
     let now = now_ms();
     let context_id = experiment_context(tx, name, now)?;
@@ -438,13 +433,7 @@ pub(crate) fn create_run(tx: &mut dyn SqlTx, request: &NewRun) -> Result<Tracked
         )));
     }
     for (key, value) in &request.tags {
-        validate::check_key("tag", key)?;
-        if value.chars().count() > validate::MAX_TAG_VALUE_LENGTH {
-            return Err(MetadataError::InvalidArgument(format!(
-                "tag `{key}`'s value is longer than {} characters",
-                validate::MAX_TAG_VALUE_LENGTH
-            )));
-        }
+        validate::check_tag(key, value)?;
     }
     let run_id = match &request.run_id {
         Some(id) => {

@@ -48,6 +48,17 @@ pub fn check_key(what: &str, key: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks a tag: its key, and a value of at most [`MAX_TAG_VALUE_LENGTH`] characters.
+pub fn check_tag(key: &str, value: &str) -> Result<()> {
+    check_key("tag", key)?;
+    if value.chars().count() > MAX_TAG_VALUE_LENGTH {
+        return Err(invalid(format!(
+            "tag `{key}`'s value is longer than {MAX_TAG_VALUE_LENGTH} characters"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks a whole batch: sizes, keys, value lengths, and that no parameter is given two
 /// different values.
 pub fn check_batch(batch: &LogBatch) -> Result<()> {
@@ -89,12 +100,7 @@ pub fn check_batch(batch: &LogBatch) -> Result<()> {
         }
     }
     for (key, value) in &batch.tags {
-        check_key("tag", key)?;
-        if value.chars().count() > MAX_TAG_VALUE_LENGTH {
-            return Err(invalid(format!(
-                "tag `{key}`'s value is longer than {MAX_TAG_VALUE_LENGTH} characters"
-            )));
-        }
+        check_tag(key, value)?;
     }
     Ok(())
 }
