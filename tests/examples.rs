@@ -438,6 +438,31 @@ fn taxi_pushes_only_models_under_the_threshold_and_better_than_the_last_blessed(
 }
 
 #[test]
+fn hello_reruns_a_run_with_its_parameters_as_a_new_tracked_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, first) = run_in(dir.path(), "hello", &["run", "--param", "name=Ada"]);
+    assert!(ok, "{first:#}");
+    let first_id = first["run_id"].as_str().unwrap();
+    let (ok, again) = run_in(dir.path(), "hello", &["rerun", first_id]);
+    assert!(ok, "{again:#}");
+    let again_id = again["run_id"].as_str().unwrap();
+    assert_ne!(first_id, again_id);
+    let (ok, compared) = run_in(dir.path(), "hello", &["runs", "compare", first_id, again_id]);
+    assert!(ok, "{compared:#}");
+    assert!(
+        compared["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|row| row["differs"] == false),
+        "a rerun has the run's parameters: {compared:#}"
+    );
+    let (code, _, stderr) = text_of(dir.path(), "hello", &["rerun", "no-such-run"]);
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("there is no run `no-such-run`"), "{stderr}");
+}
+
+#[test]
 fn taxi_registers_every_evaluated_model_and_the_better_one_holds_champion() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, deep) = run_in(dir.path(), "taxi", &["run", "--param", "max_depth=12"]);

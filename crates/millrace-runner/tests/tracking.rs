@@ -217,3 +217,37 @@ async fn a_failed_node_has_a_failed_run_and_a_named_experiment_groups_runs() {
     assert_eq!(children.len(), 1);
     assert_eq!(children[0].info.status, RunStatus::Failed);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_takes_the_runs_parameters_and_refuses_a_changed_pipeline_naming_the_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    let runner = LocalRunner::new(Arc::clone(&store), dir.path().join("artifacts"));
+    let pipeline = pipeline();
+    let parameters = pipeline
+        .parameter_values(&BTreeMap::from([("epochs".into(), "7".into())]))
+        .unwrap();
+    let first = runner.run(&pipeline, parameters.clone()).await.unwrap();
+    let again = millrace_runner::rerun_parameters(&*store, &pipeline, &first.run_id)
+        .await
+        .unwrap();
+    assert_eq!(again, parameters);
+    // Another pipeline of the same name: a trainer configured differently, a node more.
+    let mut p = Pipeline::builder("toy");
+    let epochs = p.param("epochs", 30_i64);
+    let trained = p.add("trainer", CurveTrainer::new(&epochs));
+    p.add("registrar", ToyRegistrar::new(trained.model));
+    p.add("broken", Broken::new());
+    let changed = p.build().unwrap();
+    let refused = millrace_runner::rerun_parameters(&*store, &changed, &first.run_id)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("node `broken` is new"), "{refused}");
+    assert!(!refused.contains("node `trainer`"), "{refused}");
+    let unknown = millrace_runner::rerun_parameters(&*store, &pipeline, "nope")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(unknown.contains("there is no run `nope`"), "{unknown}");
+}
