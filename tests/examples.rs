@@ -447,7 +447,11 @@ fn hello_reruns_a_run_with_its_parameters_as_a_new_tracked_run() {
     assert!(ok, "{again:#}");
     let again_id = again["run_id"].as_str().unwrap();
     assert_ne!(first_id, again_id);
-    let (ok, compared) = run_in(dir.path(), "hello", &["runs", "compare", first_id, again_id]);
+    let (ok, compared) = run_in(
+        dir.path(),
+        "hello",
+        &["runs", "compare", first_id, again_id],
+    );
     assert!(ok, "{compared:#}");
     assert!(
         compared["params"]

@@ -128,7 +128,10 @@ async fn main() {
     report(
         "create_runs",
         elapsed,
-        &format!(",\"runs\":{runs},\"runs_per_s\":{:.0}", runs as f64 / elapsed),
+        &format!(
+            ",\"runs\":{runs},\"runs_per_s\":{:.0}",
+            runs as f64 / elapsed
+        ),
     );
 
     let search = |offset: u64| RunSearch {
@@ -159,7 +162,11 @@ async fn main() {
         all_pages.push(started.elapsed().as_secs_f64());
         found = total.max(page.runs.len());
     }
-    report("search_runs_first_page", median(first_page), &format!(",\"found\":{found}"));
+    report(
+        "search_runs_first_page",
+        median(first_page),
+        &format!(",\"found\":{found}"),
+    );
     report("search_runs_all_pages", median(all_pages), "");
     let unfiltered = RunSearch {
         experiment_ids: vec![experiment],
@@ -196,5 +203,9 @@ async fn main() {
         reads.push(started.elapsed().as_secs_f64());
         assert_eq!(history.len(), points);
     }
-    report("read_history", median(reads), &format!(",\"points\":{points}"));
+    report(
+        "read_history",
+        median(reads),
+        &format!(",\"points\":{points}"),
+    );
 }

@@ -15,8 +15,8 @@ use crate::sql::ops::{
     now_ms, put_association, put_attribution, put_context, put_event, put_execution_node, put_type,
 };
 use crate::sql::{Row, SqlTx, SqlValue};
-use crate::tracking::search::{ModelVersionFilter, RegisteredModelFilter, registry_order_sql};
 use crate::tracking::check_tag;
+use crate::tracking::search::{ModelVersionFilter, RegisteredModelFilter, registry_order_sql};
 
 fn text(row: &Row, index: usize) -> String {
     row.get(index).and_then(SqlValue::text).unwrap_or_default()
