@@ -9,7 +9,7 @@
 //! | run of a node | [`TrackedRun`] with [`RunSubject::Execution`], child of its pipeline run | the node attempt's execution |
 //! | run started by a script | [`TrackedRun`] with [`RunSubject::NewExecution`] | a new `millrace.TrackedRun` execution, associated with the experiment's context |
 //! | params, tags, latest metrics | tables `millrace_run_param`, `millrace_run_tag`, `millrace_latest_metric` | — |
-//! | metric history | `millrace_metric_chunk`, 512 points a row ([history](self::history)) | — |
+//! | metric history | `millrace_metric_chunk`, 512 points a row (see `history.rs`) | — |
 //!
 //! Every write is one transaction: a batch is stored whole or not at all.
 //!
