@@ -122,24 +122,15 @@ pub(crate) async fn search(
             }
         }
     };
-    let mut filter = args.filter.clone();
-    if !args.nested {
-        // Top-level runs only: node runs carry their parent's id as a tag.
-        let top = "tags.`mlflow.parentRunId` IS NULL";
-        filter = if filter.trim().is_empty() {
-            top.to_owned()
-        } else {
-            format!("{filter} AND {top}")
-        };
-    }
     let page = store
         .search_runs(&RunSearch {
             experiment_ids,
-            filter,
+            filter: args.filter.clone(),
             order_by: args.order_by.clone(),
             view: ViewType::ActiveOnly,
             max_results: args.limit,
             offset: args.offset,
+            top_level_only: !args.nested,
         })
         .await
         .map_err(RunnerError::from)?;

@@ -337,6 +337,8 @@ pub struct RunSearch {
     pub max_results: u32,
     /// Skip this many (the page token's offset).
     pub offset: u64,
+    /// Only runs nested in no other (pipeline runs and scripts' runs, not node attempts).
+    pub top_level_only: bool,
 }
 
 /// One page of a run search.

@@ -863,6 +863,9 @@ pub(crate) fn search_runs(tx: &mut dyn SqlTx, search: &RunSearch) -> Result<RunS
         r#"r."lifecycle_stage" IN ({})"#,
         placeholders(first, stages.len())
     ));
+    if search.top_level_only {
+        conditions.push(r#"r."parent_run_id" IS NULL"#.to_owned());
+    }
     let filter = crate::tracking::search::RunFilter::parse(&search.filter)?;
     let compiled = filter.to_sql(tx.dialect(), params.len() + 1);
     params.extend(compiled.params);
