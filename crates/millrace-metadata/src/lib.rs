@@ -43,6 +43,7 @@ pub mod query;
 mod sql;
 mod sqlite;
 pub mod store;
+pub mod tracking;
 
 use std::path::PathBuf;
 use std::sync::Arc;

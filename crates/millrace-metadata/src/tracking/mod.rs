@@ -1,0 +1,3 @@
+//! MLflow-compatible experiment tracking.
+
+pub mod search;
