@@ -12,6 +12,8 @@
 //!   No escape character on either (PostgreSQL's is switched off with `ESCAPE ''`).
 //! - A NaN metric (stored as value 0 with `is_nan`) satisfies only `!=`, as IEEE comparison and
 //!   MLflow's in-memory matching have it (MLflow's SQL store compares the stored 0 instead).
+//! - Registry searches leave prompts out unless the filter asks for them, as MLflow's
+//!   registry store does (see `registry_filter`).
 //! - Ordering follows MLflow's SQL store: runs without the key last in both directions (NaN
 //!   metrics after numbers, before missing ones), then `start_time DESC, run_id ASC`.
 
@@ -309,18 +311,78 @@ impl RunFilter {
 }
 
 impl ModelVersionFilter {
-    /// The filter as a condition on model versions aliased `mv`.
+    /// The filter as a condition on model versions aliased `mv`; prompts are left out unless
+    /// the filter asks for them (see [`registry_filter`]).
     #[allow(dead_code)]
     pub(crate) fn to_sql(&self, dialect: Dialect, first_param: usize) -> SqlCondition {
-        builder(dialect, first_param).filter(&self.clauses)
+        registry_filter(
+            &self.clauses,
+            |entity| match entity {
+                ModelVersionEntity::Tag(key) => Some(key),
+                _ => None,
+            },
+            "SELECT 1 FROM \"millrace_model_version_tag\" p WHERE p.\"name\" = mv.\"name\"",
+            builder(dialect, first_param),
+        )
     }
 }
 
 impl RegisteredModelFilter {
-    /// The filter as a condition on registered models aliased `rm`.
+    /// The filter as a condition on registered models aliased `rm`; prompts are left out
+    /// unless the filter asks for them (see [`registry_filter`]).
     #[allow(dead_code)]
     pub(crate) fn to_sql(&self, dialect: Dialect, first_param: usize) -> SqlCondition {
-        builder(dialect, first_param).filter(&self.clauses)
+        registry_filter(
+            &self.clauses,
+            |entity| match entity {
+                RegisteredModelEntity::Tag(key) => Some(key),
+                _ => None,
+            },
+            "SELECT 1 FROM \"millrace_registered_model_tag\" p WHERE p.\"name\" = rm.\"name\"",
+            builder(dialect, first_param),
+        )
+    }
+}
+
+/// The tag that marks a registered model (and its versions) as a prompt.
+const PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
+
+/// A registry filter as MLflow's registry store applies it: prompts and models share the
+/// tables, and models carry no prompt tag, so ``tags.`mlflow.prompt.is_prompt` != 'true'``
+/// could not select them with a plain tag test. Unless the first prompt-tag clause asks for
+/// prompts (`= 'true'` or `!= 'false'`, either case), prompt-tag clauses are dropped and every
+/// name with a version or model tagged `'true'` is excluded instead.
+fn registry_filter<E: Located>(
+    clauses: &[Clause<E>],
+    tag_of: fn(&E) -> Option<&String>,
+    prompt_lookup: &str,
+    mut builder: Builder,
+) -> SqlCondition {
+    let is_prompt_clause =
+        |clause: &&Clause<E>| tag_of(&clause.entity).is_some_and(|key| key == PROMPT_TAG);
+    let querying_prompts = clauses.iter().find(is_prompt_clause).is_some_and(|clause| {
+        match (&clause.comparator, &clause.operand) {
+            (Comparator::Eq, Operand::Text(value)) => value.eq_ignore_ascii_case("true"),
+            (Comparator::Ne, Operand::Text(value)) => value.eq_ignore_ascii_case("false"),
+            _ => false,
+        }
+    });
+    if querying_prompts {
+        return builder.filter(clauses);
+    }
+    let mut parts: Vec<String> = clauses
+        .iter()
+        .filter(|clause| !is_prompt_clause(clause))
+        .map(|clause| format!("({})", builder.clause(clause)))
+        .collect();
+    let key = builder.bind(SqlValue::Text(PROMPT_TAG.to_owned()));
+    let value = builder.bind(SqlValue::Text("true".to_owned()));
+    parts.push(format!(
+        "NOT EXISTS ({prompt_lookup} AND p.\"key\" = {key} AND p.\"value\" = {value})"
+    ));
+    SqlCondition {
+        sql: parts.join(" AND "),
+        params: builder.params,
     }
 }
 
