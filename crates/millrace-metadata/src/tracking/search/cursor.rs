@@ -166,8 +166,8 @@ impl<'a> Cursor<'a> {
             (">", Comparator::Gt),
             ("<", Comparator::Lt),
         ] {
-            if rest.starts_with(symbol) {
-                if rest[symbol.len()..].starts_with(['=', '>', '<']) {
+            if let Some(after) = rest.strip_prefix(symbol) {
+                if after.starts_with(['=', '>', '<']) {
                     break;
                 }
                 self.position += symbol.len();

@@ -13,8 +13,18 @@ const SCHEMA: &[&str] = &[
     "CREATE TABLE \"millrace_model_version_tag\"(\"name\" TEXT, \"version\" INTEGER, \"key\" TEXT, \"value\" TEXT)",
 ];
 
-/// Runs a, b, c, d: (run_id, name, user, status, start, end).
-const RUNS: &[(&str, &str, &str, &str, i64, Option<i64>)] = &[
+/// A run row: (run_id, name, user, status, start, end).
+type RunRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    i64,
+    Option<i64>,
+);
+
+/// Runs a, b, c, d.
+const RUNS: &[RunRow] = &[
     ("a", "Alpha", "ann", "FINISHED", 100, Some(150)),
     ("b", "beta", "bob", "RUNNING", 300, None),
     ("c", "gamma's", "ann", "FAILED", 200, Some(250)),
