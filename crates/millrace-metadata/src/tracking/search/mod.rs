@@ -52,7 +52,9 @@ mod cursor;
 mod sql;
 
 #[allow(unused_imports)]
-pub(crate) use sql::{SqlCondition, order_by_sql};
+pub(crate) use sql::{
+    SqlCondition, model_version_order_by_sql, order_by_sql, registered_model_order_by_sql,
+};
 
 use crate::error::{MetadataError, Result};
 use cursor::{Cursor, Problem, RawKey, RawOperand, found};
@@ -265,7 +267,7 @@ impl SearchKey for Entity {
     fn resolve(
         prefix: Option<&str>,
         name: &str,
-        used: KeyUse,
+        _used: KeyUse,
     ) -> std::result::Result<Self, String> {
         let attribute = || {
             Ok(Entity::Attribute(match name {
@@ -283,7 +285,6 @@ impl SearchKey for Entity {
                 }
             }))
         };
-        let _ = used;
         match prefix {
             None | Some("attribute" | "attributes" | "attr" | "run") => attribute(),
             Some("metric" | "metrics") => Ok(Entity::Metric(name.to_owned())),
