@@ -109,6 +109,26 @@ pub enum MetadataError {
         /// The store (no password).
         location: String,
     },
+    /// An MLflow search filter that does not follow MLflow's grammar.
+    #[error("invalid search filter `{filter}` at byte {position}: {reason}")]
+    InvalidFilter {
+        /// The filter as given.
+        filter: String,
+        /// The byte offset in `filter` where the problem starts.
+        position: usize,
+        /// What is wrong and what is allowed there.
+        reason: String,
+    },
+    /// An MLflow `order_by` entry that does not follow MLflow's grammar.
+    #[error("invalid order_by `{order_by}` at byte {position}: {reason}")]
+    InvalidOrderBy {
+        /// The entry as given.
+        order_by: String,
+        /// The byte offset in `order_by` where the problem starts.
+        position: usize,
+        /// What is wrong and what is allowed there.
+        reason: String,
+    },
     /// The database reported an error.
     #[error("database error: {0}")]
     Database(String),

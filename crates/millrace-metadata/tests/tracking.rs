@@ -30,6 +30,7 @@ conformance!(
     unknown_runs_and_experiments_are_not_found,
     searches_page_through_runs_newest_first,
     deleted_runs_are_hidden_and_refuse_writes_until_restored,
+    searches_filter_and_order_with_mlflows_grammar,
 );
 
 async fn experiment(store: &Store, name: &str) -> i64 {
@@ -431,4 +432,72 @@ async fn deleted_runs_are_hidden_and_refuse_writes_until_restored(
             .len(),
         1
     );
+}
+
+async fn searches_filter_and_order_with_mlflows_grammar(store: Store, _dir: &tempfile::TempDir) {
+    let id = experiment(&store, "forest").await;
+    let mut made = std::collections::BTreeMap::new();
+    for (depth, rmse, team) in [
+        ("8", 3.5, "Fares"),
+        ("8", 4.5, "fares"),
+        ("4", 3.0, "Fares"),
+        ("8", f64::NAN, "fares"),
+        ("8", 2.5, "other"),
+    ] {
+        let run = script_run(&store, id).await;
+        let mut batch = LogBatch::metric("evaluator.rmse", rmse, 0, 0);
+        batch.params.push(("max_depth".into(), depth.into()));
+        batch.tags.push(("team".into(), team.into()));
+        store.log_batch(&run, &batch).await.unwrap();
+        made.insert(run.clone(), (depth, rmse, team));
+    }
+    let unscored = script_run(&store, id).await; // no metric, no params
+    let found = |filter: &str, order: &[&str]| {
+        let store = Arc::clone(&store);
+        let search = RunSearch {
+            experiment_ids: vec![id],
+            filter: filter.to_owned(),
+            order_by: order.iter().map(|clause| (*clause).to_owned()).collect(),
+            ..RunSearch::default()
+        };
+        async move {
+            store
+                .search_runs(&search)
+                .await
+                .unwrap()
+                .runs
+                .into_iter()
+                .map(|run| run.info.run_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let rmse_of = |run: &String| made.get(run).map(|(_, rmse, _)| *rmse);
+    let good = found(
+        "metrics.`evaluator.rmse` < 4 and params.max_depth = '8'",
+        &["metrics.`evaluator.rmse` ASC"],
+    )
+    .await;
+    assert_eq!(
+        good.iter().map(rmse_of).collect::<Vec<_>>(),
+        [Some(2.5), Some(3.5)]
+    );
+    // Descending: runs without the metric come last; NaN after the numbers.
+    let ordered = found("", &["metrics.`evaluator.rmse` DESC"]).await;
+    assert_eq!(ordered.len(), 6);
+    assert_eq!(rmse_of(&ordered[0]), Some(4.5));
+    assert_eq!(ordered.last(), Some(&unscored));
+    // LIKE is case-sensitive, ILIKE is not.
+    assert_eq!(found("tags.team LIKE 'F%'", &[]).await.len(), 2);
+    assert_eq!(found("tags.team ILIKE 'f%'", &[]).await.len(), 4);
+    let by_id = found(&format!("attributes.run_id IN ('{unscored}', 'nope')"), &[]).await;
+    assert_eq!(by_id, [unscored.clone()]);
+    let refused = store
+        .search_runs(&RunSearch {
+            experiment_ids: vec![id],
+            filter: "metrics.rmse < 4 OR params.a = 'b'".into(),
+            ..RunSearch::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("no OR"), "{refused}");
 }

@@ -16,7 +16,10 @@ use crate::sql::ops::{
 };
 use crate::sql::{Row, SqlTx, SqlValue};
 use crate::tracking::check_tag;
-use crate::tracking::search::{ModelVersionFilter, RegisteredModelFilter, registry_order_sql};
+use crate::tracking::search::{
+    ModelVersionEntity, ModelVersionFilter, OrderKey, RegisteredModelEntity, RegisteredModelFilter,
+    SqlCondition, model_version_order_by_sql, registered_model_order_by_sql,
+};
 
 fn text(row: &Row, index: usize) -> String {
     row.get(index).and_then(SqlValue::text).unwrap_or_default()
@@ -261,21 +264,46 @@ pub(crate) fn search_registered_models(
 ) -> Result<RegistryPage<RegisteredModel>> {
     let filter = RegisteredModelFilter::parse(&search.filter)?;
     let condition = filter.to_sql(tx.dialect(), 1);
-    let mut params = condition.params;
-    let order = registry_order_sql(&search.order_by, false, tx.dialect(), params.len() + 1)?;
-    params.extend(order.params);
+    let order_keys = search
+        .order_by
+        .iter()
+        .map(|clause| OrderKey::<RegisteredModelEntity>::parse(clause))
+        .collect::<Result<Vec<_>>>()?;
+    let order =
+        registered_model_order_by_sql(&order_keys, tx.dialect(), condition.params.len() + 1);
+    let rows = page_rows(
+        tx,
+        r#"SELECT rm."name", rm."description", rm."creation_time", rm."last_updated_time", rm."context_id" FROM "millrace_registered_model" rm"#,
+        (condition, order),
+        search,
+        100,
+    )?;
+    rows.map(|row| read_model(tx, row))
+}
+
+/// Rows of one page of `select` under a condition and an order; the page says whether more
+/// may follow (it asks for one row more than it returns).
+fn page_rows(
+    tx: &mut dyn SqlTx,
+    select: &str,
+    (condition, order): (SqlCondition, SqlCondition),
+    search: &RegistrySearch,
+    default_limit: u32,
+) -> Result<RegistryPage<Row>> {
     let limit = if search.max_results == 0 {
-        100
+        default_limit
     } else {
         search.max_results
     };
+    let mut params = condition.params;
+    params.extend(order.params);
     params.push(SqlValue::Int(i64::from(limit) + 1));
     params.push(SqlValue::Int(
         i64::try_from(search.offset).unwrap_or(i64::MAX),
     ));
-    let rows = tx.query(
+    let mut rows = tx.query(
         &format!(
-            r#"SELECT m."name", m."description", m."creation_time", m."last_updated_time", m."context_id" FROM "millrace_registered_model" m WHERE {} ORDER BY {} LIMIT ${} OFFSET ${}"#,
+            "{select} WHERE {} ORDER BY {} LIMIT ${} OFFSET ${}",
             condition.sql,
             order.sql,
             params.len() - 1,
@@ -284,15 +312,25 @@ pub(crate) fn search_registered_models(
         &params,
     )?;
     let more = rows.len() > limit as usize;
-    let items = rows
-        .iter()
-        .take(limit as usize)
-        .map(|row| read_model(tx, row))
-        .collect::<Result<Vec<_>>>()?;
+    rows.truncate(limit as usize);
     Ok(RegistryPage {
-        items,
+        items: rows,
         next_offset: more.then(|| search.offset + u64::from(limit)),
     })
+}
+
+impl RegistryPage<Row> {
+    /// The page with each row read into an item.
+    fn map<T>(self, mut read: impl FnMut(&Row) -> Result<T>) -> Result<RegistryPage<T>> {
+        Ok(RegistryPage {
+            items: self
+                .items
+                .iter()
+                .map(&mut read)
+                .collect::<Result<Vec<_>>>()?,
+            next_offset: self.next_offset,
+        })
+    }
 }
 
 // ---- Versions ------------------------------------------------------------------------------
@@ -759,41 +797,20 @@ pub(crate) fn search_model_versions(
 ) -> Result<RegistryPage<ModelVersion>> {
     let filter = ModelVersionFilter::parse(&search.filter)?;
     let condition = filter.to_sql(tx.dialect(), 1);
-    let mut params = condition.params;
-    let order = registry_order_sql(&search.order_by, true, tx.dialect(), params.len() + 1)?;
-    params.extend(order.params);
-    let limit = if search.max_results == 0 {
-        10_000
-    } else {
-        search.max_results
-    };
-    params.push(SqlValue::Int(i64::from(limit) + 1));
-    params.push(SqlValue::Int(
-        i64::try_from(search.offset).unwrap_or(i64::MAX),
-    ));
-    let columns = VERSION_COLUMNS
-        .replace("\"name\"", "v.\"name\"")
-        .replace(", \"", ", v.\"");
-    let rows = tx.query(
-        &format!(
-            r#"SELECT {columns} FROM "millrace_model_version" v WHERE {} ORDER BY {} LIMIT ${} OFFSET ${}"#,
-            condition.sql,
-            order.sql,
-            params.len() - 1,
-            params.len()
-        ),
-        &params,
-    )?;
-    let more = rows.len() > limit as usize;
-    let items = rows
+    let order_keys = search
+        .order_by
         .iter()
-        .take(limit as usize)
-        .map(|row| read_version(tx, row))
+        .map(|clause| OrderKey::<ModelVersionEntity>::parse(clause))
         .collect::<Result<Vec<_>>>()?;
-    Ok(RegistryPage {
-        items,
-        next_offset: more.then(|| search.offset + u64::from(limit)),
-    })
+    let order = model_version_order_by_sql(&order_keys, tx.dialect(), condition.params.len() + 1);
+    let columns = VERSION_COLUMNS
+        .split(", ")
+        .map(|column| format!("mv.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let select = format!(r#"SELECT {columns} FROM "millrace_model_version" mv"#);
+    let rows = page_rows(tx, &select, (condition, order), search, 10_000)?;
+    rows.map(|row| read_version(tx, row))
 }
 
 /// The versions of a Model artifact (what registered it, under which names).

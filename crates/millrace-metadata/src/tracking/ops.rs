@@ -11,6 +11,7 @@ use crate::tracking::model::{
     Experiment, LifecycleStage, LogBatch, MetricPoint, NewExperiment, NewRun, RunInfo, RunSearch,
     RunSearchPage, RunStatus, RunSubject, RunUpdate, TrackedRun, ViewType,
 };
+use crate::tracking::search::Entity;
 use crate::tracking::validate;
 use crate::tracking::{
     DEFAULT_EXPERIMENT, EXPERIMENT_CONTEXT, MAX_SEARCH_RESULTS, TRACKED_RUN_EXECUTION,
@@ -873,7 +874,7 @@ pub(crate) fn search_runs(tx: &mut dyn SqlTx, search: &RunSearch) -> Result<RunS
     let order_keys = search
         .order_by
         .iter()
-        .map(|clause| crate::tracking::search::OrderKey::parse(clause))
+        .map(|clause| crate::tracking::search::OrderKey::<Entity>::parse(clause))
         .collect::<Result<Vec<_>>>()?;
     let order = crate::tracking::search::order_by_sql(&order_keys, tx.dialect(), params.len() + 1);
     params.extend(order.params);
