@@ -10,7 +10,9 @@
 //! `tools/trainers/requirements.txt` (TensorFlow, Keras, scikit-learn, XGBoost: the Python
 //! trainers of the multi-framework lab), and [`ENGINES`] at `$MILLRACE_ENGINES_VENV` (default
 //! `<workspace>/.venv-engines`) with `tools/engines/requirements.txt` (kfp 2.17.3 and hera 7.1.0,
-//! the loaders of the compile targets' tests). All are made with the machine's CPython 3.11 (`python3`). A stamp file in each records a hash of
+//! the loaders of the compile targets' tests), and [`MLFLOW`] at `$MILLRACE_MLFLOW_VENV` (default
+//! `<workspace>/.venv-mlflow`) with `tools/mlflow/requirements.txt` (MLflow 3.17.2, server and
+//! client, with scikit-learn and XGBoost). All are made with the machine's CPython 3.11 (`python3`). A stamp file in each records a hash of
 //! its requirements, so an up-to-date environment costs one import and no `pip` run.
 
 use std::path::{Path, PathBuf};
@@ -61,6 +63,14 @@ pub const ENGINES: VenvSpec = VenvSpec {
     default_dir: ".venv-engines",
     requirements: "tools/engines/requirements.txt",
     module: "kfp",
+};
+
+/// The environment of the tracking suites: the real MLflow (server and client).
+pub const MLFLOW: VenvSpec = VenvSpec {
+    var: "MILLRACE_MLFLOW_VENV",
+    default_dir: ".venv-mlflow",
+    requirements: "tools/mlflow/requirements.txt",
+    module: "mlflow",
 };
 
 /// The Python version the pinned requirements are for.
@@ -288,6 +298,7 @@ mod tests {
             (AIRFLOW, "apache-airflow==3.3.2"),
             (TRAINERS, "tensorflow-cpu==2.21.0"),
             (ENGINES, "kfp==2.17.3"),
+            (MLFLOW, "mlflow==3.17.2"),
         ] {
             let requirements = std::fs::read_to_string(
                 Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,7 +1,7 @@
 //! `cargo xtask test`: provide the tools the suites need, run every suite, say what was provided.
 //!
 //! ```text
-//! cargo xtask test [--no-python] [--no-airflow] [--no-trainers] [--no-engines] [--no-postgres] [--no-containers] [-- CARGO-TEST-ARGS]
+//! cargo xtask test [--no-python] [--no-airflow] [--no-trainers] [--no-engines] [--no-mlflow] [--no-postgres] [--no-containers] [-- CARGO-TEST-ARGS]
 //! ```
 //!
 //! | tool | given to `cargo test` as | skipped by |
@@ -35,6 +35,10 @@ pub const AIRFLOW_VAR: &str = "MILLRACE_TEST_AIRFLOW_PYTHON";
 
 /// The environment variable that hands the trainers' environment's interpreter to the tests.
 pub const TRAINERS_VAR: &str = "MILLRACE_TEST_TRAINERS_PYTHON";
+/// The environment variable that hands the MLflow venv's interpreter (the real `mlflow` client
+/// and server) to the tracking suites.
+pub const MLFLOW_VAR: &str = "MILLRACE_TEST_MLFLOW_PYTHON";
+
 /// The environment variable that hands the engines' loaders' interpreter (kfp, hera) to the
 /// tests.
 pub const ENGINES_VAR: &str = "MILLRACE_TEST_ENGINES_PYTHON";
@@ -50,6 +54,8 @@ pub struct Options {
     pub trainers: bool,
     /// Provide the engines' loaders' virtual environment (kfp, hera).
     pub engines: bool,
+    /// Provide the MLflow virtual environment (the real client and server).
+    pub mlflow: bool,
     /// Provide a throwaway PostgreSQL.
     pub postgres: bool,
     /// Provide podman and a base image.
@@ -67,6 +73,7 @@ impl Options {
             airflow: true,
             trainers: true,
             engines: true,
+            mlflow: true,
             postgres: true,
             containers: true,
             cargo_args: Vec::new(),
@@ -78,6 +85,7 @@ impl Options {
                 "--no-airflow" => options.airflow = false,
                 "--no-trainers" => options.trainers = false,
                 "--no-engines" => options.engines = false,
+                "--no-mlflow" => options.mlflow = false,
                 "--no-postgres" => options.postgres = false,
                 "--no-containers" => options.containers = false,
                 "--" => {
@@ -181,6 +189,23 @@ pub fn test(workspace_root: &Path, arguments: &[String]) -> Result<(), String> {
         command.env_remove(ENGINES_VAR);
         provided.push(format!(
             "{ENGINES_VAR} not set (--no-engines): the KFP and Argo loader suites skip"
+        ));
+    }
+    if options.mlflow {
+        let venv = python::ensure(&python::MLFLOW, workspace_root)?;
+        command.env(MLFLOW_VAR, &venv.python);
+        command.env("MLFLOW_DISABLE_TELEMETRY", "true");
+        provided.push(format!(
+            "{MLFLOW_VAR}={} (CPython {}, mlflow {}, in the venv {})",
+            venv.python.display(),
+            venv.python_version,
+            venv.module_version,
+            venv.dir.display(),
+        ));
+    } else {
+        command.env_remove(MLFLOW_VAR);
+        provided.push(format!(
+            "{MLFLOW_VAR} not set (--no-mlflow): the MLflow client and server suites skip"
         ));
     }
     if options.containers {
@@ -297,6 +322,7 @@ mod tests {
                 airflow: true,
                 trainers: true,
                 engines: true,
+                mlflow: true,
                 postgres: true,
                 containers: true,
                 cargo_args: Vec::new()

@@ -32,9 +32,6 @@ const TABLES: &[&str] = &[
     r#"CREATE INDEX IF NOT EXISTS "idx_millrace_model_version_artifact" ON "millrace_model_version" ("artifact_id")"#,
     r#"CREATE TABLE IF NOT EXISTS "millrace_model_version_tag" ("name" TEXT NOT NULL, "version" {INT} NOT NULL, "key" TEXT NOT NULL, "value" TEXT NOT NULL, PRIMARY KEY ("name", "version", "key"))"#,
     r#"CREATE TABLE IF NOT EXISTS "millrace_model_alias" ("name" TEXT NOT NULL, "alias" TEXT NOT NULL, "version" {INT} NOT NULL, PRIMARY KEY ("name", "alias"))"#,
-    // Models logged through MLflow's API (`mlflow.<flavor>.log_model`): Model artifacts.
-    r#"CREATE TABLE IF NOT EXISTS "millrace_logged_model" ("model_id" TEXT PRIMARY KEY, "artifact_id" {INT} NOT NULL UNIQUE, "experiment_id" {INT} NOT NULL, "name" TEXT NOT NULL, "source_run_id" TEXT, "status" TEXT NOT NULL, "model_type" TEXT NOT NULL, "artifact_location" TEXT NOT NULL, "creation_time" {INT} NOT NULL, "last_updated_time" {INT} NOT NULL)"#,
-    r#"CREATE TABLE IF NOT EXISTS "millrace_logged_model_tag" ("model_id" TEXT NOT NULL, "key" TEXT NOT NULL, "value" TEXT NOT NULL, PRIMARY KEY ("model_id", "key"))"#,
 ];
 
 /// Creates the tables and indexes that do not exist yet.

@@ -1,0 +1,115 @@
+//! The error type of `millrace-server`, and MLflow's error replies.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use millrace_metadata::MetadataError;
+use serde_json::json;
+
+/// What can go wrong starting or running the server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The address cannot be listened on.
+    #[error(
+        "cannot listen on {address}: {source} (is another server using the port? try --bind 127.0.0.1:0)"
+    )]
+    Bind {
+        /// The address.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server stopped with an error.
+    #[error("the server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+/// An error answered the way an MLflow server answers it: an HTTP status and
+/// `{"error_code": ..., "message": ...}`, the code the `mlflow` client acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// MLflow's error code (`RESOURCE_DOES_NOT_EXIST`).
+    pub code: &'static str,
+    /// What went wrong, in words.
+    pub message: String,
+}
+
+impl ApiError {
+    /// `400 INVALID_PARAMETER_VALUE`: a request the API refuses.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "INVALID_PARAMETER_VALUE",
+            message: message.into(),
+        }
+    }
+
+    /// `400 BAD_REQUEST`: a body that is not the JSON the endpoint reads.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "BAD_REQUEST",
+            message: message.into(),
+        }
+    }
+
+    /// `404 RESOURCE_DOES_NOT_EXIST`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "RESOURCE_DOES_NOT_EXIST",
+            message: message.into(),
+        }
+    }
+
+    /// `404 ENDPOINT_NOT_FOUND`: no such route.
+    pub fn no_endpoint(method: &str, path: &str) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "ENDPOINT_NOT_FOUND",
+            message: format!("no endpoint {method} {path}"),
+        }
+    }
+
+    /// `500 INTERNAL_ERROR`.
+    pub fn internal(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "INTERNAL_ERROR",
+            message: message.into(),
+        }
+    }
+}
+
+impl From<MetadataError> for ApiError {
+    fn from(error: MetadataError) -> Self {
+        let message = error.to_string();
+        match error {
+            MetadataError::NotFound { .. } => ApiError::not_found(message),
+            MetadataError::AlreadyExists(_) => ApiError {
+                status: StatusCode::BAD_REQUEST,
+                code: "RESOURCE_ALREADY_EXISTS",
+                message,
+            },
+            MetadataError::InvalidArgument(_)
+            | MetadataError::InvalidFilter { .. }
+            | MetadataError::InvalidOrderBy { .. }
+            | MetadataError::PropertyTypeMismatch { .. }
+            | MetadataError::UndeclaredProperty { .. } => ApiError::invalid(message),
+            _ => ApiError::internal(message),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({"error_code": self.code, "message": self.message})),
+        )
+            .into_response()
+    }
+}
