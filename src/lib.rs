@@ -71,6 +71,7 @@
 //! | `airflow` | [`airflow`]: Airflow 3 DAG export, `compile --target airflow` | — |
 //! | `kfp` | [`kfp`]: Kubeflow Pipelines v2 / Vertex AI export, `compile --target kfp` | — |
 //! | `argo` | [`argo`]: Argo Workflows export, `compile --target argo` | — |
+//! | `server` | [`server`]: MLflow's REST API on the store, `serve`; the tracking server a run starts for its command nodes | `metadata`, axum |
 //! | `containers` | [`containers`]: the pipeline's image (`image build`) and `run --containers` with podman or docker | `runner` |
 //! | `kubernetes` | [`kubernetes`]: Jobs per node (`run --on kubernetes`), `compile --target kubernetes` | kube, k8s-openapi (`latest`) |
 //! | `data` | [`components`]: CsvExampleGen, StatisticsGen, SchemaGen, ExampleValidator, Transform | Arrow, Parquet |
@@ -127,6 +128,11 @@ pub use millrace_airflow as airflow;
 #[cfg(feature = "kfp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "kfp")))]
 pub use millrace_kfp as kfp;
+
+/// MLflow's tracking, artifact and model-registry REST API on a Millrace store (`serve`).
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub use millrace_server as server;
 
 /// Argo Workflows export: a Workflow, WorkflowTemplate or CronWorkflow whose DAG tasks run the
 /// pipeline's binary (`compile --target argo`).

@@ -138,6 +138,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve MLflow's tracking, artifact and model-registry REST API on the store and artifact
+    /// root: point `MLFLOW_TRACKING_URI` at it. Stops on Ctrl-C.
+    #[cfg(feature = "server")]
+    Serve {
+        /// The address to listen on (127.0.0.1: this machine only).
+        #[arg(long, default_value = "127.0.0.1:5000")]
+        bind: std::net::SocketAddr,
+        /// Where metadata and artifacts are.
+        #[command(flatten)]
+        location: Location,
+    },
     /// The experiments of the store (every pipeline is one).
     Experiments {
         /// What to show.
@@ -482,6 +493,8 @@ where
         Command::Experiments {
             command: ExperimentsCommand::List { location, json },
         } => crate::tracking::experiments(location, *json, stdout).await?,
+        #[cfg(feature = "server")]
+        Command::Serve { bind, location } => crate::serve::serve(*bind, location, stderr).await?,
         Command::Models { command } => crate::models::execute(command, stdout).await?,
         Command::Image(args) => crate::containers::image(&pipeline, args, stdout, stderr).await?,
         Command::Runs { command } => match command {

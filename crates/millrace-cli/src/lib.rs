@@ -55,6 +55,8 @@ mod kubernetes;
 mod models;
 mod render;
 mod run;
+#[cfg(feature = "server")]
+mod serve;
 mod tracking;
 
 use std::ffi::OsString;

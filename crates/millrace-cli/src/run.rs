@@ -55,7 +55,25 @@ pub(crate) async fn execute_run(
         .await
         .map_err(RunnerError::from)?;
     let storage = request.location.storage()?;
+    // Command nodes' `mlflow` clients log into a tracking server: the one named, or one this
+    // process serves on 127.0.0.1 for the run.
+    #[cfg(feature = "server")]
+    let tracking_server = match request.tracking_uri {
+        None if millrace_runner::tracking::has_command_nodes(pipeline) => {
+            crate::serve::start(
+                std::sync::Arc::clone(&store),
+                request.location,
+                std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            )
+            .await?
+        }
+        _ => None,
+    };
     let mut runner = LocalRunner::with_storage(store, storage).keep_going(request.keep_going);
+    #[cfg(feature = "server")]
+    if let Some(server) = &tracking_server {
+        runner = runner.tracking_uri(server.uri());
+    }
     if let Some(dispatcher) = &request.dispatcher {
         runner = runner.dispatcher(std::sync::Arc::clone(dispatcher));
     }
@@ -91,6 +109,10 @@ pub(crate) async fn execute_run(
     drop(runner);
     if let Some(progress) = progress {
         let _ = progress.await;
+    }
+    #[cfg(feature = "server")]
+    if let Some(server) = tracking_server {
+        let _ = server.shutdown().await;
     }
     let summary = summary?;
     render::run_summary(&summary).write(stdout, request.json)?;
@@ -149,9 +171,40 @@ pub(crate) async fn run_node(
         .await
         .map_err(RunnerError::from)?;
     let storage = location.storage()?;
-    let outcome =
-        NodeLauncher::run_one_node(&*store, pipeline, run_id, node, parameters, &storage, None)
-            .await?;
+    let named_uri = std::env::var("MLFLOW_TRACKING_URI")
+        .ok()
+        .filter(|uri| !uri.is_empty());
+    #[cfg(feature = "server")]
+    let tracking_server = match named_uri {
+        None if millrace_runner::tracking::has_command_nodes(pipeline) => {
+            crate::serve::start(
+                std::sync::Arc::clone(&store),
+                location,
+                std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            )
+            .await?
+        }
+        _ => None,
+    };
+    #[cfg(feature = "server")]
+    let tracking_uri = named_uri.or_else(|| tracking_server.as_ref().map(|server| server.uri()));
+    #[cfg(not(feature = "server"))]
+    let tracking_uri = named_uri;
+    let outcome = NodeLauncher::run_one_node(
+        &*store,
+        pipeline,
+        run_id,
+        node,
+        parameters,
+        &storage,
+        tracking_uri,
+    )
+    .await;
+    #[cfg(feature = "server")]
+    if let Some(server) = tracking_server {
+        let _ = server.shutdown().await;
+    }
+    let outcome = outcome?;
     render::node_outcome(run_id, &outcome).write(stdout, json)?;
     match outcome.state {
         NodeState::Failed => Err(CliError::RunFailed),

@@ -517,3 +517,30 @@ pub async fn node_run_of(
             store: store.location(),
         })
 }
+
+/// Whether any node of `pipeline` runs a command (a Python trainer, a container): what needs
+/// a tracking server during a run. A component that cannot be built from the parameters'
+/// defaults counts as one.
+pub fn has_command_nodes(pipeline: &millrace_core::Pipeline) -> bool {
+    use millrace_core::Executor;
+    use millrace_core::spec::TaskSpec;
+    let defaults: BTreeMap<String, Json> = pipeline
+        .spec()
+        .parameters
+        .iter()
+        .map(|parameter| {
+            (
+                parameter.name.clone(),
+                parameter.default.clone().unwrap_or(Json::Null),
+            )
+        })
+        .collect();
+    pipeline.spec().nodes.iter().any(|node| {
+        matches!(node.task, TaskSpec::Component { .. })
+            && pipeline
+                .instantiate(&node.id, &defaults)
+                .map_or(true, |component| {
+                    matches!(component.execution(), Executor::Command(_))
+                })
+    })
+}

@@ -97,6 +97,14 @@ impl ArtifactStorage {
         &self.root
     }
 
+    /// The root's directory, when the root is on this machine.
+    pub fn local_root(&self) -> Option<&Path> {
+        match &self.root {
+            Location::Local(path) => Some(path),
+            Location::Object(_) => None,
+        }
+    }
+
     /// The local directory for staging, caches and logs (the root itself when it is local).
     pub fn work_dir(&self) -> &Path {
         &self.work_dir
