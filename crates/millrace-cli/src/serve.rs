@@ -13,7 +13,11 @@ use crate::error::CliError;
 
 /// The local artifact root of `location`, which the server serves `mlflow-artifacts:/` from.
 fn local_root(location: &Location) -> Option<std::path::PathBuf> {
-    location.storage().ok()?.local_root().map(std::path::Path::to_path_buf)
+    location
+        .storage()
+        .ok()?
+        .local_root()
+        .map(std::path::Path::to_path_buf)
 }
 
 /// Starts the API on `bind` for `store`; `None` when the artifact root is not a local
