@@ -17,15 +17,25 @@ object `{"inputs": {"feature": [number, ...], ...}}` holding the signature's fea
 transformed, every row complete), it writes one line `{"predictions": [number, ...]}` — the
 regression value or the probability of class 1 — or `{"error": "..."}`. It exits at the end of
 its input. Anything else it has to say goes to standard error.
+
+Every model directory is also an MLflow model directory (`MLmodel`, `conda.yaml`,
+`python_env.yaml`, `requirements.txt`, written here without MLflow installed): its
+`python_function` flavor loads this file (`loader_module: millrace_model`, found through
+`code: .`) and predicts exactly what `serve` answers; the framework's own flavor (`sklearn`,
+`xgboost`, `tensorflow` or `pytorch`) loads the fitted model with MLflow's loader of that flavor.
 """
 
 import argparse
+import datetime
+import importlib.util
 import json
 import math
 import os
+import platform
 import shutil
 import sys
 import time
+import uuid
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT_VERSION = 1
@@ -126,6 +136,7 @@ SKLEARN_ESTIMATORS = {
 class ScikitLearn:
     name = "sklearn"
     file = "model.joblib"
+    pickled_model = "model.pkl"
 
     @staticmethod
     def version():
@@ -172,6 +183,31 @@ class ScikitLearn:
         if task == "binary_classification":
             return model.predict_proba(x)[:, list(model.classes_).index(1.0)]
         return model.predict(x)
+
+    @staticmethod
+    def mlflow(model, model_dir, task):
+        """The `sklearn` flavor: the estimator pickled again at `model.pkl`, with cloudpickle where
+        it is installed (as MLflow itself does) or else pickle, which `mlflow.sklearn.load_model`
+        unpickles as `serialization_format` says."""
+        import sklearn
+
+        try:
+            import cloudpickle as pickler
+
+            serialization, requirements = "cloudpickle", ["scikit-learn", "cloudpickle"]
+        except ImportError:
+            import pickle as pickler
+
+            serialization, requirements = "pickle", ["scikit-learn"]
+        with open(os.path.join(model_dir, ScikitLearn.pickled_model), "wb") as out:
+            pickler.dump(model, out)
+        flavor = {
+            "code": None,
+            "pickled_model": ScikitLearn.pickled_model,
+            "serialization_format": serialization,
+            "sklearn_version": sklearn.__version__,
+        }
+        return {"sklearn": flavor}, requirements
 
 
 class XGBoost:
@@ -220,6 +256,21 @@ class XGBoost:
             return model.predict_proba(x)[:, 1]
         return model.predict(x)
 
+    @staticmethod
+    def mlflow(model, model_dir, task):
+        """The `xgboost` flavor: `mlflow.xgboost.load_model` instantiates `model_class` and loads
+        `data` into it; `model.ubj` is already the file (and UBJSON the format) MLflow writes."""
+        import xgboost
+
+        flavor = {
+            "code": None,
+            "data": XGBoost.file,
+            "model_class": f"{type(model).__module__}.{type(model).__name__}",
+            "model_format": "ubj",
+            "xgb_version": xgboost.__version__,
+        }
+        return {"xgboost": flavor}, ["xgboost", "xgboost-cpu", "scikit-learn"]
+
 
 class PyTorch:
     """A multilayer perceptron on standardised inputs, trained with Adam on full batches."""
@@ -227,6 +278,7 @@ class PyTorch:
     name = "pytorch"
     file = "model.pt"
     settings_file = "network.json"
+    mlflow_data = "data"
 
     @staticmethod
     def version():
@@ -309,6 +361,36 @@ class PyTorch:
                 out = torch.sigmoid(out)
         return out.double().numpy()
 
+    @staticmethod
+    def mlflow(model, model_dir, task):
+        """The `pytorch` flavor: `mlflow.pytorch.load_model` unpickles a whole module from
+        `data/model.pth` with the pickle module `data/pickle_module_info.txt` names. The module
+        saved there is made of torch's own layers only (so it unpickles without this file):
+        a linear layer that standardises the inputs as `predict` does, the network and, for a
+        classifier, the sigmoid. It maps a float32 `[rows, features]` tensor to `[rows, 1]`."""
+        import pickle
+
+        import torch
+
+        settings = model["settings"]
+        std = torch.tensor(settings["std"], dtype=torch.float32)
+        mean = torch.tensor(settings["mean"], dtype=torch.float32)
+        standardise = torch.nn.Linear(settings["inputs"], settings["inputs"])
+        with torch.no_grad():
+            standardise.weight.copy_(torch.diag(1.0 / std))
+            standardise.bias.copy_(-mean / std)
+        layers = [standardise, *model["network"]]
+        if task == "binary_classification":
+            layers.append(torch.nn.Sigmoid())
+        whole = torch.nn.Sequential(*layers).eval()
+        data = os.path.join(model_dir, PyTorch.mlflow_data)
+        os.makedirs(data, exist_ok=True)
+        torch.save(whole, os.path.join(data, "model.pth"), pickle_module=pickle)
+        with open(os.path.join(data, "pickle_module_info.txt"), "w") as out:
+            out.write(pickle.__name__)
+        flavor = {"code": None, "model_data": PyTorch.mlflow_data, "pytorch_version": torch.__version__}
+        return {"pytorch": flavor}, ["torch"]
+
 
 class TensorFlow:
     """A Keras multilayer perceptron whose first layer standardises the inputs, trained with Adam
@@ -322,6 +404,7 @@ class TensorFlow:
 
     name = "tensorflow"
     directory = "saved_model"
+    mlflow_data = "data"
     defaults = {
         "hidden": [32, 16],
         "epochs": 40,
@@ -430,10 +513,233 @@ class TensorFlow:
             out = model(inputs, training=False)
         return tf.reshape(out, [-1]).numpy().astype("float64")
 
+    @staticmethod
+    def mlflow(model, model_dir, task):
+        """The `tensorflow` flavor with `model_type: keras`: the Keras model saved again in Keras
+        3's own format at `data/model.keras`, which `mlflow.tensorflow.load_model` opens with
+        `keras.models.load_model` (the module `keras_module` names) into a full Keras model.
+
+        Why this and not `model_type: tf2-module` pointing at `saved_model/`: MLflow 3.17.2
+        itself saves a Keras 3 model this way (Keras 3 saves only `.keras` and `.h5` files, and
+        MLflow looks for `model.keras` under `data`), and the user gets back the Keras model
+        they trained, with its layers and `predict`, not an inference-only graph. The
+        `python_function` flavor does not use this copy: it serves the SavedModel through
+        `serve`'s code, as Millrace does.
+        """
+        import contextlib
+
+        import keras
+
+        data = os.path.join(model_dir, TensorFlow.mlflow_data)
+        os.makedirs(data, exist_ok=True)
+        with contextlib.redirect_stdout(sys.stderr):
+            model.save(os.path.join(data, "model.keras"))
+        # What MLflow's own pyfunc loader of this flavor reads; its `load_model` reads the
+        # flavor's keys below.
+        with open(os.path.join(data, "keras_module.txt"), "w") as out:
+            out.write("keras")
+        with open(os.path.join(data, "save_format.txt"), "w") as out:
+            out.write("keras")
+        flavor = {
+            "code": None,
+            "data": TensorFlow.mlflow_data,
+            "keras_module": "keras",
+            "keras_version": keras.__version__,
+            "model_type": "keras",
+            "save_format": "keras",
+        }
+        return {"tensorflow": flavor}, ["tensorflow", "tensorflow-cpu", "keras"]
+
 
 FRAMEWORKS = {
     framework.name: framework for framework in (ScikitLearn, XGBoost, PyTorch, TensorFlow)
 }
+
+
+# --- MLflow model directories -------------------------------------------------------------------
+
+# The MLflow release whose model directory format (MLmodel keys, flavors, environment files) these
+# files follow and were checked against; MLflow is not needed to write them.
+MLFLOW_FORMAT_VERSION = "3.17.2"
+MLMODEL_FILE = "MLmodel"
+CONDA_FILE = "conda.yaml"
+PYTHON_ENV_FILE = "python_env.yaml"
+REQUIREMENTS_FILE = "requirements.txt"
+# MLflow's names of Millrace's feature types.
+MLFLOW_TYPES = {"int": "long", "float": "double"}
+YAML_RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+
+
+def yaml_scalar(value):
+    """One YAML scalar: bare where YAML reads it back as the same string, else double-quoted."""
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    text = str(value)
+    bare = (
+        text
+        and (text[0].isalpha() or text[0] == "_")
+        and all(c.isascii() and (c.isalnum() or c in "_.-") for c in text)
+        and text.lower() not in YAML_RESERVED
+    )
+    if bare:
+        return text
+    quoted = []
+    for c in text:
+        code = ord(c)
+        if c in '"\\':
+            quoted.append("\\" + c)
+        elif 0x20 <= code < 0x7F:
+            quoted.append(c)
+        elif code <= 0xFF:
+            quoted.append(f"\\x{code:02x}")
+        elif code <= 0xFFFF:
+            quoted.append(f"\\u{code:04x}")
+        else:
+            quoted.append(f"\\U{code:08x}")
+    return '"' + "".join(quoted) + '"'
+
+
+def yaml_lines(node, indent=""):
+    """A mapping or a list in YAML's block style, one line a scalar."""
+    lines = []
+    items = node.items() if isinstance(node, dict) else ((None, item) for item in node)
+    for key, item in items:
+        lead = f"{indent}{yaml_scalar(str(key))}:" if isinstance(node, dict) else f"{indent}-"
+        if isinstance(item, (dict, list)) and item:
+            nested = yaml_lines(item, indent + "  ")
+            if isinstance(node, dict):
+                lines += [lead] + nested
+            else:
+                lines += [f"{lead} {nested[0].lstrip()}"] + nested[1:]
+        elif isinstance(item, (dict, list)):
+            lines.append(f"{lead} {'{}' if isinstance(item, dict) else '[]'}")
+        else:
+            lines.append(f"{lead} {yaml_scalar(item)}")
+    return lines
+
+
+def write_yaml(path, node):
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("\n".join(yaml_lines(node)) + "\n")
+
+
+def installed_version(distribution):
+    """The version of an installed distribution, or None."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def pinned(distributions):
+    """`name==version` for each installed distribution, in order, once."""
+    pins = []
+    for name in distributions:
+        version = installed_version(name)
+        pin = f"{name}=={version}"
+        if version and pin not in pins:
+            pins.append(pin)
+    return pins
+
+
+def mlflow_signature(signature):
+    """MLflow's signature: the features as named columns of their types; the output a float64
+    vector, one prediction a row, as `PyFuncModel.predict` returns it."""
+    inputs = [
+        {"type": MLFLOW_TYPES[field["type"]], "name": field["name"], "required": True}
+        for field in signature
+    ]
+    outputs = [{"type": "tensor", "tensor-spec": {"dtype": "float64", "shape": [-1]}}]
+    return {"inputs": json.dumps(inputs), "outputs": json.dumps(outputs), "params": None}
+
+
+def write_mlflow_model(model_dir, framework, model, task, signature, metadata):
+    """Makes the model directory an MLflow model directory too: the framework's flavor (with its
+    files in the layout MLflow's loader of that flavor reads), the `python_function` flavor
+    served by this file, the signature and the environment files, pinned to the versions that
+    trained the model."""
+    flavors, distributions = framework.mlflow(model, model_dir, task)
+    python_version = platform.python_version()
+    flavors["python_function"] = {
+        # MLflow puts `code` on `sys.path` and calls `millrace_model._load_pyfunc(model_dir)`.
+        "code": ".",
+        "env": {"conda": CONDA_FILE, "virtualenv": PYTHON_ENV_FILE},
+        "loader_module": "millrace_model",
+        "python_version": python_version,
+    }
+    mlmodel = {
+        "flavors": flavors,
+        "metadata": metadata,
+        "mlflow_version": MLFLOW_FORMAT_VERSION,
+        "model_uuid": uuid.uuid4().hex,
+        "signature": mlflow_signature(signature),
+        "utc_time_created": str(datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)),
+    }
+    write_yaml(os.path.join(model_dir, MLMODEL_FILE), mlmodel)
+    requirements = [f"mlflow=={MLFLOW_FORMAT_VERSION}"] + pinned(["numpy"] + distributions)
+    with open(os.path.join(model_dir, REQUIREMENTS_FILE), "w") as out:
+        out.write("\n".join(requirements) + "\n")
+    build = pinned(["pip", "setuptools", "wheel"])
+    pip = installed_version("pip")
+    conda = {
+        "channels": ["conda-forge"],
+        "dependencies": [f"python={python_version}", f"pip<={pip}" if pip else "pip"]
+        + [{"pip": requirements}],
+        "name": "mlflow-env",
+    }
+    write_yaml(os.path.join(model_dir, CONDA_FILE), conda)
+    python_env = {
+        "python": python_version,
+        "build_dependencies": build or ["pip"],
+        "dependencies": ["-r " + REQUIREMENTS_FILE],
+    }
+    write_yaml(os.path.join(model_dir, PYTHON_ENV_FILE), python_env)
+
+
+class PyFuncModel:
+    """What `mlflow.pyfunc.load_model` wraps: the model as `serve` loads it, predicting what
+    `serve` answers for a pandas DataFrame (or a matrix in the signature's order) of features,
+    already transformed, every row complete."""
+
+    def __init__(self, model_dir):
+        manifest = read_manifest(model_dir)
+        self.framework = serving_framework(manifest)
+        self.task = manifest["task"]
+        self.features = [field["name"] for field in manifest["signature"]["inputs"]]
+        self.model = self.framework.load(model_dir)
+
+    def predict(self, model_input, params=None):
+        import numpy as np
+
+        if hasattr(model_input, "columns"):
+            missing = [name for name in self.features if name not in model_input.columns]
+            if missing:
+                raise ValueError(f"the input has no feature {missing}")
+            x = np.column_stack(
+                [np.asarray(model_input[name], dtype="float64") for name in self.features]
+            )
+        else:
+            x = np.asarray(model_input, dtype="float64").reshape(-1, len(self.features))
+        return np.asarray(self.framework.predict(self.model, self.task, x), dtype="float64")
+
+
+def _load_pyfunc(path):
+    """MLflow's entry point (`loader_module: millrace_model`). Another model's copy of this file
+    may be the module already imported under that name, so a model always serves with its own."""
+    own = os.path.join(path, SCRIPT_FILE)
+    this = globals().get("__file__")
+    if os.path.isfile(own) and not (this and os.path.samefile(own, this)):
+        spec = importlib.util.spec_from_file_location(f"millrace_model_{uuid.uuid4().hex}", own)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.PyFuncModel(path)
+    return PyFuncModel(path)
 
 
 # --- Training -----------------------------------------------------------------------------------
@@ -523,6 +829,9 @@ def train(args):
             "run_id": args.run_id,
             "node": args.node_id,
         }
+    metadata = {"millrace_framework": manifest["framework"], "millrace_task": args.task}
+    metadata.update({"millrace_" + key: value for key, value in manifest.get("produced_by", {}).items()})
+    write_mlflow_model(args.model_dir, framework, model, args.task, signature, metadata)
     # The manifest is written last: a model directory with a manifest is complete.
     with open(os.path.join(args.model_dir, MANIFEST_FILE), "w") as out:
         json.dump(manifest, out, indent=2)
@@ -570,10 +879,8 @@ def read_manifest(model_dir):
         return json.load(source)
 
 
-def serve(model_dir):
-    import numpy as np
-
-    manifest = read_manifest(model_dir)
+def serving_framework(manifest):
+    """The framework of the model a manifest describes."""
     name = manifest["framework"].split(" ")[0]
     framework = {
         "scikit-learn": ScikitLearn,
@@ -583,6 +890,14 @@ def serve(model_dir):
     }.get(name)
     if framework is None:
         raise UsageError(f"this script does not serve {manifest['framework']} models")
+    return framework
+
+
+def serve(model_dir):
+    import numpy as np
+
+    manifest = read_manifest(model_dir)
+    framework = serving_framework(manifest)
     task = manifest["task"]
     features = [field["name"] for field in manifest["signature"]["inputs"]]
     model = framework.load(model_dir)
