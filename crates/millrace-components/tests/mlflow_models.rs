@@ -98,7 +98,13 @@ fn millrace_predictions(
         let model = LoadedModel::load(dir).unwrap();
         let mut predicted = Vec::new();
         for batch in &eval {
-            predicted.extend(model.predict(batch).unwrap().into_iter().map(|p| p.unwrap()));
+            predicted.extend(
+                model
+                    .predict(batch)
+                    .unwrap()
+                    .into_iter()
+                    .map(|p| p.unwrap()),
+            );
         }
         predictions.insert(id.clone(), predicted);
     }
@@ -153,10 +159,7 @@ async fn python_models_load_with_mlflow_and_predict_what_millrace_serves() {
     write_examples(&csv);
     let mut p = Pipeline::builder("mlflow");
     let examples = p
-        .add(
-            "example_gen",
-            CsvExampleGen::new(csv.display().to_string()),
-        )
+        .add("example_gen", CsvExampleGen::new(csv.display().to_string()))
         .examples;
     let mut trainers_of = vec![
         (
@@ -230,7 +233,10 @@ async fn python_models_load_with_mlflow_and_predict_what_millrace_serves() {
     let (rows, ours) = millrace_predictions(&examples_dir, &models);
 
     let request = dir.path().join("request.json");
-    let dirs: Vec<String> = models.iter().map(|(_, d)| d.display().to_string()).collect();
+    let dirs: Vec<String> = models
+        .iter()
+        .map(|(_, d)| d.display().to_string())
+        .collect();
     std::fs::write(
         &request,
         serde_json::to_vec(&json!({"rows": rows, "models": dirs})).unwrap(),

@@ -490,7 +490,7 @@ async fn searches_filter_and_order_with_mlflows_grammar(store: Store, _dir: &tem
     assert_eq!(found("tags.team LIKE 'F%'", &[]).await.len(), 2);
     assert_eq!(found("tags.team ILIKE 'f%'", &[]).await.len(), 4);
     let by_id = found(&format!("attributes.run_id IN ('{unscored}', 'nope')"), &[]).await;
-    assert_eq!(by_id, [unscored.clone()]);
+    assert_eq!(by_id, std::slice::from_ref(&unscored));
     let refused = store
         .search_runs(&RunSearch {
             experiment_ids: vec![id],

@@ -51,6 +51,19 @@ pub(crate) fn local_path(root: &Path, relative: &str) -> Result<PathBuf, ApiErro
     Ok(joined)
 }
 
+/// Where a run's files are under the root: its `artifact_uri` without `mlflow-artifacts:/`.
+pub(crate) fn run_files(info: &millrace_metadata::tracking::RunInfo) -> Result<String, ApiError> {
+    info.artifact_uri
+        .strip_prefix("mlflow-artifacts:/")
+        .map(|path| path.trim_end_matches('/').to_owned())
+        .ok_or_else(|| {
+            ApiError::invalid(format!(
+                "run {} keeps its files outside this server ({})",
+                info.run_id, info.artifact_uri
+            ))
+        })
+}
+
 /// `GET …/mlflow-artifacts/artifacts?path=P`: the entries of directory P, by name; `{}` for
 /// a file or a missing path.
 pub(crate) async fn list(root: &Path, relative: &str) -> Result<Value, ApiError> {

@@ -122,13 +122,7 @@ async fn get_artifact(
             .unwrap_or_default()
     };
     let run = state.store.get_run(&value("run_uuid")).await?;
-    let base = run
-        .info
-        .artifact_uri
-        .strip_prefix("mlflow-artifacts:/")
-        .unwrap_or_default()
-        .trim_end_matches('/')
-        .to_owned();
+    let base = artifacts::run_files(&run.info)?;
     artifacts::download(&state.root, &format!("{base}/{}", value("path"))).await
 }
 

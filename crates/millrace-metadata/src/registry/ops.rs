@@ -18,7 +18,7 @@ use crate::sql::{Row, SqlTx, SqlValue};
 use crate::tracking::check_tag;
 use crate::tracking::search::{
     ModelVersionEntity, ModelVersionFilter, OrderKey, RegisteredModelEntity, RegisteredModelFilter,
-    SqlCondition, model_version_order_by_sql, registered_model_order_by_sql,
+    SearchKey, SqlCondition, model_version_order_by_sql, registered_model_order_by_sql,
 };
 
 fn text(row: &Row, index: usize) -> String {
@@ -264,11 +264,7 @@ pub(crate) fn search_registered_models(
 ) -> Result<RegistryPage<RegisteredModel>> {
     let filter = RegisteredModelFilter::parse(&search.filter)?;
     let condition = filter.to_sql(tx.dialect(), 1);
-    let order_keys = search
-        .order_by
-        .iter()
-        .map(|clause| OrderKey::<RegisteredModelEntity>::parse(clause))
-        .collect::<Result<Vec<_>>>()?;
+    let order_keys = order_keys::<RegisteredModelEntity>(search)?;
     let order =
         registered_model_order_by_sql(&order_keys, tx.dialect(), condition.params.len() + 1);
     let rows = page_rows(
@@ -279,6 +275,15 @@ pub(crate) fn search_registered_models(
         100,
     )?;
     rows.map(|row| read_model(tx, row))
+}
+
+/// The search's order-by clauses, parsed.
+fn order_keys<E: SearchKey>(search: &RegistrySearch) -> Result<Vec<OrderKey<E>>> {
+    search
+        .order_by
+        .iter()
+        .map(|clause| OrderKey::parse(clause))
+        .collect()
 }
 
 /// Rows of one page of `select` under a condition and an order; the page says whether more
@@ -797,11 +802,7 @@ pub(crate) fn search_model_versions(
 ) -> Result<RegistryPage<ModelVersion>> {
     let filter = ModelVersionFilter::parse(&search.filter)?;
     let condition = filter.to_sql(tx.dialect(), 1);
-    let order_keys = search
-        .order_by
-        .iter()
-        .map(|clause| OrderKey::<ModelVersionEntity>::parse(clause))
-        .collect::<Result<Vec<_>>>()?;
+    let order_keys = order_keys::<ModelVersionEntity>(search)?;
     let order = model_version_order_by_sql(&order_keys, tx.dialect(), condition.params.len() + 1);
     let columns = VERSION_COLUMNS
         .split(", ")

@@ -55,16 +55,18 @@ pub(crate) async fn dispatch(
     ))
 }
 
+/// Milliseconds since the epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// `GET artifacts/list?run_id=&path=`: a run's files, the way the UI lists them.
 async fn legacy_list(state: &ServerState, args: &Args) -> Result<Value, ApiError> {
     let run = state.store.get_run(&args.run_id()?).await?;
-    let base = run
-        .info
-        .artifact_uri
-        .strip_prefix("mlflow-artifacts:/")
-        .unwrap_or_default()
-        .trim_end_matches('/')
-        .to_owned();
+    let base = crate::artifacts::run_files(&run.info)?;
     let sub = args.text("path").unwrap_or_default();
     let sub = sub.trim_matches('/');
     let listed = crate::artifacts::list(&state.root, &format!("{base}/{sub}")).await?;

@@ -16,6 +16,7 @@ use millrace_metadata::{
 use serde_json::{Value as Json, json};
 
 use super::args::Args;
+use super::now_ms;
 use crate::ServerState;
 use crate::artifacts::local_path;
 use crate::error::ApiError;
@@ -27,13 +28,6 @@ const EXPERIMENT: &str = "mlflow.experiment_id";
 const SOURCE_RUN: &str = "mlflow.source_run_id";
 const MODEL_TYPE: &str = "mlflow.model_type";
 const TAG_PREFIX: &str = "tag.";
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
 
 /// A new logged model id: `m-` and 32 hex digits.
 fn new_model_id() -> String {

@@ -10,6 +10,7 @@ use millrace_metadata::tracking::{
 use serde_json::{Value, json};
 
 use super::args::{Args, metric_value, page_offset, page_token};
+use super::now_ms;
 use super::shapes;
 use crate::ServerState;
 use crate::error::ApiError;
@@ -23,13 +24,6 @@ fn experiment_id(args: &Args, key: &str) -> Result<i64, ApiError> {
     let text = args.required(key)?;
     text.parse()
         .map_err(|_| ApiError::invalid(format!("'{key}' must be an experiment id, not '{text}'")))
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 fn view(args: &Args, key: &str) -> ViewType {
