@@ -46,6 +46,7 @@ fn the_registered_component_kinds_are_exactly_the_declared_ones() {
             "millrace.InfraValidator",
             "millrace.Pusher",
             "millrace.PythonTrainer",
+            "millrace.Registrar",
             "millrace.SchemaGen",
             "millrace.StatisticsGen",
             "millrace.Trainer",

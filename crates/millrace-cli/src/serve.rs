@@ -30,12 +30,6 @@ pub(crate) async fn start(
     let Some(root) = local_root(location) else {
         return Ok(None);
     };
-    std::fs::create_dir_all(&root).map_err(|source| {
-        CliError::Runner(RunnerError::Io {
-            path: root.display().to_string(),
-            source,
-        })
-    })?;
     let server = millrace_server::serve(ServerState::new(store, root), bind)
         .await
         .map_err(|error| CliError::Usage(error.to_string()))?;

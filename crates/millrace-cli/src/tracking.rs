@@ -72,7 +72,7 @@ pub(crate) async fn metric(
                 .info
                 .run_id
         }
-        None => run_id.to_owned(),
+        None => millrace_runner::tracking::tracked_run_id(run_id),
     };
     let points = store
         .metric_history(&tracked_run, key)
@@ -164,7 +164,10 @@ pub(crate) async fn rerun(
     let _ = writeln!(stderr, "rerunning {run_id} with its parameters");
     let summary = crate::run::execute_run(pipeline, request, parameters, stdout).await?;
     store
-        .log_batch(&summary.run_id, &LogBatch::tag("millrace.rerun_of", run_id))
+        .log_batch(
+            &millrace_runner::tracking::tracked_run_id(&summary.run_id),
+            &LogBatch::tag("millrace.rerun_of", run_id),
+        )
         .await
         .map_err(RunnerError::from)?;
     crate::run::verdict(&summary, stderr)

@@ -70,7 +70,10 @@ fn row<T: Clone>(
 pub async fn compare_runs(store: &dyn MetadataStore, run_ids: &[String]) -> Result<RunComparison> {
     let mut runs = Vec::with_capacity(run_ids.len());
     for run_id in run_ids {
-        match store.get_run(run_id).await {
+        match store
+            .get_run(&crate::tracking::tracked_run_id(run_id))
+            .await
+        {
             Ok(run) => runs.push(run),
             Err(MetadataError::NotFound { .. }) => {
                 return Err(RunnerError::UnknownRun {

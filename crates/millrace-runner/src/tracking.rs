@@ -37,6 +37,29 @@ pub const ATTEMPT_TAG: &str = "millrace.attempt";
 /// The environment variable that names a named experiment for the runs this process starts.
 pub const EXPERIMENT_VARIABLE: &str = "MILLRACE_EXPERIMENT";
 
+/// The id of a pipeline run's tracked run: the run's own id when it is one MLflow accepts
+/// (Millrace's are), otherwise — an engine's id like Airflow's
+/// `manual__2026-12-04T18:44:43.201150+00:00` — the id with every other character made `_`
+/// and a digest of the original appended, the same in every task of the run.
+pub fn tracked_run_id(run_id: &str) -> String {
+    if millrace_metadata::tracking::check_run_id(run_id).is_ok() {
+        return run_id.to_owned();
+    }
+    let cleaned: String = run_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(200)
+        .collect();
+    let digest = blake3::hash(run_id.as_bytes()).to_hex();
+    format!("r{cleaned}-{}", &digest[..8])
+}
+
 /// Where a run came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Provenance {
@@ -209,7 +232,7 @@ pub async fn start_pipeline_run(
         experiment_id,
         RunSubject::PipelineRun(record.run_context),
     );
-    request.run_id = Some(record.run_id.clone());
+    request.run_id = Some(tracked_run_id(&record.run_id));
     request.name = Some(record.run_id.clone());
     request.tags = tags;
     match store.create_run(&request).await {
@@ -223,13 +246,20 @@ pub async fn start_pipeline_run(
         .iter()
         .map(|(name, value)| (name.clone(), parameter_text(value)))
         .collect();
-    log_in_batches(store, &record.run_id, &params, &BTreeMap::new(), &[]).await?;
+    log_in_batches(
+        store,
+        &tracked_run_id(&record.run_id),
+        &params,
+        &BTreeMap::new(),
+        &[],
+    )
+    .await?;
     Ok(experiment_id)
 }
 
 /// The experiment of a run that exists; a run from before tracking gets its tracked run now.
 pub async fn pipeline_run_experiment(store: &dyn MetadataStore, record: &RunRecord) -> Result<i64> {
-    match store.get_run(&record.run_id).await {
+    match store.get_run(&tracked_run_id(&record.run_id)).await {
         Ok(run) => Ok(run.info.experiment_id),
         Err(MetadataError::NotFound { .. }) => start_pipeline_run(store, record, None).await,
         Err(error) => Err(error.into()),
@@ -248,7 +278,7 @@ pub async fn end_pipeline_run(store: &dyn MetadataStore, run_id: &str, state: Ru
         status: Some(status),
         ..RunUpdate::default()
     };
-    if let Err(error) = store.update_run(run_id, &update).await {
+    if let Err(error) = store.update_run(&tracked_run_id(run_id), &update).await {
         tracing::warn!(%run_id, %error, "could not end the run's tracked run");
     }
 }
@@ -271,7 +301,7 @@ pub async fn start_node_run(
     } else {
         format!("{node} (attempt {})", attempt + 1)
     });
-    request.parent_run_id = Some(record.run_id.clone());
+    request.parent_run_id = Some(tracked_run_id(&record.run_id));
     request.tags = BTreeMap::from([
         (NODE_TAG.to_owned(), node.to_owned()),
         (ATTEMPT_TAG.to_owned(), attempt.to_string()),
@@ -402,7 +432,7 @@ async fn record_attempt(
         .collect();
     log_in_batches(
         store,
-        &record.run_id,
+        &tracked_run_id(&record.run_id),
         &BTreeMap::new(),
         &BTreeMap::new(),
         &on_pipeline,
@@ -487,7 +517,8 @@ pub async fn carry_metrics_to_pipeline_run(
         })
         .collect();
     let empty = BTreeMap::new();
-    if let Err(error) = log_in_batches(store, &record.run_id, &empty, &empty, &points).await {
+    let pipeline_run = tracked_run_id(&record.run_id);
+    if let Err(error) = log_in_batches(store, &pipeline_run, &empty, &empty, &points).await {
         tracing::warn!(%node, %error, "could not put the node's metrics on the run");
     }
 }
@@ -498,7 +529,7 @@ pub async fn node_run_of(
     run_id: &str,
     node: &str,
 ) -> Result<millrace_metadata::tracking::TrackedRun> {
-    let children = match store.child_runs(run_id).await {
+    let children = match store.child_runs(&tracked_run_id(run_id)).await {
         Ok(children) => children,
         Err(MetadataError::NotFound { .. }) => {
             return Err(crate::RunnerError::UnknownRun {
@@ -543,4 +574,28 @@ pub fn has_command_nodes(pipeline: &millrace_core::Pipeline) -> bool {
                     matches!(component.execution(), Executor::Command(_))
                 })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_engines_run_id_becomes_a_valid_tracked_run_id_the_same_every_time() {
+        assert_eq!(
+            tracked_run_id("20261127T152300-3fa9c1"),
+            "20261127T152300-3fa9c1"
+        );
+        let airflow = "manual__2026-12-04T18:44:43.201150+00:00";
+        let tracked = tracked_run_id(airflow);
+        assert!(
+            millrace_metadata::tracking::check_run_id(&tracked).is_ok(),
+            "{tracked}"
+        );
+        assert_eq!(tracked, tracked_run_id(airflow));
+        assert_ne!(
+            tracked,
+            tracked_run_id("manual__2026-12-04T18:44:43.201150-00:00")
+        );
+    }
 }
