@@ -12,7 +12,9 @@
 //! `<workspace>/.venv-engines`) with `tools/engines/requirements.txt` (kfp 2.17.3 and hera 7.1.0,
 //! the loaders of the compile targets' tests), and [`MLFLOW`] at `$MILLRACE_MLFLOW_VENV` (default
 //! `<workspace>/.venv-mlflow`) with `tools/mlflow/requirements.txt` (MLflow 3.17.2, server and
-//! client, with scikit-learn and XGBoost). All are made with the machine's CPython 3.11 (`python3`). A stamp file in each records a hash of
+//! client, with scikit-learn and XGBoost), and [`MLFLOW2`] at `$MILLRACE_MLFLOW2_VENV` (default
+//! `<workspace>/.venv-mlflow2`) with `tools/mlflow2/requirements.txt` (the MLflow 2.22.5 client).
+//! All are made with the machine's CPython 3.11 (`python3`). A stamp file in each records a hash of
 //! its requirements, so an up-to-date environment costs one import and no `pip` run.
 
 use std::path::{Path, PathBuf};
@@ -70,6 +72,14 @@ pub const MLFLOW: VenvSpec = VenvSpec {
     var: "MILLRACE_MLFLOW_VENV",
     default_dir: ".venv-mlflow",
     requirements: "tools/mlflow/requirements.txt",
+    module: "mlflow",
+};
+
+/// The environment of the second MLflow client: mlflow-skinny 2.22.5, the last 2.x.
+pub const MLFLOW2: VenvSpec = VenvSpec {
+    var: "MILLRACE_MLFLOW2_VENV",
+    default_dir: ".venv-mlflow2",
+    requirements: "tools/mlflow2/requirements.txt",
     module: "mlflow",
 };
 
@@ -299,6 +309,7 @@ mod tests {
             (TRAINERS, "tensorflow-cpu==2.21.0"),
             (ENGINES, "kfp==2.17.3"),
             (MLFLOW, "mlflow==3.17.2"),
+            (MLFLOW2, "mlflow-skinny==2.22.5"),
         ] {
             let requirements = std::fs::read_to_string(
                 Path::new(env!("CARGO_MANIFEST_DIR"))

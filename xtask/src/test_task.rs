@@ -39,6 +39,10 @@ pub const TRAINERS_VAR: &str = "MILLRACE_TEST_TRAINERS_PYTHON";
 /// and server) to the tracking suites.
 pub const MLFLOW_VAR: &str = "MILLRACE_TEST_MLFLOW_PYTHON";
 
+/// The environment variable that hands the MLflow 2 client's interpreter to the tracking
+/// suites.
+pub const MLFLOW2_VAR: &str = "MILLRACE_TEST_MLFLOW2_PYTHON";
+
 /// The environment variable that hands the engines' loaders' interpreter (kfp, hera) to the
 /// tests.
 pub const ENGINES_VAR: &str = "MILLRACE_TEST_ENGINES_PYTHON";
@@ -202,8 +206,18 @@ pub fn test(workspace_root: &Path, arguments: &[String]) -> Result<(), String> {
             venv.module_version,
             venv.dir.display(),
         ));
+        let venv = python::ensure(&python::MLFLOW2, workspace_root)?;
+        command.env(MLFLOW2_VAR, &venv.python);
+        provided.push(format!(
+            "{MLFLOW2_VAR}={} (CPython {}, the mlflow {} client, in the venv {})",
+            venv.python.display(),
+            venv.python_version,
+            venv.module_version,
+            venv.dir.display(),
+        ));
     } else {
         command.env_remove(MLFLOW_VAR);
+        command.env_remove(MLFLOW2_VAR);
         provided.push(format!(
             "{MLFLOW_VAR} not set (--no-mlflow): the MLflow client and server suites skip"
         ));

@@ -17,13 +17,13 @@ use millrace_metadata::tracking::TRACKED_RUN_EXECUTION;
 use millrace_metadata::{EventQuery, EventType, NodeQuery, connect};
 use millrace_server::{ServerState, serve};
 
-fn mlflow_python() -> Option<String> {
-    match std::env::var("MILLRACE_TEST_MLFLOW_PYTHON") {
+fn mlflow_python(variable: &str, client: &str) -> Option<String> {
+    match std::env::var(variable) {
         Ok(python) if !python.is_empty() => Some(python),
         _ => {
             let _ = writeln!(
                 std::io::stderr(),
-                "SKIPPED (MLflow client): MILLRACE_TEST_MLFLOW_PYTHON is not set; `cargo xtask test` installs MLflow 3.17.2 into a venv and sets it"
+                "SKIPPED (MLflow {client} client): {variable} is not set; `cargo xtask test` installs it into a venv and sets it"
             );
             None
         }
@@ -35,10 +35,20 @@ fn snippet() -> std::path::PathBuf {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_mlflow_clients_snippet_runs_unchanged_and_its_records_are_lineage() {
-    let Some(python) = mlflow_python() else {
-        return;
-    };
+async fn the_mlflow_3_clients_snippet_runs_unchanged_and_its_records_are_lineage() {
+    if let Some(python) = mlflow_python("MILLRACE_TEST_MLFLOW_PYTHON", "3.17.2") {
+        snippet_against_serve(python, "3.17.2").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_mlflow_2_clients_snippet_runs_unchanged_and_its_records_are_lineage() {
+    if let Some(python) = mlflow_python("MILLRACE_TEST_MLFLOW2_PYTHON", "2.22.5") {
+        snippet_against_serve(python, "2.22.5").await;
+    }
+}
+
+async fn snippet_against_serve(python: String, version: &str) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("artifacts");
     std::fs::create_dir_all(&root).unwrap();
@@ -73,6 +83,7 @@ async fn the_mlflow_clients_snippet_runs_unchanged_and_its_records_are_lineage()
         String::from_utf8_lossy(&output.stderr)
     );
     let seen: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(seen["mlflow_version"], version);
 
     // What the client saw.
     let run_id = seen["run_id"].as_str().unwrap();
@@ -85,7 +96,13 @@ async fn the_mlflow_clients_snippet_runs_unchanged_and_its_records_are_lineage()
     );
     assert_eq!(seen["params"]["lr"], "0.01");
     assert_eq!(seen["tags_team"], "fares");
-    assert_eq!(seen["artifacts"], serde_json::json!(["docs", "notes.txt"]));
+    // MLflow 3 logs a model apart from the run's files (a logged model); MLflow 2 under them.
+    let artifacts = if version.starts_with('2') {
+        serde_json::json!(["docs", "model", "notes.txt"])
+    } else {
+        serde_json::json!(["docs", "notes.txt"])
+    };
+    assert_eq!(seen["artifacts"], artifacts);
     assert_eq!(seen["docs"], serde_json::json!(["docs/notes.txt"]));
     assert_eq!(seen["downloaded"], "hello");
     assert_eq!(
