@@ -122,6 +122,11 @@ pub enum Command {
         /// this process starts on 127.0.0.1 for the run, when the pipeline has command nodes).
         #[arg(long, env = "MLFLOW_TRACKING_URI")]
         tracking_uri: Option<String>,
+        /// After the run, mirror it into the MLflow server with this tracking URI: parameters,
+        /// metric histories, reports and registered model versions (`runs mirror` does it
+        /// later, or again after a failure).
+        #[arg(long, value_name = "URL", env = "MILLRACE_MLFLOW_MIRROR")]
+        mlflow: Option<String>,
     },
     /// Run a past run again: the same pipeline (refused, saying what differs, when this
     /// binary's is not the one it ran) with the same parameters.
@@ -302,6 +307,24 @@ pub enum RunsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Mirror a run into an existing MLflow server: the pipeline run with its parameters,
+    /// tags and metrics, a nested run per tracked node attempt with its metric histories and
+    /// files, the nodes' HTML reports, the model versions it registered with their aliases.
+    /// A run mirrored before is not written twice.
+    Mirror {
+        /// The run.
+        run_id: String,
+        /// The MLflow server's tracking URI (`http://mlflow.internal:5000`); credentials come
+        /// from MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME and _PASSWORD.
+        #[arg(long, value_name = "URL", env = "MILLRACE_MLFLOW_MIRROR")]
+        mlflow: String,
+        /// Where the metadata and artifacts are.
+        #[command(flatten)]
+        location: Location,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Runs matching MLflow's filter grammar, in an experiment.
     Search {
         /// The filter and order.
@@ -453,6 +476,7 @@ where
             image,
             experiment,
             tracking_uri,
+            mlflow,
         } => {
             let request = crate::run::RunRequest {
                 params,
@@ -466,6 +490,7 @@ where
                 dispatcher: crate::kubernetes::dispatcher(kubernetes, image.as_deref()).await?,
                 experiment: experiment.as_deref(),
                 tracking_uri: tracking_uri.as_deref(),
+                mlflow: mlflow.as_deref(),
             };
             crate::run::run(&pipeline, &request, stdout, stderr).await?;
         }
@@ -487,6 +512,7 @@ where
                 dispatcher: None,
                 experiment: None,
                 tracking_uri: None,
+                mlflow: None,
             };
             crate::tracking::rerun(&pipeline, run_id, &request, stdout, stderr).await?;
         }
@@ -537,6 +563,23 @@ where
                 location,
                 json,
             } => crate::tracking::search(&pipeline, search, location, *json, stdout).await?,
+            #[cfg(feature = "server")]
+            RunsCommand::Mirror {
+                run_id,
+                mlflow,
+                location,
+                json,
+            } => {
+                crate::mirror::runs_mirror(&pipeline, run_id, mlflow, location, *json, stdout)
+                    .await?;
+            }
+            #[cfg(not(feature = "server"))]
+            RunsCommand::Mirror { .. } => {
+                return Err(CliError::CommandNotBuilt {
+                    command: "runs mirror",
+                    feature: "server",
+                });
+            }
         },
         Command::Gc {
             keep_last,

@@ -87,6 +87,10 @@ pub enum CliError {
     /// `run-node --params-json` is not a JSON object.
     #[error("--params-json: {0}")]
     Parameters(String),
+    /// Mirroring a run into an MLflow server failed.
+    #[cfg(feature = "server")]
+    #[error(transparent)]
+    Mirror(#[from] millrace_server::ServerError),
     /// Standard output could not be written.
     #[error("cannot write to standard output: {0}")]
     Stdout(std::io::Error),
@@ -127,6 +131,8 @@ impl CliError {
                 | millrace_kubernetes::KubernetesError::Pipeline(_) => 2,
                 _ => 1,
             },
+            #[cfg(feature = "server")]
+            CliError::Mirror(_) => 1,
             CliError::Write { .. } | CliError::Stdout(_) => 1,
         }
     }

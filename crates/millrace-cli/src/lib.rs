@@ -52,6 +52,8 @@ mod error;
 mod inspect;
 mod kfp;
 mod kubernetes;
+#[cfg(feature = "server")]
+mod mirror;
 mod models;
 mod render;
 mod run;

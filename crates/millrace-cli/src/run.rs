@@ -26,6 +26,8 @@ pub(crate) struct RunRequest<'a> {
     pub(crate) experiment: Option<&'a str>,
     /// The tracking server command nodes log into.
     pub(crate) tracking_uri: Option<&'a str>,
+    /// The MLflow server to mirror the run into afterwards.
+    pub(crate) mlflow: Option<&'a str>,
 }
 
 pub(crate) async fn run(
@@ -40,8 +42,41 @@ pub(crate) async fn run(
     if request.resume.is_some() && !request.params.is_empty() {
         return Err(CliError::ParametersOnResume);
     }
+    #[cfg(not(feature = "server"))]
+    if request.mlflow.is_some() {
+        return Err(CliError::CommandNotBuilt {
+            command: "run --mlflow",
+            feature: "server",
+        });
+    }
     let summary = execute_run(pipeline, request, parameters, stdout).await?;
+    #[cfg(feature = "server")]
+    if let Some(url) = request.mlflow {
+        mirror_after_run(pipeline, &summary.run_id, url, request.location, stderr).await?;
+    }
     verdict(&summary, stderr)
+}
+
+/// `run --mlflow URL`: the run just made, mirrored (a failed run too); what was done goes to
+/// standard error, so that standard output stays the run's summary.
+#[cfg(feature = "server")]
+async fn mirror_after_run(
+    pipeline: &Pipeline,
+    run_id: &str,
+    url: &str,
+    location: &Location,
+    stderr: &mut dyn Write,
+) -> Result<(), CliError> {
+    match crate::mirror::mirror(pipeline, run_id, url, location).await {
+        Ok(report) => crate::mirror::rendered(run_id, &report).write(stderr, false),
+        Err(error) => {
+            let _ = writeln!(
+                stderr,
+                "run {run_id} is recorded here, but mirroring it failed; mirror it again with `runs mirror {run_id} --mlflow {url}`"
+            );
+            Err(error)
+        }
+    }
 }
 
 /// Runs (or resumes) the pipeline with `parameters` and prints the summary.

@@ -23,6 +23,50 @@ pub enum ServerError {
     /// The server stopped with an error.
     #[error("the server failed: {0}")]
     Serve(std::io::Error),
+    /// An MLflow server the mirror writes to could not be reached.
+    #[error(
+        "cannot reach the MLflow server at {url} ({call}): {reason} (is it running, and is the URL its tracking URI?)"
+    )]
+    Unreachable {
+        /// The server's tracking URI.
+        url: String,
+        /// The call (`POST runs/create`).
+        call: String,
+        /// Why.
+        reason: String,
+    },
+    /// An MLflow server the mirror writes to refused a call.
+    #[error("the MLflow server at {url} answered {call} with {status} {code}: {message}")]
+    Refused {
+        /// The server's tracking URI.
+        url: String,
+        /// The call (`POST runs/create`).
+        call: String,
+        /// The HTTP status.
+        status: u16,
+        /// MLflow's error code (`RESOURCE_DOES_NOT_EXIST`), or empty when the reply had none.
+        code: String,
+        /// What it said.
+        message: String,
+    },
+    /// The MLflow server keeps run files where the mirror cannot write them over HTTP.
+    #[error(
+        "the MLflow server at {url} keeps run files at `{artifact_uri}`; the mirror uploads files through MLflow's artifact proxy (`mlflow-artifacts:/`): start the server with artifact serving on (the default since MLflow 2; not --no-serve-artifacts)"
+    )]
+    ArtifactStore {
+        /// The server's tracking URI.
+        url: String,
+        /// The remote run's artifact URI.
+        artifact_uri: String,
+    },
+    /// The run to mirror, or what it made, could not be read here.
+    #[error("cannot mirror run {run_id}: {reason}")]
+    Mirror {
+        /// The Millrace run.
+        run_id: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// An error answered the way an MLflow server answers it: an HTTP status and

@@ -33,6 +33,7 @@
 
 mod artifacts;
 mod error;
+pub mod mirror;
 mod mlflow;
 
 use std::net::SocketAddr;

@@ -191,6 +191,6 @@ fn service_account_endpoint() -> Option<String> {
 }
 
 /// Makes rustls use `ring` (the process may install it once; later calls change nothing).
-fn install_ring_provider() {
+pub fn install_ring_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
