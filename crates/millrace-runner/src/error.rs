@@ -109,8 +109,8 @@ impl RunnerError {
     }
 
     /// Whether the error is about how the runner was asked (a run or artifact that does not
-    /// exist, a run of another build, an invalid pipeline or node) rather than about running:
-    /// command lines exit with 2 for these.
+    /// exist, a run of another build, an invalid pipeline, node or search filter) rather than
+    /// about running: command lines exit with 2 for these.
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
@@ -122,6 +122,10 @@ impl RunnerError {
                 | RunnerError::UnknownType { .. }
                 | RunnerError::InvalidNode { .. }
                 | RunnerError::Storage(millrace_storage::StorageError::InvalidUri { .. })
+                | RunnerError::Metadata(
+                    millrace_metadata::MetadataError::InvalidFilter { .. }
+                        | millrace_metadata::MetadataError::InvalidOrderBy { .. }
+                )
         )
     }
 }
