@@ -7,7 +7,8 @@
 //! logged models — on a Millrace metadata store and artifact root. The `mlflow` client that
 //! training scripts already call logs straight into the store: its runs are executions, its
 //! models are Model artifacts with lineage. The web UI and the scheduler extend the same
-//! [`router`].
+//! [`router`]. The other way round, [`mirror`] writes a Millrace run into an existing MLflow
+//! server through the same API.
 //!
 //! ```
 //! use axum::body::Body;

@@ -25,6 +25,20 @@
 //!
 //! Cost: one `runs/create` and `runs/update` per mirrored run, `log-batch` calls of at most
 //! 100 parameters or tags and 1,000 metric points, one `PUT` per file. Files are read whole.
+//!
+//! ```no_run
+//! use millrace_server::mirror::{MirrorSource, MlflowClient, mirror_run};
+//!
+//! # async fn example(pipeline: &millrace_core::Pipeline) -> Result<(), Box<dyn std::error::Error>> {
+//! let store = millrace_metadata::connect("sqlite://.millrace/metadata.sqlite").await?;
+//! let storage = millrace_storage::ArtifactStorage::open(".millrace/artifacts")?;
+//! let client = MlflowClient::new("http://mlflow.internal:5000")?;
+//! let source = MirrorSource { store: &*store, storage: &storage, pipeline };
+//! let report = mirror_run(source, "20261204T202704-6f9ab8", &client).await?;
+//! println!("{} ({} metric points)", report.run_url, report.metric_points);
+//! # Ok(())
+//! # }
+//! ```
 
 mod client;
 mod files;
