@@ -178,35 +178,27 @@ fn the_snippets_records_read_back_through_the_cli_and_ml_metadata() {
             .any(|experiment| experiment["name"] == "demo-exp"),
         "{experiments:#}"
     );
-    let searched = json_of(
-        dir.path(),
-        "hello",
-        &[
+    let search = |filter: &'static str| {
+        [
             "runs",
             "search",
             "--experiment",
             "demo-exp",
             "--filter",
-            "params.max_depth = '8' and metrics.loss < 1",
-        ],
+            filter,
+        ]
+    };
+    let searched = json_of(
+        dir.path(),
+        "hello",
+        &search("params.max_depth = '8' and metrics.loss < 1"),
     );
     let runs = searched["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 1, "{searched:#}");
     assert_eq!(runs[0]["info"]["run_id"], run_id);
     assert_eq!(runs[0]["params"]["lr"], "0.01");
     // A filter MLflow's grammar does not have is a usage error (exit 2) that says why.
-    let (code, _, stderr) = text_of(
-        dir.path(),
-        "hello",
-        &[
-            "runs",
-            "search",
-            "--experiment",
-            "demo-exp",
-            "--filter",
-            "params.max_depth == 8",
-        ],
-    );
+    let (code, _, stderr) = text_of(dir.path(), "hello", &search("params.max_depth == 8"));
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("max_depth"), "{stderr}");
     let curve = json_of(dir.path(), "hello", &["runs", "metric", run_id, "loss"]);

@@ -10,6 +10,8 @@
 //! | a CPython 3.11 virtual environment with Apache Airflow 3.3.2 ([`crate::python::AIRFLOW`]) | `MILLRACE_TEST_AIRFLOW_PYTHON` | `--no-airflow` |
 //! | a CPython 3.11 virtual environment with TensorFlow, Keras, scikit-learn and XGBoost ([`crate::python::TRAINERS`]) | `MILLRACE_TEST_TRAINERS_PYTHON` | `--no-trainers` |
 //! | a CPython 3.11 virtual environment with kfp 2.17.3 and hera 7.1.0 ([`crate::python::ENGINES`]) | `MILLRACE_TEST_ENGINES_PYTHON` | `--no-engines` |
+//! | a CPython 3.11 virtual environment with mlflow 3.17.2 (client and server), scikit-learn and XGBoost ([`crate::python::MLFLOW`]) | `MILLRACE_TEST_MLFLOW_PYTHON` | `--no-mlflow` |
+//! | a CPython 3.11 virtual environment with the mlflow 2.22.5 client ([`crate::python::MLFLOW2`]) | `MILLRACE_TEST_MLFLOW2_PYTHON` | `--no-mlflow` |
 //! | a throwaway PostgreSQL server ([`crate::postgres`]) | `MILLRACE_TEST_POSTGRES_URL` | `--no-postgres` |
 //! | Azurite (npm) and fake-gcs-server (PyPI), installed into `/var/cache/millrace-ci` ([`crate::emulators`]); the tests start them | `MILLRACE_TEST_AZURITE`, `MILLRACE_TEST_FAKE_GCS` | `--no-python` |
 //! | moto's S3-compatible server on 127.0.0.1, from the interop environment ([`crate::s3`]) | `MILLRACE_TEST_S3_ENDPOINT`, `MILLRACE_TEST_S3_BUCKET` | `--no-python` |
@@ -118,6 +120,48 @@ impl Options {
     }
 }
 
+/// One virtual environment a group of suites gets.
+struct VenvSuite {
+    /// The environment.
+    spec: &'static python::VenvSpec,
+    /// The variable that hands its interpreter to the tests.
+    var: &'static str,
+    /// What it holds, for the report; `VERSION` stands for its module's version.
+    holds: &'static str,
+}
+
+/// Makes `venvs` (when `enabled`) and hands their interpreters to `command`, or removes their
+/// variables so that the suites skip; says which in `provided`. Returns the interpreters.
+fn provide_venvs(
+    command: &mut std::process::Command,
+    workspace_root: &Path,
+    enabled: bool,
+    venvs: &[VenvSuite],
+    skipped: &str,
+    provided: &mut Vec<String>,
+) -> Result<Vec<std::path::PathBuf>, String> {
+    let mut pythons = Vec::new();
+    for suite in venvs {
+        if !enabled {
+            command.env_remove(suite.var);
+            provided.push(format!("{} not set {skipped}", suite.var));
+            continue;
+        }
+        let venv = python::ensure(suite.spec, workspace_root)?;
+        command.env(suite.var, &venv.python);
+        provided.push(format!(
+            "{}={} (CPython {}, {}, in the venv {})",
+            suite.var,
+            venv.python.display(),
+            venv.python_version,
+            suite.holds.replace("VERSION", &venv.module_version),
+            venv.dir.display(),
+        ));
+        pythons.push(venv.python);
+    }
+    Ok(pythons)
+}
+
 /// Runs `cargo xtask test` with `arguments`, from the workspace at `workspace_root`.
 pub fn test(workspace_root: &Path, arguments: &[String]) -> Result<(), String> {
     let options = Options::parse(arguments);
@@ -129,98 +173,76 @@ pub fn test(workspace_root: &Path, arguments: &[String]) -> Result<(), String> {
     command.arg("--all-features").args(&options.cargo_args);
 
     let mut provided = Vec::new();
-    let mut interop_python = None;
-    if options.python {
-        let venv = python::ensure(&python::INTEROP, workspace_root)?;
-        command.env(PYTHON_VAR, &venv.python);
-        interop_python = Some(venv.python.clone());
-        provided.push(format!(
-            "{PYTHON_VAR}={} (CPython {}, ml-metadata {}, in the venv {})",
-            venv.python.display(),
-            venv.python_version,
-            venv.module_version,
-            venv.dir.display(),
-        ));
-    } else {
-        command.env_remove(PYTHON_VAR);
-        provided.push(format!(
-            "{PYTHON_VAR} not set (--no-python): the Python interop suites skip"
-        ));
-    }
-    if options.airflow {
-        let venv = python::ensure(&python::AIRFLOW, workspace_root)?;
-        command.env(AIRFLOW_VAR, &venv.python);
-        provided.push(format!(
-            "{AIRFLOW_VAR}={} (CPython {}, apache-airflow {}, in the venv {})",
-            venv.python.display(),
-            venv.python_version,
-            venv.module_version,
-            venv.dir.display(),
-        ));
-    } else {
-        command.env_remove(AIRFLOW_VAR);
-        provided.push(format!(
-            "{AIRFLOW_VAR} not set (--no-airflow): the Airflow suites skip"
-        ));
-    }
-    if options.trainers {
-        let venv = python::ensure(&python::TRAINERS, workspace_root)?;
-        command.env(TRAINERS_VAR, &venv.python);
-        provided.push(format!(
-            "{TRAINERS_VAR}={} (CPython {}, tensorflow {}, in the venv {})",
-            venv.python.display(),
-            venv.python_version,
-            venv.module_version,
-            venv.dir.display(),
-        ));
-    } else {
-        command.env_remove(TRAINERS_VAR);
-        provided.push(format!(
-            "{TRAINERS_VAR} not set (--no-trainers): the TensorFlow suites skip"
-        ));
-    }
-    if options.engines {
-        let venv = python::ensure(&python::ENGINES, workspace_root)?;
-        command.env(ENGINES_VAR, &venv.python);
-        provided.push(format!(
-            "{ENGINES_VAR}={} (CPython {}, kfp {} and hera, in the venv {})",
-            venv.python.display(),
-            venv.python_version,
-            venv.module_version,
-            venv.dir.display(),
-        ));
-    } else {
-        command.env_remove(ENGINES_VAR);
-        provided.push(format!(
-            "{ENGINES_VAR} not set (--no-engines): the KFP and Argo loader suites skip"
-        ));
-    }
+    let interop_python = provide_venvs(
+        &mut command,
+        workspace_root,
+        options.python,
+        &[VenvSuite {
+            spec: &python::INTEROP,
+            var: PYTHON_VAR,
+            holds: "ml-metadata VERSION",
+        }],
+        "(--no-python): the Python interop suites skip",
+        &mut provided,
+    )?
+    .pop();
+    provide_venvs(
+        &mut command,
+        workspace_root,
+        options.airflow,
+        &[VenvSuite {
+            spec: &python::AIRFLOW,
+            var: AIRFLOW_VAR,
+            holds: "apache-airflow VERSION",
+        }],
+        "(--no-airflow): the Airflow suites skip",
+        &mut provided,
+    )?;
+    provide_venvs(
+        &mut command,
+        workspace_root,
+        options.trainers,
+        &[VenvSuite {
+            spec: &python::TRAINERS,
+            var: TRAINERS_VAR,
+            holds: "tensorflow VERSION",
+        }],
+        "(--no-trainers): the TensorFlow suites skip",
+        &mut provided,
+    )?;
+    provide_venvs(
+        &mut command,
+        workspace_root,
+        options.engines,
+        &[VenvSuite {
+            spec: &python::ENGINES,
+            var: ENGINES_VAR,
+            holds: "kfp VERSION and hera",
+        }],
+        "(--no-engines): the KFP and Argo loader suites skip",
+        &mut provided,
+    )?;
+    provide_venvs(
+        &mut command,
+        workspace_root,
+        options.mlflow,
+        &[
+            VenvSuite {
+                spec: &python::MLFLOW,
+                var: MLFLOW_VAR,
+                holds: "mlflow VERSION",
+            },
+            VenvSuite {
+                spec: &python::MLFLOW2,
+                var: MLFLOW2_VAR,
+                holds: "the mlflow VERSION client",
+            },
+        ],
+        "(--no-mlflow): the MLflow client and server suites skip",
+        &mut provided,
+    )?;
     if options.mlflow {
-        let venv = python::ensure(&python::MLFLOW, workspace_root)?;
-        command.env(MLFLOW_VAR, &venv.python);
         command.env("MLFLOW_DISABLE_TELEMETRY", "true");
-        provided.push(format!(
-            "{MLFLOW_VAR}={} (CPython {}, mlflow {}, in the venv {})",
-            venv.python.display(),
-            venv.python_version,
-            venv.module_version,
-            venv.dir.display(),
-        ));
-        let venv = python::ensure(&python::MLFLOW2, workspace_root)?;
-        command.env(MLFLOW2_VAR, &venv.python);
-        provided.push(format!(
-            "{MLFLOW2_VAR}={} (CPython {}, the mlflow {} client, in the venv {})",
-            venv.python.display(),
-            venv.python_version,
-            venv.module_version,
-            venv.dir.display(),
-        ));
-    } else {
-        command.env_remove(MLFLOW_VAR);
-        command.env_remove(MLFLOW2_VAR);
-        provided.push(format!(
-            "{MLFLOW_VAR} not set (--no-mlflow): the MLflow client and server suites skip"
-        ));
     }
     if options.containers {
         let setup = containers::ensure()?;

@@ -34,6 +34,24 @@ impl DecisionArgs {
     }
 }
 
+/// A decision on one version: `models approve|reject|archive NAME VERSION`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VersionDecisionArgs {
+    /// The registered model.
+    pub name: String,
+    /// The version.
+    pub version: i64,
+    /// Who and why.
+    #[command(flatten)]
+    pub decision: DecisionArgs,
+    /// Where the metadata is.
+    #[command(flatten)]
+    pub location: Location,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `models ...`
 #[derive(Debug, Subcommand)]
 pub enum ModelsCommand {
@@ -96,53 +114,11 @@ pub enum ModelsCommand {
         json: bool,
     },
     /// Approves a pending version.
-    Approve {
-        /// The registered model.
-        name: String,
-        /// The version.
-        version: i64,
-        /// Who and why.
-        #[command(flatten)]
-        decision: DecisionArgs,
-        /// Where the metadata is.
-        #[command(flatten)]
-        location: Location,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Approve(VersionDecisionArgs),
     /// Rejects a pending version (it loses its aliases).
-    Reject {
-        /// The registered model.
-        name: String,
-        /// The version.
-        version: i64,
-        /// Who and why.
-        #[command(flatten)]
-        decision: DecisionArgs,
-        /// Where the metadata is.
-        #[command(flatten)]
-        location: Location,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Reject(VersionDecisionArgs),
     /// Archives a version: kept for lineage, it holds no alias.
-    Archive {
-        /// The registered model.
-        name: String,
-        /// The version.
-        version: i64,
-        /// Who and why.
-        #[command(flatten)]
-        decision: DecisionArgs,
-        /// Where the metadata is.
-        #[command(flatten)]
-        location: Location,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Archive(VersionDecisionArgs),
 }
 
 pub(crate) async fn execute(
@@ -153,10 +129,10 @@ pub(crate) async fn execute(
         ModelsCommand::List { location, .. }
         | ModelsCommand::Show { location, .. }
         | ModelsCommand::Register { location, .. }
-        | ModelsCommand::Alias { location, .. }
-        | ModelsCommand::Approve { location, .. }
-        | ModelsCommand::Reject { location, .. }
-        | ModelsCommand::Archive { location, .. } => location,
+        | ModelsCommand::Alias { location, .. } => location,
+        ModelsCommand::Approve(args)
+        | ModelsCommand::Reject(args)
+        | ModelsCommand::Archive(args) => &args.location,
     };
     let store = millrace_metadata::connect(&location.store)
         .await
@@ -254,43 +230,35 @@ pub(crate) async fn execute(
             render::tracking::model_version(&format!("`{alias}` now points at"), &version)
                 .write(stdout, *json)
         }
-        ModelsCommand::Approve {
-            name,
-            version,
-            decision,
-            json,
-            ..
-        }
-        | ModelsCommand::Reject {
-            name,
-            version,
-            decision,
-            json,
-            ..
-        } => {
-            let approval = if matches!(command, ModelsCommand::Approve { .. }) {
+        ModelsCommand::Approve(args) | ModelsCommand::Reject(args) => {
+            let approval = if matches!(command, ModelsCommand::Approve(_)) {
                 Approval::Approved
             } else {
                 Approval::Rejected
             };
             let version = registry
-                .decide(name, *version, approval, &decision.decision())
+                .decide(
+                    &args.name,
+                    args.version,
+                    approval,
+                    &args.decision.decision(),
+                )
                 .await
                 .map_err(failed)?;
-            render::tracking::model_version(approval.as_str(), &version).write(stdout, *json)
+            render::tracking::model_version(approval.as_str(), &version).write(stdout, args.json)
         }
-        ModelsCommand::Archive {
-            name,
-            version,
-            decision,
-            json,
-            ..
-        } => {
+        ModelsCommand::Archive(args) => {
             let version = registry
-                .transition_stage(name, *version, Stage::Archived, false, &decision.decision())
+                .transition_stage(
+                    &args.name,
+                    args.version,
+                    Stage::Archived,
+                    false,
+                    &args.decision.decision(),
+                )
                 .await
                 .map_err(failed)?;
-            render::tracking::model_version("archived", &version).write(stdout, *json)
+            render::tracking::model_version("archived", &version).write(stdout, args.json)
         }
     }
 }

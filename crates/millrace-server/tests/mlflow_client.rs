@@ -9,26 +9,13 @@
     clippy::print_stderr
 )] // Tests fail loudly and say what they skip.
 
-use std::io::Write as _;
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
 use millrace_metadata::tracking::TRACKED_RUN_EXECUTION;
-use millrace_metadata::{EventQuery, EventType, NodeQuery, connect};
-use millrace_server::{ServerState, serve};
-
-fn mlflow_python(variable: &str, client: &str) -> Option<String> {
-    match std::env::var(variable) {
-        Ok(python) if !python.is_empty() => Some(python),
-        _ => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED (MLflow {client} client): {variable} is not set; `cargo xtask test` installs it into a venv and sets it"
-            );
-            None
-        }
-    }
-}
+use millrace_metadata::{EventQuery, EventType, NodeQuery};
 
 fn snippet() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/python/mlflow_snippet.py")
@@ -36,34 +23,21 @@ fn snippet() -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_mlflow_3_clients_snippet_runs_unchanged_and_its_records_are_lineage() {
-    if let Some(python) = mlflow_python("MILLRACE_TEST_MLFLOW_PYTHON", "3.17.2") {
+    if let Some(python) = common::python("MILLRACE_TEST_MLFLOW_PYTHON", "MLflow 3.17.2 client") {
         snippet_against_serve(python, "3.17.2").await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_mlflow_2_clients_snippet_runs_unchanged_and_its_records_are_lineage() {
-    if let Some(python) = mlflow_python("MILLRACE_TEST_MLFLOW2_PYTHON", "2.22.5") {
+    if let Some(python) = common::python("MILLRACE_TEST_MLFLOW2_PYTHON", "MLflow 2.22.5 client") {
         snippet_against_serve(python, "2.22.5").await;
     }
 }
 
 async fn snippet_against_serve(python: String, version: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("artifacts");
-    std::fs::create_dir_all(&root).unwrap();
-    let store = connect(&format!(
-        "sqlite://{}",
-        dir.path().join("m.sqlite").display()
-    ))
-    .await
-    .unwrap();
-    let server = serve(
-        ServerState::new(store.clone(), &root),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let (store, _root, server) = common::served(dir.path()).await;
     let uri = server.uri();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(python)

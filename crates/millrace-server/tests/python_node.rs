@@ -10,14 +10,14 @@
     clippy::print_stderr
 )] // Tests fail loudly and say what they skip.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::sync::Arc;
 
 use millrace_core::prelude::*;
-use millrace_metadata::{EventQuery, EventType, NodeQuery, connect};
+use millrace_metadata::{EventQuery, EventType, NodeQuery};
 use millrace_runner::LocalRunner;
-use millrace_server::{ServerState, serve};
 use serde::{Deserialize, Serialize};
 
 /// What the node runs: a training loop that logs with `mlflow`.
@@ -76,31 +76,12 @@ fn pipeline(python: &str, epochs: u32) -> Pipeline {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_python_nodes_mlflow_curve_and_model_land_in_its_execution_and_in_runs_compare() {
-    let python = match std::env::var("MILLRACE_TEST_MLFLOW_PYTHON") {
-        Ok(python) if !python.is_empty() => python,
-        _ => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED (Python node with mlflow): MILLRACE_TEST_MLFLOW_PYTHON is not set; `cargo xtask test` installs MLflow 3.17.2 into a venv and sets it"
-            );
-            return;
-        }
+    let Some(python) = common::python("MILLRACE_TEST_MLFLOW_PYTHON", "Python node with mlflow")
+    else {
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("artifacts");
-    std::fs::create_dir_all(&root).unwrap();
-    let store = connect(&format!(
-        "sqlite://{}",
-        dir.path().join("m.sqlite").display()
-    ))
-    .await
-    .unwrap();
-    let server = serve(
-        ServerState::new(Arc::clone(&store), &root),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let (store, root, server) = common::served(dir.path()).await;
     let runner = LocalRunner::new(Arc::clone(&store), &root).tracking_uri(server.uri());
     let short = runner
         .run(&pipeline(&python, 10), BTreeMap::new())

@@ -23,8 +23,9 @@
 //! server went away) is marked FAILED, and the next attempt deletes it — its runs and the
 //! versions they registered — before it starts again.
 //!
-//! Cost: one `runs/create` and `runs/update` per mirrored run, `log-batch` calls of at most
-//! 100 parameters or tags and 1,000 metric points, one `PUT` per file. Files are read whole.
+//! Cost: one `runs/create` and `runs/update` per mirrored run, one `log-batch` per 100
+//! parameters, 100 tags and 800 metric points (MLflow's limits), one `PUT` per file. Files are
+//! read whole.
 //!
 //! ```no_run
 //! use millrace_server::mirror::{MirrorSource, MlflowClient, mirror_run};
@@ -67,10 +68,10 @@ pub const RUN_ID_TAG: &str = "millrace.run_id";
 pub const MIRROR_TAG: &str = "millrace.mirror";
 /// MLflow's tag naming a nested run's parent.
 const PARENT_TAG: &str = "mlflow.parentRunId";
-/// `log-batch` takes at most this many parameters and tags together, and
+/// `log-batch` takes at most this many parameters, and as many tags,
 const BATCH_KEYS: usize = 100;
-/// at most this many metric points.
-const BATCH_POINTS: usize = 1000;
+/// and at most this many entries in all.
+const BATCH_ENTRIES: usize = 1000;
 /// Tag values are cut to this many characters (MLflow 2's limit; 3 takes 8,000).
 const TAG_VALUE_CHARS: usize = 5000;
 
@@ -253,19 +254,12 @@ impl Mirror<'_> {
         experiment_id: &str,
         tracked_id: &str,
     ) -> Result<Option<String>, ServerError> {
-        let found = self
-            .client
-            .post(
-                "runs/search",
-                &json!({
-                    "experiment_ids": [experiment_id],
-                    "filter": format!("tags.`{RUN_ID_TAG}` = '{tracked_id}'"),
-                    "run_view_type": "ACTIVE_ONLY",
-                    "max_results": 100,
-                }),
+        let runs = self
+            .search_runs(
+                experiment_id,
+                &format!("tags.`{RUN_ID_TAG}` = '{tracked_id}'"),
             )
             .await?;
-        let runs = found["runs"].as_array().cloned().unwrap_or_default();
         let mut half_written = Vec::new();
         for run in &runs {
             let tags = tags_of(run);
@@ -290,28 +284,43 @@ impl Mirror<'_> {
         Ok(None)
     }
 
+    /// The active runs of the experiment there that match `filter` (every page).
+    async fn search_runs(
+        &self,
+        experiment_id: &str,
+        filter: &str,
+    ) -> Result<Vec<Value>, ServerError> {
+        let mut runs = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let mut request = json!({
+                "experiment_ids": [experiment_id],
+                "filter": filter,
+                "run_view_type": "ACTIVE_ONLY",
+                "max_results": 1000,
+            });
+            if !page_token.is_empty() {
+                request["page_token"] = json!(page_token);
+            }
+            let page = self.client.post("runs/search", &request).await?;
+            runs.extend(page["runs"].as_array().cloned().unwrap_or_default());
+            match page["next_page_token"].as_str() {
+                Some(token) if !token.is_empty() => page_token = token.to_owned(),
+                _ => return Ok(runs),
+            }
+        }
+    }
+
     /// Deletes a half-written mirror: the versions its runs registered, its nested runs, it.
     async fn delete_half_written(
         &self,
         experiment_id: &str,
         parent: &str,
     ) -> Result<(), ServerError> {
-        let children = self
-            .client
-            .post(
-                "runs/search",
-                &json!({
-                    "experiment_ids": [experiment_id],
-                    "filter": format!("tags.`{PARENT_TAG}` = '{parent}'"),
-                    "run_view_type": "ACTIVE_ONLY",
-                    "max_results": 1000,
-                }),
-            )
-            .await?;
-        let mut runs: Vec<String> = children["runs"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        let mut runs: Vec<String> = self
+            .search_runs(experiment_id, &format!("tags.`{PARENT_TAG}` = '{parent}'"))
+            .await?
+            .iter()
             .filter_map(|run| run["info"]["run_id"].as_str().map(str::to_owned))
             .collect();
         runs.push(parent.to_owned());
@@ -426,13 +435,6 @@ impl Mirror<'_> {
                 json!({"key": key, "value": value})
             })
             .collect();
-        for chunk in params.chunks(BATCH_KEYS) {
-            self.log_batch(remote, chunk, &[], &[]).await?;
-        }
-        for chunk in tags.chunks(BATCH_KEYS) {
-            self.log_batch(remote, &[], chunk, &[]).await?;
-        }
-        self.report.params += params.len();
         let mut points = Vec::new();
         for key in local.metrics.keys() {
             let history = self
@@ -441,18 +443,35 @@ impl Mirror<'_> {
                 .metric_history(&local.info.run_id, key)
                 .await
                 .map_err(|error| self.local_error(error.to_string()))?;
-            points.extend(history.iter().map(|point| {
-                json!({
-                    "key": key,
-                    "value": metric_value(point.value),
-                    "timestamp": point.timestamp,
-                    "step": point.step,
+            points.extend(history.into_iter().map(|point| (key.as_str(), point)));
+        }
+        // As few calls as MLflow's limits allow: 100 parameters, 100 tags and the rest of
+        // 1,000 entries in metric points, together.
+        let mut param_chunks = params.chunks(BATCH_KEYS);
+        let mut tag_chunks = tags.chunks(BATCH_KEYS);
+        let mut point_chunks = points.chunks(BATCH_ENTRIES - 2 * BATCH_KEYS);
+        loop {
+            let params = param_chunks.next().unwrap_or_default();
+            let tags = tag_chunks.next().unwrap_or_default();
+            let metrics: Vec<Value> = point_chunks
+                .next()
+                .unwrap_or_default()
+                .iter()
+                .map(|(key, point)| {
+                    json!({
+                        "key": key,
+                        "value": metric_value(point.value),
+                        "timestamp": point.timestamp,
+                        "step": point.step,
+                    })
                 })
-            }));
+                .collect();
+            if params.is_empty() && tags.is_empty() && metrics.is_empty() {
+                break;
+            }
+            self.log_batch(remote, params, tags, &metrics).await?;
         }
-        for chunk in points.chunks(BATCH_POINTS) {
-            self.log_batch(remote, &[], &[], chunk).await?;
-        }
+        self.report.params += params.len();
         self.report.metric_points += points.len();
         let files = files::files_at(self.source.storage, &local.info.artifact_uri)
             .await
