@@ -515,6 +515,28 @@ fn taxi_registers_every_evaluated_model_and_the_better_one_holds_champion() {
     assert_eq!(version(2)["tags"]["blessed"], "false");
     assert_eq!(version(1)["tags"]["blessed"], "true");
     assert_eq!(version(1)["user_id"], "chicago-taxi.registrar");
+    // The approval step and archiving, each a decision with who and why.
+    let decided = |arguments: &[&str]| {
+        let (ok, decided) = run_in(dir.path(), "taxi", arguments);
+        assert!(ok, "{arguments:?}: {decided:#}");
+        decided["model_version"].clone()
+    };
+    let approved = decided(&[
+        "models",
+        "approve",
+        "taxi",
+        "1",
+        "--by",
+        "grace",
+        "--reason",
+        "slices checked",
+    ]);
+    assert_eq!(approved["approval"], "approved", "{approved:#}");
+    assert_eq!(approved["aliases"], serde_json::json!(["champion"]));
+    let rejected = decided(&["models", "reject", "taxi", "2", "--reason", "too shallow"]);
+    assert_eq!(rejected["approval"], "rejected", "{rejected:#}");
+    let archived = decided(&["models", "archive", "taxi", "2"]);
+    assert_eq!(archived["current_stage"], "Archived", "{archived:#}");
     // The champion is the deep run's Model artifact: lineage from the version to the run.
     let trainer_of = |summary: &serde_json::Value| {
         summary["nodes"]
