@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The tracking workload through MLflow's Python client, side by side: the real `mlflow server`
 # (3.17.2, SQLite backend, one worker) and Millrace's `serve` (the hello example's binary, on a
-# SQLite store), on this machine. Prints each server's JSON lines, then the ratios.
+# SQLite store), on this machine, then the same requests raw over HTTP (mlflow_raw_http.py: the
+# servers' own share, without the client library). Prints each server's JSON lines, then the
+# ratios.
 #
 #   benches/peers/mlflow_tracking.sh [PYTHON] [--runs 10000] [--points 100000]
 #
@@ -36,6 +38,10 @@ done
 
 "$python" benches/peers/mlflow_tracking.py http://127.0.0.1:5092 --label millrace "$@" | tee "$work/millrace.jsonl"
 "$python" benches/peers/mlflow_tracking.py http://127.0.0.1:5091 --label mlflow "$@" | tee "$work/mlflow.jsonl"
+# The servers' own share: the same requests over one keep-alive connection, bodies built
+# before the clock starts (fresh experiments, so the runs above do not count).
+"$python" benches/peers/mlflow_raw_http.py http://127.0.0.1:5092 --label millrace "$@" | tee -a "$work/millrace.jsonl"
+"$python" benches/peers/mlflow_raw_http.py http://127.0.0.1:5091 --label mlflow "$@" | tee -a "$work/mlflow.jsonl"
 "$python" - "$work/millrace.jsonl" "$work/mlflow.jsonl" <<'PY'
 import json, sys
 ours = {row["measurement"]: row["ms"] for row in map(json.loads, open(sys.argv[1]))}
