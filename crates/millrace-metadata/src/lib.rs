@@ -45,6 +45,7 @@ mod sql;
 mod sqlite;
 pub mod store;
 pub mod tracking;
+pub mod triggers;
 
 use std::path::PathBuf;
 use std::sync::Arc;

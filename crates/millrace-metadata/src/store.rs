@@ -158,7 +158,12 @@ pub const NODE_CONTEXT: &str = "node";
 /// Every write is one transaction: it happens entirely or not at all.
 #[async_trait]
 pub trait MetadataStore:
-    crate::tracking::TrackingStore + crate::registry::RegistryStore + Send + Sync + fmt::Debug
+    crate::tracking::TrackingStore
+    + crate::registry::RegistryStore
+    + crate::triggers::TriggerStore
+    + Send
+    + Sync
+    + fmt::Debug
 {
     /// Creates a type, or extends an existing one of the same kind, name and version with new
     /// properties. Changing an existing property's type is an error. Returns its id.

@@ -25,6 +25,7 @@ pub mod artifact_type;
 pub mod catalog;
 pub mod command;
 pub mod condition;
+pub mod cron;
 pub mod error;
 pub mod interface;
 mod node;

@@ -26,6 +26,9 @@ pub struct ScheduleSpec {
     /// At most this many runs at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_active_runs: Option<u32>,
+    /// The time zone the cron expression reads in (an IANA name); UTC when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 /// A schedule for the pipeline, as the builder takes it: the IR's [`ScheduleSpec`].
@@ -39,7 +42,15 @@ impl ScheduleSpec {
             start_date: None,
             catchup: false,
             max_active_runs: None,
+            timezone: None,
         }
+    }
+
+    /// Reads the cron expression in this time zone (an IANA name such as `Europe/Paris`):
+    /// `0 3 * * *` is 03:00 there, summer and winter.
+    pub fn timezone(mut self, name: impl Into<String>) -> Self {
+        self.timezone = Some(name.into());
+        self
     }
 
     /// The first date to schedule, `YYYY-MM-DD`.
@@ -71,6 +82,11 @@ impl ScheduleSpec {
         {
             problems.push(why);
         }
+        if let Some(zone) = &self.timezone
+            && let Err(why) = check_timezone(zone)
+        {
+            problems.push(why);
+        }
         if self.max_active_runs == Some(0) {
             problems.push("max_active_runs must be at least 1".to_owned());
         }
@@ -89,93 +105,31 @@ pub const CRON_PRESETS: &[&str] = &[
     "@annually",
 ];
 
-const FIELDS: [(&str, u32, u32, &[&str]); 5] = [
-    ("minute", 0, 59, &[]),
-    ("hour", 0, 23, &[]),
-    ("day of month", 1, 31, &[]),
-    (
-        "month",
-        1,
-        12,
-        &[
-            "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
-        ],
-    ),
-    (
-        "day of week",
-        0,
-        7,
-        &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
-    ),
-];
-
 /// Checks a five-field crontab expression or a preset; the error says which field is wrong.
 pub fn check_cron(expression: &str) -> Result<(), String> {
-    let expression = expression.trim();
-    if expression.starts_with('@') {
-        return if CRON_PRESETS.contains(&expression) {
-            Ok(())
-        } else {
-            Err(format!(
-                "unknown cron preset `{expression}` (expected one of {})",
-                CRON_PRESETS.join(", ")
-            ))
-        };
-    }
-    let fields: Vec<&str> = expression.split_whitespace().collect();
-    if fields.len() != FIELDS.len() {
-        return Err(format!(
-            "cron expression `{expression}` has {} fields; expected 5 (minute hour day-of-month month day-of-week) or a preset such as @daily",
-            fields.len()
-        ));
-    }
-    for (field, (name, min, max, names)) in fields.iter().zip(FIELDS) {
-        for item in field.split(',') {
-            check_cron_item(item, min, max, names)
-                .map_err(|why| format!("cron {name} field `{field}`: {why}"))?;
-        }
-    }
-    Ok(())
+    super::cron::Cron::parse(expression).map(drop)
 }
 
-fn check_cron_item(item: &str, min: u32, max: u32, names: &[&str]) -> Result<(), String> {
-    let (range, step) = match item.split_once('/') {
-        Some((range, step)) => (range, Some(step)),
-        None => (item, None),
-    };
-    if let Some(step) = step {
-        match step.parse::<u32>() {
-            Ok(step) if step > 0 => {}
-            _ => return Err(format!("step `{step}` is not a positive number")),
-        }
+/// Checks a time zone's name: `UTC`, or an IANA name such as `Europe/Paris` or
+/// `America/Argentina/Buenos_Aires` (whether this machine's time zone database has it is
+/// checked where the schedule runs).
+pub fn check_timezone(name: &str) -> Result<(), String> {
+    let well_formed = name == "UTC"
+        || (name.contains('/')
+            && name.split('/').all(|part| {
+                !part.is_empty()
+                    && part.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+'))
+            }));
+    if well_formed {
+        Ok(())
+    } else {
+        Err(format!(
+            "time zone `{name}` is not an IANA time zone name such as `Europe/Paris`, `America/New_York` or `UTC`"
+        ))
     }
-    if range == "*" {
-        return Ok(());
-    }
-    let value = |text: &str| -> Result<u32, String> {
-        if let Some(index) = names
-            .iter()
-            .position(|name| name.eq_ignore_ascii_case(text))
-        {
-            return Ok(min.max(if max == 7 { 0 } else { 1 }) + index as u32);
-        }
-        match text.parse::<u32>() {
-            Ok(number) if (min..=max).contains(&number) => Ok(number),
-            _ => Err(format!("`{text}` is not a value from {min} to {max}")),
-        }
-    };
-    match range.split_once('-') {
-        Some((low, high)) => {
-            let (low, high) = (value(low)?, value(high)?);
-            if low > high {
-                return Err(format!("range {low}-{high} is empty"));
-            }
-        }
-        None => {
-            value(range)?;
-        }
-    }
-    Ok(())
 }
 
 /// Checks a `YYYY-MM-DD` date.
@@ -191,17 +145,13 @@ pub fn check_date(date: &str) -> Result<(), String> {
     if !well_formed {
         return Err(format!("start date `{date}` is not in the form YYYY-MM-DD"));
     }
-    let year: u32 = parts[0].parse().unwrap_or(0);
-    let month: u32 = parts[1].parse().unwrap_or(0);
-    let day: u32 = parts[2].parse().unwrap_or(0);
-    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return Err(format!("start date `{date}` has no month {month}")),
-    };
+    let year: i32 = parts[0].parse().unwrap_or(0);
+    let month: u8 = parts[1].parse().unwrap_or(0);
+    let day: u8 = parts[2].parse().unwrap_or(0);
+    if !(1..=12).contains(&month) {
+        return Err(format!("start date `{date}` has no month {month}"));
+    }
+    let days_in_month = super::cron::days_in_month(year, month);
     if day == 0 || day > days_in_month {
         return Err(format!("start date `{date}` has no day {day}"));
     }
@@ -235,6 +185,18 @@ mod tests {
         assert!(check_cron("@sometimes").is_err());
         assert!(check_cron("*/0 * * * *").is_err());
         assert!(check_cron("5-1 * * * *").is_err());
+    }
+
+    #[test]
+    fn time_zones_are_iana_names_or_utc() {
+        for good in ["UTC", "Europe/Paris", "America/Argentina/Buenos_Aires", "Etc/GMT+5"] {
+            assert_eq!(check_timezone(good), Ok(()), "{good}");
+        }
+        for bad in ["", "Paris", "Europe/", "Europe/Paris; rm -rf /", "CET/"] {
+            assert!(check_timezone(bad).is_err(), "{bad}");
+        }
+        let problems = Schedule::cron("0 3 * * *").timezone("Mars/Olympus Mons").problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod registry_store;
 pub(crate) mod schema;
 mod store;
 mod tracking_store;
+mod trigger_store;
 
 pub(crate) use store::SqlStore;
 

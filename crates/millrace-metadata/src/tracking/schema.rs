@@ -1,4 +1,4 @@
-//! The tables tracking and the model registry add beside ML-Metadata's, in the same database.
+//! The tables tracking, the model registry and the trigger ledger add beside ML-Metadata's, in the same database.
 //!
 //! ML-Metadata reads a store through its own tables and ignores these, so `ml-metadata` still
 //! opens a store that has them. They are created when a store is opened (`IF NOT EXISTS`), so
@@ -31,6 +31,10 @@ const TABLES: &[&str] = &[
     r#"CREATE TABLE IF NOT EXISTS "millrace_model_version" ("name" TEXT NOT NULL, "version" {INT} NOT NULL, "artifact_id" {INT}, "source" TEXT NOT NULL, "storage_location" TEXT NOT NULL, "run_id" TEXT, "run_link" TEXT NOT NULL, "status" TEXT NOT NULL, "current_stage" TEXT NOT NULL, "approval" TEXT NOT NULL, "description" TEXT NOT NULL, "user_id" TEXT NOT NULL, "creation_time" {INT} NOT NULL, "last_updated_time" {INT} NOT NULL, PRIMARY KEY ("name", "version"))"#,
     r#"CREATE INDEX IF NOT EXISTS "idx_millrace_model_version_artifact" ON "millrace_model_version" ("artifact_id")"#,
     r#"CREATE TABLE IF NOT EXISTS "millrace_model_version_tag" ("name" TEXT NOT NULL, "version" {INT} NOT NULL, "key" TEXT NOT NULL, "value" TEXT NOT NULL, PRIMARY KEY ("name", "version", "key"))"#,
+    // The trigger ledger (`triggers/`): each firing once, and paused triggers.
+    r#"CREATE TABLE IF NOT EXISTS "millrace_trigger_fire" ("pipeline" TEXT NOT NULL, "trigger" TEXT NOT NULL, "key" TEXT NOT NULL, "run_id" TEXT, "claimed_time" {INT} NOT NULL, PRIMARY KEY ("pipeline", "trigger", "key"))"#,
+    r#"CREATE INDEX IF NOT EXISTS "idx_millrace_trigger_fire_time" ON "millrace_trigger_fire" ("pipeline", "claimed_time")"#,
+    r#"CREATE TABLE IF NOT EXISTS "millrace_trigger_state" ("pipeline" TEXT NOT NULL, "trigger" TEXT NOT NULL, "paused" {BOOL} NOT NULL, "updated_time" {INT} NOT NULL, PRIMARY KEY ("pipeline", "trigger"))"#,
     r#"CREATE TABLE IF NOT EXISTS "millrace_model_alias" ("name" TEXT NOT NULL, "alias" TEXT NOT NULL, "version" {INT} NOT NULL, PRIMARY KEY ("name", "alias"))"#,
 ];
 
