@@ -105,6 +105,7 @@ fn pipeline() -> Result<Pipeline, BuildError> {
         start_date: Some("2026-06-01".to_owned()),
         catchup: false,
         max_active_runs: Some(1),
+        timezone: None,
     });
     let message = p.param("message", HOSTILE.to_owned());
     p.describe_param(&message, HOSTILE);

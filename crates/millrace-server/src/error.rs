@@ -59,6 +59,14 @@ pub enum ServerError {
         /// The remote run's artifact URI.
         artifact_uri: String,
     },
+    /// The scheduler cannot go on (a schedule this machine cannot read, the store failing).
+    #[error("the scheduler of `{pipeline}` stopped: {reason}")]
+    Schedule {
+        /// The pipeline.
+        pipeline: String,
+        /// Why.
+        reason: String,
+    },
     /// The run to mirror, or what it made, could not be read here.
     #[error("cannot mirror run {run_id}: {reason}")]
     Mirror {

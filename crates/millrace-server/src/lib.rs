@@ -36,6 +36,7 @@ mod artifacts;
 mod error;
 pub mod mirror;
 mod mlflow;
+pub mod scheduler;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,305 @@
+//! The local scheduler of `serve`: runs the pipeline on its cron schedule, in its time zone,
+//! with catch-up and a bound on concurrent runs, each tick once — across restarts and even
+//! with two schedulers on one store — and none lost.
+//!
+//! **How a tick becomes a run.** The tick is claimed in the store's trigger ledger
+//! ([`millrace_metadata::triggers`]) under its time (`2026-12-04T03:00:00Z`); only the claim
+//! that is first starts a run, with the id [`run_id_of_tick`] gives it (`scheduled-20261204T030000Z`),
+//! recorded in the ledger before the run starts. **After a crash** (a SIGKILL of `serve`, the
+//! machine going down) the next scheduler resumes every recent scheduled run that did not
+//! finish, and starts the claims whose run never began: the run id is a function of the tick,
+//! so resuming is `run_or_resume` of the same id.
+//!
+//! **Which ticks.** The ticks after the newest one claimed (or, for a pipeline never
+//! scheduled, after the schedule's start date with catch-up, after now without) up to now; with
+//! `catchup` every one of them, oldest first, as slots free up; without, only the newest — the
+//! ones missed while `serve` was down or the schedule paused are skipped, as Airflow does.
+//! At most `max_active_runs` scheduled runs at once (1 when the schedule does not say: two
+//! trainings of one pipeline should not race for its champion).
+//!
+//! **Pausing.** A paused schedule (in the ledger: `models`' and the web UI's pause) fires
+//! nothing; the scheduler looks at least once a (real) second.
+
+mod clock;
+mod ticks;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use millrace_core::Pipeline;
+use millrace_metadata::MetadataStore;
+use millrace_metadata::triggers::Claim;
+use millrace_runner::history::RunHistory;
+use millrace_runner::{LocalRunner, RunState, RunSummary, RunnerError};
+
+pub use clock::Clock;
+pub use ticks::Ticks;
+
+use crate::error::ServerError;
+
+/// The ledger's name of the cron schedule's trigger.
+pub const SCHEDULE_TRIGGER: &str = "schedule";
+/// How long the scheduler waits at most before looking again (a pause, a freed slot).
+const LOOK_AGAIN: Duration = Duration::from_secs(1);
+/// How many recent scheduled runs a restart checks for unfinished ones.
+const RECENT_RUNS: u32 = 100;
+/// How many missed ticks catch-up runs at most in one go.
+const CATCH_UP_LIMIT: usize = 1000;
+
+/// The run id of the run of `tick`: `scheduled-20261204T030000Z`.
+pub fn run_id_of_tick(tick: Timestamp) -> String {
+    format!("scheduled-{}", tick.strftime("%Y%m%dT%H%M%SZ"))
+}
+
+/// The scheduler of one pipeline.
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    store: Arc<dyn MetadataStore>,
+    runner: LocalRunner,
+    pipeline: Arc<Pipeline>,
+    clock: Clock,
+}
+
+/// What a scheduler started, as it goes (for logs, the web UI and tests).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SchedulerEvent {
+    /// A run started for a tick (or was resumed after a crash).
+    Started {
+        /// The run.
+        run_id: String,
+        /// The tick's time, as the ledger keys it.
+        tick: String,
+        /// Resumed, not new.
+        resumed: bool,
+    },
+    /// A run ended.
+    Finished {
+        /// The run.
+        run_id: String,
+        /// Whether it succeeded.
+        succeeded: bool,
+    },
+}
+
+impl Scheduler {
+    /// Schedules `pipeline` with `runner` (which knows the store and the artifact root), on
+    /// `clock`.
+    pub fn new(
+        store: Arc<dyn MetadataStore>,
+        runner: LocalRunner,
+        pipeline: Arc<Pipeline>,
+        clock: Clock,
+    ) -> Scheduler {
+        Scheduler {
+            store,
+            runner,
+            pipeline,
+            clock,
+        }
+    }
+
+    /// The schedule's ticks, or `None` when the pipeline has no schedule (or only `@once`).
+    pub fn ticks(&self) -> Result<Option<Ticks>, ServerError> {
+        let Some(schedule) = &self.pipeline.spec().schedule else {
+            return Ok(None);
+        };
+        let ticks = Ticks::new(&schedule.cron, schedule.timezone.as_deref()).map_err(|reason| {
+            ServerError::Schedule {
+                pipeline: self.pipeline.name().to_owned(),
+                reason,
+            }
+        })?;
+        Ok((!ticks.is_once()).then_some(ticks))
+    }
+
+    /// Schedules until `shutdown` completes; reports what it starts and ends on `events`.
+    /// Runs in progress at shutdown are left to the next scheduler, which resumes them.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()>,
+        events: Option<tokio::sync::mpsc::UnboundedSender<SchedulerEvent>>,
+    ) -> Result<(), ServerError> {
+        let Some(ticks) = self.ticks()? else {
+            shutdown.await;
+            return Ok(());
+        };
+        let pipeline_name = self.pipeline.name().to_owned();
+        let store_error = |error: millrace_metadata::MetadataError| ServerError::Schedule {
+            pipeline: pipeline_name.clone(),
+            reason: error.to_string(),
+        };
+        let report = |event: SchedulerEvent| {
+            if let Some(sender) = &events {
+                let _ = sender.send(event);
+            }
+        };
+        let Some(schedule) = self.pipeline.spec().schedule.clone() else {
+            return Ok(());
+        };
+        let max_active = schedule.max_active_runs.unwrap_or(1).max(1) as usize;
+        let mut running: tokio::task::JoinSet<(String, Result<RunSummary, RunnerError>)> =
+            tokio::task::JoinSet::new();
+        let started_at = self.clock.now();
+        tokio::pin!(shutdown);
+
+        // After a crash: resume what did not finish, start what was claimed but never began.
+        for (run_id, tick) in self.unfinished().await? {
+            report(SchedulerEvent::Started {
+                run_id: run_id.clone(),
+                tick,
+                resumed: true,
+            });
+            self.spawn(&mut running, run_id);
+        }
+
+        loop {
+            let paused = self
+                .store
+                .trigger_states(self.pipeline.name())
+                .await
+                .map_err(store_error)?
+                .iter()
+                .any(|state| state.trigger == SCHEDULE_TRIGGER && state.paused);
+            let now = self.clock.now();
+            if !paused && running.len() < max_active {
+                let after = self.last_tick(&schedule, started_at).await?;
+                let mut due = ticks.between(after, now, CATCH_UP_LIMIT);
+                if !schedule.catchup && due.len() > 1 {
+                    due.drain(..due.len() - 1);
+                }
+                for tick in due {
+                    if running.len() >= max_active {
+                        break;
+                    }
+                    let key = tick.to_string();
+                    let claim = self
+                        .store
+                        .claim_trigger(self.pipeline.name(), SCHEDULE_TRIGGER, &key)
+                        .await
+                        .map_err(store_error)?;
+                    if claim != Claim::New {
+                        continue;
+                    }
+                    let run_id = run_id_of_tick(tick);
+                    self.store
+                        .attach_run(self.pipeline.name(), SCHEDULE_TRIGGER, &key, &run_id)
+                        .await
+                        .map_err(store_error)?;
+                    tracing::info!(pipeline = %self.pipeline.name(), %run_id, tick = %key, "scheduled run");
+                    report(SchedulerEvent::Started {
+                        run_id: run_id.clone(),
+                        tick: key,
+                        resumed: false,
+                    });
+                    self.spawn(&mut running, run_id);
+                }
+            }
+            let next = ticks
+                .next_after(now)
+                .map_or(LOOK_AGAIN, |tick| self.clock.until(tick).min(LOOK_AGAIN));
+            tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                Some(ended) = running.join_next() => {
+                    if let Ok((run_id, result)) = ended {
+                        let succeeded = matches!(&result, Ok(summary) if summary.succeeded);
+                        if let Err(error) = &result {
+                            tracing::warn!(%run_id, %error, "the scheduled run could not run");
+                        }
+                        report(SchedulerEvent::Finished { run_id, succeeded });
+                    }
+                }
+                () = tokio::time::sleep(next) => {}
+            }
+        }
+    }
+
+    /// Starts (or resumes) `run_id` with the parameters' defaults.
+    fn spawn(
+        &self,
+        running: &mut tokio::task::JoinSet<(String, Result<RunSummary, RunnerError>)>,
+        run_id: String,
+    ) {
+        let runner = self.runner.clone();
+        let pipeline = Arc::clone(&self.pipeline);
+        running.spawn(async move {
+            let result = match pipeline.parameter_values(&BTreeMap::new()) {
+                Ok(parameters) => runner.run_or_resume(&pipeline, &run_id, parameters).await,
+                Err(error) => Err(RunnerError::from(error)),
+            };
+            (run_id, result)
+        });
+    }
+
+    /// The newest tick claimed; or where scheduling starts for a pipeline never scheduled.
+    async fn last_tick(
+        &self,
+        schedule: &millrace_core::spec::schedule::ScheduleSpec,
+        started_at: Timestamp,
+    ) -> Result<Timestamp, ServerError> {
+        let newest = self
+            .store
+            .trigger_fires(self.pipeline.name(), Some(SCHEDULE_TRIGGER), 1)
+            .await
+            .map_err(|error| self.schedule_error(error.to_string()))?;
+        if let Some(tick) = newest
+            .first()
+            .and_then(|fire| fire.key.parse::<Timestamp>().ok())
+        {
+            return Ok(tick);
+        }
+        let start_date = schedule
+            .start_date
+            .as_deref()
+            .and_then(|date| format!("{date}T00:00:00Z").parse::<Timestamp>().ok());
+        Ok(match start_date {
+            Some(start) if schedule.catchup => start,
+            _ => started_at,
+        })
+    }
+
+    /// The recent scheduled runs that did not finish, and the claims whose run never began.
+    async fn unfinished(&self) -> Result<Vec<(String, String)>, ServerError> {
+        let fires = self
+            .store
+            .trigger_fires(self.pipeline.name(), Some(SCHEDULE_TRIGGER), RECENT_RUNS)
+            .await
+            .map_err(|error| self.schedule_error(error.to_string()))?;
+        let history = RunHistory::new(&*self.store);
+        let mut unfinished = Vec::new();
+        for fire in fires.into_iter().rev() {
+            let run_id = match &fire.run_id {
+                Some(run_id) => run_id.clone(),
+                None => {
+                    let run_id = fire
+                        .key
+                        .parse::<Timestamp>()
+                        .map(run_id_of_tick)
+                        .map_err(|error| self.schedule_error(error.to_string()))?;
+                    self.store
+                        .attach_run(self.pipeline.name(), SCHEDULE_TRIGGER, &fire.key, &run_id)
+                        .await
+                        .map_err(|error| self.schedule_error(error.to_string()))?;
+                    run_id
+                }
+            };
+            let finished = match history.run(&self.pipeline, &run_id).await {
+                Ok(details) => matches!(details.run.state, RunState::Succeeded | RunState::Failed),
+                Err(RunnerError::UnknownRun { .. }) => false,
+                Err(error) => return Err(self.schedule_error(error.to_string())),
+            };
+            if !finished {
+                unfinished.push((run_id, fire.key));
+            }
+        }
+        Ok(unfinished)
+    }
+
+    fn schedule_error(&self, reason: String) -> ServerError {
+        ServerError::Schedule {
+            pipeline: self.pipeline.name().to_owned(),
+            reason,
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! The scheduler on a real SQLite store, with a clock 120 times faster than the system's (a
+//! minute's tick every half second): every-minute ticks become runs, each tick once; a
+//! paused schedule fires nothing; a claim a crash left without its run, and a run a crash
+//! left unfinished, are started or resumed by the next scheduler.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use millrace_core::prelude::*;
+use millrace_metadata::triggers::Claim;
+use millrace_metadata::{MetadataStore, connect};
+use millrace_runner::history::RunHistory;
+use millrace_runner::{LocalRunner, RunState};
+use millrace_server::scheduler::{
+    Clock, SCHEDULE_TRIGGER, Scheduler, SchedulerEvent, run_id_of_tick,
+};
+
+/// Writes one line.
+#[millrace_macros::component(crate = millrace_core, kind = "test.Tick")]
+async fn tick(note: Output<Dataset>, text: String) -> Result<(), ComponentError> {
+    std::fs::write(note.uri().join("note.txt"), text)?;
+    Ok(())
+}
+
+fn every_minute() -> Arc<Pipeline> {
+    let mut p = Pipeline::builder("every-minute");
+    p.schedule(Schedule::cron("* * * * *").timezone("Europe/Paris"));
+    p.add("tick", Tick::new("hello".to_owned()));
+    Arc::new(p.build().unwrap())
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    store: Arc<dyn MetadataStore>,
+    runner: LocalRunner,
+}
+
+async fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let store = connect(&format!(
+        "sqlite://{}",
+        dir.path().join("m.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    let runner = LocalRunner::new(Arc::clone(&store), dir.path().join("artifacts"));
+    Setup {
+        _dir: dir,
+        store,
+        runner,
+    }
+}
+
+/// Runs a scheduler until `until` says stop, given each event; returns the events.
+async fn schedule_until(
+    setup: &Setup,
+    pipeline: &Arc<Pipeline>,
+    mut until: impl FnMut(&[SchedulerEvent]) -> bool,
+) -> Vec<SchedulerEvent> {
+    let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let scheduler = Scheduler::new(
+        Arc::clone(&setup.store),
+        setup.runner.clone(),
+        Arc::clone(pipeline),
+        Clock::faster(120.0),
+    );
+    let task = tokio::spawn(scheduler.run(
+        async {
+            let _ = stopped.await;
+        },
+        Some(events),
+    ));
+    let mut seen = Vec::new();
+    // A liveness guard, not a timing assertion: a scheduler that starts nothing fails here
+    // instead of hanging the suite.
+    let guard = tokio::time::sleep(Duration::from_secs(120));
+    tokio::pin!(guard);
+    loop {
+        tokio::select! {
+            Some(event) = received.recv() => {
+                seen.push(event);
+                if until(&seen) {
+                    break;
+                }
+            }
+            () = &mut guard => panic!("the scheduler did not get there: {seen:#?}"),
+        }
+    }
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+    seen
+}
+
+fn finished(events: &[SchedulerEvent]) -> Vec<(String, bool)> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            SchedulerEvent::Finished { run_id, succeeded } => Some((run_id.clone(), *succeeded)),
+            SchedulerEvent::Started { .. } => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_minute_ticks_become_runs_each_tick_once() {
+    let setup = setup().await;
+    let pipeline = every_minute();
+    let events = schedule_until(&setup, &pipeline, |seen| finished(seen).len() >= 3).await;
+    let runs = finished(&events);
+    assert!(runs.iter().all(|(_, succeeded)| *succeeded), "{events:#?}");
+
+    // The ledger has each tick once, each with the run named after it; the ticks are whole
+    // minutes, one after another.
+    let fires = setup
+        .store
+        .trigger_fires("every-minute", Some(SCHEDULE_TRIGGER), 100)
+        .await
+        .unwrap();
+    let keys: BTreeSet<&str> = fires.iter().map(|fire| fire.key.as_str()).collect();
+    assert_eq!(keys.len(), fires.len());
+    for fire in &fires {
+        let tick: jiff::Timestamp = fire.key.parse().unwrap();
+        assert_eq!(tick.as_second() % 60, 0, "{}", fire.key);
+        assert_eq!(fire.run_id.as_deref(), Some(run_id_of_tick(tick).as_str()));
+    }
+    let history = RunHistory::new(&*setup.store);
+    for (run_id, _) in &runs {
+        let details = history.run(&pipeline, run_id).await.unwrap();
+        assert_eq!(details.run.state, RunState::Succeeded, "{run_id}");
+        assert!(
+            fires
+                .iter()
+                .any(|fire| fire.run_id.as_ref() == Some(run_id))
+        );
+    }
+    // A second claim of a tick that ran is refused: it cannot run twice.
+    assert!(matches!(
+        setup
+            .store
+            .claim_trigger("every-minute", SCHEDULE_TRIGGER, &fires[0].key)
+            .await
+            .unwrap(),
+        Claim::Already(_)
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_paused_schedule_fires_nothing_and_a_resumed_one_fires_again() {
+    let setup = setup().await;
+    let pipeline = every_minute();
+    setup
+        .store
+        .set_trigger_paused("every-minute", SCHEDULE_TRIGGER, true)
+        .await
+        .unwrap();
+    // Two and a half real seconds are five ticks of this clock: none may fire.
+    let scheduler = Scheduler::new(
+        Arc::clone(&setup.store),
+        setup.runner.clone(),
+        Arc::clone(&pipeline),
+        Clock::faster(120.0),
+    );
+    scheduler
+        .run(tokio::time::sleep(Duration::from_millis(2500)), None)
+        .await
+        .unwrap();
+    assert!(
+        setup
+            .store
+            .trigger_fires("every-minute", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    setup
+        .store
+        .set_trigger_paused("every-minute", SCHEDULE_TRIGGER, false)
+        .await
+        .unwrap();
+    let events = schedule_until(&setup, &pipeline, |seen| !finished(seen).is_empty()).await;
+    assert!(finished(&events)[0].1, "{events:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_claim_a_crash_left_without_its_run_is_started_by_the_next_scheduler() {
+    let setup = setup().await;
+    let pipeline = every_minute();
+    // What a scheduler killed between claiming a tick and recording its run leaves behind.
+    let tick: jiff::Timestamp = "2026-12-04T03:00:00Z".parse().unwrap();
+    setup
+        .store
+        .claim_trigger("every-minute", SCHEDULE_TRIGGER, &tick.to_string())
+        .await
+        .unwrap();
+    let events = schedule_until(&setup, &pipeline, |seen| {
+        finished(seen)
+            .iter()
+            .any(|(run_id, _)| *run_id == run_id_of_tick(tick))
+    })
+    .await;
+    assert!(events.iter().any(|event| matches!(
+        event,
+        SchedulerEvent::Started { run_id, resumed: true, .. } if *run_id == run_id_of_tick(tick)
+    )));
+    let details = RunHistory::new(&*setup.store)
+        .run(&pipeline, &run_id_of_tick(tick))
+        .await
+        .unwrap();
+    assert_eq!(details.run.state, RunState::Succeeded);
+    // The next scheduler finds nothing left to resume.
+    let fires = setup
+        .store
+        .trigger_fires("every-minute", None, 100)
+        .await
+        .unwrap();
+    assert!(fires.iter().all(|fire| fire.run_id.is_some()));
+}
