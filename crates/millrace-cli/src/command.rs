@@ -144,15 +144,29 @@ pub enum Command {
         json: bool,
     },
     /// Serve MLflow's tracking, artifact and model-registry REST API on the store and artifact
-    /// root: point `MLFLOW_TRACKING_URI` at it. Stops on Ctrl-C.
+    /// root (point `MLFLOW_TRACKING_URI` at it), and run the pipeline on its schedule, if it
+    /// has one. Stops on Ctrl-C; a run in progress is resumed by the next `serve`.
     #[cfg(feature = "server")]
     Serve {
         /// The address to listen on (127.0.0.1: this machine only).
         #[arg(long, default_value = "127.0.0.1:5000")]
         bind: std::net::SocketAddr,
+        /// Do not run the pipeline's schedule (serve the API only).
+        #[arg(long)]
+        no_scheduler: bool,
+        /// A runtime parameter of the scheduled runs: `--param name=value` (repeatable).
+        #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_assignment)]
+        params: Vec<(String, String)>,
         /// Where metadata and artifacts are.
         #[command(flatten)]
         location: Location,
+    },
+    /// The pipeline's schedule: when it runs next, its recent runs, pausing and resuming.
+    #[cfg(feature = "server")]
+    Schedule {
+        /// What to show or change.
+        #[command(subcommand)]
+        command: crate::schedule::ScheduleCommand,
     },
     /// The experiments of the store (every pipeline is one).
     Experiments {
@@ -520,7 +534,22 @@ where
             command: ExperimentsCommand::List { location, json },
         } => crate::tracking::experiments(location, *json, stdout).await?,
         #[cfg(feature = "server")]
-        Command::Serve { bind, location } => crate::serve::serve(*bind, location, stderr).await?,
+        Command::Serve {
+            bind,
+            no_scheduler,
+            params,
+            location,
+        } => {
+            let scheduling = crate::serve::Scheduling {
+                on: !*no_scheduler,
+                parameters: params.iter().cloned().collect(),
+            };
+            crate::serve::serve(&pipeline, *bind, &scheduling, location, stderr).await?;
+        }
+        #[cfg(feature = "server")]
+        Command::Schedule { command } => {
+            crate::schedule::execute(&pipeline, command, stdout).await?;
+        }
         Command::Models { command } => crate::models::execute(command, stdout).await?,
         Command::Image(args) => crate::containers::image(&pipeline, args, stdout, stderr).await?,
         Command::Runs { command } => match command {

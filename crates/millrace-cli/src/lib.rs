@@ -58,6 +58,8 @@ mod models;
 mod render;
 mod run;
 #[cfg(feature = "server")]
+mod schedule;
+#[cfg(feature = "server")]
 mod serve;
 mod tracking;
 

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 
 use millrace_runner::RunnerError;
+use millrace_server::scheduler::{Clock, Scheduler};
 use millrace_server::{RunningServer, ServerState};
 
 use crate::command::Location;
@@ -36,21 +37,34 @@ pub(crate) async fn start(
     Ok(Some(server))
 }
 
-/// `serve [--bind ADDRESS]`: serves until Ctrl-C.
+/// Whether and how `serve` runs the pipeline's schedule.
+pub(crate) struct Scheduling {
+    /// Run it (not `--no-scheduler`).
+    pub(crate) on: bool,
+    /// The scheduled runs' parameter values (`--param`).
+    pub(crate) parameters: std::collections::BTreeMap<String, String>,
+}
+
+/// `serve [--bind ADDRESS] [--no-scheduler] [--param NAME=VALUE]`: serves, and schedules the
+/// pipeline, until Ctrl-C.
 pub(crate) async fn serve(
+    pipeline: &millrace_core::Pipeline,
     bind: SocketAddr,
+    scheduling: &Scheduling,
     location: &Location,
     stderr: &mut dyn Write,
 ) -> Result<(), CliError> {
     let store = millrace_metadata::connect(&location.store)
         .await
         .map_err(RunnerError::from)?;
-    let server = start(store, location, bind).await?.ok_or_else(|| {
-        CliError::Usage(format!(
-            "`serve` serves artifacts from a local directory; the root `{}` is not one (use --root DIR)",
-            location.root
-        ))
-    })?;
+    let server = start(std::sync::Arc::clone(&store), location, bind)
+        .await?
+        .ok_or_else(|| {
+            CliError::Usage(format!(
+                "`serve` serves artifacts from a local directory; the root `{}` is not one (use --root DIR)",
+                location.root
+            ))
+        })?;
     let _ = writeln!(
         stderr,
         "serving MLflow's API for {} on {}\nMLFLOW_TRACKING_URI={}",
@@ -58,8 +72,59 @@ pub(crate) async fn serve(
         server.address(),
         server.uri()
     );
-    tokio::select! {
+    // The scheduler's runs log their command nodes into this same server.
+    let runner = millrace_runner::LocalRunner::with_storage(
+        std::sync::Arc::clone(&store),
+        location.storage()?,
+    )
+    .tracking_uri(server.uri());
+    let clock = Clock::from_environment();
+    let scheduler = Scheduler::new(store, runner, std::sync::Arc::new(pipeline.clone()), clock)
+        .parameters(scheduling.parameters.clone())?;
+    let scheduling = match (scheduler.ticks()?, &pipeline.spec().schedule) {
+        (Some(ticks), Some(spec)) if scheduling.on => {
+            let next = ticks
+                .next_after(clock.now())
+                .map_or_else(|| "never".to_owned(), |tick| tick.to_string());
+            let faster = if clock.speed() > 1.0 {
+                format!(
+                    " on a clock {}x faster than this machine's (MILLRACE_CLOCK_SPEED)",
+                    clock.speed()
+                )
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                stderr,
+                "scheduling `{}` ({}): the next run is at {next}{faster}",
+                spec.cron,
+                spec.timezone.as_deref().unwrap_or("UTC"),
+            );
+            Some(scheduler)
+        }
+        _ => None,
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let scheduled = async {
+        match scheduling {
+            Some(scheduler) => {
+                scheduler
+                    .run(
+                        async {
+                            let _ = stopped.await;
+                        },
+                        None,
+                    )
+                    .await
+            }
+            None => std::future::pending().await,
+        }
+    };
+    let outcome = tokio::select! {
         result = server.wait() => result.map_err(|error| CliError::Usage(error.to_string())),
+        result = scheduled => result.map_err(CliError::from),
         _ = tokio::signal::ctrl_c() => Ok(()),
-    }
+    };
+    let _ = stop.send(());
+    outcome
 }

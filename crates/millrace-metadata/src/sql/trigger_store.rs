@@ -52,6 +52,12 @@ impl<B: Backend> TriggerStore for SqlStore<B> {
         .await
     }
 
+    async fn latest_key(&self, pipeline: &str, trigger: &str) -> Result<Option<String>> {
+        let (pipeline, trigger) = (pipeline.to_owned(), trigger.to_owned());
+        self.run(false, move |tx| ops::latest_key(tx, &pipeline, &trigger))
+            .await
+    }
+
     async fn set_trigger_paused(&self, pipeline: &str, trigger: &str, paused: bool) -> Result<()> {
         let (pipeline, trigger) = (pipeline.to_owned(), trigger.to_owned());
         self.run(true, move |tx| {

@@ -95,6 +95,10 @@ pub trait TriggerStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<TriggerFire>>;
 
+    /// The greatest key claimed for `trigger` of `pipeline` (for time keys in RFC 3339 UTC,
+    /// the latest tick), whatever order the claims came in.
+    async fn latest_key(&self, pipeline: &str, trigger: &str) -> Result<Option<String>>;
+
     /// Pauses or resumes a trigger.
     async fn set_trigger_paused(&self, pipeline: &str, trigger: &str, paused: bool) -> Result<()>;
 

@@ -125,3 +125,18 @@ pub(crate) fn states(tx: &mut dyn SqlTx, pipeline: &str) -> Result<Vec<TriggerSt
         })
         .collect())
 }
+
+pub(crate) fn latest_key(
+    tx: &mut dyn SqlTx,
+    pipeline: &str,
+    trigger: &str,
+) -> Result<Option<String>> {
+    let rows = tx.query(
+        r#"SELECT MAX("key") FROM "millrace_trigger_fire" WHERE "pipeline" = $1 AND "trigger" = $2"#,
+        &texts(&[pipeline, trigger]),
+    )?;
+    Ok(rows
+        .first()
+        .and_then(|row| row.get(0))
+        .and_then(SqlValue::text))
+}

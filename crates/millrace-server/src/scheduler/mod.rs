@@ -20,6 +20,7 @@
 //! **Pausing.** A paused schedule (in the ledger: `models`' and the web UI's pause) fires
 //! nothing; the scheduler looks at least once a (real) second.
 
+mod backfill;
 mod clock;
 mod ticks;
 
@@ -32,8 +33,9 @@ use millrace_core::Pipeline;
 use millrace_metadata::MetadataStore;
 use millrace_metadata::triggers::Claim;
 use millrace_runner::history::RunHistory;
-use millrace_runner::{LocalRunner, RunState, RunSummary, RunnerError};
+use millrace_runner::{LocalRunner, RunSummary, RunnerError};
 
+pub use backfill::{BackfilledTick, MAX_BACKFILL_TICKS, backfill, backfill_range};
 pub use clock::Clock;
 pub use ticks::Ticks;
 
@@ -41,6 +43,11 @@ use crate::error::ServerError;
 
 /// The ledger's name of the cron schedule's trigger.
 pub const SCHEDULE_TRIGGER: &str = "schedule";
+/// The ledger's name of a backfill's trigger.
+pub const BACKFILL_TRIGGER: &str = "backfill";
+/// A runtime parameter with this name receives the time of the tick a run is for (RFC 3339,
+/// UTC): what Airflow calls the logical date, so that a backfilled run reads its own day.
+pub const LOGICAL_DATE_PARAMETER: &str = "logical_date";
 /// How long the scheduler waits at most before looking again (a pause, a freed slot).
 const LOOK_AGAIN: Duration = Duration::from_secs(1);
 /// How many recent scheduled runs a restart checks for unfinished ones.
@@ -53,6 +60,30 @@ pub fn run_id_of_tick(tick: Timestamp) -> String {
     format!("scheduled-{}", tick.strftime("%Y%m%dT%H%M%SZ"))
 }
 
+/// The run id of a backfill's run of `tick`: `backfill-20261204T030000Z`.
+pub fn backfill_run_id(tick: Timestamp) -> String {
+    format!("backfill-{}", tick.strftime("%Y%m%dT%H%M%SZ"))
+}
+
+/// The parameters of the run of `tick`: `overrides` over the defaults, and `logical_date` when
+/// the pipeline has that parameter.
+pub fn tick_parameters(
+    pipeline: &Pipeline,
+    overrides: &BTreeMap<String, String>,
+    tick: Timestamp,
+) -> Result<BTreeMap<String, serde_json::Value>, millrace_core::Error> {
+    let mut overrides = overrides.clone();
+    if pipeline
+        .spec()
+        .parameters
+        .iter()
+        .any(|parameter| parameter.name == LOGICAL_DATE_PARAMETER)
+    {
+        overrides.insert(LOGICAL_DATE_PARAMETER.to_owned(), tick.to_string());
+    }
+    pipeline.parameter_values(&overrides)
+}
+
 /// The scheduler of one pipeline.
 #[derive(Debug, Clone)]
 pub struct Scheduler {
@@ -60,6 +91,7 @@ pub struct Scheduler {
     runner: LocalRunner,
     pipeline: Arc<Pipeline>,
     clock: Clock,
+    parameters: BTreeMap<String, String>,
 }
 
 /// What a scheduler started, as it goes (for logs, the web UI and tests).
@@ -97,7 +129,19 @@ impl Scheduler {
             runner,
             pipeline,
             clock,
+            parameters: BTreeMap::new(),
         }
+    }
+
+    /// Runs the schedule's runs with these parameter values (`name` → value as on the command
+    /// line) instead of the defaults; they are checked here.
+    pub fn parameters(
+        mut self,
+        parameters: BTreeMap<String, String>,
+    ) -> Result<Scheduler, millrace_core::Error> {
+        self.pipeline.parameter_values(&parameters)?;
+        self.parameters = parameters;
+        Ok(self)
     }
 
     /// The schedule's ticks, or `None` when the pipeline has no schedule (or only `@once`).
@@ -148,10 +192,10 @@ impl Scheduler {
         for (run_id, tick) in self.unfinished().await? {
             report(SchedulerEvent::Started {
                 run_id: run_id.clone(),
-                tick,
+                tick: tick.to_string(),
                 resumed: true,
             });
-            self.spawn(&mut running, run_id);
+            self.spawn(&mut running, run_id, tick);
         }
 
         loop {
@@ -190,10 +234,10 @@ impl Scheduler {
                     tracing::info!(pipeline = %self.pipeline.name(), %run_id, tick = %key, "scheduled run");
                     report(SchedulerEvent::Started {
                         run_id: run_id.clone(),
-                        tick: key,
+                        tick: key.clone(),
                         resumed: false,
                     });
-                    self.spawn(&mut running, run_id);
+                    self.spawn(&mut running, run_id, tick);
                 }
             }
             let next = ticks
@@ -215,16 +259,18 @@ impl Scheduler {
         }
     }
 
-    /// Starts (or resumes) `run_id` with the parameters' defaults.
+    /// Starts (or resumes) `run_id`, the run of `tick`.
     fn spawn(
         &self,
         running: &mut tokio::task::JoinSet<(String, Result<RunSummary, RunnerError>)>,
         run_id: String,
+        tick: Timestamp,
     ) {
         let runner = self.runner.clone();
         let pipeline = Arc::clone(&self.pipeline);
+        let overrides = self.parameters.clone();
         running.spawn(async move {
-            let result = match pipeline.parameter_values(&BTreeMap::new()) {
+            let result = match tick_parameters(&pipeline, &overrides, tick) {
                 Ok(parameters) => runner.run_or_resume(&pipeline, &run_id, parameters).await,
                 Err(error) => Err(RunnerError::from(error)),
             };
@@ -238,15 +284,12 @@ impl Scheduler {
         schedule: &millrace_core::spec::schedule::ScheduleSpec,
         started_at: Timestamp,
     ) -> Result<Timestamp, ServerError> {
-        let newest = self
+        let latest = self
             .store
-            .trigger_fires(self.pipeline.name(), Some(SCHEDULE_TRIGGER), 1)
+            .latest_key(self.pipeline.name(), SCHEDULE_TRIGGER)
             .await
             .map_err(|error| self.schedule_error(error.to_string()))?;
-        if let Some(tick) = newest
-            .first()
-            .and_then(|fire| fire.key.parse::<Timestamp>().ok())
-        {
+        if let Some(tick) = latest.and_then(|key| key.parse::<Timestamp>().ok()) {
             return Ok(tick);
         }
         let start_date = schedule
@@ -260,7 +303,7 @@ impl Scheduler {
     }
 
     /// The recent scheduled runs that did not finish, and the claims whose run never began.
-    async fn unfinished(&self) -> Result<Vec<(String, String)>, ServerError> {
+    async fn unfinished(&self) -> Result<Vec<(String, Timestamp)>, ServerError> {
         let fires = self
             .store
             .trigger_fires(self.pipeline.name(), Some(SCHEDULE_TRIGGER), RECENT_RUNS)
@@ -269,14 +312,13 @@ impl Scheduler {
         let history = RunHistory::new(&*self.store);
         let mut unfinished = Vec::new();
         for fire in fires.into_iter().rev() {
+            let tick = fire.key.parse::<Timestamp>().map_err(|error| {
+                self.schedule_error(format!("the ledger's tick `{}`: {error}", fire.key))
+            })?;
             let run_id = match &fire.run_id {
                 Some(run_id) => run_id.clone(),
                 None => {
-                    let run_id = fire
-                        .key
-                        .parse::<Timestamp>()
-                        .map(run_id_of_tick)
-                        .map_err(|error| self.schedule_error(error.to_string()))?;
+                    let run_id = run_id_of_tick(tick);
                     self.store
                         .attach_run(self.pipeline.name(), SCHEDULE_TRIGGER, &fire.key, &run_id)
                         .await
@@ -284,13 +326,15 @@ impl Scheduler {
                     run_id
                 }
             };
+            // Ended only when the runner recorded its end: a run killed while a node waited
+            // to be retried looks failed, and is not.
             let finished = match history.run(&self.pipeline, &run_id).await {
-                Ok(details) => matches!(details.run.state, RunState::Succeeded | RunState::Failed),
+                Ok(details) => details.run.finished_ms.is_some(),
                 Err(RunnerError::UnknownRun { .. }) => false,
                 Err(error) => return Err(self.schedule_error(error.to_string())),
             };
             if !finished {
-                unfinished.push((run_id, fire.key));
+                unfinished.push((run_id, tick));
             }
         }
         Ok(unfinished)
