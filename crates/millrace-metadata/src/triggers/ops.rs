@@ -119,7 +119,7 @@ pub(crate) fn states(tx: &mut dyn SqlTx, pipeline: &str) -> Result<Vec<TriggerSt
     Ok(rows
         .iter()
         .map(|row| TriggerState {
-            trigger: row.get(0).and_then(SqlValue::text).unwrap_or_default(),
+            trigger: row.first().and_then(SqlValue::text).unwrap_or_default(),
             paused: row.get(1).and_then(SqlValue::bool).unwrap_or(false),
             updated_time: row.get(2).and_then(SqlValue::int).unwrap_or_default(),
         })
@@ -137,6 +137,6 @@ pub(crate) fn latest_key(
     )?;
     Ok(rows
         .first()
-        .and_then(|row| row.get(0))
+        .and_then(|row| row.first())
         .and_then(SqlValue::text))
 }
