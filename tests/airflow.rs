@@ -215,6 +215,7 @@ fn exported_dags_load_into_a_dagbag_with_the_pipelines_tasks_and_edges() {
     assert_eq!(dag["pools"]["after_fragile"], "default_pool");
     assert_eq!(dag["schedule"], "30 3 * * 1-5");
     assert_eq!(dag["timetable"], "CronTriggerTimetable");
+    assert_eq!(dag["timezone"], "UTC");
     assert_eq!(dag["catchup"], false);
     assert_eq!(dag["max_active_runs"], 1);
     assert_eq!(dag["start_date"], "2026-06-01T00:00:00+00:00");
@@ -632,4 +633,45 @@ fn a_sharded_node_is_a_mapped_task_before_its_merge_in_a_dagbag() {
         "{dag:#}"
     );
     assert_eq!(dag["retries"]["statistics_gen.shards"], 2, "{dag:#}");
+}
+
+#[test]
+fn a_schedule_in_a_time_zone_is_read_in_that_zone_by_airflow() {
+    use millrace::prelude::*;
+    let Some(airflow) = Airflow::new("zoned") else {
+        return;
+    };
+    let mut p = Pipeline::builder("zoned");
+    p.import("schema", Importer::<Schema>::new("data/schema.json"));
+    p.schedule(
+        Schedule::cron("30 3 * * *")
+            .start_date("2026-06-01")
+            .timezone("Europe/Paris"),
+    );
+    let pipeline = p.build().unwrap();
+    let options = millrace::airflow::AirflowOptions {
+        binary: "/usr/local/bin/zoned".to_owned(),
+        store: Some("sqlite:///unused.sqlite".to_owned()),
+        root: None,
+    };
+    let source = millrace::airflow::export_dag(&pipeline, &options).unwrap();
+    assert!(
+        source.contains("pendulum.timezone(\"Europe/Paris\")"),
+        "{source}"
+    );
+    std::fs::write(
+        airflow
+            .dags()
+            .join(millrace::airflow::dag_file_name(&pipeline)),
+        source,
+    )
+    .unwrap();
+    let loaded = airflow.check(&["load"]);
+    assert_eq!(loaded["import_errors"], serde_json::json!({}), "{loaded:#}");
+    let dag = &loaded["dags"]["zoned"];
+    assert_eq!(dag["timetable"], "CronTriggerTimetable");
+    // Midnight in Paris, summer time (Airflow keeps it in UTC): the DAG's time zone is
+    // Paris, so its cron fires at 03:30 there.
+    assert_eq!(dag["start_date"], "2026-05-31T22:00:00+00:00", "{dag:#}");
+    assert_eq!(dag["timezone"], "Europe/Paris", "{dag:#}");
 }

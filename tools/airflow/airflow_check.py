@@ -39,6 +39,7 @@ def load():
             "tags": sorted(dag.tags),
             "schedule": getattr(dag.timetable, "expression", None),
             "timetable": type(dag.timetable).__name__,
+            "timezone": str(getattr(dag.timetable, "timezone", "")),
             "catchup": dag.catchup,
             "max_active_runs": dag.max_active_runs,
             "start_date": dag.start_date.isoformat() if dag.start_date else None,

@@ -219,8 +219,13 @@ fn dag_arguments(pipeline: &Pipeline, fingerprint: &str) -> Vec<String> {
                 dag_arguments.push(format!("max_active_runs={runs}"));
             }
             let start = schedule.start_date.as_deref().unwrap_or("2026-01-01");
+            // Airflow reads a cron schedule in the start date's time zone.
+            let zone = match schedule.timezone.as_deref() {
+                None | Some("UTC") => "datetime.timezone.utc".to_owned(),
+                Some(zone) => format!("pendulum.timezone({})", string(zone)),
+            };
             dag_arguments.push(format!(
-                "start_date=datetime.datetime.fromisoformat({}).replace(tzinfo=datetime.timezone.utc)",
+                "start_date=datetime.datetime.fromisoformat({}).replace(tzinfo={zone})",
                 string(start)
             ));
         }
@@ -248,9 +253,18 @@ pub fn export_dag(pipeline: &Pipeline, options: &AirflowOptions) -> Result<Strin
          # the pipeline's binary as `run-node`, which refuses to run a node of another build.",
         spec.name
     );
+    let zoned = spec
+        .schedule
+        .as_ref()
+        .and_then(|schedule| schedule.timezone.as_deref())
+        .is_some_and(|zone| zone != "UTC");
+    out.push_str(if zoned {
+        "import datetime\n\nimport pendulum\n"
+    } else {
+        "import datetime\n\n"
+    });
     out.push_str(
-        "import datetime\n\n\
-         from airflow.providers.standard.operators.bash import BashOperator\n\
+        "from airflow.providers.standard.operators.bash import BashOperator\n\
          from airflow.sdk import DAG, Param\n\
          from airflow.sdk.definitions.template import literal\n",
     );

@@ -42,8 +42,8 @@ pub struct ArgoOptions {
     pub service_account: Option<String>,
     /// The manifest's kind.
     pub kind: ManifestKind,
-    /// The IANA timezone of a CronWorkflow's schedule.
-    pub timezone: String,
+    /// The IANA timezone of a CronWorkflow's schedule (`None`: the schedule's own, else UTC).
+    pub timezone: Option<String>,
 }
 
 impl ArgoOptions {
@@ -56,7 +56,7 @@ impl ArgoOptions {
             namespace: None,
             service_account: None,
             kind: ManifestKind::Workflow,
-            timezone: "UTC".to_owned(),
+            timezone: None,
         }
     }
 }

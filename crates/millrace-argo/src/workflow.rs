@@ -197,7 +197,15 @@ pub fn compile(pipeline: &Pipeline, options: &ArgoOptions) -> Result<ArgoManifes
             metadata["name"] = json!(name);
             (
                 "CronWorkflow",
-                cron_workflow_spec(schedule, &options.timezone, workflow_spec),
+                cron_workflow_spec(
+                    schedule,
+                    options
+                        .timezone
+                        .as_deref()
+                        .or(schedule.timezone.as_deref())
+                        .unwrap_or("UTC"),
+                    workflow_spec,
+                ),
             )
         }
     };

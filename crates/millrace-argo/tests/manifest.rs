@@ -227,6 +227,19 @@ fn a_workflow_template_is_named_and_a_cron_workflow_carries_the_schedule() {
     assert_eq!(spec["concurrencyPolicy"], "Forbid");
     assert_eq!(spec["startingDeadlineSeconds"], 86_400);
     assert_eq!(spec["workflowSpec"]["entrypoint"], "main");
+
+    // The schedule's own time zone, unless the options name another.
+    let mut zoned = pipeline().into_spec();
+    if let Some(schedule) = &mut zoned.schedule {
+        schedule.timezone = Some("America/Chicago".to_owned());
+    }
+    let zoned = Pipeline::from_spec(zoned).unwrap();
+    let cron = compile(&zoned, &options(ManifestKind::CronWorkflow)).unwrap();
+    assert_eq!(cron.value["spec"]["timezone"], "America/Chicago");
+    let mut in_paris = options(ManifestKind::CronWorkflow);
+    in_paris.timezone = Some("Europe/Paris".to_owned());
+    let cron = compile(&zoned, &in_paris).unwrap();
+    assert_eq!(cron.value["spec"]["timezone"], "Europe/Paris");
 }
 
 #[test]

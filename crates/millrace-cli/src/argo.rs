@@ -42,7 +42,8 @@ pub struct ArgoCompileArgs {
     /// Argo: the service account of the workflow's pods (default: Argo's).
     #[arg(long, value_name = "NAME")]
     pub service_account: Option<String>,
-    /// Argo, `--kind cron-workflow`: the IANA timezone of the schedule (default: UTC).
+    /// Argo, `--kind cron-workflow`: the IANA timezone of the schedule (default: the
+    /// schedule's own, else UTC).
     #[arg(long, value_name = "ZONE")]
     pub timezone: Option<String>,
 }
@@ -80,7 +81,7 @@ pub(crate) fn compile(
         options.secret = secret.to_owned();
     }
     if let Some(timezone) = &args.timezone {
-        options.timezone = timezone.clone();
+        options.timezone = Some(timezone.clone());
     }
     options.kind = match args.kind {
         ArgoKind::Workflow => ManifestKind::Workflow,

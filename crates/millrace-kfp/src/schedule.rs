@@ -33,6 +33,12 @@ pub fn unix_cron(schedule: &ScheduleSpec) -> Result<String, KfpError> {
 /// The pipeline's cron expression in KFP's dialect (robfig/cron): six fields, seconds first
 /// (`0`), and Sunday only as `0` (robfig's day of week runs from 0 to 6).
 pub fn kfp_cron(schedule: &ScheduleSpec) -> Result<String, KfpError> {
+    if let Some(zone) = schedule.timezone.as_deref().filter(|zone| *zone != "UTC") {
+        return Err(KfpError::Schedule(format!(
+            "a KFP recurring run has no time zone: its cron reads in the API server's (UTC), so `{}` in {zone} cannot be written as one; use --schedule vertex, Argo's CronWorkflow or Airflow, which keep the zone, or give the schedule in UTC",
+            schedule.cron
+        )));
+    }
     let unix = unix_cron(schedule)?;
     let mut fields: Vec<String> = unix.split(' ').map(str::to_owned).collect();
     if let Some(day_of_week) = fields.last_mut() {
@@ -86,7 +92,12 @@ pub fn vertex_schedule(
     }
     let mut body = Map::new();
     body.insert("displayName".into(), name);
-    body.insert("cron".into(), unix_cron(schedule)?.into());
+    // Vertex reads a `TZ=` prefix as the cron expression's time zone.
+    let cron = match schedule.timezone.as_deref() {
+        Some(zone) if zone != "UTC" => format!("TZ={zone} {}", unix_cron(schedule)?),
+        _ => unix_cron(schedule)?,
+    };
+    body.insert("cron".into(), cron.into());
     if let Some(start) = start_time(schedule) {
         body.insert("startTime".into(), start.into());
     }

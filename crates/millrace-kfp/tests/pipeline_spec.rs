@@ -417,6 +417,28 @@ fn the_schedule_becomes_a_vertex_schedule_and_a_kfp_recurring_run() {
 }
 
 #[test]
+fn a_schedule_in_a_time_zone_keeps_it_on_vertex_and_is_refused_for_a_kfp_recurring_run() {
+    let mut spec = pipeline().into_spec();
+    if let Some(schedule) = &mut spec.schedule {
+        schedule.timezone = Some("Europe/Paris".to_owned());
+    }
+    let pipeline = Pipeline::from_spec(spec).unwrap();
+    let compiled = compiled(&pipeline);
+    let vertex = vertex_schedule(
+        &pipeline,
+        &compiled,
+        "projects/p/locations/l",
+        "gs://b/p.yaml",
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(vertex["cron"], "TZ=Europe/Paris 0 0 * * *");
+    let error = kfp_recurring_run(&pipeline, &compiled).unwrap_err();
+    assert!(matches!(error, KfpError::Schedule(_)), "{error}");
+    assert!(error.to_string().contains("Europe/Paris"), "{error}");
+}
+
+#[test]
 fn the_yaml_passes_the_real_kfp() {
     check_with_kfp("full pipeline", &compiled(&pipeline()));
 }
