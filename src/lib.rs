@@ -188,6 +188,8 @@ mod guides {
     struct Storage;
     #[doc = include_str!("../docs/tracking.md")]
     struct Tracking;
+    #[doc = include_str!("../docs/schedules.md")]
+    struct Schedules;
     #[cfg(feature = "kubernetes")]
     #[doc = include_str!("../docs/runners/kubernetes.md")]
     struct Kubernetes;
