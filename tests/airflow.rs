@@ -91,6 +91,23 @@ impl Airflow {
         command
     }
 
+    /// Writes the DAG of a pipeline built here into the dags folder (its binary a made-up
+    /// path, its store unused); returns the DAG's source.
+    fn export_pipeline(&self, pipeline: &millrace::prelude::Pipeline) -> String {
+        let options = millrace::airflow::AirflowOptions {
+            binary: format!("/usr/local/bin/{}", pipeline.name()),
+            store: Some("sqlite:///unused.sqlite".to_owned()),
+            root: None,
+        };
+        let source = millrace::airflow::export_dag(pipeline, &options).unwrap();
+        std::fs::write(
+            self.dags().join(millrace::airflow::dag_file_name(pipeline)),
+            &source,
+        )
+        .unwrap();
+        source
+    }
+
     /// Writes the DAG of example `name` into the dags folder, its tasks using `store`.
     fn export(&self, name: &str, store: &str) {
         let root = self.home.path().join("artifacts");
@@ -585,20 +602,7 @@ fn a_sharded_node_is_a_mapped_task_before_its_merge_in_a_dagbag() {
     let Some(airflow) = Airflow::new("sharded") else {
         return;
     };
-    let pipeline = sharded_pipeline();
-    let options = millrace::airflow::AirflowOptions {
-        binary: "/usr/local/bin/sharded".to_owned(),
-        store: Some("sqlite:///unused.sqlite".to_owned()),
-        root: None,
-    };
-    let source = millrace::airflow::export_dag(&pipeline, &options).unwrap();
-    std::fs::write(
-        airflow
-            .dags()
-            .join(millrace::airflow::dag_file_name(&pipeline)),
-        source,
-    )
-    .unwrap();
+    airflow.export_pipeline(&sharded_pipeline());
     let loaded = airflow.check(&["load"]);
     assert_eq!(loaded["import_errors"], serde_json::json!({}), "{loaded:#}");
     let dag = &loaded["dags"]["sharded"];
@@ -648,24 +652,11 @@ fn a_schedule_in_a_time_zone_is_read_in_that_zone_by_airflow() {
             .start_date("2026-06-01")
             .timezone("Europe/Paris"),
     );
-    let pipeline = p.build().unwrap();
-    let options = millrace::airflow::AirflowOptions {
-        binary: "/usr/local/bin/zoned".to_owned(),
-        store: Some("sqlite:///unused.sqlite".to_owned()),
-        root: None,
-    };
-    let source = millrace::airflow::export_dag(&pipeline, &options).unwrap();
+    let source = airflow.export_pipeline(&p.build().unwrap());
     assert!(
         source.contains("pendulum.timezone(\"Europe/Paris\")"),
         "{source}"
     );
-    std::fs::write(
-        airflow
-            .dags()
-            .join(millrace::airflow::dag_file_name(&pipeline)),
-        source,
-    )
-    .unwrap();
     let loaded = airflow.check(&["load"]);
     assert_eq!(loaded["import_errors"], serde_json::json!({}), "{loaded:#}");
     let dag = &loaded["dags"]["zoned"];
