@@ -157,6 +157,16 @@ pub enum Command {
         /// A runtime parameter of the scheduled runs: `--param name=value` (repeatable).
         #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_assignment)]
         params: Vec<(String, String)>,
+        /// POST how a scheduled run ended (its summary, as JSON) to this URL.
+        #[arg(long, value_name = "URL", env = "MILLRACE_NOTIFY_WEBHOOK")]
+        notify_webhook: Option<String>,
+        /// Run this command (`sh -c`) when a scheduled run ends: the summary on its standard
+        /// input, MILLRACE_RUN_ID and MILLRACE_RUN_STATE in its environment.
+        #[arg(long, value_name = "COMMAND", env = "MILLRACE_NOTIFY_COMMAND")]
+        notify_command: Option<String>,
+        /// Notify when a run fails, or always.
+        #[arg(long, value_enum, default_value_t = crate::serve::NotifyWhen::Failure)]
+        notify_on: crate::serve::NotifyWhen,
         /// Where metadata and artifacts are.
         #[command(flatten)]
         location: Location,
@@ -538,11 +548,19 @@ where
             bind,
             no_scheduler,
             params,
+            notify_webhook,
+            notify_command,
+            notify_on,
             location,
         } => {
             let scheduling = crate::serve::Scheduling {
                 on: !*no_scheduler,
                 parameters: params.iter().cloned().collect(),
+                notifier: crate::serve::notifier(
+                    notify_webhook.as_deref(),
+                    notify_command.as_deref(),
+                    *notify_on,
+                ),
             };
             crate::serve::serve(&pipeline, *bind, &scheduling, location, stderr).await?;
         }

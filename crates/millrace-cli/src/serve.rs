@@ -6,7 +6,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 
 use millrace_runner::RunnerError;
-use millrace_server::scheduler::{Clock, Scheduler};
+use millrace_server::scheduler::{Clock, Notifier, NotifyOn, Scheduler};
 use millrace_server::{RunningServer, ServerState};
 
 use crate::command::Location;
@@ -43,6 +43,32 @@ pub(crate) struct Scheduling {
     pub(crate) on: bool,
     /// The scheduled runs' parameter values (`--param`).
     pub(crate) parameters: std::collections::BTreeMap<String, String>,
+    /// Who hears how scheduled runs end.
+    pub(crate) notifier: Notifier,
+}
+
+/// `--notify-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NotifyWhen {
+    /// When a run fails.
+    Failure,
+    /// When any run ends.
+    Always,
+}
+
+/// The notifier of `--notify-webhook`, `--notify-command` and `--notify-on`.
+pub(crate) fn notifier(webhook: Option<&str>, command: Option<&str>, when: NotifyWhen) -> Notifier {
+    let mut notifier = Notifier::none().on(match when {
+        NotifyWhen::Failure => NotifyOn::Failure,
+        NotifyWhen::Always => NotifyOn::Always,
+    });
+    if let Some(url) = webhook {
+        notifier = notifier.webhook(url);
+    }
+    if let Some(command) = command {
+        notifier = notifier.command(command);
+    }
+    notifier
 }
 
 /// `serve [--bind ADDRESS] [--no-scheduler] [--param NAME=VALUE]`: serves, and schedules the
@@ -80,7 +106,8 @@ pub(crate) async fn serve(
     .tracking_uri(server.uri());
     let clock = Clock::from_environment();
     let scheduler = Scheduler::new(store, runner, std::sync::Arc::new(pipeline.clone()), clock)
-        .parameters(scheduling.parameters.clone())?;
+        .parameters(scheduling.parameters.clone())?
+        .notifier(scheduling.notifier.clone());
     let scheduling = match (scheduler.ticks()?, &pipeline.spec().schedule) {
         (Some(ticks), Some(spec)) if scheduling.on => {
             let next = ticks

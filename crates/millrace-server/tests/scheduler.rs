@@ -219,3 +219,90 @@ async fn a_claim_a_crash_left_without_its_run_is_started_by_the_next_scheduler()
         .unwrap();
     assert!(fires.iter().all(|fire| fire.run_id.is_some()));
 }
+
+/// Fails, always.
+#[millrace_macros::component(crate = millrace_core, kind = "test.Broken")]
+async fn broken(note: Output<Dataset>) -> Result<(), ComponentError> {
+    let _ = note;
+    Err(ComponentError::new("the data is not there yet"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failing_scheduled_run_calls_the_webhook_and_the_command_with_its_summary() {
+    use axum::routing::post;
+    let setup = setup().await;
+    let mut p = Pipeline::builder("broken-nightly");
+    p.schedule(Schedule::cron("* * * * *"));
+    p.add("load", Broken::new());
+    let pipeline = Arc::new(p.build().unwrap());
+
+    // A webhook on 127.0.0.1 that hands each body it gets to the test.
+    let (bodies, mut received) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let bodies = bodies.clone();
+            async move {
+                let _ = bodies.send(body);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let written = setup._dir.path().join("notified.json");
+    let notifier = millrace_server::scheduler::Notifier::none()
+        .webhook(&hook)
+        .command(format!("cat > '{}'", written.display()));
+
+    let scheduler = Scheduler::new(
+        Arc::clone(&setup.store),
+        setup.runner.clone(),
+        Arc::clone(&pipeline),
+        Clock::faster(120.0),
+    )
+    .notifier(notifier);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(scheduler.run(
+        async {
+            let _ = stopped.await;
+        },
+        None,
+    ));
+    // A liveness guard, not a timing assertion.
+    let body = tokio::time::timeout(Duration::from_secs(120), received.recv())
+        .await
+        .expect("no notification came")
+        .unwrap();
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
+
+    assert_eq!(body["pipeline"], "broken-nightly");
+    assert_eq!(body["state"], "failed");
+    assert!(body["run_id"].as_str().unwrap().starts_with("scheduled-"));
+    let load = &body["summary"]["nodes"][0];
+    assert_eq!(load["node"], "load");
+    assert!(
+        load["message"]
+            .as_str()
+            .unwrap()
+            .contains("the data is not there yet"),
+        "{body:#}"
+    );
+    // The command got the same document on its standard input.
+    let mut from_command = None;
+    for _ in 0..100 {
+        if let Ok(text) = std::fs::read_to_string(&written)
+            && let Ok(value) = serde_json::from_str::<serde_json::Value>(&text)
+        {
+            from_command = Some(value);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        from_command.as_ref().map(|value| &value["run_id"]),
+        Some(&body["run_id"])
+    );
+}

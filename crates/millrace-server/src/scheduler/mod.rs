@@ -22,6 +22,7 @@
 
 mod backfill;
 mod clock;
+mod notify;
 mod ticks;
 
 use std::collections::BTreeMap;
@@ -37,6 +38,7 @@ use millrace_runner::{LocalRunner, RunSummary, RunnerError};
 
 pub use backfill::{BackfilledTick, MAX_BACKFILL_TICKS, backfill, backfill_range};
 pub use clock::Clock;
+pub use notify::{Notifier, NotifyOn, RunEnded};
 pub use ticks::Ticks;
 
 use crate::error::ServerError;
@@ -92,7 +94,11 @@ pub struct Scheduler {
     pipeline: Arc<Pipeline>,
     clock: Clock,
     parameters: BTreeMap<String, String>,
+    notifier: Notifier,
 }
+
+/// A scheduled run in progress: its id, its tick, and how it ends.
+type Running = tokio::task::JoinSet<(String, Timestamp, Result<RunSummary, RunnerError>)>;
 
 /// What a scheduler started, as it goes (for logs, the web UI and tests).
 #[derive(Debug, Clone, PartialEq)]
@@ -130,7 +136,14 @@ impl Scheduler {
             pipeline,
             clock,
             parameters: BTreeMap::new(),
+            notifier: Notifier::none(),
         }
+    }
+
+    /// Tells `notifier` how scheduled runs end.
+    pub fn notifier(mut self, notifier: Notifier) -> Scheduler {
+        self.notifier = notifier;
+        self
     }
 
     /// Runs the schedule's runs with these parameter values (`name` → value as on the command
@@ -183,8 +196,7 @@ impl Scheduler {
             return Ok(());
         };
         let max_active = schedule.max_active_runs.unwrap_or(1).max(1) as usize;
-        let mut running: tokio::task::JoinSet<(String, Result<RunSummary, RunnerError>)> =
-            tokio::task::JoinSet::new();
+        let mut running = Running::new();
         let started_at = self.clock.now();
         tokio::pin!(shutdown);
 
@@ -246,11 +258,12 @@ impl Scheduler {
             tokio::select! {
                 () = &mut shutdown => return Ok(()),
                 Some(ended) = running.join_next() => {
-                    if let Ok((run_id, result)) = ended {
+                    if let Ok((run_id, tick, result)) = ended {
                         let succeeded = matches!(&result, Ok(summary) if summary.succeeded);
                         if let Err(error) = &result {
                             tracing::warn!(%run_id, %error, "the scheduled run could not run");
                         }
+                        self.tell(&run_id, tick, &result);
                         report(SchedulerEvent::Finished { run_id, succeeded });
                     }
                 }
@@ -259,13 +272,37 @@ impl Scheduler {
         }
     }
 
+    /// Notifies, in the background, how `run_id` ended.
+    fn tell(&self, run_id: &str, tick: Timestamp, result: &Result<RunSummary, RunnerError>) {
+        if self.notifier.is_none() {
+            return;
+        }
+        let (state, summary, error) = match result {
+            Ok(summary) => (
+                if summary.succeeded {
+                    "succeeded"
+                } else {
+                    "failed"
+                },
+                serde_json::to_value(summary).ok(),
+                None,
+            ),
+            Err(error) => ("failed", None, Some(error.to_string())),
+        };
+        let ended = RunEnded {
+            pipeline: self.pipeline.name().to_owned(),
+            run_id: run_id.to_owned(),
+            tick: tick.to_string(),
+            state: state.to_owned(),
+            summary,
+            error,
+        };
+        let notifier = self.notifier.clone();
+        tokio::spawn(async move { notifier.notify(&ended).await });
+    }
+
     /// Starts (or resumes) `run_id`, the run of `tick`.
-    fn spawn(
-        &self,
-        running: &mut tokio::task::JoinSet<(String, Result<RunSummary, RunnerError>)>,
-        run_id: String,
-        tick: Timestamp,
-    ) {
+    fn spawn(&self, running: &mut Running, run_id: String, tick: Timestamp) {
         let runner = self.runner.clone();
         let pipeline = Arc::clone(&self.pipeline);
         let overrides = self.parameters.clone();
@@ -274,7 +311,7 @@ impl Scheduler {
                 Ok(parameters) => runner.run_or_resume(&pipeline, &run_id, parameters).await,
                 Err(error) => Err(RunnerError::from(error)),
             };
-            (run_id, result)
+            (run_id, tick, result)
         });
     }
 
