@@ -37,10 +37,7 @@ pub fn backfill_range(
     to: &str,
     zone: Option<&str>,
 ) -> Result<(Timestamp, Timestamp), String> {
-    let zone = match zone {
-        None | Some("UTC") => jiff::tz::TimeZone::UTC,
-        Some(name) => jiff::tz::TimeZone::get(name).map_err(|error| format!("{name}: {error}"))?,
-    };
+    let zone = super::ticks::time_zone(zone)?;
     let instant = |text: &str, end_of_day: bool| -> Result<Timestamp, String> {
         if let Ok(instant) = text.parse::<Timestamp>() {
             return Ok(instant);
@@ -57,17 +54,24 @@ pub fn backfill_range(
             .to_zoned(zone.clone())
             .map_err(|error| error.to_string())?
             .timestamp();
-        Ok(if end_of_day {
-            start - jiff::SignedDuration::from_nanos(1)
+        if end_of_day {
+            just_before(start)
         } else {
-            start
-        })
+            Ok(start)
+        }
     };
     let (from, to) = (instant(from, false)?, instant(to, true)?);
     if from > to {
         return Err(format!("the range is empty: {from} is after {to}"));
     }
     Ok((from, to))
+}
+
+/// The instant a nanosecond before `instant` (an error at the start of time).
+fn just_before(instant: Timestamp) -> Result<Timestamp, String> {
+    instant
+        .checked_sub(jiff::SignedDuration::from_nanos(1))
+        .map_err(|error| format!("{instant}: {error}"))
 }
 
 /// Runs the ticks of `pipeline`'s schedule in `[from, to]` with `runner`, oldest first.
@@ -88,7 +92,7 @@ pub async fn backfill(
         .as_ref()
         .ok_or_else(|| failed("the pipeline has no schedule to backfill".to_owned()))?;
     let ticks = Ticks::new(&schedule.cron, schedule.timezone.as_deref()).map_err(failed)?;
-    let before_from = from - jiff::SignedDuration::from_nanos(1);
+    let before_from = just_before(from).map_err(failed)?;
     let due = ticks.between(before_from, to, MAX_BACKFILL_TICKS + 1);
     if due.len() > MAX_BACKFILL_TICKS {
         return Err(failed(format!(

@@ -11,6 +11,16 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use millrace_core::spec::cron::{CivilMinute, Cron};
 
+/// The time zone named `name` (an IANA name; `None` is UTC), from this machine's database.
+pub fn time_zone(name: Option<&str>) -> Result<TimeZone, String> {
+    match name {
+        None | Some("UTC") => Ok(TimeZone::UTC),
+        Some(name) => TimeZone::get(name).map_err(|error| {
+            format!("time zone `{name}` is not in this machine's time zone database: {error}")
+        }),
+    }
+}
+
 /// A cron expression in a time zone.
 #[derive(Debug, Clone)]
 pub struct Ticks {
@@ -22,12 +32,7 @@ impl Ticks {
     /// `expression` read in `zone` (an IANA name; `None` is UTC). The error says what is wrong.
     pub fn new(expression: &str, zone: Option<&str>) -> Result<Ticks, String> {
         let cron = Cron::parse(expression)?;
-        let zone = match zone {
-            None | Some("UTC") => TimeZone::UTC,
-            Some(name) => TimeZone::get(name).map_err(|error| {
-                format!("time zone `{name}` is not in this machine's time zone database: {error}")
-            })?,
-        };
+        let zone = time_zone(zone)?;
         Ok(Ticks { cron, zone })
     }
 
