@@ -143,9 +143,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Serve MLflow's tracking, artifact and model-registry REST API on the store and artifact
-    /// root (point `MLFLOW_TRACKING_URI` at it), and run the pipeline on its schedule, if it
-    /// has one. Stops on Ctrl-C; a run in progress is resumed by the next `serve`.
+    /// Serve the web UI (runs, graphs, lineage, reports, models, schedules) and MLflow's
+    /// tracking, artifact and model-registry REST API on the store and artifact root (point
+    /// `MLFLOW_TRACKING_URI` at it), and run the pipeline on its schedule and data triggers, if
+    /// it has any. Stops on Ctrl-C; a run in progress is resumed by the next `serve`.
     #[cfg(feature = "server")]
     Serve {
         /// The address to listen on (127.0.0.1: this machine only).
@@ -167,6 +168,11 @@ pub enum Command {
         /// Notify when a run fails, or always.
         #[arg(long, value_enum, default_value_t = crate::serve::NotifyWhen::Failure)]
         notify_on: crate::serve::NotifyWhen,
+        /// Let the web UI start runs, cancel them and pause or resume triggers; each action
+        /// needs the token in MILLRACE_UI_TOKEN. Without this flag there are no action
+        /// endpoints at all.
+        #[arg(long)]
+        allow_actions: bool,
         /// Where metadata and artifacts are.
         #[command(flatten)]
         location: Location,
@@ -551,10 +557,12 @@ where
             notify_webhook,
             notify_command,
             notify_on,
+            allow_actions,
             location,
         } => {
             let scheduling = crate::serve::Scheduling {
                 on: !*no_scheduler,
+                allow_actions: *allow_actions,
                 parameters: params.iter().cloned().collect(),
                 notifier: crate::serve::notifier(
                     notify_webhook.as_deref(),

@@ -9,9 +9,8 @@ use clap::Subcommand;
 use millrace_core::Pipeline;
 use millrace_metadata::MetadataStore;
 use millrace_runner::RunnerError;
-use millrace_runner::history::RunHistory;
 use millrace_server::scheduler::{
-    BACKFILL_TRIGGER, Clock, SCHEDULE_TRIGGER, Ticks, backfill, backfill_range,
+    Clock, SCHEDULE_TRIGGER, backfill, backfill_range, schedule_status,
 };
 use serde_json::json;
 
@@ -98,49 +97,10 @@ pub(crate) async fn execute(
         }
         ScheduleCommand::Status { location, json } => {
             let store = open(location).await?;
-            let ticks =
-                Ticks::new(&spec.cron, spec.timezone.as_deref()).map_err(CliError::Usage)?;
-            let paused = store
-                .trigger_states(pipeline.name())
+            let status = schedule_status(&*store, pipeline, Clock::system(), 10)
                 .await
-                .map_err(RunnerError::from)?
-                .iter()
-                .any(|state| state.trigger == SCHEDULE_TRIGGER && state.paused);
-            let now = Clock::system().now();
-            let mut next = Vec::new();
-            let mut after = now;
-            while next.len() < 3 {
-                match ticks.next_after(after) {
-                    Some(tick) => {
-                        next.push(tick.to_string());
-                        after = tick;
-                    }
-                    None => break,
-                }
-            }
-            let history = RunHistory::new(&*store);
-            let mut recent = Vec::new();
-            for trigger in [SCHEDULE_TRIGGER, BACKFILL_TRIGGER] {
-                for fire in store
-                    .trigger_fires(pipeline.name(), Some(trigger), 10)
-                    .await
-                    .map_err(RunnerError::from)?
-                {
-                    let run = match &fire.run_id {
-                        Some(run_id) => history.run(pipeline, run_id).await.ok(),
-                        None => None,
-                    };
-                    // `finished`: the runner recorded the end (a run whose node waits for a
-                    // retry is not finished, whatever its nodes say).
-                    let (state, finished) = run.map_or(("not started", false), |run| {
-                        (run.run.state.as_str(), run.run.finished_ms.is_some())
-                    });
-                    recent.push(json!({
-                        "trigger": trigger, "tick": fire.key, "run_id": fire.run_id,
-                        "state": state, "finished": finished,
-                    }));
-                }
-            }
+                .map_err(|error| CliError::Usage(error.to_string()))?
+                .ok_or_else(|| no_schedule(pipeline))?;
             let mut lines = vec![format!(
                 "`{}` ({}){}{}{}",
                 spec.cron,
@@ -148,26 +108,20 @@ pub(crate) async fn execute(
                 if spec.catchup { ", catch-up" } else { "" },
                 spec.max_active_runs
                     .map_or_else(String::new, |runs| format!(", at most {runs} at once")),
-                if paused { ": PAUSED" } else { "" },
+                if status.paused { ": PAUSED" } else { "" },
             )];
-            lines.push(format!("next: {}", next.join(", ")));
-            for run in &recent {
+            lines.push(format!("next: {}", status.next.join(", ")));
+            for firing in &status.recent {
                 lines.push(format!(
                     "  {:<9} {}  {}  {}",
-                    run["trigger"].as_str().unwrap_or_default(),
-                    run["tick"].as_str().unwrap_or_default(),
-                    run["run_id"].as_str().unwrap_or("-"),
-                    run["state"].as_str().unwrap_or_default()
+                    firing.trigger,
+                    firing.tick,
+                    firing.run_id.as_deref().unwrap_or("-"),
+                    firing.state
                 ));
             }
             Rendered {
-                json: json!({
-                    "pipeline": pipeline.name(),
-                    "schedule": spec,
-                    "paused": paused,
-                    "next": next,
-                    "recent": recent,
-                }),
+                json: serde_json::to_value(&status).unwrap_or_default(),
                 lines,
             }
             .write(stdout, *json)

@@ -1,12 +1,14 @@
-//! `serve`: MLflow's REST API on the pipeline's store and artifact root — what the `mlflow`
-//! client of training scripts and notebooks logs into — and the tracking server a run starts
-//! for its command nodes.
+//! `serve`: the web UI and MLflow's REST API on the pipeline's store and artifact root — what
+//! people look at and what the `mlflow` client of training scripts and notebooks logs into —
+//! and the scheduler of the pipeline's cron schedule and data triggers; also the tracking
+//! server a run starts for its command nodes.
 
 use std::io::Write;
 use std::net::SocketAddr;
 
 use millrace_runner::RunnerError;
 use millrace_server::scheduler::{Clock, Notifier, NotifyOn, Scheduler};
+use millrace_server::ui::{ACTION_TOKEN_VARIABLE, Ui};
 use millrace_server::{RunningServer, ServerState};
 
 use crate::command::Location;
@@ -41,6 +43,8 @@ pub(crate) async fn start(
 pub(crate) struct Scheduling {
     /// Run it (not `--no-scheduler`).
     pub(crate) on: bool,
+    /// `--allow-actions`: the UI may start, cancel and pause (with the token).
+    pub(crate) allow_actions: bool,
     /// The scheduled runs' parameter values (`--param`).
     pub(crate) parameters: std::collections::BTreeMap<String, String>,
     /// Who hears how scheduled runs end.
@@ -83,31 +87,61 @@ pub(crate) async fn serve(
     let store = millrace_metadata::connect(&location.store)
         .await
         .map_err(RunnerError::from)?;
-    let server = start(std::sync::Arc::clone(&store), location, bind)
-        .await?
-        .ok_or_else(|| {
-            CliError::Usage(format!(
-                "`serve` serves artifacts from a local directory; the root `{}` is not one (use --root DIR)",
-                location.root
-            ))
-        })?;
+    let root = local_root(location).ok_or_else(|| {
+        CliError::Usage(format!(
+            "`serve` serves artifacts from a local directory; the root `{}` is not one (use --root DIR)",
+            location.root
+        ))
+    })?;
+    let storage = location.storage()?;
+    let shared_pipeline = std::sync::Arc::new(pipeline.clone());
+    let cancellations = millrace_runner::Cancellations::default();
+    let mut ui = Ui::new(std::sync::Arc::clone(&shared_pipeline), storage.clone());
+    // Runs started here log their command nodes into this same server: the runner learns its
+    // address once it listens.
+    let runner_for = |uri: Option<String>| {
+        let runner = millrace_runner::LocalRunner::with_storage(
+            std::sync::Arc::clone(&store),
+            storage.clone(),
+        )
+        .cancellations(cancellations.clone());
+        match uri {
+            Some(uri) => runner.tracking_uri(uri),
+            None => runner,
+        }
+    };
+    // Known before listening unless the system picks the port (then runs start their own).
+    let listener_uri = (bind.port() != 0).then(|| format!("http://{bind}"));
+    if scheduling.allow_actions {
+        let token = std::env::var(ACTION_TOKEN_VARIABLE)
+            .ok()
+            .filter(|token| !token.is_empty());
+        if token.is_none() {
+            let _ = writeln!(
+                stderr,
+                "--allow-actions without {ACTION_TOKEN_VARIABLE}: every action will be refused (403)"
+            );
+        }
+        ui = ui.allow_actions(token, runner_for(listener_uri), cancellations.clone());
+    }
+    let state = ServerState::new(std::sync::Arc::clone(&store), root).with_ui(ui);
+    let server = millrace_server::serve(state, bind)
+        .await
+        .map_err(|error| CliError::Usage(error.to_string()))?;
     let _ = writeln!(
         stderr,
-        "serving MLflow's API for {} on {}\nMLFLOW_TRACKING_URI={}",
+        "serving the web UI and MLflow's API for {} on {}\nopen {}/runs\nMLFLOW_TRACKING_URI={}",
         location.store,
         server.address(),
+        server.uri(),
         server.uri()
     );
-    // The scheduler's runs log their command nodes into this same server.
-    let runner = millrace_runner::LocalRunner::with_storage(
-        std::sync::Arc::clone(&store),
-        location.storage()?,
-    )
-    .tracking_uri(server.uri());
+    let runner = runner_for(Some(server.uri()));
     let clock = Clock::from_environment();
-    let scheduler = Scheduler::new(store, runner, std::sync::Arc::new(pipeline.clone()), clock)
+    let scheduler = Scheduler::new(store, runner, shared_pipeline, clock)
         .parameters(scheduling.parameters.clone())?
         .notifier(scheduling.notifier.clone());
+    let data_note = scheduling_on_data(pipeline, scheduling.on);
     let scheduling = match (scheduler.ticks()?, &pipeline.spec().schedule) {
         (Some(ticks), Some(spec)) if scheduling.on => {
             let next = ticks
@@ -129,8 +163,12 @@ pub(crate) async fn serve(
             );
             Some(scheduler)
         }
+        _ if scheduling.on && !pipeline.spec().data_triggers.is_empty() => Some(scheduler),
         _ => None,
     };
+    if let Some(note) = data_note {
+        let _ = writeln!(stderr, "{note}");
+    }
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let scheduled = async {
         match scheduling {
@@ -154,4 +192,16 @@ pub(crate) async fn serve(
     };
     let _ = stop.send(());
     outcome
+}
+
+/// What `serve` says about the data triggers it watches.
+fn scheduling_on_data(pipeline: &millrace_core::Pipeline, on: bool) -> Option<String> {
+    if !on || pipeline.spec().data_triggers.is_empty() {
+        return None;
+    }
+    let watched: Vec<String> = millrace_server::scheduler::data_triggers(pipeline)
+        .iter()
+        .map(|trigger| format!("{} ({})", trigger.name(), trigger.pattern))
+        .collect();
+    Some(format!("watching for new data: {}", watched.join(", ")))
 }

@@ -86,6 +86,19 @@ impl PipelineBuilder {
         self
     }
 
+    /// Runs the pipeline when new data lands under node `node`'s input — a new span under an
+    /// example generator's pattern — once the data has stayed unchanged for `debounce_seconds`
+    /// (`serve` watches; each span fires once).
+    pub fn trigger_on_new_data(&mut self, node: &str, debounce_seconds: u32) -> &mut Self {
+        self.spec
+            .data_triggers
+            .retain(|trigger| trigger.node != node);
+        self.spec
+            .data_triggers
+            .push(crate::spec::DataTrigger::on(node).debounce_seconds(debounce_seconds));
+        self
+    }
+
     /// Declares a runtime parameter with a default value.
     pub fn param<T: ParameterValue>(&mut self, name: &str, default: T) -> RuntimeParameter<T> {
         let default = serde_json::to_value(default).unwrap_or(Value::Null);

@@ -30,6 +30,35 @@ pub trait Execute: Send + Sync {
     fn external_fingerprint(&self) -> Result<Option<String>, ComponentError> {
         Ok(None)
     }
+
+    /// The outside data the component ingests, as a data-arrival trigger watches it: the
+    /// input pattern and the newest span present now. `None` (the default): the component
+    /// does not ingest outside data, and no trigger watches it.
+    fn watched_input(&self) -> Result<Option<WatchedInput>, ComponentError> {
+        Ok(None)
+    }
+}
+
+/// Outside data an ingesting component reads: what [`Execute::watched_input`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchedInput {
+    /// Where the data is looked for: the component's input pattern.
+    pub pattern: String,
+    /// The newest span present (`None`: no file matches yet).
+    pub latest: Option<DataSpan>,
+}
+
+/// One span of outside data as it stands on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataSpan {
+    /// Which span (and version): `span-3`, `span-3/v2`; a new key is new data.
+    pub key: String,
+    /// How many files it has.
+    pub files: usize,
+    /// Their total size.
+    pub bytes: u64,
+    /// The latest modification time of its files, in milliseconds since the epoch.
+    pub modified_ms: i64,
 }
 
 /// Why a component's execution failed: any error, with its chain of causes.

@@ -131,7 +131,10 @@ pub use component::{
     InputSet, IntoNode, Node, OutputDeclaration, OutputField, OutputSet,
 };
 pub use condition::Condition;
-pub use execute::{ArtifactInstance, ComponentError, Execute, ExecutionContext, Input, Output};
+pub use execute::{
+    ArtifactInstance, ComponentError, DataSpan, Execute, ExecutionContext, Input, Output,
+    WatchedInput,
+};
 pub use fingerprint::Fingerprint;
 pub use parameter::{Param, ParameterValue, RuntimeParameter};
 pub use pipeline::Pipeline;

@@ -23,6 +23,7 @@ conformance!(
     a_claim_without_a_run_is_handed_to_the_next_scheduler,
     fires_are_listed_newest_first_per_pipeline_and_trigger,
     a_pause_is_kept_and_lifted,
+    the_fires_that_started_given_runs_are_found_by_run_id,
 );
 
 async fn a_key_is_claimed_once_even_by_claims_racing_for_it(store: Store, _: &tempfile::TempDir) {
@@ -150,4 +151,43 @@ async fn a_pause_is_kept_and_lifted(store: Store, _: &tempfile::TempDir) {
     let states = store.trigger_states("taxi").await.unwrap();
     assert_eq!(states.len(), 1);
     assert!(!states[0].paused);
+}
+
+async fn the_fires_that_started_given_runs_are_found_by_run_id(
+    store: Store,
+    _: &tempfile::TempDir,
+) {
+    for (trigger, key, run) in [
+        ("schedule", "t1", "run-1"),
+        ("new-data:example_gen", "span-2", "run-2"),
+        ("schedule", "t3", "run-3"),
+    ] {
+        store.claim_trigger("taxi", trigger, key).await.unwrap();
+        store.attach_run("taxi", trigger, key, run).await.unwrap();
+    }
+    store.claim_trigger("taxi", "schedule", "t4").await.unwrap();
+    let wanted = ["run-2".to_owned(), "run-3".to_owned(), "manual".to_owned()];
+    let mut found: Vec<(String, String)> = store
+        .fires_of_runs("taxi", &wanted)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|fire| (fire.run_id.unwrap(), fire.trigger))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("run-2".to_owned(), "new-data:example_gen".to_owned()),
+            ("run-3".to_owned(), "schedule".to_owned())
+        ]
+    );
+    assert!(store.fires_of_runs("taxi", &[]).await.unwrap().is_empty());
+    assert!(
+        store
+            .fires_of_runs("other", &wanted)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -33,6 +33,7 @@
 //! ```
 
 pub mod cache_key;
+pub mod cancel;
 pub mod compare;
 pub mod dispatch;
 mod error;
@@ -50,6 +51,7 @@ pub mod state;
 pub mod tracking;
 
 pub use cache_key::{CacheChange, CacheKey};
+pub use cancel::Cancellations;
 pub use compare::{ComparedRow, ComparedRun, RunComparison, compare_runs};
 pub use dispatch::{NodeDispatcher, NodeTask, TaskEnd};
 pub use error::{Result, RunnerError};

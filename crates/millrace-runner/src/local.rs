@@ -82,6 +82,7 @@ pub struct LocalRunner {
     dispatcher: Option<Arc<dyn NodeDispatcher>>,
     experiment: Option<String>,
     tracking_uri: Option<String>,
+    cancellations: Option<crate::Cancellations>,
 }
 
 /// What to do with a node whose upstream nodes have all finished.
@@ -141,7 +142,15 @@ impl LocalRunner {
             dispatcher: None,
             experiment: None,
             tracking_uri: None,
+            cancellations: None,
         }
+    }
+
+    /// Registers each run while it executes in `cancellations`, which can then cancel it
+    /// (as Ctrl-C would: running nodes are recorded CANCELED and the run ends interrupted).
+    pub fn cancellations(mut self, cancellations: crate::Cancellations) -> Self {
+        self.cancellations = Some(cancellations);
+        self
     }
 
     /// Tracks new runs in the named experiment `name` (made if new) instead of the
@@ -317,7 +326,21 @@ impl LocalRunner {
         let mut started_nodes: std::collections::HashSet<String> = done.keys().cloned().collect();
         let mut stopping = false;
         let mut interrupted = false;
-        let ctrl_c = tokio::signal::ctrl_c();
+        let registration = self
+            .cancellations
+            .as_ref()
+            .map(|cancellations| cancellations.register(&shared_record.run_id));
+        let ctrl_c = async {
+            match &registration {
+                Some(registration) => tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    () = registration.canceled() => {}
+                },
+                None => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        };
         tokio::pin!(ctrl_c);
 
         loop {

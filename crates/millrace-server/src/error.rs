@@ -126,6 +126,24 @@ impl ApiError {
         }
     }
 
+    /// `403 PERMISSION_DENIED`: the request may not do this (a UI action without the right token).
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: "PERMISSION_DENIED",
+            message: message.into(),
+        }
+    }
+
+    /// `409 INVALID_STATE`: the request conflicts with how things stand (canceling a run that is not executing).
+    pub fn conflict(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::CONFLICT,
+            code: "INVALID_STATE",
+            message: message.into(),
+        }
+    }
+
     /// `500 INTERNAL_ERROR`.
     pub fn internal(message: impl Into<String>) -> Self {
         ApiError {

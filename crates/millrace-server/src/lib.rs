@@ -37,6 +37,7 @@ mod error;
 pub mod mirror;
 mod mlflow;
 pub mod scheduler;
+pub mod ui;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -65,6 +66,8 @@ pub struct ServerState {
     pub store: Arc<dyn MetadataStore>,
     /// The local artifact root.
     pub root: PathBuf,
+    /// The web UI, when it is served ([`ServerState::with_ui`]).
+    pub ui: Option<ui::Ui>,
 }
 
 impl std::fmt::Debug for ServerState {
@@ -72,6 +75,7 @@ impl std::fmt::Debug for ServerState {
         f.debug_struct("ServerState")
             .field("store", &self.store.location())
             .field("root", &self.root)
+            .field("ui", &self.ui)
             .finish()
     }
 }
@@ -82,7 +86,14 @@ impl ServerState {
         ServerState {
             store,
             root: root.as_ref().to_path_buf(),
+            ui: None,
         }
+    }
+
+    /// Serves the web UI too: its pages at `/`, `/runs`, `/artifacts/…` beside MLflow's API.
+    pub fn with_ui(mut self, ui: ui::Ui) -> Self {
+        self.ui = Some(ui);
+        self
     }
 }
 
@@ -140,7 +151,11 @@ pub fn router(state: ServerState) -> Router {
     let api = Router::new()
         .route("/{*path}", any(mlflow::dispatch))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES));
-    Router::new()
+    let pages = match &state.ui {
+        Some(ui) => ui::routes(ui),
+        None => Router::new(),
+    };
+    pages
         .nest("/api/2.0/mlflow", api.clone())
         .nest("/ajax-api/2.0/mlflow", api)
         .nest("/api/2.0/mlflow-artifacts", artifacts.clone())

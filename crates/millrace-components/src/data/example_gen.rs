@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use millrace_core::prelude::*;
+use millrace_core::{DataSpan, WatchedInput};
 use serde::{Deserialize, Serialize};
 
 use crate::data::FeatureType;
@@ -46,6 +47,53 @@ fn input_fingerprint(input: &str, span: SpanSelection) -> Result<Option<String>,
     Ok(Some(
         millrace_core::Fingerprint::of_value(&described).to_hex(),
     ))
+}
+
+/// The newest span under `input` as a data-arrival trigger sees it: its key (`span-3`,
+/// `span-3/v2`; for a pattern without `{SPAN}`, `files-` and the fingerprint of the files, so
+/// that changed files are new data), file count, size and latest modification.
+fn watched_input(input: &str) -> Result<Option<WatchedInput>, ComponentError> {
+    let selected = match select_files(Path::new(input), SpanSelection::Latest) {
+        Ok(selected) => selected,
+        Err(DataError::NoInputFiles { .. }) => {
+            return Ok(Some(WatchedInput {
+                pattern: input.to_owned(),
+                latest: None,
+            }));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let (mut bytes, mut modified_ms) = (0u64, 0i64);
+    for file in &selected.files {
+        let metadata = std::fs::metadata(file).map_err(|error| DataError::io(file, error))?;
+        bytes += metadata.len();
+        let modified = metadata
+            .modified()
+            .ok()
+            .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |since| {
+                i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+            });
+        modified_ms = modified_ms.max(modified);
+    }
+    let key = if input.contains("{SPAN}") {
+        match selected.version {
+            Some(version) => format!("span-{}/v{version}", selected.span),
+            None => format!("span-{}", selected.span),
+        }
+    } else {
+        let fingerprint = input_fingerprint(input, SpanSelection::Latest)?.unwrap_or_default();
+        format!("files-{}", &fingerprint[..fingerprint.len().min(16)])
+    };
+    Ok(Some(WatchedInput {
+        pattern: input.to_owned(),
+        latest: Some(DataSpan {
+            key,
+            files: selected.files.len(),
+            bytes,
+            modified_ms,
+        }),
+    }))
 }
 
 /// Records what an ingestion produced on the Examples output.
@@ -167,6 +215,10 @@ impl Execute for CsvExampleGen {
     fn external_fingerprint(&self) -> Result<Option<String>, ComponentError> {
         input_fingerprint(&self.input, self.span)
     }
+
+    fn watched_input(&self) -> Result<Option<WatchedInput>, ComponentError> {
+        watched_input(&self.input)
+    }
 }
 
 millrace_core::register_component!(CsvExampleGen);
@@ -227,6 +279,10 @@ impl Execute for ImportExampleGen {
 
     fn external_fingerprint(&self) -> Result<Option<String>, ComponentError> {
         input_fingerprint(&self.input, self.span)
+    }
+
+    fn watched_input(&self) -> Result<Option<WatchedInput>, ComponentError> {
+        watched_input(&self.input)
     }
 }
 

@@ -35,6 +35,7 @@ mod pipeline_spec;
 mod problem;
 pub mod schedule;
 pub mod shard;
+pub mod trigger;
 pub mod validate;
 
 pub use catalog::{Catalog, KindDescription, TriedConfiguration};
@@ -46,4 +47,5 @@ pub use pipeline_spec::{PipelineSpec, SCHEMA_VERSION};
 pub use problem::{Problem, ValidationIssue};
 pub use schedule::{Schedule, ScheduleSpec};
 pub use shard::{ShardRole, ShardTask, shard_parts_input, shard_task_id};
+pub use trigger::{DataTrigger, NEW_DATA_TRIGGER_PREFIX};
 pub use validate::{ValidatedGraph, validate};

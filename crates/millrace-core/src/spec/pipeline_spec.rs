@@ -17,6 +17,7 @@ use crate::spec::error::Error;
 use crate::spec::node::NodeSpec;
 use crate::spec::parameter::ParameterSpec;
 use crate::spec::schedule::ScheduleSpec;
+use crate::spec::trigger::DataTrigger;
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: &str = "millrace.pipeline/v1";
@@ -49,6 +50,9 @@ pub struct PipelineSpec {
     /// When the pipeline runs on a scheduler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleSpec>,
+    /// Runs when new data lands under an ingesting node's input (`serve` watches).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_triggers: Vec<DataTrigger>,
 }
 
 impl PipelineSpec {
@@ -63,6 +67,7 @@ impl PipelineSpec {
             parameters: Vec::new(),
             nodes: Vec::new(),
             exit_handler: None,
+            data_triggers: Vec::new(),
             schedule: None,
         }
     }

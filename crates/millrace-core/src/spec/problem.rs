@@ -187,6 +187,9 @@ pub enum Problem {
     /// The schedule is malformed.
     #[error("invalid schedule: {0}")]
     InvalidSchedule(String),
+    /// A data trigger is malformed or watches a node it cannot.
+    #[error("invalid trigger: {0}")]
+    InvalidTrigger(String),
     /// A channel from another pipeline builder was used.
     #[error("input `{input}` uses a channel of another pipeline builder")]
     ForeignChannel {

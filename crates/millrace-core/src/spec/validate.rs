@@ -163,6 +163,25 @@ impl<'a> Checker<'a> {
                 self.pipeline_issue(Problem::InvalidSchedule(why));
             }
         }
+        let triggers = self.spec.data_triggers.clone();
+        for trigger in &triggers {
+            for why in trigger.problems() {
+                self.pipeline_issue(Problem::InvalidTrigger(why));
+            }
+            match self.spec.nodes.iter().find(|node| node.id == trigger.node) {
+                None => self.pipeline_issue(Problem::InvalidTrigger(format!(
+                    "the data trigger watches node `{}`, which the pipeline does not have",
+                    trigger.node
+                ))),
+                Some(node) if !node.inputs.is_empty() => {
+                    self.pipeline_issue(Problem::InvalidTrigger(format!(
+                        "the data trigger watches node `{}`, which reads other nodes' outputs; watch the node that ingests outside data (an example generator)",
+                        trigger.node
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
     }
 
     fn parameters(&mut self) {

@@ -52,6 +52,12 @@ impl<B: Backend> TriggerStore for SqlStore<B> {
         .await
     }
 
+    async fn fires_of_runs(&self, pipeline: &str, run_ids: &[String]) -> Result<Vec<TriggerFire>> {
+        let (pipeline, run_ids) = (pipeline.to_owned(), run_ids.to_vec());
+        self.run(false, move |tx| ops::fires_of_runs(tx, &pipeline, &run_ids))
+            .await
+    }
+
     async fn latest_key(&self, pipeline: &str, trigger: &str) -> Result<Option<String>> {
         let (pipeline, trigger) = (pipeline.to_owned(), trigger.to_owned());
         self.run(false, move |tx| ops::latest_key(tx, &pipeline, &trigger))

@@ -34,6 +34,7 @@ const TABLES: &[&str] = &[
     // The trigger ledger (`triggers/`): each firing once, and paused triggers.
     r#"CREATE TABLE IF NOT EXISTS "millrace_trigger_fire" ("pipeline" TEXT NOT NULL, "trigger" TEXT NOT NULL, "key" TEXT NOT NULL, "run_id" TEXT, "claimed_time" {INT} NOT NULL, PRIMARY KEY ("pipeline", "trigger", "key"))"#,
     r#"CREATE INDEX IF NOT EXISTS "idx_millrace_trigger_fire_time" ON "millrace_trigger_fire" ("pipeline", "claimed_time")"#,
+    r#"CREATE INDEX IF NOT EXISTS "idx_millrace_trigger_fire_run" ON "millrace_trigger_fire" ("pipeline", "run_id")"#,
     r#"CREATE TABLE IF NOT EXISTS "millrace_trigger_state" ("pipeline" TEXT NOT NULL, "trigger" TEXT NOT NULL, "paused" {BOOL} NOT NULL, "updated_time" {INT} NOT NULL, PRIMARY KEY ("pipeline", "trigger"))"#,
     r#"CREATE TABLE IF NOT EXISTS "millrace_model_alias" ("name" TEXT NOT NULL, "alias" TEXT NOT NULL, "version" {INT} NOT NULL, PRIMARY KEY ("name", "alias"))"#,
 ];

@@ -95,6 +95,10 @@ pub trait TriggerStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<TriggerFire>>;
 
+    /// The firings that started any of `run_ids` (a run resumed after a crash was started by
+    /// one firing; a backfill tick also holds its schedule key), oldest first.
+    async fn fires_of_runs(&self, pipeline: &str, run_ids: &[String]) -> Result<Vec<TriggerFire>>;
+
     /// The greatest key claimed for `trigger` of `pipeline` (for time keys in RFC 3339 UTC,
     /// the latest tick), whatever order the claims came in.
     async fn latest_key(&self, pipeline: &str, trigger: &str) -> Result<Option<String>>;

@@ -95,6 +95,24 @@ pub(crate) fn fires(
     Ok(tx.query(&sql, &params)?.iter().map(fire).collect())
 }
 
+pub(crate) fn fires_of_runs(
+    tx: &mut dyn SqlTx,
+    pipeline: &str,
+    run_ids: &[String],
+) -> Result<Vec<TriggerFire>> {
+    if run_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut params = texts(&[pipeline]);
+    let placeholders: Vec<String> = (0..run_ids.len()).map(|i| format!("${}", i + 2)).collect();
+    params.extend(run_ids.iter().map(|id| SqlValue::Text(id.clone())));
+    let sql = format!(
+        r#"SELECT {FIRE_COLUMNS} FROM "millrace_trigger_fire" WHERE "pipeline" = $1 AND "run_id" IN ({}) ORDER BY "claimed_time", "key""#,
+        placeholders.join(", ")
+    );
+    Ok(tx.query(&sql, &params)?.iter().map(fire).collect())
+}
+
 pub(crate) fn set_paused(
     tx: &mut dyn SqlTx,
     pipeline: &str,

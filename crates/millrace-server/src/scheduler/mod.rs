@@ -17,12 +17,19 @@
 //! At most `max_active_runs` scheduled runs at once (1 when the schedule does not say: two
 //! trainings of one pipeline should not race for its champion).
 //!
-//! **Pausing.** A paused schedule (in the ledger: `models`' and the web UI's pause) fires
+//! **Pausing.** A paused schedule (in the ledger: `schedule pause` and the web UI's pause) fires
 //! nothing; the scheduler looks at least once a (real) second.
+//!
+//! **New data.** The pipeline's data triggers ([`data`]) are watched in the same loop: a new
+//! span under an ingesting node's input, settled for its debounce, is claimed under
+//! `new-data:<node>` and runs as [`data_run_id`] names it; the same ledger makes it once, the
+//! same recovery resumes it. Cron runs and data runs share `max_active_runs`.
 
 mod backfill;
 mod clock;
+pub mod data;
 mod notify;
+mod status;
 mod ticks;
 
 use std::collections::BTreeMap;
@@ -38,7 +45,9 @@ use millrace_runner::{LocalRunner, RunSummary, RunnerError};
 
 pub use backfill::{BackfilledTick, MAX_BACKFILL_TICKS, backfill, backfill_range};
 pub use clock::Clock;
+pub use data::{WatchedTrigger, data_run_id, data_triggers};
 pub use notify::{Notifier, NotifyOn, RunEnded};
+pub use status::{Firing, ScheduleStatus, schedule_status};
 pub use ticks::Ticks;
 
 use crate::error::ServerError;
@@ -97,17 +106,28 @@ pub struct Scheduler {
     notifier: Notifier,
 }
 
-/// A scheduled run in progress: its id, its tick, and how it ends.
-type Running = tokio::task::JoinSet<(String, Timestamp, Result<RunSummary, RunnerError>)>;
+/// What fired a run: the trigger, what it fired for (a tick, a span) and the time the run is
+/// for (its `logical_date`).
+#[derive(Debug, Clone)]
+struct Fired {
+    trigger: String,
+    key: String,
+    tick: Timestamp,
+}
+
+/// A scheduled run in progress: its id, what fired it, and how it ends.
+type Running = tokio::task::JoinSet<(String, Fired, Result<RunSummary, RunnerError>)>;
 
 /// What a scheduler started, as it goes (for logs, the web UI and tests).
 #[derive(Debug, Clone, PartialEq)]
 pub enum SchedulerEvent {
-    /// A run started for a tick (or was resumed after a crash).
+    /// A run started for a tick or a span (or was resumed after a crash).
     Started {
         /// The run.
         run_id: String,
-        /// The tick's time, as the ledger keys it.
+        /// The trigger: `schedule`, `new-data:<node>`.
+        trigger: String,
+        /// What fired, as the ledger keys it: the tick's time, the span.
         tick: String,
         /// Resumed, not new.
         resumed: bool,
@@ -178,10 +198,17 @@ impl Scheduler {
         shutdown: impl std::future::Future<Output = ()>,
         events: Option<tokio::sync::mpsc::UnboundedSender<SchedulerEvent>>,
     ) -> Result<(), ServerError> {
-        let Some(ticks) = self.ticks()? else {
+        let ticks = self.ticks()?;
+        let data = self.pipeline.spec().data_triggers.clone();
+        for trigger in &data {
+            data::watched_input(&self.pipeline, &trigger.node).map_err(|reason| {
+                self.schedule_error(format!("data trigger {}: {reason}", trigger.name()))
+            })?;
+        }
+        if ticks.is_none() && data.is_empty() {
             shutdown.await;
             return Ok(());
-        };
+        }
         let pipeline_name = self.pipeline.name().to_owned();
         let store_error = |error: millrace_metadata::MetadataError| ServerError::Schedule {
             pipeline: pipeline_name.clone(),
@@ -192,35 +219,45 @@ impl Scheduler {
                 let _ = sender.send(event);
             }
         };
-        let Some(schedule) = self.pipeline.spec().schedule.clone() else {
-            return Ok(());
-        };
-        let max_active = schedule.max_active_runs.unwrap_or(1).max(1) as usize;
+        let schedule = self.pipeline.spec().schedule.clone();
+        let max_active = schedule
+            .as_ref()
+            .and_then(|schedule| schedule.max_active_runs)
+            .unwrap_or(1)
+            .max(1) as usize;
         let mut running = Running::new();
+        let mut watch = data::DataWatch::default();
         let started_at = self.clock.now();
         tokio::pin!(shutdown);
 
         // After a crash: resume what did not finish, start what was claimed but never began.
-        for (run_id, tick) in self.unfinished().await? {
+        for (run_id, fired) in self.unfinished().await? {
             report(SchedulerEvent::Started {
                 run_id: run_id.clone(),
-                tick: tick.to_string(),
+                trigger: fired.trigger.clone(),
+                tick: fired.key.clone(),
                 resumed: true,
             });
-            self.spawn(&mut running, run_id, tick);
+            self.spawn(&mut running, run_id, fired);
         }
 
         loop {
-            let paused = self
+            let states = self
                 .store
                 .trigger_states(self.pipeline.name())
                 .await
-                .map_err(store_error)?
-                .iter()
-                .any(|state| state.trigger == SCHEDULE_TRIGGER && state.paused);
+                .map_err(store_error)?;
+            let paused = |trigger: &str| {
+                states
+                    .iter()
+                    .any(|state| state.trigger == trigger && state.paused)
+            };
             let now = self.clock.now();
-            if !paused && running.len() < max_active {
-                let after = self.last_tick(&schedule, started_at).await?;
+            if let (Some(ticks), Some(schedule)) = (&ticks, &schedule)
+                && !paused(SCHEDULE_TRIGGER)
+                && running.len() < max_active
+            {
+                let after = self.last_tick(schedule, started_at).await?;
                 let mut due = ticks.between(after, now, CATCH_UP_LIMIT);
                 if !schedule.catchup && due.len() > 1 {
                     due.drain(..due.len() - 1);
@@ -246,24 +283,83 @@ impl Scheduler {
                     tracing::info!(pipeline = %self.pipeline.name(), %run_id, tick = %key, "scheduled run");
                     report(SchedulerEvent::Started {
                         run_id: run_id.clone(),
+                        trigger: SCHEDULE_TRIGGER.to_owned(),
                         tick: key.clone(),
                         resumed: false,
                     });
-                    self.spawn(&mut running, run_id, tick);
+                    let fired = Fired {
+                        trigger: SCHEDULE_TRIGGER.to_owned(),
+                        key,
+                        tick,
+                    };
+                    self.spawn(&mut running, run_id, fired);
                 }
             }
+            for trigger in &data {
+                let name = trigger.name();
+                if paused(&name) {
+                    continue;
+                }
+                let latest = match data::latest_span(
+                    Arc::clone(&self.pipeline),
+                    trigger.node.clone(),
+                )
+                .await
+                {
+                    Ok(latest) => latest,
+                    Err(error) => {
+                        tracing::warn!(trigger = %name, %error, "cannot look at the watched data");
+                        continue;
+                    }
+                };
+                let data::Look::Ready(key) = watch.look(trigger, latest, std::time::Instant::now())
+                else {
+                    continue;
+                };
+                if running.len() >= max_active {
+                    continue;
+                }
+                let claim = self
+                    .store
+                    .claim_trigger(self.pipeline.name(), &name, &key)
+                    .await
+                    .map_err(store_error)?;
+                watch.claimed(&name, &key);
+                if claim != Claim::New {
+                    continue;
+                }
+                let run_id = data_run_id(&trigger.node, &key);
+                self.store
+                    .attach_run(self.pipeline.name(), &name, &key, &run_id)
+                    .await
+                    .map_err(store_error)?;
+                tracing::info!(pipeline = %self.pipeline.name(), %run_id, span = %key, "new data: run");
+                report(SchedulerEvent::Started {
+                    run_id: run_id.clone(),
+                    trigger: name.clone(),
+                    tick: key.clone(),
+                    resumed: false,
+                });
+                let fired = Fired {
+                    trigger: name,
+                    key,
+                    tick: now,
+                };
+                self.spawn(&mut running, run_id, fired);
+            }
             let next = ticks
-                .next_after(now)
+                .as_ref()
+                .and_then(|ticks| ticks.next_after(now))
                 .map_or(LOOK_AGAIN, |tick| self.clock.until(tick).min(LOOK_AGAIN));
             tokio::select! {
                 () = &mut shutdown => return Ok(()),
                 Some(ended) = running.join_next() => {
-                    if let Ok((run_id, tick, result)) = ended {
+                    if let Ok((run_id, fired, result)) = ended {
                         let succeeded = matches!(&result, Ok(summary) if summary.succeeded);
                         if let Err(error) = &result {
                             tracing::warn!(%run_id, %error, "the scheduled run could not run");
                         }
-                        self.tell(&run_id, tick, &result);
+                        self.tell(&run_id, &fired, &result);
                         report(SchedulerEvent::Finished { run_id, succeeded });
                     }
                 }
@@ -273,7 +369,7 @@ impl Scheduler {
     }
 
     /// Notifies, in the background, how `run_id` ended.
-    fn tell(&self, run_id: &str, tick: Timestamp, result: &Result<RunSummary, RunnerError>) {
+    fn tell(&self, run_id: &str, fired: &Fired, result: &Result<RunSummary, RunnerError>) {
         if self.notifier.is_none() {
             return;
         }
@@ -292,7 +388,8 @@ impl Scheduler {
         let ended = RunEnded {
             pipeline: self.pipeline.name().to_owned(),
             run_id: run_id.to_owned(),
-            tick: tick.to_string(),
+            trigger: fired.trigger.clone(),
+            tick: fired.key.clone(),
             state: state.to_owned(),
             summary,
             error,
@@ -301,17 +398,17 @@ impl Scheduler {
         tokio::spawn(async move { notifier.notify(&ended).await });
     }
 
-    /// Starts (or resumes) `run_id`, the run of `tick`.
-    fn spawn(&self, running: &mut Running, run_id: String, tick: Timestamp) {
+    /// Starts (or resumes) `run_id`, the run `fired` started.
+    fn spawn(&self, running: &mut Running, run_id: String, fired: Fired) {
         let runner = self.runner.clone();
         let pipeline = Arc::clone(&self.pipeline);
         let overrides = self.parameters.clone();
         running.spawn(async move {
-            let result = match tick_parameters(&pipeline, &overrides, tick) {
+            let result = match tick_parameters(&pipeline, &overrides, fired.tick) {
                 Ok(parameters) => runner.run_or_resume(&pipeline, &run_id, parameters).await,
                 Err(error) => Err(RunnerError::from(error)),
             };
-            (run_id, tick, result)
+            (run_id, fired, result)
         });
     }
 
@@ -339,39 +436,62 @@ impl Scheduler {
         })
     }
 
-    /// The recent scheduled runs that did not finish, and the claims whose run never began.
-    async fn unfinished(&self) -> Result<Vec<(String, Timestamp)>, ServerError> {
-        let fires = self
-            .store
-            .trigger_fires(self.pipeline.name(), Some(SCHEDULE_TRIGGER), RECENT_RUNS)
-            .await
-            .map_err(|error| self.schedule_error(error.to_string()))?;
+    /// The recent runs of every trigger that did not finish, and the claims whose run never
+    /// began.
+    async fn unfinished(&self) -> Result<Vec<(String, Fired)>, ServerError> {
         let history = RunHistory::new(&*self.store);
+        let mut triggers = vec![(SCHEDULE_TRIGGER.to_owned(), None)];
+        triggers.extend(
+            self.pipeline
+                .spec()
+                .data_triggers
+                .iter()
+                .map(|trigger| (trigger.name(), Some(trigger.node.clone()))),
+        );
         let mut unfinished = Vec::new();
-        for fire in fires.into_iter().rev() {
-            let tick = fire.key.parse::<Timestamp>().map_err(|error| {
-                self.schedule_error(format!("the ledger's tick `{}`: {error}", fire.key))
-            })?;
-            let run_id = match &fire.run_id {
-                Some(run_id) => run_id.clone(),
-                None => {
-                    let run_id = run_id_of_tick(tick);
-                    self.store
-                        .attach_run(self.pipeline.name(), SCHEDULE_TRIGGER, &fire.key, &run_id)
-                        .await
-                        .map_err(|error| self.schedule_error(error.to_string()))?;
-                    run_id
+        for (trigger, node) in triggers {
+            let fires = self
+                .store
+                .trigger_fires(self.pipeline.name(), Some(&trigger), RECENT_RUNS)
+                .await
+                .map_err(|error| self.schedule_error(error.to_string()))?;
+            for fire in fires.into_iter().rev() {
+                let tick = match &node {
+                    None => fire.key.parse::<Timestamp>().map_err(|error| {
+                        self.schedule_error(format!("the ledger's tick `{}`: {error}", fire.key))
+                    })?,
+                    Some(_) => Timestamp::from_millisecond(fire.claimed_time)
+                        .unwrap_or(Timestamp::UNIX_EPOCH),
+                };
+                let run_id = match &fire.run_id {
+                    Some(run_id) => run_id.clone(),
+                    None => {
+                        let run_id = match &node {
+                            None => run_id_of_tick(tick),
+                            Some(node) => data_run_id(node, &fire.key),
+                        };
+                        self.store
+                            .attach_run(self.pipeline.name(), &trigger, &fire.key, &run_id)
+                            .await
+                            .map_err(|error| self.schedule_error(error.to_string()))?;
+                        run_id
+                    }
+                };
+                // Ended only when the runner recorded its end: a run killed while a node waited
+                // to be retried looks failed, and is not.
+                let finished = match history.run(&self.pipeline, &run_id).await {
+                    Ok(details) => details.run.finished_ms.is_some(),
+                    Err(RunnerError::UnknownRun { .. }) => false,
+                    Err(error) => return Err(self.schedule_error(error.to_string())),
+                };
+                if !finished {
+                    let fired = Fired {
+                        trigger: trigger.clone(),
+                        key: fire.key,
+                        tick,
+                    };
+                    unfinished.push((run_id, fired));
                 }
-            };
-            // Ended only when the runner recorded its end: a run killed while a node waited
-            // to be retried looks failed, and is not.
-            let finished = match history.run(&self.pipeline, &run_id).await {
-                Ok(details) => details.run.finished_ms.is_some(),
-                Err(RunnerError::UnknownRun { .. }) => false,
-                Err(error) => return Err(self.schedule_error(error.to_string())),
-            };
-            if !finished {
-                unfinished.push((run_id, tick));
             }
         }
         Ok(unfinished)

@@ -28,7 +28,9 @@ pub struct RunEnded {
     pub pipeline: String,
     /// The run.
     pub run_id: String,
-    /// The tick it was for.
+    /// The trigger that started it: `schedule`, `new-data:<node>`.
+    pub trigger: String,
+    /// What fired it: the tick's time, the span.
     pub tick: String,
     /// `succeeded` or `failed`.
     pub state: String,
