@@ -16,6 +16,8 @@ use crate::error::ApiError;
 
 /// Registered models on a page.
 const MODELS_PER_PAGE: u32 = 100;
+/// The tag of a nested tracked run naming its parent (MLflow's).
+const PARENT_RUN_TAG: &str = "mlflow.parentRunId";
 /// Metrics shown per version (the run page has them all).
 const METRICS_SHOWN: usize = 6;
 
@@ -91,7 +93,8 @@ pub(crate) async fn page(
         .items;
     let mut rows = Vec::with_capacity(versions.len());
     for version in &versions {
-        rows.push((version, metrics_of(&state, version).await));
+        let (run, metrics) = registering_run(&state, version).await;
+        rows.push((version, run, metrics));
     }
     let body = html! {
         dl.facts {
@@ -107,14 +110,14 @@ pub(crate) async fn page(
                 th { "Run" } th { "Metrics of the run" } th { "Model artifact" }
             } }
             tbody {
-                @for (version, metrics) in &rows {
+                @for (version, run, metrics) in &rows {
                     tr {
                         td.num { (version.version) }
                         td { @for alias in &version.aliases { span.trigger { "@" (alias) } " " } }
                         td { (version.approval.as_str()) }
                         td { (version.current_stage.to_string()) }
                         td { (page::time(version.creation_time)) }
-                        td { @if let Some(run) = &version.run_id { a href=(run_href(run)) { code { (run) } } } }
+                        td { @if let Some(run) = run { a href=(run_href(run)) { code { (run) } } } }
                         td { @for (key, value) in metrics { div { code { (key) } " " (format!("{value:.4}")) } } }
                         td { @if let Some(id) = version.artifact_id { a href=(format!("/artifacts/{id}")) { "artifact " (id) " (lineage)" } } }
                     }
@@ -125,22 +128,20 @@ pub(crate) async fn page(
     Ok(page::shell(&format!("Model {name}"), Section::Models, body))
 }
 
-/// The latest metrics of the run that registered `version`, the evaluator's first.
-async fn metrics_of(state: &ServerState, version: &ModelVersion) -> Vec<(String, f64)> {
+/// The pipeline run that registered `version` — the registering node's tracked run is
+/// nested in it (`mlflow.parentRunId`) — and that run's latest metrics, the evaluator's first.
+async fn registering_run(state: &ServerState, version: &ModelVersion) -> (Option<String>, Vec<(String, f64)>) {
     let Some(run) = &version.run_id else {
-        return Vec::new();
+        return (None, Vec::new());
     };
-    let tracked = match state.store.get_run(run).await {
-        Ok(tracked) => tracked,
-        Err(_) => match state
-            .store
-            .get_run(&millrace_runner::tracking::tracked_run_id(run))
-            .await
-        {
-            Ok(tracked) => tracked,
-            Err(_) => return Vec::new(),
-        },
+    let Ok(mut tracked) = state.store.get_run(run).await else {
+        return (Some(run.clone()), Vec::new());
     };
+    if let Some(parent) = tracked.tags.get(PARENT_RUN_TAG).cloned()
+        && let Ok(pipeline_run) = state.store.get_run(&parent).await
+    {
+        tracked = pipeline_run;
+    }
     let mut metrics: Vec<(String, f64)> = tracked
         .metrics
         .iter()
@@ -148,5 +149,5 @@ async fn metrics_of(state: &ServerState, version: &ModelVersion) -> Vec<(String,
         .collect();
     metrics.sort_by_key(|(key, _)| (!key.starts_with("evaluator"), key.clone()));
     metrics.truncate(METRICS_SHOWN);
-    metrics
+    (Some(tracked.info.run_id.clone()), metrics)
 }
