@@ -306,3 +306,196 @@ async fn a_failing_scheduled_run_calls_the_webhook_and_the_command_with_its_summ
         Some(&body["run_id"])
     );
 }
+
+/// Ingests the newest `span-N` directory under `dir`, and says which: the component a data
+/// trigger watches.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct SpanDirs {
+    dir: String,
+}
+
+#[derive(millrace_macros::Outputs)]
+#[millrace(crate = millrace_core)]
+/// What `SpanDirs` writes.
+pub struct SpanDirsOutputs {
+    /// The span it read.
+    pub data: Channel<Dataset>,
+}
+
+impl SpanDirs {
+    /// The spans present, newest last: (number, files, bytes).
+    fn spans(&self) -> Vec<(i64, usize, u64)> {
+        let mut spans: Vec<(i64, usize, u64)> = std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let span: i64 = name.strip_prefix("span-")?.parse().ok()?;
+                let files: Vec<std::fs::Metadata> = std::fs::read_dir(entry.path())
+                    .ok()?
+                    .flatten()
+                    .filter(|file| !file.file_name().to_string_lossy().starts_with('.'))
+                    .filter_map(|file| file.metadata().ok())
+                    .collect();
+                (!files.is_empty())
+                    .then(|| (span, files.len(), files.iter().map(|m| m.len()).sum()))
+            })
+            .collect();
+        spans.sort_unstable();
+        spans
+    }
+}
+
+impl Component for SpanDirs {
+    const KIND: &'static str = "test.SpanDirs";
+    type Inputs = ();
+    type Outputs = SpanDirsOutputs;
+
+    fn execution(&self) -> Executor<'_> {
+        Executor::InProcess(self)
+    }
+}
+
+#[millrace_core::__private::async_trait]
+impl Execute for SpanDirs {
+    async fn execute(&self, context: &mut ExecutionContext) -> Result<(), ComponentError> {
+        let data = context.output::<Dataset>("data")?;
+        let newest = self.spans().last().map_or(-1, |span| span.0);
+        std::fs::write(data.uri().join("span.txt"), newest.to_string())?;
+        Ok(())
+    }
+
+    fn external_fingerprint(&self) -> Result<Option<String>, ComponentError> {
+        Ok(Some(format!("{:?}", self.spans())))
+    }
+
+    fn watched_input(&self) -> Result<Option<millrace_core::WatchedInput>, ComponentError> {
+        Ok(Some(millrace_core::WatchedInput {
+            pattern: format!("{}/span-{{SPAN}}/*", self.dir),
+            latest: self
+                .spans()
+                .last()
+                .map(|&(span, files, bytes)| millrace_core::DataSpan {
+                    key: format!("span-{span}"),
+                    files,
+                    bytes,
+                    modified_ms: 0,
+                }),
+        }))
+    }
+}
+
+millrace_core::register_component!(SpanDirs);
+
+fn watching(dir: &std::path::Path) -> Arc<Pipeline> {
+    let mut p = Pipeline::builder("arrivals");
+    p.add(
+        "ingest",
+        SpanDirs {
+            dir: dir.display().to_string(),
+        },
+    );
+    p.trigger_on_new_data("ingest", 1);
+    Arc::new(p.build().unwrap())
+}
+
+fn started(events: &[SchedulerEvent]) -> Vec<(String, String, String)> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            SchedulerEvent::Started {
+                run_id,
+                trigger,
+                tick,
+                ..
+            } => Some((trigger.clone(), tick.clone(), run_id.clone())),
+            SchedulerEvent::Finished { .. } => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_new_span_runs_the_pipeline_once_even_across_a_restart() {
+    let setup = setup().await;
+    let data = tempfile::tempdir().unwrap();
+    let pipeline = watching(data.path());
+    // A span copied file by file: the trigger waits for the last file, then runs once.
+    let span_one = data.path().join("span-1");
+    std::fs::create_dir_all(&span_one).unwrap();
+    std::fs::write(span_one.join("a.csv"), "x\n1\n").unwrap();
+    let writer = {
+        let span_one = span_one.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            std::fs::write(span_one.join("b.csv"), "x\n2\n").unwrap();
+        })
+    };
+    let events = schedule_until(&setup, &pipeline, |seen| !finished(seen).is_empty()).await;
+    writer.await.unwrap();
+    assert_eq!(
+        started(&events),
+        [(
+            "new-data:ingest".to_owned(),
+            "span-1".to_owned(),
+            "new-data-ingest-span-1".to_owned()
+        )]
+    );
+    assert!(finished(&events)[0].1, "{events:#?}");
+
+    // A restarted scheduler does not run span 1 again; span 2 runs, and reads span 2.
+    let span_two = data.path().join("span-2");
+    std::fs::create_dir_all(&span_two).unwrap();
+    std::fs::write(span_two.join("a.csv"), "x\n3\n").unwrap();
+    let events = schedule_until(&setup, &pipeline, |seen| !finished(seen).is_empty()).await;
+    assert_eq!(
+        started(&events),
+        [(
+            "new-data:ingest".to_owned(),
+            "span-2".to_owned(),
+            "new-data-ingest-span-2".to_owned()
+        )]
+    );
+    let fires = setup
+        .store
+        .trigger_fires("arrivals", Some("new-data:ingest"), 10)
+        .await
+        .unwrap();
+    let keys: BTreeSet<&str> = fires.iter().map(|fire| fire.key.as_str()).collect();
+    assert_eq!(keys, BTreeSet::from(["span-1", "span-2"]));
+    let artifacts = RunHistory::new(&*setup.store)
+        .artifacts(&pipeline, Some("Dataset"))
+        .await
+        .unwrap();
+    let newest = artifacts
+        .iter()
+        .max_by_key(|artifact| artifact.id)
+        .and_then(|artifact| artifact.uri.clone())
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(std::path::Path::new(&newest).join("span.txt")).unwrap(),
+        "2"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_data_trigger_on_a_node_that_watches_nothing_stops_the_scheduler_with_the_reason() {
+    let setup = setup().await;
+    let mut p = Pipeline::builder("not-watching");
+    p.add("tick", Tick::new("hello".to_owned()));
+    p.trigger_on_new_data("tick", 1);
+    let pipeline = Arc::new(p.build().unwrap());
+    let scheduler = Scheduler::new(
+        Arc::clone(&setup.store),
+        setup.runner.clone(),
+        pipeline,
+        Clock::system(),
+    );
+    let error = scheduler
+        .run(std::future::pending(), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("data trigger new-data:tick"), "{error}");
+    assert!(error.contains("ingests no outside data"), "{error}");
+}

@@ -387,7 +387,10 @@ async fn compare_models_and_schedules_pages_show_what_the_store_holds() {
         "{model}"
     );
     assert!(model.contains("(lineage)"));
-    assert!(model.contains("train.rmse"), "the registering run's metrics");
+    assert!(
+        model.contains("train.rmse"),
+        "the registering run's metrics"
+    );
     let schedules = page(&app, "/schedules").await;
     assert!(schedules.contains("0 3 * * *") && schedules.contains("Europe/Paris"));
     assert!(schedules.contains("id=\"schedule-state\">active"));

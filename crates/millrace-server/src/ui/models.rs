@@ -130,7 +130,10 @@ pub(crate) async fn page(
 
 /// The pipeline run that registered `version` — the registering node's tracked run is
 /// nested in it (`mlflow.parentRunId`) — and that run's latest metrics, the evaluator's first.
-async fn registering_run(state: &ServerState, version: &ModelVersion) -> (Option<String>, Vec<(String, f64)>) {
+async fn registering_run(
+    state: &ServerState,
+    version: &ModelVersion,
+) -> (Option<String>, Vec<(String, f64)>) {
     let Some(run) = &version.run_id else {
         return (None, Vec::new());
     };
