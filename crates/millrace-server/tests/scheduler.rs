@@ -420,13 +420,23 @@ async fn a_new_span_runs_the_pipeline_once_even_across_a_restart() {
     let setup = setup().await;
     let data = tempfile::tempdir().unwrap();
     let pipeline = watching(data.path());
-    // A span copied file by file: the trigger waits for the last file, then runs once.
+    // Once the scheduler has watched the (empty) directory, a span is copied file by file:
+    // the trigger waits for the last file, then runs once.
     let span_one = data.path().join("span-1");
-    std::fs::create_dir_all(&span_one).unwrap();
-    std::fs::write(span_one.join("a.csv"), "x\n1\n").unwrap();
     let writer = {
         let span_one = span_one.clone();
+        let store = Arc::clone(&setup.store);
         tokio::spawn(async move {
+            while store
+                .trigger_fires("arrivals", Some("new-data:ingest"), 10)
+                .await
+                .unwrap()
+                .is_empty()
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            std::fs::create_dir_all(&span_one).unwrap();
+            std::fs::write(span_one.join("a.csv"), "x\n1\n").unwrap();
             tokio::time::sleep(Duration::from_millis(400)).await;
             std::fs::write(span_one.join("b.csv"), "x\n2\n").unwrap();
         })
@@ -461,8 +471,19 @@ async fn a_new_span_runs_the_pipeline_once_even_across_a_restart() {
         .trigger_fires("arrivals", Some("new-data:ingest"), 10)
         .await
         .unwrap();
-    let keys: BTreeSet<&str> = fires.iter().map(|fire| fire.key.as_str()).collect();
-    assert_eq!(keys, BTreeSet::from(["span-1", "span-2"]));
+    let keys: BTreeSet<(&str, &str)> = fires
+        .iter()
+        .map(|fire| (fire.key.as_str(), fire.run_id.as_deref().unwrap()))
+        .collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from([
+            ("(no data)", ""),
+            ("span-1", "new-data-ingest-span-1"),
+            ("span-2", "new-data-ingest-span-2")
+        ]),
+        "the baseline, then each span once"
+    );
     let artifacts = RunHistory::new(&*setup.store)
         .artifacts(&pipeline, Some("Dataset"))
         .await
@@ -475,6 +496,41 @@ async fn a_new_span_runs_the_pipeline_once_even_across_a_restart() {
     assert_eq!(
         std::fs::read_to_string(std::path::Path::new(&newest).join("span.txt")).unwrap(),
         "2"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn data_present_when_a_trigger_is_first_watched_is_its_baseline_and_runs_nothing() {
+    let setup = setup().await;
+    let data = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(data.path().join("span-4")).unwrap();
+    std::fs::write(data.path().join("span-4/a.csv"), "x\n1\n").unwrap();
+    let pipeline = watching(data.path());
+    let writer = {
+        let span = data.path().join("span-5");
+        let store = Arc::clone(&setup.store);
+        tokio::spawn(async move {
+            while store
+                .trigger_fires("arrivals", Some("new-data:ingest"), 10)
+                .await
+                .unwrap()
+                .is_empty()
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            std::fs::create_dir_all(&span).unwrap();
+            std::fs::write(span.join("a.csv"), "x\n5\n").unwrap();
+        })
+    };
+    let events = schedule_until(&setup, &pipeline, |seen| !finished(seen).is_empty()).await;
+    writer.await.unwrap();
+    assert_eq!(
+        started(&events)
+            .into_iter()
+            .map(|(_, span, _)| span)
+            .collect::<Vec<_>>(),
+        ["span-5"],
+        "span 4 was there before: only span 5 runs"
     );
 }
 

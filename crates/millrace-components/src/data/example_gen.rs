@@ -287,3 +287,50 @@ impl Execute for ImportExampleGen {
 }
 
 millrace_core::register_component!(ImportExampleGen);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_watched_input_is_the_newest_span_in_its_newest_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let pattern = dir.path().join("span-{SPAN}/v{VERSION}/*.csv");
+        let generator = CsvExampleGen::new(pattern.display().to_string());
+        let nothing = Execute::watched_input(&generator).unwrap().unwrap();
+        assert_eq!(nothing.latest, None);
+        assert_eq!(nothing.pattern, pattern.display().to_string());
+        for (path, text) in [
+            ("span-1/v1/a.csv", "x\n1\n"),
+            ("span-2/v1/a.csv", "x\n2\n"),
+            ("span-2/v2/a.csv", "x\n22\n"),
+            ("span-2/v2/b.csv", "x\n23\n"),
+            ("span-2/v2/.c.csv.part", "still copying"),
+        ] {
+            let file = dir.path().join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, text).unwrap();
+        }
+        let latest = Execute::watched_input(&generator)
+            .unwrap()
+            .unwrap()
+            .latest
+            .unwrap();
+        assert_eq!(latest.key, "span-2/v2");
+        assert_eq!((latest.files, latest.bytes), (2, 10), "hidden files are not data yet");
+        assert!(latest.modified_ms > 0);
+    }
+
+    #[test]
+    fn without_spans_changed_files_are_new_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("data.csv");
+        std::fs::write(&file, "x\n1\n").unwrap();
+        let generator = CsvExampleGen::new(file.display().to_string());
+        let before = Execute::watched_input(&generator).unwrap().unwrap().latest.unwrap();
+        assert!(before.key.starts_with("files-"), "{}", before.key);
+        std::fs::write(&file, "x\n1\n2\n").unwrap();
+        let after = Execute::watched_input(&generator).unwrap().unwrap().latest.unwrap();
+        assert_ne!(before.key, after.key);
+    }
+}

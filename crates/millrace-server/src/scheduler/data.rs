@@ -6,6 +6,12 @@
 //! count, size and latest modification. Files whose names start with `.` are not seen, so a
 //! copy written as `.part` and renamed arrives whole.
 //!
+//! **What counts as new.** Data that arrives after the trigger is first watched. The first
+//! time a scheduler watches a trigger (the ledger has nothing for it), what is there is
+//! recorded as the baseline — claimed with no run ([`BASELINE_RUN_ID`]), or [`NO_DATA_KEY`]
+//! when nothing is — so starting `serve` does not run the pipeline on old data; after that a
+//! span that lands while `serve` is down is new, and runs when it is back.
+//!
 //! **When it fires.** A key that the ledger has not seen becomes *pending*; it fires once it
 //! has stayed unchanged — same files, size and modification — for the trigger's debounce,
 //! so a span copied file by file starts one run, after the last file. Firing claims the key
@@ -24,6 +30,12 @@ use std::time::{Duration, Instant};
 
 use millrace_core::spec::DataTrigger;
 use millrace_core::{DataSpan, Executor, Pipeline, WatchedInput};
+
+/// The run id the ledger records for a baseline: the data present when the trigger was first
+/// watched, which starts no run.
+pub const BASELINE_RUN_ID: &str = "";
+/// The baseline key when no data was present.
+pub const NO_DATA_KEY: &str = "(no data)";
 
 /// A data trigger of a pipeline, with what its node watches.
 #[derive(Debug, Clone, PartialEq, Eq)]

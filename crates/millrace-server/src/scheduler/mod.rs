@@ -227,6 +227,9 @@ impl Scheduler {
             .max(1) as usize;
         let mut running = Running::new();
         let mut watch = data::DataWatch::default();
+        for trigger in &data {
+            self.baseline(trigger, &mut watch).await?;
+        }
         let started_at = self.clock.now();
         tokio::pin!(shutdown);
 
@@ -464,6 +467,8 @@ impl Scheduler {
                         .unwrap_or(Timestamp::UNIX_EPOCH),
                 };
                 let run_id = match &fire.run_id {
+                    // A data trigger's baseline: no run.
+                    Some(run_id) if run_id == data::BASELINE_RUN_ID => continue,
                     Some(run_id) => run_id.clone(),
                     None => {
                         let run_id = match &node {
@@ -495,6 +500,44 @@ impl Scheduler {
             }
         }
         Ok(unfinished)
+    }
+
+    /// Records what data trigger `trigger` sees now as its baseline, if it was never watched.
+    async fn baseline(
+        &self,
+        trigger: &millrace_core::spec::DataTrigger,
+        watch: &mut data::DataWatch,
+    ) -> Result<(), ServerError> {
+        let name = trigger.name();
+        let store_error = |error: millrace_metadata::MetadataError| self.schedule_error(error.to_string());
+        if let Some(key) = self
+            .store
+            .latest_key(self.pipeline.name(), &name)
+            .await
+            .map_err(store_error)?
+        {
+            tracing::debug!(trigger = %name, %key, "watched before");
+            return Ok(());
+        }
+        let latest = data::latest_span(Arc::clone(&self.pipeline), trigger.node.clone())
+            .await
+            .map_err(|reason| self.schedule_error(format!("data trigger {name}: {reason}")))?;
+        let key = latest.map_or_else(|| data::NO_DATA_KEY.to_owned(), |span| span.key);
+        if self
+            .store
+            .claim_trigger(self.pipeline.name(), &name, &key)
+            .await
+            .map_err(store_error)?
+            == Claim::New
+        {
+            self.store
+                .attach_run(self.pipeline.name(), &name, &key, data::BASELINE_RUN_ID)
+                .await
+                .map_err(store_error)?;
+        }
+        tracing::info!(trigger = %name, baseline = %key, "watching for new data");
+        watch.claimed(&name, &key);
+        Ok(())
     }
 
     fn schedule_error(&self, reason: String) -> ServerError {

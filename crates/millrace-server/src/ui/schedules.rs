@@ -103,7 +103,13 @@ fn firings_table<'a>(
                     tr {
                         td { span.trigger { (trigger) } }
                         td { code { (key) } }
-                        td { @if let Some(run) = run { a href=(run_href(run)) { code { (run) } } } @else { span.quiet { "not started" } } }
+                        td {
+                            @match run {
+                                Some(crate::scheduler::data::BASELINE_RUN_ID) => span.quiet { "none: present when watching began" },
+                                Some(run) => a href=(run_href(run)) { code { (run) } },
+                                None => span.quiet { "not started" },
+                            }
+                        }
                         td { @if let Some(state) = RunState::from_name(state) { (page::run_badge(state, finished)) } }
                     }
                 }
