@@ -15,6 +15,9 @@
 //! cargo run --release --example taxi -- artifacts list --type ModelEvaluation
 //! cargo run --release --example taxi -- runs compare RUN_A RUN_B   # parameters and RMSE
 //! cargo run --release --example taxi -- models show taxi          # versions, champion
+//! cargo run --release --example taxi -- serve                     # the web UI on 127.0.0.1:5000
+//! TAXI_DATA='trips/span-{SPAN}/*.csv' TAXI_SCHEDULE='0 6 * * *' \
+//!   cargo run --release --example taxi -- serve   # runs daily at 06:00 UTC and on each new span
 //! ```
 //!
 //! The run's summary says where the model went (`pusher ... pushed version N to ...`);

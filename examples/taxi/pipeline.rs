@@ -88,6 +88,17 @@ pub fn pipeline() -> Result<Pipeline, BuildError> {
     let serving = from_env("TAXI_SERVING", "serving/taxi");
 
     let ingest = p.add("example_gen", CsvExampleGen::new(data));
+    // Continuous training under `serve`: a run when a new span lands (TAXI_DATA with
+    // `{SPAN}`), once it has not changed for TAXI_DEBOUNCE seconds; and on TAXI_SCHEDULE, a
+    // cron expression, when set.
+    let debounce = from_env("TAXI_DEBOUNCE", "5").parse().unwrap_or(5);
+    p.trigger_on_new_data("example_gen", debounce);
+    if let Some(cron) = std::env::var("TAXI_SCHEDULE")
+        .ok()
+        .filter(|cron| !cron.is_empty())
+    {
+        p.schedule(Schedule::cron(cron));
+    }
     let stats = p.add("statistics_gen", StatisticsGen::new(ingest.examples));
     let schema = p.add(
         "schema_gen",

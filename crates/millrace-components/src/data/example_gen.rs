@@ -317,7 +317,11 @@ mod tests {
             .latest
             .unwrap();
         assert_eq!(latest.key, "span-2/v2");
-        assert_eq!((latest.files, latest.bytes), (2, 10), "hidden files are not data yet");
+        assert_eq!(
+            (latest.files, latest.bytes),
+            (2, 10),
+            "hidden files are not data yet"
+        );
         assert!(latest.modified_ms > 0);
     }
 
@@ -327,10 +331,18 @@ mod tests {
         let file = dir.path().join("data.csv");
         std::fs::write(&file, "x\n1\n").unwrap();
         let generator = CsvExampleGen::new(file.display().to_string());
-        let before = Execute::watched_input(&generator).unwrap().unwrap().latest.unwrap();
+        let before = Execute::watched_input(&generator)
+            .unwrap()
+            .unwrap()
+            .latest
+            .unwrap();
         assert!(before.key.starts_with("files-"), "{}", before.key);
         std::fs::write(&file, "x\n1\n2\n").unwrap();
-        let after = Execute::watched_input(&generator).unwrap().unwrap().latest.unwrap();
+        let after = Execute::watched_input(&generator)
+            .unwrap()
+            .unwrap()
+            .latest
+            .unwrap();
         assert_ne!(before.key, after.key);
     }
 }

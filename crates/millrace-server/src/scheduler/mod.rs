@@ -256,48 +256,7 @@ impl Scheduler {
                     .any(|state| state.trigger == trigger && state.paused)
             };
             let now = self.clock.now();
-            if let (Some(ticks), Some(schedule)) = (&ticks, &schedule)
-                && !paused(SCHEDULE_TRIGGER)
-                && running.len() < max_active
-            {
-                let after = self.last_tick(schedule, started_at).await?;
-                let mut due = ticks.between(after, now, CATCH_UP_LIMIT);
-                if !schedule.catchup && due.len() > 1 {
-                    due.drain(..due.len() - 1);
-                }
-                for tick in due {
-                    if running.len() >= max_active {
-                        break;
-                    }
-                    let key = tick.to_string();
-                    let claim = self
-                        .store
-                        .claim_trigger(self.pipeline.name(), SCHEDULE_TRIGGER, &key)
-                        .await
-                        .map_err(store_error)?;
-                    if claim != Claim::New {
-                        continue;
-                    }
-                    let run_id = run_id_of_tick(tick);
-                    self.store
-                        .attach_run(self.pipeline.name(), SCHEDULE_TRIGGER, &key, &run_id)
-                        .await
-                        .map_err(store_error)?;
-                    tracing::info!(pipeline = %self.pipeline.name(), %run_id, tick = %key, "scheduled run");
-                    report(SchedulerEvent::Started {
-                        run_id: run_id.clone(),
-                        trigger: SCHEDULE_TRIGGER.to_owned(),
-                        tick: key.clone(),
-                        resumed: false,
-                    });
-                    let fired = Fired {
-                        trigger: SCHEDULE_TRIGGER.to_owned(),
-                        key,
-                        tick,
-                    };
-                    self.spawn(&mut running, run_id, fired);
-                }
-            }
+            // New data first: a schedule that keeps its slot busy must not starve it.
             for trigger in &data {
                 let name = trigger.name();
                 if paused(&name) {
@@ -349,6 +308,48 @@ impl Scheduler {
                     tick: now,
                 };
                 self.spawn(&mut running, run_id, fired);
+            }
+            if let (Some(ticks), Some(schedule)) = (&ticks, &schedule)
+                && !paused(SCHEDULE_TRIGGER)
+                && running.len() < max_active
+            {
+                let after = self.last_tick(schedule, started_at).await?;
+                let mut due = ticks.between(after, now, CATCH_UP_LIMIT);
+                if !schedule.catchup && due.len() > 1 {
+                    due.drain(..due.len() - 1);
+                }
+                for tick in due {
+                    if running.len() >= max_active {
+                        break;
+                    }
+                    let key = tick.to_string();
+                    let claim = self
+                        .store
+                        .claim_trigger(self.pipeline.name(), SCHEDULE_TRIGGER, &key)
+                        .await
+                        .map_err(store_error)?;
+                    if claim != Claim::New {
+                        continue;
+                    }
+                    let run_id = run_id_of_tick(tick);
+                    self.store
+                        .attach_run(self.pipeline.name(), SCHEDULE_TRIGGER, &key, &run_id)
+                        .await
+                        .map_err(store_error)?;
+                    tracing::info!(pipeline = %self.pipeline.name(), %run_id, tick = %key, "scheduled run");
+                    report(SchedulerEvent::Started {
+                        run_id: run_id.clone(),
+                        trigger: SCHEDULE_TRIGGER.to_owned(),
+                        tick: key.clone(),
+                        resumed: false,
+                    });
+                    let fired = Fired {
+                        trigger: SCHEDULE_TRIGGER.to_owned(),
+                        key,
+                        tick,
+                    };
+                    self.spawn(&mut running, run_id, fired);
+                }
             }
             let next = ticks
                 .as_ref()
@@ -509,7 +510,8 @@ impl Scheduler {
         watch: &mut data::DataWatch,
     ) -> Result<(), ServerError> {
         let name = trigger.name();
-        let store_error = |error: millrace_metadata::MetadataError| self.schedule_error(error.to_string());
+        let store_error =
+            |error: millrace_metadata::MetadataError| self.schedule_error(error.to_string());
         if let Some(key) = self
             .store
             .latest_key(self.pipeline.name(), &name)
