@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
+pub mod webdriver;
+
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -118,50 +120,59 @@ pub fn http(method: &str, url: &str, body: Option<(&str, &str)>) -> Reply {
         request.push_str(text);
     }
     stream.write_all(request.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let split = raw
-        .windows(4)
-        .position(|window| window == b"\r\n\r\n")
-        .expect("a reply with headers");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut body = raw[split + 4..].to_vec();
-    let mut lines = head.lines();
-    let status: u16 = lines
-        .next()
-        .and_then(|line| line.split(' ').nth(1))
+    // Read the head, then exactly the body it announces: a server may keep the connection
+    // open whatever the request said.
+    let mut reader = BufReader::new(stream);
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).unwrap();
+    let status: u16 = status_line
+        .split(' ')
+        .nth(1)
         .and_then(|code| code.parse().ok())
-        .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(key, value)| (key.trim().to_owned(), value.trim().to_owned()))
-        .collect();
-    let chunked = headers.iter().any(|(key, value)| {
-        key.eq_ignore_ascii_case("transfer-encoding") && value.contains("chunked")
-    });
-    if chunked {
-        body = dechunk(&body);
+        .unwrap_or_else(|| panic!("{method} {url}: no status in `{status_line}`"));
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((key, value)) = line.split_once(':') {
+            headers.push((key.trim().to_owned(), value.trim().to_owned()));
+        }
     }
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.clone())
+    };
+    let body = if let Some(length) = header("content-length") {
+        let mut body = vec![0; length.parse().unwrap()];
+        reader.read_exact(&mut body).unwrap();
+        body
+    } else if header("transfer-encoding").is_some_and(|value| value.contains("chunked")) {
+        let mut body = Vec::new();
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size).unwrap();
+            let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk).unwrap();
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        }
+        body
+    } else {
+        let mut body = Vec::new();
+        reader.read_to_end(&mut body).unwrap();
+        body
+    };
     Reply {
         status,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
-    }
-}
-
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    loop {
-        let Some(end) = raw.windows(2).position(|window| window == b"\r\n") else {
-            return body;
-        };
-        let size =
-            usize::from_str_radix(String::from_utf8_lossy(&raw[..end]).trim(), 16).unwrap_or(0);
-        if size == 0 {
-            return body;
-        }
-        body.extend_from_slice(&raw[end + 2..end + 2 + size]);
-        raw = &raw[end + 2 + size + 2..];
     }
 }
 

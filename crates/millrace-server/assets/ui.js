@@ -15,6 +15,11 @@ function followRun(element) {
       if (badge) { badge.setAttribute("data-state", node.state); badge.textContent = node.label; }
       const took = shown.querySelector("[data-duration]");
       if (took) took.textContent = node.duration || "";
+      const detail = shown.querySelector("text.detail");
+      if (detail) {
+        detail.textContent = node.duration && node.state !== "cached"
+          ? `${node.label} · ${node.duration}` : node.label;
+      }
     }
     for (const badge of document.querySelectorAll("[data-run-state]")) {
       badge.setAttribute("data-state", update.run.state);

@@ -1,5 +1,5 @@
 //! `/artifacts/{id}`: an artifact — its properties, its files (each a download), its lineage
-//! graph upstream and downstream (every box a link), and its HTML reports (statistics,
+//! graph: what it came from and what came from it (every box a link), and its HTML reports (statistics,
 //! anomalies, evaluation) inline.
 //!
 //! Files are served from the artifact's directory only (a path that leaves it is refused), with
@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use millrace_metadata::{Artifact, Direction, EventType, NodeQuery, Value};
+use millrace_metadata::{Artifact, Direction, EventType, LineageGraph, NodeQuery, Value};
 use millrace_runner::{RunHistory, properties};
 
 use super::Failure;
@@ -23,8 +23,9 @@ use super::runs::encode;
 use crate::ServerState;
 use crate::error::ApiError;
 
-/// How far the lineage graph reaches each way, in hops (artifact → execution is one).
-const LINEAGE_HOPS: u32 = 6;
+/// How far the lineage graph reaches each way, in hops (artifact → execution is one): back
+/// to the data and forward to the pushed model in a TFX-shaped pipeline.
+const LINEAGE_HOPS: u32 = 10;
 /// The most files listed.
 const MAX_FILES: usize = 500;
 
@@ -35,9 +36,16 @@ pub(crate) async fn page(
 ) -> Result<Markup, Failure> {
     let ui = super::of(&state)?;
     let artifact = find(&state, id).await?;
-    let lineage = RunHistory::new(&*state.store)
-        .lineage(id, Direction::Both, LINEAGE_HOPS)
+    // Its ancestors and its descendants — not the descendants of its ancestors, which a
+    // two-way walk would also reach.
+    let history = RunHistory::new(&*state.store);
+    let mut lineage = history
+        .lineage(id, Direction::Upstream, LINEAGE_HOPS)
         .await?;
+    let downstream = history
+        .lineage(id, Direction::Downstream, LINEAGE_HOPS)
+        .await?;
+    merge(&mut lineage, downstream);
     let dir = match &artifact.uri {
         Some(uri) => ui.storage.materialise(uri, true).await.ok(),
         None => None,
@@ -142,8 +150,32 @@ fn value_text(value: &Value) -> String {
     }
 }
 
+/// Adds what `more` has that `into` does not.
+fn merge(into: &mut LineageGraph, more: LineageGraph) {
+    for artifact in more.artifacts {
+        if !into.artifacts.iter().any(|known| known.id == artifact.id) {
+            into.artifacts.push(artifact);
+        }
+    }
+    for execution in more.executions {
+        if !into.executions.iter().any(|known| known.id == execution.id) {
+            into.executions.push(execution);
+        }
+    }
+    for event in more.events {
+        let same = |known: &&millrace_metadata::Event| {
+            known.artifact_id == event.artifact_id
+                && known.execution_id == event.execution_id
+                && known.event_type == event.event_type
+        };
+        if !into.events.iter().any(|known| same(&known)) {
+            into.events.push(event);
+        }
+    }
+}
+
 /// The lineage as boxes: artifacts (rounded) and executions, `focus` outlined.
-fn lineage_graph(focus: i64, lineage: &millrace_metadata::LineageGraph) -> Graph {
+fn lineage_graph(focus: i64, lineage: &LineageGraph) -> Graph {
     let mut graph = Graph::default();
     let mut artifact_index = std::collections::HashMap::new();
     let mut execution_index = std::collections::HashMap::new();

@@ -192,7 +192,7 @@ pub(crate) async fn node_page(
                 thead { tr { th { "" } th { "Artifact" } th { "Type" } th { "URI" } } }
                 tbody {
                     @for (direction, artifact) in &artifacts {
-                        tr {
+                        tr data-direction=(direction) {
                             td { (direction) }
                             td { a href=(format!("/artifacts/{}", artifact.id.unwrap_or_default())) { (artifact.id.unwrap_or_default()) } }
                             td { (artifact.type_name.as_deref().unwrap_or("")) }
