@@ -1,7 +1,7 @@
 //! Project automation for Millrace.
 //!
 //! ```text
-//! cargo xtask test [--no-python] [--no-airflow] [--no-trainers] [--no-postgres] [--no-containers] [-- CARGO-TEST-ARGS]
+//! cargo xtask test [--no-python] [--no-airflow] [--no-trainers] [--no-postgres] [--no-containers] [--no-browser] [-- CARGO-TEST-ARGS]
 //!                                          set up the tools the suites need, then run them all
 //! cargo xtask lint                         cargo fmt --check, clippy and rustdoc with -D warnings,
 //!                                          and `millrace --no-default-features` builds light
@@ -22,6 +22,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A command-line tool talks on the terminal.
 
+mod browser;
 mod containers;
 mod emulators;
 mod features;
@@ -67,13 +68,14 @@ fn main() -> ExitCode {
 /// Prints the tasks.
 fn usage() {
     println!(
-        "cargo xtask test [--no-python] [--no-airflow] [--no-trainers] [--no-postgres] [--no-containers] [-- CARGO-TEST-ARGS]\n\
+        "cargo xtask test [--no-python] [--no-airflow] [--no-trainers] [--no-postgres] [--no-containers] [--no-browser] [-- CARGO-TEST-ARGS]\n\
          \x20   set up the tools the tests need, then run them all (cargo test --workspace --all-features):\n\
          \x20   a CPython 3.11 venv with ml-metadata at $MILLRACE_VENV (default .venv) as MILLRACE_TEST_PYTHON,\n\
          \x20   one with Apache Airflow at $MILLRACE_AIRFLOW_VENV (default .venv-airflow) as MILLRACE_TEST_AIRFLOW_PYTHON,\n\
          \x20   one with TensorFlow at $MILLRACE_TRAINERS_VENV (default .venv-trainers) as MILLRACE_TEST_TRAINERS_PYTHON,\n\
          \x20   a throwaway PostgreSQL as MILLRACE_TEST_POSTGRES_URL, and podman with a Debian base image as\n\
-         \x20   MILLRACE_CONTAINER_BASE (CONTAINERS_CONF set); --no-python / --no-airflow / --no-trainers / --no-postgres / --no-containers skip one\n\
+         \x20   MILLRACE_CONTAINER_BASE (CONTAINERS_CONF set), and headless Chromium with chromedriver from Debian's packages;\n\
+         \x20   --no-python / --no-airflow / --no-trainers / --no-postgres / --no-containers / --no-browser skip one\n\
          \x20   (`-- -p PACKAGE` tests one package instead of the workspace)\n\
          cargo xtask lint     cargo fmt --check, clippy and rustdoc with -D warnings; millrace builds without its default features and their heavy crates\n\
          cargo xtask bench    run the benchmarks in benches/"

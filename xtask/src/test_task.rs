@@ -1,7 +1,7 @@
 //! `cargo xtask test`: provide the tools the suites need, run every suite, say what was provided.
 //!
 //! ```text
-//! cargo xtask test [--no-python] [--no-airflow] [--no-trainers] [--no-engines] [--no-mlflow] [--no-postgres] [--no-containers] [-- CARGO-TEST-ARGS]
+//! cargo xtask test [--no-python] [--no-airflow] [--no-trainers] [--no-engines] [--no-mlflow] [--no-postgres] [--no-containers] [--no-browser] [-- CARGO-TEST-ARGS]
 //! ```
 //!
 //! | tool | given to `cargo test` as | skipped by |
@@ -16,12 +16,14 @@
 //! | Azurite (npm) and fake-gcs-server (PyPI), installed into `/var/cache/millrace-ci` ([`crate::emulators`]); the tests start them | `MILLRACE_TEST_AZURITE`, `MILLRACE_TEST_FAKE_GCS` | `--no-python` |
 //! | moto's S3-compatible server on 127.0.0.1, from the interop environment ([`crate::s3`]) | `MILLRACE_TEST_S3_ENDPOINT`, `MILLRACE_TEST_S3_BUCKET` | `--no-python` |
 //! | podman with a `containers.conf` and a Debian base image built from packages ([`crate::containers`]) | `CONTAINERS_CONF`, `MILLRACE_CONTAINER_BASE` | `--no-containers` |
+//! | headless Chromium and its WebDriver server from Debian's packages ([`crate::browser`]) | `MILLRACE_CHROMIUM`, `MILLRACE_CHROMEDRIVER` | `--no-browser` |
 //!
 //! A skipped tool's variable is removed from the tests' environment, so their suites skip and
 //! say why. The server is stopped and deleted once `cargo test` ends, pass or fail.
 
 use std::path::Path;
 
+use crate::browser;
 use crate::containers;
 use crate::emulators;
 use crate::postgres;
@@ -66,6 +68,8 @@ pub struct Options {
     pub postgres: bool,
     /// Provide podman and a base image.
     pub containers: bool,
+    /// Provide headless Chromium and chromedriver.
+    pub browser: bool,
     /// Arguments for `cargo test`.
     pub cargo_args: Vec<String>,
 }
@@ -82,6 +86,7 @@ impl Options {
             mlflow: true,
             postgres: true,
             containers: true,
+            browser: true,
             cargo_args: Vec::new(),
         };
         let mut arguments = arguments.iter();
@@ -94,6 +99,7 @@ impl Options {
                 "--no-mlflow" => options.mlflow = false,
                 "--no-postgres" => options.postgres = false,
                 "--no-containers" => options.containers = false,
+                "--no-browser" => options.browser = false,
                 "--" => {
                     options.cargo_args.extend(arguments.by_ref().cloned());
                 }
@@ -264,6 +270,24 @@ pub fn test(workspace_root: &Path, arguments: &[String]) -> Result<(), String> {
             containers::BASE_VAR
         ));
     }
+    if options.browser {
+        let (driver, chromium) = browser::ensure()?;
+        command
+            .env(browser::DRIVER_VAR, &driver)
+            .env(browser::BROWSER_VAR, &chromium);
+        provided.push(format!(
+            "{}={} and {}={} (Debian's chromium, headless)",
+            browser::DRIVER_VAR,
+            driver.display(),
+            browser::BROWSER_VAR,
+            chromium.display()
+        ));
+    } else {
+        command
+            .env(browser::DRIVER_VAR, "/nonexistent/--no-browser")
+            .env(browser::BROWSER_VAR, "/nonexistent/--no-browser");
+        provided.push("no browser (--no-browser): the web UI's browser suite skips".to_owned());
+    }
     // Declared after `command` is built and before it runs; dropped (server stopped, files
     // deleted) when this function returns, whatever the tests did.
     let server = if options.postgres {
@@ -361,6 +385,7 @@ mod tests {
                 mlflow: true,
                 postgres: true,
                 containers: true,
+                browser: true,
                 cargo_args: Vec::new()
             }
         );
