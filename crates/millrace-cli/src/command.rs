@@ -474,6 +474,30 @@ pub enum Target {
     Argo,
 }
 
+/// What an export says of the pipeline's data-arrival triggers, which no engine target
+/// compiles: each engine needs an event system beside it (docs/schedules.md has the table).
+fn data_trigger_note(pipeline: &Pipeline, target: Target) -> Option<String> {
+    let triggers: Vec<String> = pipeline
+        .spec()
+        .data_triggers
+        .iter()
+        .map(millrace_core::spec::DataTrigger::name)
+        .collect();
+    let engine = match target {
+        Target::Ir => return None,
+        Target::Airflow => "Airflow (an asset or a sensor DAG would have to start it)",
+        Target::Kubernetes => "the Kubernetes target (Jobs have no triggers)",
+        Target::Kfp => "Kubeflow Pipelines and Vertex AI (recurring runs are time-based only)",
+        Target::Argo => "Argo Workflows (data events are Argo Events' work, not a Workflow's)",
+    };
+    (!triggers.is_empty()).then(|| {
+        format!(
+            "note: {} not exported: {engine}; run `serve` beside the engine to watch the data and start runs",
+            triggers.join(", ")
+        )
+    })
+}
+
 /// What `graph` draws in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GraphFormat {
@@ -493,6 +517,11 @@ where
     F: FnOnce() -> Result<Pipeline, BuildError>,
 {
     let pipeline = pipeline()?;
+    if let Command::Compile { target, .. } = command
+        && let Some(note) = data_trigger_note(&pipeline, *target)
+    {
+        let _ = writeln!(stderr, "{note}");
+    }
     match command {
         Command::Run {
             params,
@@ -585,9 +614,9 @@ where
                 location,
                 json,
             } => {
-                let page = millrace_runner::RunPage {
-                    limit: *limit,
-                    before: *before,
+                let page = match before {
+                    Some(position) => millrace_runner::RunPage::older_than(*position, *limit),
+                    None => millrace_runner::RunPage::newest(*limit),
                 };
                 crate::inspect::runs_list(&pipeline, page, location, *json, stdout).await?;
             }

@@ -66,6 +66,10 @@ pub struct RunPage {
     /// Only runs older than this one: the [`RunListing::position`] of the last run of the
     /// previous page.
     pub before: Option<i64>,
+    /// Only runs that ended in this state (`succeeded`, `failed` or `interrupted`, as the
+    /// runner recorded it at the end): the store filters, so a page costs the same however
+    /// rare the state. Running and incomplete runs recorded no end; filter those by reading.
+    pub ended_as: Option<RunState>,
 }
 
 impl RunPage {
@@ -74,6 +78,7 @@ impl RunPage {
         RunPage {
             limit,
             before: None,
+            ended_as: None,
         }
     }
 
@@ -82,7 +87,14 @@ impl RunPage {
         RunPage {
             limit,
             before: Some(position),
+            ended_as: None,
         }
+    }
+
+    /// Only the runs that ended as `state` (see [`RunPage::ended_as`]).
+    pub fn ended_as(mut self, state: RunState) -> RunPage {
+        self.ended_as = Some(state);
+        self
     }
 }
 
@@ -296,6 +308,13 @@ impl<'a> RunHistory<'a> {
                 .limit(page.limit)
         };
         query.before_id = page.before;
+        if let Some(state) = page.ended_as {
+            query = query.where_custom_property(
+                properties::RUN_STATE,
+                millrace_metadata::Comparison::Eq,
+                state.as_str(),
+            );
+        }
         let mut listings = Vec::new();
         for run in self.store.get_contexts(&query).await? {
             let executions = self.executions_of_run(&run).await?;

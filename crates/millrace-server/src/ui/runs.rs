@@ -2,9 +2,11 @@
 //! start, duration, nodes — filtered by state and by a parameter's value.
 //!
 //! Paging is by keyset (`before` = the position of the last run shown), so the hundredth page
-//! costs what the first does. A filter reads pages of runs until it has a page of matches or
-//! has looked at [`SCAN_LIMIT`] runs; then it says how far it looked and links on from there,
-//! so a rare match never makes one request slow.
+//! costs what the first does. A state the runner records at a run's end (succeeded, failed,
+//! interrupted) is filtered by the store. Other filters (a parameter's value, a run still
+//! running) read pages of runs until they have a page of matches or have looked at
+//! [`SCAN_LIMIT`] runs; then the page says how far it looked and links on from there, so a
+//! rare match never makes one request slow.
 
 use std::collections::BTreeMap;
 
@@ -22,8 +24,12 @@ use crate::error::ApiError;
 /// Runs on a page unless asked otherwise, and at most.
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 500;
+/// The states a run's end records, which the store can filter on.
+const ENDED: [RunState; 3] = [RunState::Succeeded, RunState::Failed, RunState::Interrupted];
 /// How many runs one filtered request looks at before it stops and links on.
-const SCAN_LIMIT: usize = 5_000;
+const SCAN_LIMIT: usize = 1_000;
+/// The largest batch a filter reads at once (batches start at a page and double).
+const MAX_BATCH: u32 = 400;
 
 /// The query of `/runs`.
 #[derive(Debug, Default, Deserialize)]
@@ -107,11 +113,7 @@ async fn find(
     limit: u32,
 ) -> Result<Found, Failure> {
     let history = RunHistory::new(&*state.store);
-    let batch = if filter.is_on() {
-        limit.max(200)
-    } else {
-        limit
-    };
+    let mut batch = limit;
     let mut found = Found {
         runs: Vec::new(),
         next: None,
@@ -119,10 +121,15 @@ async fn find(
     };
     let mut cursor = before;
     loop {
-        let page = RunPage {
+        let mut page = RunPage {
             limit: batch,
             before: cursor,
+            ended_as: None,
         };
+        // An end state the runner records is filtered by the store.
+        if let Some(state) = filter.state.filter(|state| ENDED.contains(state)) {
+            page = page.ended_as(state);
+        }
         let listings = history.runs(pipeline, &page).await?;
         let exhausted = listings.len() < batch as usize;
         for listing in listings {
@@ -143,6 +150,7 @@ async fn find(
             found.next = cursor;
             return Ok(found);
         }
+        batch = (batch * 2).min(MAX_BATCH);
     }
 }
 
