@@ -62,13 +62,19 @@ fn wide() -> Pipeline {
     let mut p = Pipeline::builder("thousand-nodes");
     let mut previous = Vec::new();
     for index in 0..100 {
-        previous.push(p.add(&format!("l0_n{index}"), Write::new(format!("{index}"))).out);
+        previous.push(
+            p.add(&format!("l0_n{index}"), Write::new(format!("{index}")))
+                .out,
+        );
     }
     for layer in 1..10 {
         let mut this = Vec::new();
         for index in 0..100 {
-            let upstream = previous[(index * 7 + layer) % 100].clone();
-            this.push(p.add(&format!("l{layer}_n{index}"), Duplicate::new(upstream)).out);
+            let upstream = previous[(index * 7 + layer) % 100];
+            this.push(
+                p.add(&format!("l{layer}_n{index}"), Duplicate::new(upstream))
+                    .out,
+            );
         }
         previous = this;
     }
@@ -97,7 +103,9 @@ fn copy_run(path: &std::path::Path, template: i64, copies: usize) {
     let execution_property = other_columns(&connection, "ExecutionProperty");
     let executions: Vec<i64> = {
         let mut statement = connection
-            .prepare("SELECT execution_id FROM Association WHERE context_id = ?1 ORDER BY execution_id")
+            .prepare(
+                "SELECT execution_id FROM Association WHERE context_id = ?1 ORDER BY execution_id",
+            )
             .unwrap();
         statement
             .query_map([template], |row| row.get(0))
@@ -194,7 +202,11 @@ fn get(address: &str, path: &str) -> (Duration, Duration, usize) {
     let mut rest = Vec::new();
     stream.read_to_end(&mut rest).unwrap();
     let whole = started.elapsed();
-    assert!(rest.starts_with(b"TTP/1.1 200"), "{path}: {}", String::from_utf8_lossy(&rest[..rest.len().min(300)]));
+    assert!(
+        rest.starts_with(b"TTP/1.1 200"),
+        "{path}: {}",
+        String::from_utf8_lossy(&rest[..rest.len().min(300)])
+    );
     (first_byte, whole, rest.len() + 1)
 }
 
@@ -238,14 +250,20 @@ fn main() {
     let database = dir.path().join("metadata.sqlite");
     let root = dir.path().join("artifacts");
     let store = runtime
-        .block_on(millrace::metadata::connect(&format!("sqlite://{}", database.display())))
+        .block_on(millrace::metadata::connect(&format!(
+            "sqlite://{}",
+            database.display()
+        )))
         .unwrap();
     let runner = LocalRunner::new(Arc::clone(&store), &root);
 
     // The runs page: one real run, copied.
     let pipeline = Arc::new(small());
     let template = runtime
-        .block_on(runner.run(&pipeline, pipeline.parameter_values(&BTreeMap::new()).unwrap()))
+        .block_on(runner.run(
+            &pipeline,
+            pipeline.parameter_values(&BTreeMap::new()).unwrap(),
+        ))
         .unwrap();
     let template_context: i64 = rusqlite::Connection::open(&database)
         .unwrap()
@@ -277,12 +295,13 @@ fn main() {
     );
 
     let serve = |pipeline: &Arc<Pipeline>| {
-        let state = ServerState::new(Arc::clone(&store), &root).with_ui(Ui::new(
-            Arc::clone(pipeline),
-            ArtifactStorage::local(&root),
-        ));
+        let state = ServerState::new(Arc::clone(&store), &root)
+            .with_ui(Ui::new(Arc::clone(pipeline), ArtifactStorage::local(&root)));
         runtime
-            .block_on(millrace::server::serve(state, "127.0.0.1:0".parse().unwrap()))
+            .block_on(millrace::server::serve(
+                state,
+                "127.0.0.1:0".parse().unwrap(),
+            ))
             .unwrap()
     };
     let server = serve(&pipeline);
@@ -293,10 +312,26 @@ fn main() {
     println!("| page | first byte p50 | first byte p95 | whole p50 | whole p95 | size |");
     println!("|---|---:|---:|---:|---:|---:|");
     row(&address, "runs, newest 50", "/runs");
-    row(&address, "runs, 50 from half-way down", &format!("/runs?before={middle}"));
-    row(&address, "runs, filtered by a parameter every run has", "/runs?param=text%3Dhello");
-    row(&address, "runs, filtered by an end state no run has (the store filters)", "/runs?state=failed");
-    row(&address, "runs, filtered by `running` (no run is: reads 1,000, then links on)", "/runs?state=running");
+    row(
+        &address,
+        "runs, 50 from half-way down",
+        &format!("/runs?before={middle}"),
+    );
+    row(
+        &address,
+        "runs, filtered by a parameter every run has",
+        "/runs?param=text%3Dhello",
+    );
+    row(
+        &address,
+        "runs, filtered by an end state no run has (the store filters)",
+        "/runs?state=failed",
+    );
+    row(
+        &address,
+        "runs, filtered by `running` (no run is: reads 1,000, then links on)",
+        "/runs?state=running",
+    );
     let wide_server = serve(&thousand);
     let wide_address = wide_server.address().to_string();
     row(

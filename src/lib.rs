@@ -190,6 +190,9 @@ mod guides {
     struct Tracking;
     #[doc = include_str!("../docs/schedules.md")]
     struct Schedules;
+    #[cfg(feature = "server")]
+    #[doc = include_str!("../docs/ui.md")]
+    struct WebUi;
     #[cfg(feature = "kubernetes")]
     #[doc = include_str!("../docs/runners/kubernetes.md")]
     struct Kubernetes;

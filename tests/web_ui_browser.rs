@@ -94,7 +94,6 @@ fn a_browser_follows_a_run_live_and_clicks_from_the_run_to_a_node_to_its_lineage
     browser.open(&format!("{}/runs", served.url));
     assert_eq!(browser.title(), "Runs of chicago-taxi · Millrace");
     browser.find("table#runs tbody tr");
-    keep(&browser, "runs.png");
 
     // Start a run from the UI: parameters and the token, then the run's page.
     browser.click(&browser.find("details summary"));
@@ -175,4 +174,31 @@ fn a_browser_follows_a_run_live_and_clicks_from_the_run_to_a_node_to_its_lineage
     browser.click(&browser.find("svg.graph a[href^='/runs/'][href$='/nodes/example_gen']"));
     browser.find("dl.facts");
     assert!(browser.title().starts_with("example_gen in run"));
+
+    // Back to the runs: two ticked, compared side by side.
+    browser.open(&format!("{}/runs", served.url));
+    browser.wait_until(
+        "both runs listed",
+        "return document.querySelectorAll('table#runs tbody tr').length === 2;",
+    );
+    keep(&browser, "runs.png");
+    browser.click(&browser.find("table#runs tbody tr:nth-child(1) input[type='checkbox']"));
+    browser.click(&browser.find("table#runs tbody tr:nth-child(2) input[type='checkbox']"));
+    browser.click(&browser.find("table#runs thead button[type='submit']"));
+    browser.find("table#compare");
+    assert_eq!(browser.title(), "Comparing 2 runs · Millrace");
+    let differs = browser.script(
+        "return [...document.querySelectorAll('table#compare tr.differs th')].map(th => th.textContent);",
+    );
+    let differs: Vec<&str> = differs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        differs.contains(&"trees") && differs.contains(&"max_depth"),
+        "{differs:?}"
+    );
+    keep(&browser, "compare.png");
 }

@@ -1,7 +1,13 @@
 //! What the suites that drive `serve` share: the taxi example served in a directory, a plain
 //! HTTP/1.1 client (pages, WebDriver) and a webhook receiver on 127.0.0.1 — std only.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)] // Tests fail loudly and can echo what `serve` says.
 
 pub mod webdriver;
 

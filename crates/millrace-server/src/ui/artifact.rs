@@ -116,7 +116,7 @@ pub(crate) async fn page(
             artifact.type_name.as_deref().unwrap_or("?")
         ),
         Section::None,
-        body,
+        &body,
     ))
 }
 

@@ -47,7 +47,7 @@ pub(crate) async fn page(
             (picker)
             p.quiet { "Pick two or more runs: tick them on the runs page and press Compare, or list their ids here." }
         };
-        return Ok(page::shell("Compare runs", Section::Compare, body));
+        return Ok(page::shell("Compare runs", Section::Compare, &body));
     }
     let comparison = compare_runs(&*state.store, &runs).await?;
     let charted: Vec<&ComparedRow<f64>> = comparison
@@ -104,7 +104,7 @@ pub(crate) async fn page(
     Ok(page::shell(
         &format!("Comparing {} runs", comparison.runs.len()),
         Section::Compare,
-        body,
+        &body,
     ))
 }
 

@@ -70,10 +70,13 @@ pub(crate) struct Layout {
     pub(crate) places: Vec<(usize, usize)>,
     /// How many rows each column has (boxes and edges passing through).
     pub(crate) column_sizes: Vec<usize>,
-    /// For each drawable edge: its source, its target, and the `(column, row)` of each column
-    /// it crosses between them.
-    pub(crate) routes: Vec<(usize, usize, Vec<(usize, usize)>)>,
+    /// How each drawable edge goes.
+    pub(crate) routes: Vec<Route>,
 }
+
+/// An edge's way: its source, its target, and the `(column, row)` of each column it crosses
+/// between them.
+pub(crate) type Route = (usize, usize, Vec<(usize, usize)>);
 
 impl Graph {
     /// Lays the graph out: columns by longest-path layers, an edge that spans several columns
@@ -172,9 +175,9 @@ impl Graph {
             *column = keyed.into_iter().map(|(_, _, vertex)| vertex).collect();
         };
         for _ in 0..SWEEPS {
-            for index in 1..columns {
-                sort_by(&mut order[index], &up, &row);
-                for (position, &vertex) in order[index].iter().enumerate() {
+            for column in order.iter_mut().skip(1) {
+                sort_by(column, &up, &row);
+                for (position, &vertex) in column.iter().enumerate() {
                     row[vertex] = position;
                 }
             }

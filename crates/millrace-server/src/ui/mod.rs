@@ -121,7 +121,7 @@ impl IntoResponse for Failure {
             page::shell(
                 title,
                 page::Section::None,
-                maud::html! { p.error { (self.0.message) } },
+                &maud::html! { p.error { (self.0.message) } },
             ),
         )
             .into_response()

@@ -67,7 +67,7 @@ pub(crate) async fn list(
             div.pager { a href=(format!("/models?offset={next}")) rel="next" { "more »" } }
         }
     };
-    Ok(page::shell("Models", Section::Models, body))
+    Ok(page::shell("Models", Section::Models, &body))
 }
 
 /// `GET /models/{name}`.
@@ -125,7 +125,11 @@ pub(crate) async fn page(
             }
         }
     };
-    Ok(page::shell(&format!("Model {name}"), Section::Models, body))
+    Ok(page::shell(
+        &format!("Model {name}"),
+        Section::Models,
+        &body,
+    ))
 }
 
 /// The pipeline run that registered `version` — the registering node's tracked run is

@@ -15,7 +15,7 @@ pub(crate) enum Section {
 }
 
 /// A whole page: `title`, the navigation with `section` marked, and `body`.
-pub(crate) fn shell(title: &str, section: Section, body: Markup) -> Markup {
+pub(crate) fn shell(title: &str, section: Section, body: &Markup) -> Markup {
     let link = |href: &str, name: &str, this: Section| {
         html! {
             a href=(href) class=[(section == this).then_some("current")] { (name) }

@@ -134,7 +134,7 @@ pub(crate) async fn page(
             }
         }
     };
-    Ok(page::shell(&format!("Run {run_id}"), Section::Runs, body))
+    Ok(page::shell(&format!("Run {run_id}"), Section::Runs, &body))
 }
 
 fn first_line(message: &str) -> &str {
@@ -235,7 +235,7 @@ pub(crate) async fn node_page(
     Ok(page::shell(
         &format!("{node_id} in run {run_id}"),
         Section::Runs,
-        body,
+        &body,
     ))
 }
 

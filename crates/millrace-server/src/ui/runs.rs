@@ -276,7 +276,7 @@ pub(crate) async fn page(
     Ok(page::shell(
         &format!("Runs of {}", ui.pipeline.name()),
         Section::Runs,
-        body,
+        &body,
     ))
 }
 

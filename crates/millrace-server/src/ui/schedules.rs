@@ -88,7 +88,7 @@ pub(crate) async fn page(State(state): State<ServerState>) -> Result<Markup, Fai
     Ok(page::shell(
         "Schedules and triggers",
         Section::Schedules,
-        body,
+        &body,
     ))
 }
 
