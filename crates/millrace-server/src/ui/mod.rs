@@ -21,7 +21,7 @@
 //!
 //! Costs: the runs page reads one page of run contexts and the executions of those runs —
 //! a cost that does not grow with the number of runs in the store. The run page reads the
-//! run's executions once; graphs are laid out on the server ([`graph`]) in time linear in
+//! run's executions once; graphs are laid out on the server (`ui/graph.rs`) in time linear in
 //! nodes and edges per sweep.
 
 mod actions;

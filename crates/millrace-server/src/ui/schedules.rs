@@ -46,7 +46,33 @@ pub(crate) async fn page(State(state): State<ServerState>) -> Result<Markup, Fai
         .trigger_states(ui.pipeline.name())
         .await
         .map_err(crate::error::ApiError::from)?;
-    let data = crate::scheduler::data_triggers(&ui.pipeline);
+    let history = millrace_runner::RunHistory::new(&*state.store);
+    let mut data = Vec::new();
+    for trigger in crate::scheduler::data_triggers(&ui.pipeline) {
+        let name = trigger.name();
+        let paused = paused_states
+            .iter()
+            .any(|state| state.trigger == name && state.paused);
+        let fires = state
+            .store
+            .trigger_fires(ui.pipeline.name(), Some(&name), RECENT)
+            .await
+            .map_err(crate::error::ApiError::from)?;
+        let mut rows = Vec::with_capacity(fires.len());
+        for fire in fires {
+            let run = match fire.run_id.as_deref() {
+                Some(run) if run != crate::scheduler::data::BASELINE_RUN_ID => {
+                    history.run(&ui.pipeline, run).await.ok()
+                }
+                _ => None,
+            };
+            let (run_state, finished) = run.map_or(("", false), |run| {
+                (run.run.state.as_str(), run.run.finished_ms.is_some())
+            });
+            rows.push((fire, run_state, finished));
+        }
+        data.push((trigger, paused, rows));
+    }
     let body = html! {
         h2 { "Schedule" }
         @match &status {
@@ -70,19 +96,18 @@ pub(crate) async fn page(State(state): State<ServerState>) -> Result<Markup, Fai
         @if data.is_empty() {
             p.quiet { "No data-arrival triggers: a pipeline whose example ingestion reads a pattern of spans gets one per ingesting node." }
         }
-        @for trigger in &data {
+        @for (trigger, paused, rows) in &data {
             @let name = trigger.name();
-            @let paused = paused_states.iter().any(|state| state.trigger == name && state.paused);
             h3 { code { (name) } }
             dl.facts {
                 dt { "Watches" } dd { code { (trigger.pattern) } }
-                dt { "State" } dd { (if paused { "paused" } else { "active" }) }
+                dt { "Debounce" } dd { (trigger.trigger.debounce_seconds) " s" }
+                dt { "State" } dd data-trigger=(name) { (if *paused { "paused" } else { "active" }) }
             }
             @if ui.actions.is_some() {
-                (actions::trigger_form(&name, paused))
+                (actions::trigger_form(&name, *paused))
             }
-            @let fires = state.store.trigger_fires(ui.pipeline.name(), Some(&name), RECENT).await.unwrap_or_default();
-            (firings_table(fires.iter().map(|fire| (fire.trigger.as_str(), fire.key.as_str(), fire.run_id.as_deref(), "", true))))
+            (firings_table(rows.iter().map(|(fire, run_state, finished)| (fire.trigger.as_str(), fire.key.as_str(), fire.run_id.as_deref(), *run_state, *finished))))
         }
     };
     Ok(page::shell(
