@@ -118,3 +118,30 @@ fn taxi_runs_on_its_schedule_and_on_new_data_and_a_failed_run_calls_the_webhook(
         "span 1 was the baseline"
     );
 }
+
+#[test]
+fn an_engine_export_says_the_data_trigger_is_not_part_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = example_in(dir.path(), "taxi")
+        .args(["compile", "--target", "airflow", "--out"])
+        .arg(dir.path().join("dags"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("new-data:example_gen not exported")
+            && stderr.contains("run `serve` beside the engine"),
+        "{stderr}"
+    );
+    let ir = example_in(dir.path(), "taxi")
+        .args(["compile", "--target", "ir"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&ir.stderr).contains("not exported"));
+    let spec: serde_json::Value = serde_json::from_slice(&ir.stdout).unwrap();
+    assert_eq!(
+        spec["data_triggers"][0]["node"], "example_gen",
+        "the IR keeps it"
+    );
+}

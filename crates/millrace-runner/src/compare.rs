@@ -124,6 +124,28 @@ pub async fn compare_runs(store: &dyn MetadataStore, run_ids: &[String]) -> Resu
     })
 }
 
+/// A metric value as people read it: whole numbers without a fraction, others to six places
+/// without trailing zeros, `NaN` as such (what `runs compare` and the web UI print).
+///
+/// ```
+/// use millrace_runner::compare::metric_text;
+/// assert_eq!(metric_text(12.0), "12");
+/// assert_eq!(metric_text(0.125), "0.125");
+/// assert_eq!(metric_text(1.0 / 3.0), "0.333333");
+/// ```
+pub fn metric_text(value: f64) -> String {
+    if value.is_nan() {
+        "NaN".to_owned()
+    } else if value == value.trunc() && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.6}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_owned()
+    }
+}
+
 /// The latest value of each metric of each run, by run id (for charts across runs).
 pub fn metric_table(comparison: &RunComparison) -> BTreeMap<String, BTreeMap<String, f64>> {
     let mut table: BTreeMap<String, BTreeMap<String, f64>> = BTreeMap::new();

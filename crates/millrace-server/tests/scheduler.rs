@@ -400,6 +400,18 @@ fn watching(dir: &std::path::Path) -> Arc<Pipeline> {
     Arc::new(p.build().unwrap())
 }
 
+/// Waits until the scheduler has recorded the data trigger's baseline (it has looked once).
+async fn baseline_recorded(store: &Arc<dyn MetadataStore>) {
+    while store
+        .trigger_fires("arrivals", Some("new-data:ingest"), 10)
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn started(events: &[SchedulerEvent]) -> Vec<(String, String, String)> {
     events
         .iter()
@@ -427,14 +439,7 @@ async fn a_new_span_runs_the_pipeline_once_even_across_a_restart() {
         let span_one = span_one.clone();
         let store = Arc::clone(&setup.store);
         tokio::spawn(async move {
-            while store
-                .trigger_fires("arrivals", Some("new-data:ingest"), 10)
-                .await
-                .unwrap()
-                .is_empty()
-            {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            baseline_recorded(&store).await;
             std::fs::create_dir_all(&span_one).unwrap();
             std::fs::write(span_one.join("a.csv"), "x\n1\n").unwrap();
             tokio::time::sleep(Duration::from_millis(400)).await;
@@ -510,14 +515,7 @@ async fn data_present_when_a_trigger_is_first_watched_is_its_baseline_and_runs_n
         let span = data.path().join("span-5");
         let store = Arc::clone(&setup.store);
         tokio::spawn(async move {
-            while store
-                .trigger_fires("arrivals", Some("new-data:ingest"), 10)
-                .await
-                .unwrap()
-                .is_empty()
-            {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            baseline_recorded(&store).await;
             std::fs::create_dir_all(&span).unwrap();
             std::fs::write(span.join("a.csv"), "x\n5\n").unwrap();
         })

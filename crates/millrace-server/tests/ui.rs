@@ -558,3 +558,144 @@ fn a_node_id_cannot_carry_markup_into_a_pipeline() {
         "{error}"
     );
 }
+
+/// Says hello on both streams, then sleeps `seconds`: a command node with logs.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Talk {
+    seconds: String,
+}
+
+/// What `Talk` writes.
+#[derive(millrace_macros::Outputs)]
+#[millrace(crate = millrace_core)]
+pub struct TalkOutputs {
+    /// Nothing much.
+    pub said: Channel<Dataset>,
+}
+
+impl Component for Talk {
+    const KIND: &'static str = "ui.Talk";
+    type Inputs = ();
+    type Outputs = TalkOutputs;
+
+    fn execution(&self) -> Executor<'_> {
+        Executor::Command(CommandSpec::new(["sh", "-c"]).args([format!(
+            "echo 'hello <b>there</b>'; echo 'a warning' >&2; sleep {}; touch {{{{outputs.said.uri}}}}/done",
+            self.seconds
+        )]))
+    }
+}
+
+millrace_core::register_component!(Talk);
+
+fn talking(seconds: &str) -> Arc<Pipeline> {
+    let mut p = Pipeline::builder("talking");
+    p.add(
+        "talk",
+        Talk {
+            seconds: seconds.to_owned(),
+        },
+    );
+    Arc::new(p.build().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_log_streams_from_its_start_and_ends_with_the_attempt() {
+    let setup = Setup::new().await;
+    let pipeline = talking("0");
+    let run = setup
+        .runner()
+        .run(&pipeline, BTreeMap::new())
+        .await
+        .unwrap();
+    assert!(run.succeeded, "{run:#?}");
+    let ui = Ui::new(Arc::clone(&pipeline), ArtifactStorage::local(setup.root()));
+    let app = setup.app(ui);
+    let node = page(&app, &format!("/runs/{}/nodes/talk", run.run_id)).await;
+    assert!(node.contains("data-tail="), "{node}");
+    for (file, said) in [
+        ("stdout.log", "hello <b>there</b>"),
+        ("stderr.log", "a warning"),
+    ] {
+        let (status, body) = tokio::time::timeout(
+            // A guard against a stream that never ends, not a timing assertion.
+            Duration::from_secs(60),
+            get(
+                &app,
+                &format!("/runs/{}/nodes/talk/log?file={file}", run.run_id),
+            ),
+        )
+        .await
+        .expect("the log of an ended attempt ends");
+        assert_eq!(status, StatusCode::OK);
+        let chunk = body
+            .lines()
+            .skip_while(|line| *line != "event: chunk")
+            .nth(1)
+            .and_then(|line| line.strip_prefix("data: "))
+            .expect("a chunk");
+        let text: String = serde_json::from_str(chunk).unwrap();
+        assert_eq!(
+            text.trim_end(),
+            said,
+            "the text as written (the page sets it as text)"
+        );
+        assert!(body.contains("event: end"));
+    }
+    let (status, _) = get(
+        &app,
+        &format!("/runs/{}/nodes/talk/log?file=..%2Fsecret", run.run_id),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_stops_a_run_this_server_executes_and_records_it_interrupted() {
+    let setup = Setup::new().await;
+    let pipeline = talking("60");
+    let ui = Ui::new(Arc::clone(&pipeline), ArtifactStorage::local(setup.root())).allow_actions(
+        Some("s3cret".to_owned()),
+        setup.runner(),
+        Cancellations::default(),
+    );
+    let app = setup.app(ui);
+    let (status, location) = post(&app, "/actions/runs", &[("token", "s3cret")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let run_id = location.strip_prefix("/runs/").unwrap().to_owned();
+    let history = RunHistory::new(&*setup.store);
+    // Wait for the node to run (a guard, not a timing assertion).
+    for _ in 0..600 {
+        let run = history.run(&pipeline, &run_id).await.unwrap();
+        if run.nodes[0].state == millrace_runner::NodeState::Running {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, _) = post(
+        &app,
+        &format!("/actions/runs/{run_id}/cancel"),
+        &[("token", "wrong")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = post(
+        &app,
+        &format!("/actions/runs/{run_id}/cancel"),
+        &[("token", "s3cret")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let mut ended = None;
+    for _ in 0..600 {
+        let run = history.run(&pipeline, &run_id).await.unwrap();
+        if run.run.finished_ms.is_some() {
+            ended = Some(run);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ended = ended.expect("the canceled run ends well before its 60 s sleep");
+    assert_eq!(ended.run.state, millrace_runner::RunState::Interrupted);
+    assert_eq!(ended.nodes[0].state, millrace_runner::NodeState::Canceled);
+}

@@ -35,16 +35,7 @@ fn table(rows: &[Vec<String>]) -> Vec<String> {
 
 /// A metric value as people read it.
 fn number(value: f64) -> String {
-    if value.is_nan() {
-        "NaN".to_owned()
-    } else if value == value.trunc() && value.abs() < 1e15 {
-        format!("{value:.0}")
-    } else {
-        format!("{value:.6}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_owned()
-    }
+    millrace_runner::compare::metric_text(value)
 }
 
 /// `runs compare`: a column per run, a row per parameter and metric, `*` where they differ,

@@ -134,14 +134,7 @@ fn best_index(row: &ComparedRow<f64>) -> Option<usize> {
 }
 
 fn number(value: f64) -> String {
-    if value.fract() == 0.0 && value.abs() < 1e15 {
-        format!("{value:.0}")
-    } else {
-        format!("{value:.6}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_owned()
-    }
+    millrace_runner::compare::metric_text(value)
 }
 
 /// One bar per run, scaled from zero (or from the smallest value, when any is negative).
@@ -199,12 +192,5 @@ mod tests {
             best_index(&row("trainer.loss", &[None, Some(f64::NAN)])),
             None
         );
-    }
-
-    #[test]
-    fn numbers_drop_trailing_zeros() {
-        assert_eq!(number(12.0), "12");
-        assert_eq!(number(0.125), "0.125");
-        assert_eq!(number(1.0 / 3.0), "0.333333");
     }
 }
