@@ -174,6 +174,19 @@ impl From<MetadataError> for ApiError {
     }
 }
 
+impl From<millrace_runner::RunnerError> for ApiError {
+    fn from(error: millrace_runner::RunnerError) -> Self {
+        use millrace_runner::RunnerError;
+        match error {
+            RunnerError::Metadata(inner) => ApiError::from(inner),
+            error @ (RunnerError::UnknownRun { .. } | RunnerError::UnknownArtifact { .. }) => {
+                ApiError::not_found(error.to_string())
+            }
+            other => ApiError::internal(other.to_string()),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (

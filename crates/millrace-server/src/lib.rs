@@ -6,9 +6,12 @@
 //! models, versions, aliases, tags, the deprecated stages, search, download URIs), plus 3.x's
 //! logged models — on a Millrace metadata store and artifact root. The `mlflow` client that
 //! training scripts already call logs straight into the store: its runs are executions, its
-//! models are Model artifacts with lineage. The web UI and the scheduler extend the same
-//! [`router`]. The other way round, [`mirror`] writes a Millrace run into an existing MLflow
-//! server through the same API.
+//! models are Model artifacts with lineage. The same [`router`] serves the web UI ([`ui`]:
+//! runs, a run's live graph and timeline, node logs and cache decisions, artifacts with lineage
+//! and reports, compare, models, schedules) when the state has one
+//! ([`ServerState::with_ui`]), and `serve` runs the [`scheduler`] beside it: cron ticks and
+//! data-arrival triggers, each fired once. The other way round, [`mirror`] writes a Millrace
+//! run into an existing MLflow server through the same API.
 //!
 //! ```
 //! use axum::body::Body;

@@ -124,7 +124,7 @@ pub(crate) fn cancel_form(_actions: &Actions, run_id: &str) -> Markup {
 pub(crate) fn trigger_form(trigger: &str, paused: bool) -> Markup {
     let verb = if paused { "resume" } else { "pause" };
     html! {
-        form.action method="post" action=(format!("/actions/triggers/{}/{verb}", super::runs::encode(trigger))) {
+        form.action method="post" action=(format!("/actions/triggers/{}/{verb}", super::page::encode(trigger))) {
             (token_field())
             button type="submit" { (if paused { "Resume" } else { "Pause" }) }
         }

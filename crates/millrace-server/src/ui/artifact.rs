@@ -17,9 +17,9 @@ use millrace_runner::{RunHistory, properties};
 
 use super::Failure;
 use super::graph::{Graph, GraphNode, Shape};
+use super::page::encode;
 use super::page::{self, Section};
 use super::run::node_href;
-use super::runs::encode;
 use crate::ServerState;
 use crate::error::ApiError;
 

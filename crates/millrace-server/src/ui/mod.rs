@@ -128,19 +128,6 @@ impl IntoResponse for Failure {
     }
 }
 
-impl From<millrace_runner::RunnerError> for ApiError {
-    fn from(error: millrace_runner::RunnerError) -> Self {
-        use millrace_runner::RunnerError;
-        match error {
-            RunnerError::Metadata(inner) => ApiError::from(inner),
-            error @ (RunnerError::UnknownRun { .. } | RunnerError::UnknownArtifact { .. }) => {
-                ApiError::not_found(error.to_string())
-            }
-            other => ApiError::internal(other.to_string()),
-        }
-    }
-}
-
 /// The UI's routes, on the server's state (whose `ui` is set).
 pub(crate) fn routes(ui: &Ui) -> Router<ServerState> {
     let mut routes = Router::new()

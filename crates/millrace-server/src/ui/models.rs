@@ -8,9 +8,9 @@ use millrace_metadata::registry::{ModelVersion, RegistrySearch};
 use serde::Deserialize;
 
 use super::Failure;
+use super::page::encode;
 use super::page::{self, Section};
 use super::run::run_href;
-use super::runs::encode;
 use crate::ServerState;
 use crate::error::ApiError;
 

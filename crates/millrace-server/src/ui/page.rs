@@ -98,6 +98,20 @@ pub(crate) fn value_text(value: &serde_json::Value) -> String {
     }
 }
 
+/// `text` percent-encoded for a URL's path segment or query value.
+pub(crate) fn encode(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                encoded.push(byte as char);
+            }
+            other => encoded.push_str(&format!("%{other:02X}")),
+        }
+    }
+    encoded
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +123,12 @@ mod tests {
         assert_eq!(duration(245_000), "4 min 05 s");
         assert_eq!(duration(7_380_000), "2 h 03 min");
         assert_eq!(duration(-5), "0 ms");
+    }
+
+    #[test]
+    fn path_segments_and_query_values_are_percent_encoded() {
+        assert_eq!(encode("run-1_a.b~"), "run-1_a.b~");
+        assert_eq!(encode("a/b c=d&<e>"), "a%2Fb%20c%3Dd%26%3Ce%3E");
     }
 
     #[test]

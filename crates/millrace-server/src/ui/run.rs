@@ -9,8 +9,9 @@ use millrace_metadata::{EventQuery, EventType, NodeQuery};
 use millrace_runner::{CacheVerdict, NodeHistory, NodeState, RunDetails, RunHistory};
 
 use super::graph::{Graph, GraphNode, Shape};
+use super::page::encode;
 use super::page::{self, Section};
-use super::runs::{encode, trigger_label, triggers_of};
+use super::runs::{trigger_label, triggers_of};
 use super::{Failure, actions, timeline};
 use crate::ServerState;
 use crate::error::ApiError;

@@ -212,10 +212,10 @@ pub(crate) async fn page(
     let next_href = found.next.map(|position| {
         let mut href = format!("/runs?before={position}&limit={limit}");
         if let Some(state) = &query.state {
-            href.push_str(&format!("&state={}", encode(state)));
+            href.push_str(&format!("&state={}", page::encode(state)));
         }
         if let Some(param) = &query.param {
-            href.push_str(&format!("&param={}", encode(param)));
+            href.push_str(&format!("&param={}", page::encode(param)));
         }
         href
     });
@@ -253,7 +253,7 @@ pub(crate) async fn page(
                         @let run = &listing.run;
                         tr data-run=(run.run_id) {
                             td { input type="checkbox" name="run" value=(run.run_id); }
-                            td { a href=(format!("/runs/{}", encode(&run.run_id))) { code { (run.run_id) } } }
+                            td { a href=(format!("/runs/{}", page::encode(&run.run_id))) { code { (run.run_id) } } }
                             td { (page::run_badge(run.state, run.finished_ms.is_some())) }
                             td { span.trigger { (trigger_label(triggers.get(&run.run_id))) } }
                             td { (parameters(&run.parameters)) }
@@ -299,18 +299,4 @@ fn node_counts(counts: &BTreeMap<NodeState, usize>) -> Markup {
             span data-state=(state.as_str()) { (count) " " (page::node_label(*state)) }
         }
     }
-}
-
-/// `text` percent-encoded for a URL's path segment or query value.
-pub(crate) fn encode(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                encoded.push(byte as char);
-            }
-            other => encoded.push_str(&format!("%{other:02X}")),
-        }
-    }
-    encoded
 }
