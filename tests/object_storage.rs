@@ -18,6 +18,7 @@ use std::time::Duration;
 
 mod example_binaries;
 mod s3_server;
+mod serving;
 
 use example_binaries::node_states;
 use s3_server::{S3, s3, unique};
@@ -409,4 +410,65 @@ fn a_bucket_that_denies_a_nodes_writes_fails_that_node_naming_it_and_the_url_wit
             .iter()
             .any(|uri| uri.contains("/trainer/")),
     );
+}
+
+/// Uploads `file` to `key` of the test bucket.
+fn upload(s3: &S3, file: &Path, key: &str) {
+    let done = s3.boto3(&format!(
+        "s3.upload_file({:?}, bucket, {key:?})\nprint(json.dumps(True))",
+        file.display().to_string()
+    ));
+    assert_eq!(done, serde_json::Value::Bool(true));
+}
+
+#[test]
+fn taxi_ingests_its_spans_from_a_bucket_and_serve_runs_a_span_uploaded_later() {
+    let Some(s3) = s3("inputs in a bucket") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = unique("trips");
+    let trips = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/chicago_taxi/data.csv");
+    upload(&s3, &trips, &format!("{prefix}/span-1/data.csv"));
+    let input = format!("s3://{}/{prefix}/span-{{SPAN}}/*.csv", s3.bucket);
+    let store = s3.store(dir.path());
+    let root = dir.path().join("artifacts").display().to_string();
+    let taxi = |arguments: &[&str]| {
+        let mut command = s3.example(dir.path(), "taxi", &root, &store);
+        command
+            .args(arguments)
+            .env("TAXI_DATA", &input)
+            .env("TAXI_DEBOUNCE", "1")
+            .env("TAXI_SERVING", dir.path().join("serving"));
+        command
+    };
+
+    // A run lists the bucket, fetches span 1 and ingests it; a second is served from the
+    // cache (the objects' keys, sizes and times are the fingerprint).
+    let (ok, first, stderr) = run_json(&mut taxi(&["run"]));
+    assert!(ok, "{stderr}");
+    assert_eq!(node_states(&first)["example_gen"], "complete");
+    let (ok, again, stderr) = run_json(&mut taxi(&["run"]));
+    assert!(ok, "{stderr}");
+    assert_eq!(node_states(&again)["example_gen"], "cached");
+
+    // `serve` watches the bucket: span 1 is its baseline; span 2, uploaded, runs.
+    let served = serving::serve(taxi(&["serve", "--bind", "127.0.0.1:0"]));
+    serving::wait_for("the data trigger's baseline", || {
+        serving::page(&served.url, "/schedules")
+            .contains("none: present when watching began")
+            .then_some(())
+    });
+    upload(&s3, &trips, &format!("{prefix}/span-2/data.csv"));
+    let (_, row) = serving::wait_for("the run of span 2", || {
+        serving::run_rows(&serving::page(&served.url, "/runs"))
+            .into_iter()
+            .find(|(run, row)| run == "new-data-example_gen-span-2" && row.contains("succeeded"))
+    });
+    assert!(row.contains("new data (example_gen)"), "{row}");
+    let node = serving::page(
+        &served.url,
+        "/runs/new-data-example_gen-span-2/nodes/example_gen",
+    );
+    assert!(node.contains("span 2 (1 file(s))"), "{node}");
 }

@@ -553,3 +553,47 @@ async fn a_data_trigger_on_a_node_that_watches_nothing_stops_the_scheduler_with_
     assert!(error.contains("data trigger new-data:tick"), "{error}");
     assert!(error.contains("ingests no outside data"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_span_claimed_by_a_scheduler_that_crashed_is_run_by_the_next_and_not_again() {
+    let setup = setup().await;
+    let data = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(data.path().join("span-7")).unwrap();
+    std::fs::write(data.path().join("span-7/a.csv"), "x\n7\n").unwrap();
+    let pipeline = watching(data.path());
+    // What a scheduler killed between claiming span 7 and recording its run leaves behind,
+    // after an earlier baseline.
+    for (key, run) in [("(no data)", Some("")), ("span-7", None)] {
+        setup
+            .store
+            .claim_trigger("arrivals", "new-data:ingest", key)
+            .await
+            .unwrap();
+        if let Some(run) = run {
+            setup
+                .store
+                .attach_run("arrivals", "new-data:ingest", key, run)
+                .await
+                .unwrap();
+        }
+    }
+    let events = schedule_until(&setup, &pipeline, |seen| !finished(seen).is_empty()).await;
+    assert!(
+        events.iter().any(|event| matches!(
+            event,
+            SchedulerEvent::Started { run_id, resumed: true, trigger, .. }
+                if run_id == "new-data-ingest-span-7" && trigger == "new-data:ingest"
+        )),
+        "{events:#?}"
+    );
+    assert_eq!(
+        finished(&events),
+        [("new-data-ingest-span-7".to_owned(), true)]
+    );
+    let fires = setup
+        .store
+        .trigger_fires("arrivals", Some("new-data:ingest"), 10)
+        .await
+        .unwrap();
+    assert_eq!(fires.len(), 2, "span 7 claimed once: {fires:#?}");
+}

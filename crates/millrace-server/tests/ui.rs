@@ -282,6 +282,10 @@ async fn a_run_page_shows_the_graph_timeline_and_nodes_and_a_node_page_its_error
         ingest.contains("Served from the cache"),
         "the second run reused ingest: {ingest}"
     );
+    assert!(
+        ingest.contains("first cell &lt;script&gt;"),
+        "the reused execution's summary, escaped: {ingest}"
+    );
     let ingest = page(&app, &format!("/runs/{good}/nodes/ingest")).await;
     assert!(
         ingest.contains("first cell &lt;script&gt;"),

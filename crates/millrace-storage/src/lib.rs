@@ -44,6 +44,7 @@
 
 pub mod connect;
 mod error;
+pub mod inputs;
 mod local_tree;
 pub mod location;
 pub mod manifest;

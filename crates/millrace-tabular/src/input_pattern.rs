@@ -189,10 +189,67 @@ fn matches(pattern: &Path) -> Result<Vec<Match>> {
 /// The files of `pattern` for the spans `selection` asks for, each span in its latest version.
 pub fn select_files(pattern: &Path, selection: SpanSelection) -> Result<SelectedFiles> {
     let text = pattern.to_string_lossy();
-    let found = matches(pattern)?;
+    select(matches(pattern)?, &text, selection)
+}
+
+/// The keys of an object store (`a/b/c.csv`, no leading `/`) that `pattern` (a key pattern of
+/// the same shape) selects for `selection`: [`select_files`] for a listing instead of a
+/// directory walk. Keys under a component that starts with `.` are not seen (an upload in
+/// progress, by convention), unless the pattern's component starts with `.` too.
+pub fn select_keys<'a>(
+    pattern: &str,
+    keys: impl IntoIterator<Item = &'a str>,
+    selection: SpanSelection,
+) -> Result<SelectedFiles> {
+    let parts: Vec<&str> = pattern.split('/').filter(|part| !part.is_empty()).collect();
+    let part_tokens: Vec<Vec<Token>> = parts.iter().map(|part| tokens(part)).collect();
+    let mut found = Vec::new();
+    for key in keys {
+        let names: Vec<&str> = key.split('/').filter(|name| !name.is_empty()).collect();
+        if names.len() != parts.len() {
+            continue;
+        }
+        let (mut span, mut version) = (None, None);
+        let matched = names
+            .iter()
+            .zip(&parts)
+            .zip(&part_tokens)
+            .all(|((name, part), tokens)| {
+                if name.starts_with('.') && !part.starts_with('.') {
+                    return false;
+                }
+                let chars: Vec<char> = name.chars().collect();
+                match_tokens(tokens, &chars, &mut span, &mut version)
+            });
+        if matched {
+            found.push(Match {
+                path: PathBuf::from(key),
+                span,
+                version,
+            });
+        }
+    }
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    select(found, pattern, selection)
+}
+
+/// The part of a key pattern before its first component with `*`, `?`, `{SPAN}` or
+/// `{VERSION}`: the prefix to list.
+pub fn literal_prefix(pattern: &str) -> String {
+    let literal: Vec<&str> = pattern
+        .split('/')
+        .filter(|part| !part.is_empty())
+        .take_while(|part| !is_pattern(part))
+        .collect();
+    literal.join("/")
+}
+
+/// The spans `selection` asks for among `found` (matches of `text`), each in its latest
+/// version.
+fn select(found: Vec<Match>, text: &str, selection: SpanSelection) -> Result<SelectedFiles> {
     if found.is_empty() {
         return Err(DataError::NoInputFiles {
-            pattern: text.into_owned(),
+            pattern: text.to_owned(),
             selection,
             spans_found: Vec::new(),
         });
@@ -213,7 +270,7 @@ pub fn select_files(pattern: &Path, selection: SpanSelection) -> Result<Selected
     };
     if wanted.is_empty() || !has_span && selection != SpanSelection::Latest && wanted != [0] {
         return Err(DataError::NoInputFiles {
-            pattern: text.into_owned(),
+            pattern: text.to_owned(),
             selection,
             spans_found: spans,
         });
@@ -248,6 +305,35 @@ mod tests {
         let path = root.join(relative);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, "x\n1\n").unwrap();
+    }
+
+    #[test]
+    fn keys_of_a_listing_are_selected_as_files_are() {
+        let keys = [
+            "data/trips/span-1/a.csv",
+            "data/trips/span-2/a.csv",
+            "data/trips/span-2/b.csv",
+            "data/trips/.span-3.part/a.csv",
+            "data/trips/span-4/nested/a.csv",
+            "data/other/span-9/a.csv",
+        ];
+        let pattern = "data/trips/span-{SPAN}/*.csv";
+        assert_eq!(literal_prefix(pattern), "data/trips");
+        let latest = select_keys(pattern, keys, SpanSelection::Latest).unwrap();
+        assert_eq!(latest.span, 2);
+        assert_eq!(
+            latest.files,
+            [
+                PathBuf::from("data/trips/span-2/a.csv"),
+                PathBuf::from("data/trips/span-2/b.csv")
+            ]
+        );
+        let all = select_keys(pattern, keys, SpanSelection::Range(0, 10)).unwrap();
+        assert_eq!(all.spans, [1, 2]);
+        assert!(matches!(
+            select_keys(pattern, ["elsewhere/x.csv"], SpanSelection::Latest),
+            Err(DataError::NoInputFiles { .. })
+        ));
     }
 
     #[test]

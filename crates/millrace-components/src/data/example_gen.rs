@@ -1,6 +1,8 @@
 //! CsvExampleGen and ImportExampleGen: the components that turn input files into an Examples
 //! artifact (Parquet per split). The ingestion itself is [`millrace_tabular::ingest`]; these
-//! components select the files of a span, ingest them, and record what they wrote.
+//! components select the files of a span, ingest them, and record what they wrote. An input in
+//! an object store (`s3://bucket/trips/span-{SPAN}/*.csv`) is listed and its selected objects
+//! fetched first.
 
 use std::path::Path;
 
@@ -12,6 +14,9 @@ use crate::data::FeatureType;
 use crate::data::csv::CsvOptions;
 use crate::data::examples_format::split_names_property;
 use crate::data::input_pattern::{SelectedFiles, SpanSelection, select_files};
+use crate::data::object_input::{
+    self, FetchedInputs, blocking, described, fetch_selected, object_input, select_objects,
+};
 use crate::data::parallel::default_threads;
 use crate::data::split::SplitConfig;
 use crate::{DataError, Result};
@@ -21,9 +26,48 @@ use crate::{DataError, Result};
 #[doc(no_inline)]
 pub use millrace_tabular::ingest::{IngestReport, ingest_csv, ingest_parquet};
 
+/// The files of `input` that `span` selects, as local files: the selection (paths, or keys for
+/// an object store) and the local copies, which live as long as the returned guard.
+async fn select_input(
+    input: &str,
+    span: SpanSelection,
+) -> Result<
+    (
+        SelectedFiles,
+        Vec<std::path::PathBuf>,
+        Option<FetchedInputs>,
+    ),
+    ComponentError,
+> {
+    match object_input(input) {
+        Some((bucket, pattern)) => {
+            let (selected, _) = select_objects(&bucket, &pattern, span).await?;
+            let fetched = fetch_selected(&bucket, &selected).await?;
+            let files = fetched.files.clone();
+            Ok((selected, files, Some(fetched)))
+        }
+        None => {
+            let selected = select_files(Path::new(input), span)?;
+            let files = selected.files.clone();
+            Ok((selected, files, None))
+        }
+    }
+}
+
 /// The fingerprint of the files a pattern selects now: their paths, sizes and modification
 /// times, with the span and version — what a re-run must see unchanged to be served from cache.
 fn input_fingerprint(input: &str, span: SpanSelection) -> Result<Option<String>, ComponentError> {
+    if let Some((bucket, pattern)) = object_input(input) {
+        let (selected, listing) = blocking(select_objects(&bucket, &pattern, span))??;
+        let described = serde_json::json!({
+            "span": selected.span,
+            "version": selected.version,
+            "objects": described(&selected, &listing),
+        });
+        return Ok(Some(
+            millrace_core::Fingerprint::of_value(&described).to_hex(),
+        ));
+    }
     let selected = select_files(Path::new(input), span)?;
     let mut files = Vec::with_capacity(selected.files.len());
     for file in &selected.files {
@@ -53,6 +97,9 @@ fn input_fingerprint(input: &str, span: SpanSelection) -> Result<Option<String>,
 /// `span-3/v2`; for a pattern without `{SPAN}`, `files-` and the fingerprint of the files, so
 /// that changed files are new data), file count, size and latest modification.
 fn watched_input(input: &str) -> Result<Option<WatchedInput>, ComponentError> {
+    if let Some((bucket, pattern)) = object_input(input) {
+        return object_input::watched(input, &bucket, &pattern).map(Some);
+    }
     let selected = match select_files(Path::new(input), SpanSelection::Latest) {
         Ok(selected) => selected,
         Err(DataError::NoInputFiles { .. }) => {
@@ -201,9 +248,9 @@ impl Component for CsvExampleGen {
 impl Execute for CsvExampleGen {
     async fn execute(&self, context: &mut ExecutionContext) -> Result<(), ComponentError> {
         let examples = context.output::<Examples>("examples")?;
-        let selected = select_files(Path::new(&self.input), self.span)?;
+        let (selected, files, _fetched) = select_input(&self.input, self.span).await?;
         let report = ingest_csv(
-            &selected.files,
+            &files,
             &self.csv,
             &self.split,
             examples.uri(),
@@ -267,13 +314,8 @@ impl Component for ImportExampleGen {
 impl Execute for ImportExampleGen {
     async fn execute(&self, context: &mut ExecutionContext) -> Result<(), ComponentError> {
         let examples = context.output::<Examples>("examples")?;
-        let selected = select_files(Path::new(&self.input), self.span)?;
-        let report = ingest_parquet(
-            &selected.files,
-            &self.split,
-            examples.uri(),
-            default_threads(),
-        )?;
+        let (selected, files, _fetched) = select_input(&self.input, self.span).await?;
+        let report = ingest_parquet(&files, &self.split, examples.uri(), default_threads())?;
         record_examples(&examples, &selected, &report, context)
     }
 

@@ -1,6 +1,7 @@
 //! The data components, and the formats they share (from [`millrace_tabular`]).
 
 pub mod example_gen;
+mod object_input;
 pub mod schema;
 pub mod statistics;
 pub mod transform;

@@ -163,16 +163,22 @@ impl NodeLauncher<'_> {
             }
         }
         let reused = hit.execution.id.unwrap_or_default();
+        // The cached execution's summary says what the reused outputs are; it is recorded on
+        // the cached execution too, so the run's history shows it.
+        let summary = match hit.execution.custom_properties.get(properties::SUMMARY) {
+            Some(Value::String(summary)) => Some(summary.clone()),
+            _ => None,
+        };
         let [cache_key, cache_components] = key.recorded();
-        let execution = self.execution(
-            node,
-            ExecutionState::Cached,
-            &[
-                cache_key,
-                cache_components,
-                (properties::CACHED_EXECUTION_ID, Value::Int(reused)),
-            ],
-        )?;
+        let mut recorded = vec![
+            cache_key,
+            cache_components,
+            (properties::CACHED_EXECUTION_ID, Value::Int(reused)),
+        ];
+        if let Some(summary) = &summary {
+            recorded.push((properties::SUMMARY, Value::String(summary.clone())));
+        }
+        let execution = self.execution(node, ExecutionState::Cached, &recorded)?;
         let id = self.record_links(node, execution, inputs, &outputs).await?;
         // The reused execution's metrics are this run's too: a cached node compares like one
         // that ran.
@@ -191,11 +197,6 @@ impl NodeLauncher<'_> {
             .collect();
         crate::tracking::carry_metrics_to_pipeline_run(self.store, self.record, &node.id, &metrics)
             .await;
-        // The cached execution's summary says what the reused outputs are.
-        let summary = match hit.execution.custom_properties.get(properties::SUMMARY) {
-            Some(Value::String(summary)) => Some(summary.clone()),
-            _ => None,
-        };
         Ok(Some(Self::outcome(
             node,
             NodeState::Cached,
