@@ -189,7 +189,7 @@ fn matches(pattern: &Path) -> Result<Vec<Match>> {
 /// The files of `pattern` for the spans `selection` asks for, each span in its latest version.
 pub fn select_files(pattern: &Path, selection: SpanSelection) -> Result<SelectedFiles> {
     let text = pattern.to_string_lossy();
-    select(matches(pattern)?, &text, selection)
+    select(&matches(pattern)?, &text, selection)
 }
 
 /// The keys of an object store (`a/b/c.csv`, no leading `/`) that `pattern` (a key pattern of
@@ -230,7 +230,7 @@ pub fn select_keys<'a>(
         }
     }
     found.sort_by(|a, b| a.path.cmp(&b.path));
-    select(found, pattern, selection)
+    select(&found, pattern, selection)
 }
 
 /// The part of a key pattern before its first component with `*`, `?`, `{SPAN}` or
@@ -246,7 +246,7 @@ pub fn literal_prefix(pattern: &str) -> String {
 
 /// The spans `selection` asks for among `found` (matches of `text`), each in its latest
 /// version.
-fn select(found: Vec<Match>, text: &str, selection: SpanSelection) -> Result<SelectedFiles> {
+fn select(found: &[Match], text: &str, selection: SpanSelection) -> Result<SelectedFiles> {
     if found.is_empty() {
         return Err(DataError::NoInputFiles {
             pattern: text.to_owned(),
