@@ -102,7 +102,8 @@ impl StorageError {
              GOOGLE_APPLICATION_CREDENTIALS, AZURE_STORAGE_ACCOUNT_KEY, or the machine's role)"
         } else if lower.contains("accessdenied")
             || lower.contains("forbidden")
-            || lower.contains("403")
+            // The status, not any "403" (a port such as 40325 in the request's URL).
+            || lower.contains("code: 403")
         {
             " (the credentials are not allowed to do this: check the bucket's policy)"
         } else if lower.contains("nosuchbucket")
@@ -150,4 +151,34 @@ fn is_write(operation: &str) -> bool {
     operation.starts_with("writing")
         || operation.starts_with("uploading")
         || operation.starts_with("starting the upload")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StorageError;
+
+    fn hint_of(error: &object_store::Error, operation: &'static str) -> String {
+        match StorageError::object(operation, "gs://no-such-bucket/root", error) {
+            StorageError::Object { hint, .. } => hint,
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn a_port_with_403_in_it_is_not_read_as_a_forbidden_status() {
+        let missing = object_store::Error::NotFound {
+            path: "root/.millrace-probe".to_owned(),
+            source: "Error performing PUT http://127.0.0.1:40325/no-such-bucket/root in 1.6ms - Server returned non-2xx status code: 404 Not Found".into(),
+        };
+        assert!(
+            hint_of(&missing, "writing").contains("does not exist"),
+            "{}",
+            hint_of(&missing, "writing")
+        );
+        let forbidden = object_store::Error::Generic {
+            store: "S3",
+            source: "Server returned non-2xx status code: 403 Forbidden".into(),
+        };
+        assert!(hint_of(&forbidden, "writing").contains("not allowed"));
+    }
 }

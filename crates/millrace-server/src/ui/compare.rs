@@ -108,12 +108,15 @@ pub(crate) async fn page(
     ))
 }
 
-/// Whether lower is better for a metric, judged by its name.
+/// Whether lower is better for a metric, judged by its name: losses, errors, times.
 fn lower_is_better(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    ["loss", "error", "rmse", "mae", "mse", "mape", "logloss"]
-        .iter()
-        .any(|word| key.contains(word))
+    [
+        "loss", "error", "rmse", "mae", "mse", "mape", "logloss", "latency", "seconds", "_ms",
+        "duration",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
 }
 
 fn best_index(row: &ComparedRow<f64>) -> Option<usize> {
