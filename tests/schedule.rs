@@ -6,11 +6,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
 mod example_binaries;
+mod serving;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use example_binaries::{example_in, text_of};
@@ -105,40 +104,17 @@ fn status_pause_resume_and_backfill_from_the_command_line() {
     assert!(stderr.contains("empty"), "{stderr}");
 }
 
-/// A `serve` process, killed when dropped (a failing test leaves none behind).
-struct Serving(Child);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `serve` in `dir` on a clock a day per second fast; returns it once it serves. Its runs
-/// count `flaky`'s attempts in `dir/attempts`: the first attempt of all fails and is retried
-/// a second later, so the first scheduled run is in progress for a second at least.
-fn serve(dir: &Path) -> Serving {
+/// `serve` in `dir` on a clock a day per second fast; returns it once it serves (dropping it
+/// kills it with SIGKILL). Its runs count `flaky`'s attempts in `dir/attempts`: the first
+/// attempt of all fails and is retried a second later, so the first scheduled run is in
+/// progress for a second at least.
+fn serve(dir: &Path) -> serving::Serving {
     let attempts = format!("attempts_dir={}", dir.join("attempts").display());
-    let mut child = example_in(dir, "conformance")
+    let mut command = example_in(dir, "conformance");
+    command
         .args(["serve", "--bind", "127.0.0.1:0", "--param", &attempts])
-        .env("MILLRACE_CLOCK_SPEED", "86400")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    assert!(
-        lines
-            .by_ref()
-            .map_while(Result::ok)
-            .any(|line| line.starts_with("scheduling")),
-        "serve did not say it schedules"
-    );
-    // Keep reading what it says, so that it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Serving(child)
+        .env("MILLRACE_CLOCK_SPEED", "86400");
+    serving::serve(command)
 }
 
 /// Polls `schedule status` until `done` holds (a liveness guard ends a hung scheduler, not a

@@ -123,15 +123,9 @@ fn watched_input(input: &str) -> Result<Option<WatchedInput>, ComponentError> {
             });
         modified_ms = modified_ms.max(modified);
     }
-    let key = if input.contains("{SPAN}") {
-        match selected.version {
-            Some(version) => format!("span-{}/v{version}", selected.span),
-            None => format!("span-{}", selected.span),
-        }
-    } else {
-        let fingerprint = input_fingerprint(input, SpanSelection::Latest)?.unwrap_or_default();
-        format!("files-{}", &fingerprint[..fingerprint.len().min(16)])
-    };
+    let key = span_key(input, &selected, || {
+        Ok(input_fingerprint(input, SpanSelection::Latest)?.unwrap_or_default())
+    })?;
     Ok(Some(WatchedInput {
         pattern: input.to_owned(),
         latest: Some(DataSpan {
@@ -141,6 +135,27 @@ fn watched_input(input: &str) -> Result<Option<WatchedInput>, ComponentError> {
             modified_ms,
         }),
     }))
+}
+
+/// The key a data trigger knows the newest span of `pattern` by: `span-3`, `span-3/v2`; for a
+/// pattern without `{SPAN}`, `files-` and the start of `fingerprint()` of the files, so that
+/// changed files are new data.
+pub(crate) fn span_key(
+    pattern: &str,
+    selected: &SelectedFiles,
+    fingerprint: impl FnOnce() -> Result<String, ComponentError>,
+) -> Result<String, ComponentError> {
+    if !pattern.contains("{SPAN}") {
+        let fingerprint = fingerprint()?;
+        return Ok(format!(
+            "files-{}",
+            &fingerprint[..fingerprint.len().min(16)]
+        ));
+    }
+    Ok(match selected.version {
+        Some(version) => format!("span-{}/v{version}", selected.span),
+        None => format!("span-{}", selected.span),
+    })
 }
 
 /// Records what an ingestion produced on the Examples output.

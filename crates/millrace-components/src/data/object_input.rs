@@ -16,6 +16,7 @@ use millrace_core::{ComponentError, DataSpan, WatchedInput};
 use millrace_storage::inputs::{ObjectEntry, fetch_object, list_objects};
 use millrace_storage::{Location, ObjectLocation};
 
+use crate::data::example_gen::span_key;
 use crate::data::input_pattern::{SelectedFiles, SpanSelection, literal_prefix, select_keys};
 
 /// The bucket and the key pattern of an object-store input, or `None` for a local one.
@@ -120,19 +121,10 @@ pub(crate) fn watched(
                     listing.iter().find(|object| object.key == key)
                 })
                 .collect();
-            let key = match selected.version {
-                Some(version) if pattern.contains("{SPAN}") => {
-                    format!("span-{}/v{version}", selected.span)
-                }
-                _ if pattern.contains("{SPAN}") => format!("span-{}", selected.span),
-                _ => {
-                    let described = described(&selected, &listing);
-                    let fingerprint =
-                        millrace_core::Fingerprint::of_value(&serde_json::json!(described))
-                            .to_hex();
-                    format!("files-{}", &fingerprint[..fingerprint.len().min(16)])
-                }
-            };
+            let key = span_key(pattern, &selected, || {
+                let described = described(&selected, &listing);
+                Ok(millrace_core::Fingerprint::of_value(&serde_json::json!(described)).to_hex())
+            })?;
             Some(DataSpan {
                 key,
                 files: objects.len(),
