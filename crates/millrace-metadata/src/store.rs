@@ -200,6 +200,19 @@ pub trait MetadataStore:
     /// Writes an execution with its artifacts, events and contexts in one transaction.
     async fn put_execution(&self, request: &PutExecution) -> Result<PutExecutionResult>;
 
+    /// Writes many executions, each with its artifacts, events and contexts, in one
+    /// transaction: all of them or none. They are written in order, so a later request may
+    /// update what an earlier one created (its execution, its artifacts, a context it made).
+    /// The results are in request order.
+    ///
+    /// One durable commit costs far more than the rows it writes (see `docs/benchmarks.md`):
+    /// writers that have several executions to record at once — a runner whose parallel nodes
+    /// finish together, an importer — pay it once.
+    async fn put_executions_with_events(
+        &self,
+        requests: &[PutExecution],
+    ) -> Result<Vec<PutExecutionResult>>;
+
     /// Artifacts matching a query.
     async fn get_artifacts(&self, query: &NodeQuery) -> Result<Vec<Artifact>>;
 

@@ -35,6 +35,8 @@ conformance!(
     put_execution_writes_everything_in_one_transaction,
     put_execution_names_outputs_after_the_new_execution,
     a_failed_put_execution_writes_nothing,
+    a_batch_of_executions_is_written_in_order_in_one_transaction,
+    a_batch_with_one_bad_execution_writes_nothing,
     queries_filter_order_and_page,
     lineage_follows_events_within_the_hop_limit,
     the_cache_lookup_finds_the_newest_complete_execution_with_live_outputs,
@@ -668,6 +670,120 @@ async fn a_failed_put_execution_writes_nothing(store: Store, _dir: &tempfile::Te
     assert!(
         store
             .get_events(&EventQuery::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn a_batch_of_executions_is_written_in_order_in_one_transaction(
+    store: Store,
+    _dir: &tempfile::TempDir,
+) {
+    let types = run_types(&store).await;
+    let input = store
+        .put_artifacts(&[examples(types.0, "/in", 1)])
+        .await
+        .unwrap()[0];
+    let mut first = run_request(types, input, "run-1", "/out/1");
+    first.execution.last_known_state = ExecutionState::Running;
+    first.artifacts[1].artifact.state = ArtifactState::Pending;
+    let written = store
+        .put_executions_with_events(&[first.clone()])
+        .await
+        .unwrap();
+    let (execution, output) = (written[0].execution_id, written[0].artifact_ids[1]);
+
+    // One batch: the first execution completes (its output goes LIVE), a second starts
+    // reading that output, and a third in another run is new — as a runner's publish and its
+    // successors' starts.
+    let mut complete = first;
+    complete.execution.id = Some(execution);
+    complete.execution.last_known_state = ExecutionState::Complete;
+    complete.artifacts.truncate(1);
+    complete.artifacts.push(ArtifactAndEvent {
+        artifact: Artifact {
+            id: Some(output),
+            state: ArtifactState::Live,
+            ..examples(types.0, "/out/1", 2)
+        },
+        event: None,
+    });
+    let mut reader = run_request(types, output, "run-1", "/out/2");
+    reader.execution.last_known_state = ExecutionState::Running;
+    let other_run = run_request(types, input, "run-2", "/out/3");
+    let results = store
+        .put_executions_with_events(&[complete, reader, other_run])
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 3, "one result a request, in order");
+    assert_eq!(results[0].execution_id, execution);
+    assert_eq!(
+        results[1].artifact_ids[0], output,
+        "the reader's input is the output the batch made LIVE"
+    );
+    assert_eq!(
+        results[1].context_ids[0], results[0].context_ids[0],
+        "requests of one run share its context"
+    );
+    assert_ne!(results[2].context_ids[0], results[0].context_ids[0]);
+    let live = store
+        .get_artifacts(&NodeQuery::all().ids([output]))
+        .await
+        .unwrap();
+    assert_eq!(live[0].state, ArtifactState::Live);
+    let in_run = store
+        .get_executions(&NodeQuery::all().in_context(results[0].context_ids[0]))
+        .await
+        .unwrap();
+    let states: Vec<ExecutionState> = in_run.iter().map(|e| e.last_known_state).collect();
+    assert_eq!(
+        states,
+        [ExecutionState::Complete, ExecutionState::Running],
+        "the update and the new execution, in the run's context"
+    );
+    assert!(
+        store
+            .put_executions_with_events(&[])
+            .await
+            .unwrap()
+            .is_empty(),
+        "an empty batch writes nothing and succeeds"
+    );
+}
+
+async fn a_batch_with_one_bad_execution_writes_nothing(store: Store, _dir: &tempfile::TempDir) {
+    let types = run_types(&store).await;
+    let input = store
+        .put_artifacts(&[examples(types.0, "/in", 1)])
+        .await
+        .unwrap()[0];
+    let good = run_request(types, input, "run-1", "/out/1");
+    let mut bad = run_request(types, input, "run-2", "/out/2");
+    bad.artifacts[1]
+        .artifact
+        .properties
+        .insert("span".into(), Value::Double(2.0));
+    let error = store
+        .put_executions_with_events(&[good, bad])
+        .await
+        .expect_err("a property of the wrong type fails the batch");
+    assert!(error.to_string().contains("span"), "{error}");
+    assert!(
+        store
+            .get_executions(&NodeQuery::all())
+            .await
+            .unwrap()
+            .is_empty(),
+        "not even the good request is written"
+    );
+    assert_eq!(
+        store.get_artifacts(&NodeQuery::all()).await.unwrap().len(),
+        1
+    );
+    assert!(
+        store
+            .get_contexts(&NodeQuery::all())
             .await
             .unwrap()
             .is_empty()

@@ -161,6 +161,21 @@ impl<B: Backend> MetadataStore for SqlStore<B> {
         .await
     }
 
+    async fn put_executions_with_events(
+        &self,
+        requests: &[PutExecution],
+    ) -> Result<Vec<PutExecutionResult>> {
+        let requests = requests.to_vec();
+        self.run(true, move |tx| {
+            let now = ops::now_ms();
+            requests
+                .iter()
+                .map(|request| ops::put_execution(tx, request, now))
+                .collect()
+        })
+        .await
+    }
+
     async fn get_artifacts(&self, query: &NodeQuery) -> Result<Vec<Artifact>> {
         let query = query.clone();
         self.run(false, move |tx| ops::get_artifacts(tx, &query))
