@@ -71,9 +71,12 @@ async fn main() {
         let summary = runner.run(&pipeline, BTreeMap::new()).await.unwrap();
         let seconds = started.elapsed().as_secs_f64();
         assert!(summary.succeeded);
+        let counts = runner.commit_counts();
         println!(
-            "{{\"system\": \"millrace\", \"shape\": \"{shape}\", \"nodes\": {nodes}, \"seconds\": {seconds:.3}, \"per_node_ms\": {:.3}}}",
-            seconds * 1000.0 / nodes as f64
+            "{{\"system\": \"millrace\", \"shape\": \"{shape}\", \"nodes\": {nodes}, \"seconds\": {seconds:.3}, \"per_node_ms\": {:.3}, \"commits\": {}, \"records\": {}}}",
+            seconds * 1000.0 / nodes as f64,
+            counts.commits,
+            counts.requests
         );
     }
 }

@@ -7,6 +7,13 @@ pub enum RunnerError {
     /// The metadata store failed.
     #[error(transparent)]
     Metadata(#[from] millrace_metadata::MetadataError),
+    /// A write failed because the transaction it shared with other writes failed (see
+    /// [`GroupCommit`](crate::group_commit::GroupCommit)).
+    #[error("the transaction this write shared with others failed: {message}")]
+    SharedCommit {
+        /// Why the transaction failed.
+        message: String,
+    },
     /// The pipeline cannot be used as asked (unknown node, bad parameter).
     #[error(transparent)]
     Pipeline(#[from] millrace_core::Error),

@@ -39,6 +39,7 @@ pub mod dispatch;
 mod error;
 pub mod executor;
 pub mod garbage;
+pub mod group_commit;
 pub mod history;
 pub mod launcher;
 pub mod layout;
@@ -56,6 +57,7 @@ pub use compare::{ComparedRow, ComparedRun, RunComparison, compare_runs};
 pub use dispatch::{NodeDispatcher, NodeTask, TaskEnd};
 pub use error::{Result, RunnerError};
 pub use garbage::{GarbageCollection, collect_garbage};
+pub use group_commit::{CommitCounts, GroupCommit, Hold};
 pub use history::{
     Attempt, CacheExplanation, CacheVerdict, NodeHistory, NotCachedReason, RunDetails, RunHistory,
     RunListing, RunPage,

@@ -19,6 +19,8 @@ use millrace_storage::ArtifactStorage;
 
 use crate::dispatch::{NodeDispatcher, launch_dispatched};
 use crate::error::{Result, RunnerError};
+use crate::group_commit::{CommitCounts, GroupCommit, Hold};
+use crate::launcher::batching::{Batching, Finishing, RunOutputs};
 use crate::launcher::{NodeLauncher, NodeOutcome};
 use crate::properties;
 use crate::record::{RunRecord, new_run_id};
@@ -83,6 +85,9 @@ pub struct LocalRunner {
     experiment: Option<String>,
     tracking_uri: Option<String>,
     cancellations: Option<crate::Cancellations>,
+    /// Every run of this runner (and of its clones) writes through one commit queue, so that
+    /// records arriving together share a transaction.
+    group: GroupCommit,
 }
 
 /// What to do with a node whose upstream nodes have all finished.
@@ -134,6 +139,7 @@ impl LocalRunner {
     /// directory or an object store (`ArtifactStorage::open("s3://bucket/prefix")`).
     pub fn with_storage(store: Arc<dyn MetadataStore>, storage: ArtifactStorage) -> Self {
         LocalRunner {
+            group: GroupCommit::new(Arc::clone(&store)),
             store,
             storage,
             parallelism: std::thread::available_parallelism().map_or(2, usize::from),
@@ -180,6 +186,12 @@ impl LocalRunner {
     pub fn events(mut self, sender: tokio::sync::mpsc::UnboundedSender<RunEvent>) -> Self {
         self.events = Some(sender);
         self
+    }
+
+    /// How many transactions this runner's execution records took so far, and how many
+    /// records they held (see [`GroupCommit`]).
+    pub fn commit_counts(&self) -> CommitCounts {
+        self.group.counts()
     }
 
     fn report(&self, event: RunEvent) {
@@ -324,6 +336,17 @@ impl LocalRunner {
         let mut running: JoinSet<(String, Result<NodeOutcome>)> = JoinSet::new();
         let mut tasks: HashMap<tokio::task::Id, String> = HashMap::new();
         let mut started_nodes: std::collections::HashSet<String> = done.keys().cloned().collect();
+        // Tasks whose outputs are in place and whose record is queued: they count as done for
+        // starting their successors, whose starts then join the record's transaction.
+        let mut finishing: HashMap<String, NodeOutcome> = HashMap::new();
+        // The holds of those announcements, released once their successors have started.
+        let mut announced: Vec<Hold> = Vec::new();
+        let (announce, mut announcements) = tokio::sync::mpsc::unbounded_channel::<Finishing>();
+        let batching = Batching {
+            group: self.group.clone(),
+            outputs: RunOutputs::default(),
+            finishing: announce,
+        };
         let mut stopping = false;
         let mut interrupted = false;
         let registration = self
@@ -349,13 +372,15 @@ impl LocalRunner {
             while progressed {
                 progressed = false;
                 for id in &order {
-                    if started_nodes.contains(id) || running.len() >= self.parallelism {
+                    let executing = running.len().saturating_sub(finishing.len());
+                    if started_nodes.contains(id) || executing >= self.parallelism {
                         continue;
                     }
                     let Some(ups) = upstream.get(id.as_str()) else {
                         continue;
                     };
-                    if !ups.iter().all(|up| done.contains_key(up)) {
+                    let ended = |up: &String| done.get(up).or_else(|| finishing.get(up));
+                    if !ups.iter().all(|up| ended(up).is_some()) {
                         continue;
                     }
                     let is_exit_handler = exit_handler.as_deref() == Some(id.as_str());
@@ -370,7 +395,7 @@ impl LocalRunner {
                         node.options.trigger_rule
                     };
                     let upstream_outcomes: Vec<&NodeOutcome> =
-                        ups.iter().filter_map(|up| done.get(up)).collect();
+                        ups.iter().filter_map(ended).collect();
                     let decision = if (stopping || interrupted) && !is_exit_handler {
                         Decision::NotRun(
                             NodeState::Canceled,
@@ -410,6 +435,11 @@ impl LocalRunner {
                                 .dispatcher
                                 .clone()
                                 .filter(|_| matches!(node.task, TaskSpec::Component { .. }));
+                            // Nodes launched here write through the group commit, which waits
+                            // for their first record from now on.
+                            let batched = dispatcher
+                                .is_none()
+                                .then(|| (batching.clone(), self.group.hold()));
                             let task = running.spawn(async move {
                                 let started = Instant::now();
                                 let outcome = match dispatcher {
@@ -433,10 +463,15 @@ impl LocalRunner {
                                         .await
                                     }
                                     None => {
-                                        NodeLauncher::new(&*store, &pipeline, &record, &root)
-                                            .tracking_uri(tracking_uri)
-                                            .launch(&id)
-                                            .await
+                                        let launcher =
+                                            NodeLauncher::new(&*store, &pipeline, &record, &root)
+                                                .tracking_uri(tracking_uri);
+                                        match batched {
+                                            Some((batching, hold)) => {
+                                                launcher.batching(batching, hold).launch(&id).await
+                                            }
+                                            None => launcher.launch(&id).await,
+                                        }
                                     }
                                 };
                                 let outcome = outcome.map(|outcome| NodeOutcome {
@@ -451,16 +486,35 @@ impl LocalRunner {
                     }
                 }
             }
+            // Every node the announced tasks unblocked has started and holds the transaction
+            // open itself: the announcements' records may commit.
+            announced.clear();
             if running.is_empty() {
                 break;
             }
             tokio::select! {
+                Some(first) = announcements.recv() => {
+                    let mut next = Some(first);
+                    while let Some(Finishing { task, state, hold }) = next {
+                        finishing.insert(task.clone(), NodeOutcome {
+                            node: task,
+                            state,
+                            attempts: 1,
+                            execution_id: None,
+                            message: None,
+                            duration_ms: 0,
+                        });
+                        announced.push(hold);
+                        next = announcements.try_recv().ok();
+                    }
+                }
                 joined = running.join_next_with_id() => {
                     let Some(joined) = joined else { break };
                     let (_, (id, outcome)) = joined.map_err(|error| RunnerError::TaskFailed {
                         node: tasks.get(&error.id()).cloned().unwrap_or_default(),
                         message: error.to_string(),
                     })?;
+                    finishing.remove(&id);
                     let outcome = outcome?;
                     tracing::info!(node = %id, state = ?outcome.state, "finished");
                     if outcome.state == NodeState::Failed && !self.keep_going {
@@ -475,6 +529,13 @@ impl LocalRunner {
                     interrupted = true;
                     running.abort_all();
                     while running.join_next().await.is_some() {}
+                    // What the aborted nodes queued commits before their executions are
+                    // recovered, so that none is left RUNNING behind the recovery.
+                    announced.clear();
+                    while let Ok(Finishing { hold, .. }) = announcements.try_recv() {
+                        drop(hold);
+                    }
+                    self.group.flush().await;
                     if let Some(dispatcher) = &self.dispatcher {
                         dispatcher.cancel_all().await?;
                     }

@@ -66,7 +66,11 @@ impl NodeLauncher<'_> {
         } else {
             0
         };
-        // Inputs on an object store are fetched once, for every attempt.
+        // Inputs on an object store are fetched once, for every attempt; the download may take
+        // long, so the run's other records do not wait for this node's start meanwhile.
+        if self.layout.storage().local_root().is_none() {
+            self.release_hold();
+        }
         let local_inputs = match self.materialise_inputs(inputs).await {
             Ok(local) => local,
             Err(message) => return self.record_failure(node, inputs, message).await,
@@ -317,6 +321,9 @@ impl NodeLauncher<'_> {
             artifacts.push(ArtifactAndEvent {
                 artifact: Artifact {
                     type_id: self.record.artifact_type(&spec.artifact_type)?,
+                    // Not written (the store knows it from the type id), but readers of the
+                    // run's outputs in memory need it, as readers of the store get it.
+                    type_name: Some(spec.artifact_type.clone()),
                     uri: Some(template),
                     state: ArtifactState::Pending,
                     ..Artifact::default()
@@ -325,8 +332,7 @@ impl NodeLauncher<'_> {
             });
         }
         let written = self
-            .store
-            .put_execution(&PutExecution {
+            .put(PutExecution {
                 execution: execution.clone(),
                 artifacts: artifacts.clone(),
                 contexts: self.record.contexts(&node.id),
@@ -427,13 +433,30 @@ impl NodeLauncher<'_> {
         if node.options.cache {
             contexts.push(self.record.cache_context(cache_key));
         }
-        self.store
-            .put_execution(&PutExecution {
+        // The outputs are in place and LIVE in the record about to be queued: the nodes that
+        // read them may start, their starts joining this transaction.
+        let outputs = artifacts
+            .iter()
+            .filter_map(|item| match &item.event {
+                Some((_, path)) => match path.first() {
+                    Some(PathStep::Key(name)) => Some((name.clone(), vec![item.artifact.clone()])),
+                    _ => None,
+                },
+                None => None,
+            })
+            .collect();
+        self.announce(&node.id, NodeState::Complete, outputs);
+        let published = self
+            .put(PutExecution {
                 execution: complete,
                 artifacts,
                 contexts,
             })
-            .await
+            .await;
+        if published.is_err() {
+            self.retract(&node.id);
+        }
+        published
             .map(|_| produced.summary)
             .map_err(|error| format!("publishing the outputs failed: {error}"))
     }
@@ -465,13 +488,12 @@ impl NodeLauncher<'_> {
                 event: None,
             })
             .collect();
-        self.store
-            .put_execution(&PutExecution {
-                execution: failed,
-                artifacts: abandoned,
-                contexts: Vec::new(),
-            })
-            .await?;
+        self.put(PutExecution {
+            execution: failed,
+            artifacts: abandoned,
+            contexts: Vec::new(),
+        })
+        .await?;
         Ok(())
     }
 }

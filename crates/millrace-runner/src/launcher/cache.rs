@@ -179,7 +179,12 @@ impl NodeLauncher<'_> {
             recorded.push((properties::SUMMARY, Value::String(summary.clone())));
         }
         let execution = self.execution(node, ExecutionState::Cached, &recorded)?;
-        let id = self.record_links(node, execution, inputs, &outputs).await?;
+        self.announce(&node.id, NodeState::Cached, outputs.clone());
+        let id = self.record_links(node, execution, inputs, &outputs).await;
+        if id.is_err() {
+            self.retract(&node.id);
+        }
+        let id = id?;
         // The reused execution's metrics are this run's too: a cached node compares like one
         // that ran.
         let metrics: BTreeMap<String, f64> = hit

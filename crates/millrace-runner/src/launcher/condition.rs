@@ -14,7 +14,6 @@ use serde_json::Value as Json;
 use super::NodeLauncher;
 use crate::error::Result;
 use crate::launcher::NodeOutcome;
-use crate::resolve;
 use crate::state::NodeState;
 
 impl NodeLauncher<'_> {
@@ -65,7 +64,7 @@ impl NodeLauncher<'_> {
                 property,
                 custom,
             } => {
-                let artifacts = resolve::channel_in_run(self.store, self.record, channel).await?;
+                let artifacts = self.channel_in_run(channel).await?;
                 artifacts.first().and_then(|artifact| {
                     let map = if *custom {
                         &artifact.custom_properties

@@ -12,7 +12,6 @@ use millrace_metadata::Artifact;
 use super::NodeLauncher;
 use crate::error::Result;
 use crate::launcher::NodeOutcome;
-use crate::resolve;
 
 /// The artifacts of each input, by input name.
 pub(super) type Inputs = BTreeMap<String, Vec<Artifact>>;
@@ -25,8 +24,7 @@ impl NodeLauncher<'_> {
     ) -> Result<std::result::Result<Inputs, NodeOutcome>> {
         let mut inputs = Inputs::new();
         for (name, input) in &node.inputs {
-            let artifacts =
-                resolve::channel_in_run(self.store, self.record, &input.channel).await?;
+            let artifacts = self.channel_in_run(&input.channel).await?;
             inputs.insert(name.clone(), artifacts);
         }
         let registration = match &node.task {

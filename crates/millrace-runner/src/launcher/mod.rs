@@ -20,6 +20,7 @@
 //! register an external URI.
 
 mod attempt;
+pub(crate) mod batching;
 mod cache;
 mod condition;
 mod importer_node;
@@ -75,6 +76,10 @@ pub struct NodeLauncher<'a> {
     layout: Layout,
     retries_here: bool,
     tracking_uri: Option<String>,
+    /// Under the local runner: the run's group commit and outputs (see `batching.rs`).
+    batching: Option<batching::Batching>,
+    /// Keeps the group commit waiting for this launcher's first write.
+    hold: std::sync::Mutex<Option<crate::group_commit::Hold>>,
 }
 
 impl<'a> NodeLauncher<'a> {
@@ -92,7 +97,22 @@ impl<'a> NodeLauncher<'a> {
             layout: Layout::new(storage, pipeline.name()),
             retries_here: true,
             tracking_uri: None,
+            batching: None,
+            hold: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Writes through the local runner's group commit and reads inputs from its run's
+    /// outputs; `hold` keeps the commit waiting for this launcher's first write (see
+    /// `batching.rs`).
+    pub(crate) fn batching(
+        mut self,
+        batching: batching::Batching,
+        hold: crate::group_commit::Hold,
+    ) -> Self {
+        self.batching = Some(batching);
+        self.hold = std::sync::Mutex::new(Some(hold));
+        self
     }
 
     /// The MLflow-compatible tracking server command nodes log into (`MLFLOW_TRACKING_URI`,
@@ -283,8 +303,7 @@ impl<'a> NodeLauncher<'a> {
         let mut artifacts = events(EventType::Input, inputs);
         artifacts.extend(events(EventType::Output, outputs));
         Ok(self
-            .store
-            .put_execution(&PutExecution {
+            .put(PutExecution {
                 execution,
                 artifacts,
                 contexts: self.record.contexts(&node.id),

@@ -21,7 +21,6 @@ use super::inputs::Inputs;
 use crate::error::{Result, RunnerError};
 use crate::launcher::NodeOutcome;
 use crate::properties;
-use crate::resolve;
 
 /// The execution properties that say what an execution does of a sharded node.
 pub(super) fn shard_properties(role: ShardRole) -> Vec<(&'static str, Value)> {
@@ -74,7 +73,7 @@ impl NodeLauncher<'_> {
                     node: shard_task_id(&node.id, index),
                     output: output.clone(),
                 };
-                let mut found = resolve::channel_in_run(self.store, self.record, &channel).await?;
+                let mut found = self.channel_in_run(&channel).await?;
                 if found.len() != 1 {
                     let message = format!(
                         "shard {index} of {count} has no output `{output}` in this run: run \
