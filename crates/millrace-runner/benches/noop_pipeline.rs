@@ -2,11 +2,13 @@
 //! recorded durably in SQLite (WAL).
 //!
 //! ```text
-//! cargo bench -p millrace-runner --bench noop_pipeline -- [NODES]
+//! cargo bench -p millrace-runner --bench noop_pipeline -- [NODES] [SHAPE...]
 //! ```
 //!
 //! Shapes: a chain (each node reads the previous one), a fan-out (one source, the rest read
-//! it), a random DAG (each node reads one or two earlier nodes). Prints one JSON object each.
+//! it), a random DAG (each node reads one or two earlier nodes). Every node has its own
+//! configuration (its index), so every node executes: none is a cache hit of a sibling. Prints
+//! one JSON object a shape, with the transactions its records took.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)] // A benchmark program.
 
@@ -22,14 +24,15 @@ async fn noop(
     left: Option<Input<Dataset>>,
     right: Option<Input<Dataset>>,
     out: Output<Dataset>,
+    index: i64,
 ) -> Result<(), ComponentError> {
-    let _ = (left, right, out);
+    let _ = (left, right, out, index);
     Ok(())
 }
 
 fn pipeline(shape: &str, nodes: usize) -> Pipeline {
     let mut p = Pipeline::builder(format!("noop-{shape}"));
-    let mut outputs: Vec<Channel<Dataset>> = vec![p.add("n0", Noop::new(None, None)).out];
+    let mut outputs: Vec<Channel<Dataset>> = vec![p.add("n0", Noop::new(None, None, 0)).out];
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = |bound: usize| {
         state ^= state << 13;
@@ -44,8 +47,11 @@ fn pipeline(shape: &str, nodes: usize) -> Pipeline {
             _ => (outputs[next(index)], Some(outputs[next(index)])),
         };
         outputs.push(
-            p.add(&format!("n{index}"), Noop::new(Some(left), right))
-                .out,
+            p.add(
+                &format!("n{index}"),
+                Noop::new(Some(left), right, index as i64),
+            )
+            .out,
         );
     }
     p.build().unwrap()
@@ -53,11 +59,21 @@ fn pipeline(shape: &str, nodes: usize) -> Pipeline {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let nodes: usize = std::env::args()
-        .skip(1)
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let nodes: usize = arguments
+        .iter()
         .find_map(|argument| argument.parse().ok())
         .unwrap_or(1_000);
-    for shape in ["chain", "fan_out", "random_dag"] {
+    let chosen: Vec<&str> = ["chain", "fan_out", "random_dag"]
+        .into_iter()
+        .filter(|shape| arguments.iter().any(|a| a == shape))
+        .collect();
+    let shapes = if chosen.is_empty() {
+        vec!["chain", "fan_out", "random_dag"]
+    } else {
+        chosen
+    };
+    for shape in shapes {
         let dir = tempfile::tempdir().unwrap();
         let store = millrace_metadata::connect(&format!(
             "sqlite://{}",

@@ -29,8 +29,11 @@
 //! - A request's future resolves only after its transaction committed (or failed): what a
 //!   caller does next happens after its write is durable, exactly as with
 //!   [`MetadataStore::put_execution`].
-//! - A batch is atomic. If it fails, every request in it fails: the first with the store's
-//!   error, the others with [`RunnerError::SharedCommit`] naming it.
+//! - A batch is atomic. If it fails, its requests are written again one at a time, in order,
+//!   until one fails: that one gets the store's error, the ones after it (which may depend on
+//!   it) fail with [`RunnerError::SharedCommit`] naming it, and the ones before it are
+//!   committed — one bad record does not fail the writes that happened to share its
+//!   transaction, and nothing queued after it is written.
 //! - Holds never deadlock a writer that holds one: [`put`](GroupCommit::put) releases the
 //!   caller's hold in the same step as it queues the request.
 //!
@@ -48,7 +51,8 @@ use tokio::sync::{Notify, oneshot};
 
 use crate::error::{Result, RunnerError};
 
-/// The longest a commit waits for holds to be released before it commits what is queued.
+/// How long a commit waits at most for holds to be released before it commits what is
+/// queued, unless [`GroupCommit::with_max_wait`] says otherwise.
 pub const MAX_HOLD_WAIT: Duration = Duration::from_millis(20);
 
 /// A queue of execution writes in front of a metadata store; see the [module](self).
@@ -59,6 +63,7 @@ pub struct GroupCommit {
 
 struct Shared {
     store: Arc<dyn MetadataStore>,
+    max_wait: Duration,
     state: Mutex<State>,
     /// Signalled when a hold is released and when a burst of commits ends.
     changed: Notify,
@@ -92,14 +97,22 @@ pub struct CommitCounts {
     pub commits: u64,
     /// Requests written by them.
     pub requests: u64,
+    /// Requests queued and not yet taken by a commit.
+    pub queued: usize,
 }
 
 impl GroupCommit {
     /// A queue in front of `store`.
     pub fn new(store: Arc<dyn MetadataStore>) -> Self {
+        GroupCommit::with_max_wait(store, MAX_HOLD_WAIT)
+    }
+
+    /// A queue in front of `store` whose commits wait at most `max_wait` for holds.
+    pub fn with_max_wait(store: Arc<dyn MetadataStore>, max_wait: Duration) -> Self {
         GroupCommit {
             shared: Arc::new(Shared {
                 store,
+                max_wait,
                 state: Mutex::new(State::default()),
                 changed: Notify::new(),
             }),
@@ -116,7 +129,11 @@ impl GroupCommit {
 
     /// Queues `request` for the next commit, releases `hold` (the caller's, if it has one) and
     /// waits until the transaction holding the request has committed.
-    pub async fn put(&self, request: PutExecution, hold: Option<Hold>) -> Result<PutExecutionResult> {
+    pub async fn put(
+        &self,
+        request: PutExecution,
+        hold: Option<Hold>,
+    ) -> Result<PutExecutionResult> {
         let (reply, answer) = oneshot::channel();
         let start = {
             let mut state = self.shared.lock();
@@ -159,6 +176,7 @@ impl GroupCommit {
         CommitCounts {
             commits: state.commits,
             requests: state.written,
+            queued: state.queue.len(),
         }
     }
 
@@ -221,7 +239,7 @@ impl Shared {
             let Some(batch) = batch else {
                 // Someone is about to add to this batch: wait for them, but not for long.
                 let until =
-                    *deadline.get_or_insert_with(|| tokio::time::Instant::now() + MAX_HOLD_WAIT);
+                    *deadline.get_or_insert_with(|| tokio::time::Instant::now() + self.max_wait);
                 let _ = tokio::time::timeout_at(until, changed).await;
                 continue;
             };
@@ -236,19 +254,40 @@ impl Shared {
                         let _ = reply.send(Ok(result));
                     }
                 }
-                Err(error) => {
-                    let message = error.to_string();
-                    let mut replies = replies.into_iter();
-                    if let Some(first) = replies.next() {
-                        let _ = first.send(Err(error.into()));
-                    }
-                    for reply in replies {
-                        let _ = reply.send(Err(RunnerError::SharedCommit {
-                            message: message.clone(),
-                        }));
+                Err(error) if requests.len() == 1 => {
+                    if let Some(reply) = replies.into_iter().next() {
+                        let _ = reply.send(Err(error.into()));
                     }
                 }
+                Err(_) => self.commit_one_by_one(requests, replies).await,
             }
+        }
+    }
+
+    /// After a shared transaction failed: writes its requests again one at a time, in order,
+    /// until one fails. The requests before it are committed; it gets its own error; the ones
+    /// after it fail with that error without being written, since they may depend on it (a
+    /// node's start reads what the failed publish would have made LIVE).
+    async fn commit_one_by_one(
+        &self,
+        requests: Vec<PutExecution>,
+        replies: Vec<oneshot::Sender<Result<PutExecutionResult>>>,
+    ) {
+        let mut failed: Option<String> = None;
+        for (request, reply) in requests.into_iter().zip(replies) {
+            let answer = match &failed {
+                Some(message) => Err(RunnerError::SharedCommit {
+                    message: message.clone(),
+                }),
+                None => match self.store.put_execution(&request).await {
+                    Ok(result) => Ok(result),
+                    Err(error) => {
+                        failed = Some(error.to_string());
+                        Err(error.into())
+                    }
+                },
+            };
+            let _ = reply.send(answer);
         }
     }
 }

@@ -188,6 +188,15 @@ impl LocalRunner {
         self
     }
 
+    /// How long a commit of execution records waits at most for a node that is preparing its
+    /// start, so that the start joins the transaction (default
+    /// [`MAX_HOLD_WAIT`](crate::group_commit::MAX_HOLD_WAIT)). Longer never changes what is
+    /// recorded, only how many transactions it takes when preparing is slow.
+    pub fn commit_wait(mut self, wait: std::time::Duration) -> Self {
+        self.group = GroupCommit::with_max_wait(Arc::clone(&self.store), wait);
+        self
+    }
+
     /// How many transactions this runner's execution records took so far, and how many
     /// records they held (see [`GroupCommit`]).
     pub fn commit_counts(&self) -> CommitCounts {

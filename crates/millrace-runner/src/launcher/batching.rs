@@ -134,6 +134,9 @@ impl NodeLauncher<'_> {
             return;
         };
         batching.outputs.set(task, outputs);
+        // Until the record is queued, this launcher holds the transaction open too: the
+        // scheduler may start the successors and let go before the record is in the queue.
+        *self.hold.lock().unwrap_or_else(PoisonError::into_inner) = Some(batching.group.hold());
         let _ = batching.finishing.send(Finishing {
             task: task.to_owned(),
             state,
