@@ -1,5 +1,7 @@
 //! The metadata workload of the issue, timed: 10,000 artifacts put in batches of 100; 10,000
-//! executions each written with one input, one new output, two events and a context; the
+//! executions each written with one input, one new output, two events and a context — one
+//! call (one transaction) each, and again 100 to a call through
+//! `put_executions_with_events`, as a runner's parallel nodes finishing together; the
 //! lineage of a 1,000-execution chain in one call. Run beside `benches/peers/mlmd_workload.py`
 //! (Google's ml-metadata) by `benches/peers/metadata.sh`, which prints the ratios.
 //!
@@ -180,6 +182,53 @@ async fn main() {
     }
     report(
         "put_execution_with_events",
+        &settings,
+        executions_total,
+        started.elapsed().as_secs_f64(),
+    );
+
+    // 2b. The same executions, 100 to a transaction: 100 chains side by side, each execution
+    // reading what its chain's previous one wrote.
+    let store = connect(&open("batched.sqlite")).await.unwrap();
+    let types_2b = types(&store).await;
+    let run = store
+        .put_contexts(&[Context {
+            type_id: types_2b.run,
+            name: "run-1".into(),
+            ..Context::default()
+        }])
+        .await
+        .unwrap()[0];
+    let first = store
+        .put_artifacts(&[artifact(&types_2b, "/in/0".into(), 0)])
+        .await
+        .unwrap()[0];
+    let mut inputs: Vec<Artifact> = vec![
+        Artifact {
+            id: Some(first),
+            ..artifact(&types_2b, "/in/0".into(), 0)
+        };
+        100
+    ];
+    let started = Instant::now();
+    for batch in 0..executions_total / 100 {
+        let requests: Vec<PutExecution> = inputs
+            .iter()
+            .enumerate()
+            .map(|(chain, input)| step(&types_2b, run, input, batch * 100 + chain))
+            .collect();
+        let results = store.put_executions_with_events(&requests).await.unwrap();
+        inputs = results
+            .iter()
+            .zip(&requests)
+            .map(|(result, request)| Artifact {
+                id: Some(result.artifact_ids[1]),
+                ..request.artifacts[1].artifact.clone()
+            })
+            .collect();
+    }
+    report(
+        "put_executions_with_events_batch_100",
         &settings,
         executions_total,
         started.elapsed().as_secs_f64(),
