@@ -4,6 +4,12 @@
 #
 #   benches/peers/runner.sh [NODES]        (default 200)
 #
+# Every system runs with the same TMPDIR (BENCH_TMPDIR, default a fresh directory under
+# /var/tmp): Millrace's artifact root and SQLite store, Dagster's instance and Prefect's
+# database all live there. What a directory costs to make there is printed first, since a
+# new node makes three (its node, output and staging directories) and on a much-churned ext4
+# directory a mkdir alone can cost 0.3 ms.
+#
 # Needs a Python with dagster and prefect: PEERS_PYTHON (default: a venv it makes at
 # .venv-peers with `pip install dagster prefect`), and a CPython 3.10 with ml-pipelines-sdk for
 # TFX: TFX_PYTHON (default: a venv it makes at .venv-tfx from pyenv's 3.10).
@@ -25,7 +31,16 @@ if [[ ! -x $tfx_python ]]; then
   tfx_python=.venv-tfx/bin/python
 fi
 out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
+export TMPDIR="${BENCH_TMPDIR:-$(mktemp -d /var/tmp/millrace-runner-bench.XXXXXX)}"
+trap 'rm -rf "$out"; [[ -n ${BENCH_TMPDIR:-} ]] || rm -rf "$TMPDIR"' EXIT
+python3 - <<'PY'
+import os, tempfile, time
+d = tempfile.mkdtemp()
+t = time.perf_counter()
+for i in range(2000):
+    os.mkdir(os.path.join(d, str(i)))
+print(f"TMPDIR={tempfile.gettempdir()}: {(time.perf_counter() - t) / 2000 * 1e6:.0f} µs a mkdir")
+PY
 cargo bench -q -p millrace-runner --bench noop_pipeline -- "$nodes" >"$out/millrace.jsonl"
 "$python" benches/peers/dagster_noop.py "$nodes" >"$out/dagster.jsonl" 2>/dev/null
 "$python" benches/peers/prefect_noop.py "$nodes" >"$out/prefect.jsonl" 2>/dev/null

@@ -388,13 +388,21 @@ impl LocalRunner {
                     let Some(ups) = upstream.get(id.as_str()) else {
                         continue;
                     };
-                    let ended = |up: &String| done.get(up).or_else(|| finishing.get(up));
+                    let task = ShardTask::parse(id);
+                    let node = pipeline.node(task.node)?;
+                    // A node executed elsewhere reads its inputs from the store: it waits until
+                    // its upstream records have committed. One launched here may start on
+                    // upstream records still queued, its start joining their transaction.
+                    let elsewhere = self.dispatcher.is_some()
+                        && matches!(node.task, TaskSpec::Component { .. });
+                    let ended = |up: &String| {
+                        done.get(up)
+                            .or_else(|| finishing.get(up).filter(|_| !elsewhere))
+                    };
                     if !ups.iter().all(|up| ended(up).is_some()) {
                         continue;
                     }
                     let is_exit_handler = exit_handler.as_deref() == Some(id.as_str());
-                    let task = ShardTask::parse(id);
-                    let node = pipeline.node(task.node)?;
                     let rule = if is_exit_handler {
                         TriggerRule::AllDone
                     } else if task.shard.is_none() && node.options.shards.is_some() {
