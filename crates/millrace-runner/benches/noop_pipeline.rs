@@ -2,8 +2,10 @@
 //! recorded durably in SQLite (WAL).
 //!
 //! ```text
-//! cargo bench -p millrace-runner --bench noop_pipeline -- [NODES] [SHAPE...]
+//! cargo bench -p millrace-runner --bench noop_pipeline -- [NODES] [SHAPE...] [--parallelism N]
 //! ```
+//!
+//! The runner's default parallelism is the number of cores; `--parallelism` sets another.
 //!
 //! Shapes: a chain (each node reads the previous one), a fan-out (one source, the rest read
 //! it), a random DAG (each node reads one or two earlier nodes). Every node has its own
@@ -59,7 +61,15 @@ fn pipeline(shape: &str, nodes: usize) -> Pipeline {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let mut arguments: Vec<String> = std::env::args().skip(1).collect();
+    let parallelism: Option<usize> = match arguments.iter().position(|a| a == "--parallelism") {
+        Some(index) if index + 1 < arguments.len() => {
+            let value = arguments.remove(index + 1);
+            arguments.remove(index);
+            Some(value.parse().expect("--parallelism takes a number"))
+        }
+        _ => None,
+    };
     let nodes: usize = arguments
         .iter()
         .find_map(|argument| argument.parse().ok())
@@ -81,7 +91,10 @@ async fn main() {
         ))
         .await
         .unwrap();
-        let runner = LocalRunner::new(store, dir.path().join("artifacts"));
+        let mut runner = LocalRunner::new(store, dir.path().join("artifacts"));
+        if let Some(parallelism) = parallelism {
+            runner = runner.parallelism(parallelism);
+        }
         let pipeline = pipeline(shape, nodes);
         let started = Instant::now();
         let summary = runner.run(&pipeline, BTreeMap::new()).await.unwrap();
