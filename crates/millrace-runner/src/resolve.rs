@@ -134,14 +134,10 @@ impl<'a> EarlierOutputs<'a> {
     async fn of(
         store: &'a dyn MetadataStore,
         record: &RunRecord,
-        source: &ChannelRef,
+        (source, this_run): (&ChannelRef, &[Artifact]),
         filters: impl FnOnce(OutputQuery) -> OutputQuery,
     ) -> Result<EarlierOutputs<'a>> {
-        let this_run = channel_in_run(store, record, source)
-            .await?
-            .into_iter()
-            .filter_map(|artifact| artifact.id)
-            .collect();
+        let this_run = this_run.iter().filter_map(|artifact| artifact.id).collect();
         let query = node_context(store, &record.pipeline, &source.node)
             .await?
             .map(|context| {
@@ -258,13 +254,12 @@ fn span_of(artifact: &Artifact) -> Option<i64> {
 
 /// The LIVE Model artifact registered model `model`'s `alias` points at; nothing when the
 /// model, the alias or a live artifact is missing (the first run of a pipeline), or when it is
-/// what `excluding` holds in this run — the baseline of a model is never the model itself, so
-/// an unchanged rerun resolves what the first run did.
+/// one of `this_run` (what the resolver's source holds in this run) — the baseline of a model
+/// is never the model itself, so an unchanged rerun resolves what the first run did.
 pub(crate) async fn model_alias(
     store: &dyn MetadataStore,
-    record: &RunRecord,
     (model, alias): (&str, &str),
-    excluding: Option<&ChannelRef>,
+    this_run: &[Artifact],
 ) -> Result<Vec<Artifact>> {
     let version = match store.get_version_by_alias(model, alias).await {
         Ok(version) => version,
@@ -277,10 +272,6 @@ pub(crate) async fn model_alias(
     let found = store
         .get_artifacts(&millrace_metadata::NodeQuery::all().ids([artifact_id]))
         .await?;
-    let this_run = match excluding {
-        Some(channel) => channel_in_run(store, record, channel).await?,
-        None => Vec::new(),
-    };
     Ok(found
         .into_iter()
         .filter(|artifact| artifact.state == millrace_metadata::ArtifactState::Live)
@@ -288,16 +279,18 @@ pub(crate) async fn model_alias(
         .collect())
 }
 
-/// What a resolver node selects.
+/// What a resolver node selects from what `source`'s producer wrote before this run; `this_run`
+/// is what the producer holds in this run, which is never selected.
 pub(crate) async fn resolve(
     store: &dyn MetadataStore,
     record: &RunRecord,
     strategy: &ResolverStrategy,
-    source: &ChannelRef,
+    (source, this_run): (&ChannelRef, &[Artifact]),
 ) -> Result<Vec<Artifact>> {
     match strategy {
         ResolverStrategy::LatestArtifact => {
-            let mut earlier = EarlierOutputs::of(store, record, source, |query| query).await?;
+            let mut earlier =
+                EarlierOutputs::of(store, record, (source, this_run), |query| query).await?;
             loop {
                 let page = earlier.next_page(1).await?;
                 if let Some(newest) = page.into_iter().next() {
@@ -309,7 +302,8 @@ pub(crate) async fn resolve(
             }
         }
         ResolverStrategy::LatestBlessedModel => {
-            let mut earlier = EarlierOutputs::of(store, record, source, |query| query).await?;
+            let mut earlier =
+                EarlierOutputs::of(store, record, (source, this_run), |query| query).await?;
             loop {
                 let page = earlier.next_page(PAGE).await?;
                 for model in page {
@@ -328,7 +322,7 @@ pub(crate) async fn resolve(
             latest_spans,
         } => {
             let (min_span, max_span) = (*min_span, *max_span);
-            let earlier = EarlierOutputs::of(store, record, source, |mut query| {
+            let earlier = EarlierOutputs::of(store, record, (source, this_run), |mut query| {
                 if let Some(min) = min_span {
                     query = query.where_property("span", Comparison::Ge, min);
                 }
@@ -356,7 +350,7 @@ pub(crate) async fn resolve(
             Ok(in_range)
         }
         ResolverStrategy::ModelAlias { model, alias } => {
-            model_alias(store, record, (model, alias), Some(source)).await
+            model_alias(store, (model, alias), this_run).await
         }
     }
 }

@@ -20,21 +20,23 @@ impl NodeLauncher<'_> {
         node: &NodeSpec,
         strategy: &ResolverStrategy,
     ) -> Result<NodeOutcome> {
+        // What the source holds in this run is never selected (a model's baseline is never the
+        // model itself); it is read as the node's inputs are, so a source still finishing counts.
+        let source = node.inputs.values().next().map(|input| &input.channel);
+        let this_run = match source {
+            Some(channel) => self.channel_in_run(channel).await?,
+            None => Vec::new(),
+        };
         let found = match strategy {
             ResolverStrategy::ModelAlias { model, alias } => {
-                let excluding = node.inputs.values().next().map(|input| &input.channel);
-                resolve::model_alias(self.store, self.record, (model, alias), excluding).await?
+                resolve::model_alias(self.store, (model, alias), &this_run).await?
             }
             _ => {
-                let source =
-                    node.inputs
-                        .values()
-                        .next()
-                        .ok_or_else(|| RunnerError::InvalidNode {
-                            node: node.id.clone(),
-                            reason: "a resolver needs a source input".to_owned(),
-                        })?;
-                resolve::resolve(self.store, self.record, strategy, &source.channel).await?
+                let source = source.ok_or_else(|| RunnerError::InvalidNode {
+                    node: node.id.clone(),
+                    reason: "a resolver needs a source input".to_owned(),
+                })?;
+                resolve::resolve(self.store, self.record, strategy, (source, &this_run)).await?
             }
         };
         let output = node.outputs.keys().next().cloned().unwrap_or_default();
