@@ -93,6 +93,25 @@ fn step(types: &Types, run_context: i64, input: &Artifact, index: usize) -> PutE
     }
 }
 
+/// A new store with the workload's types, a run context and one input artifact at `uri`.
+async fn fresh_store(url: &str, uri: &str) -> (Arc<dyn MetadataStore>, Types, i64, i64) {
+    let store = connect(url).await.unwrap();
+    let types = types(&store).await;
+    let run = store
+        .put_contexts(&[Context {
+            type_id: types.run,
+            name: "run-1".into(),
+            ..Context::default()
+        }])
+        .await
+        .unwrap()[0];
+    let first = store
+        .put_artifacts(&[artifact(&types, uri.into(), 0)])
+        .await
+        .unwrap()[0];
+    (store, types, run, first)
+}
+
 fn report(name: &str, settings: &str, count: usize, seconds: f64) {
     println!(
         "{{\"system\": \"millrace\", \"settings\": \"{settings}\", \"workload\": \"{name}\", \"count\": {count}, \"seconds\": {seconds:.6}, \"per_item_us\": {:.3}}}",
@@ -151,20 +170,7 @@ async fn main() {
     );
 
     // 2. Executions with an input, a new output, two events and a context.
-    let store = connect(&open("executions.sqlite")).await.unwrap();
-    let types_2 = types(&store).await;
-    let run = store
-        .put_contexts(&[Context {
-            type_id: types_2.run,
-            name: "run-1".into(),
-            ..Context::default()
-        }])
-        .await
-        .unwrap()[0];
-    let first = store
-        .put_artifacts(&[artifact(&types_2, "/in/0".into(), 0)])
-        .await
-        .unwrap()[0];
+    let (store, types_2, run, first) = fresh_store(&open("executions.sqlite"), "/in/0").await;
     let mut input = Artifact {
         id: Some(first),
         ..artifact(&types_2, "/in/0".into(), 0)
@@ -189,20 +195,7 @@ async fn main() {
 
     // 2b. The same executions, 100 to a transaction: 100 chains side by side, each execution
     // reading what its chain's previous one wrote.
-    let store = connect(&open("batched.sqlite")).await.unwrap();
-    let types_2b = types(&store).await;
-    let run = store
-        .put_contexts(&[Context {
-            type_id: types_2b.run,
-            name: "run-1".into(),
-            ..Context::default()
-        }])
-        .await
-        .unwrap()[0];
-    let first = store
-        .put_artifacts(&[artifact(&types_2b, "/in/0".into(), 0)])
-        .await
-        .unwrap()[0];
+    let (store, types_2b, run, first) = fresh_store(&open("batched.sqlite"), "/in/0").await;
     let mut inputs: Vec<Artifact> = vec![
         Artifact {
             id: Some(first),
@@ -235,20 +228,7 @@ async fn main() {
     );
 
     // 3. The lineage of a 1,000-execution chain, in one call.
-    let store = connect(&open("chain.sqlite")).await.unwrap();
-    let types_3 = types(&store).await;
-    let run = store
-        .put_contexts(&[Context {
-            type_id: types_3.run,
-            name: "run-1".into(),
-            ..Context::default()
-        }])
-        .await
-        .unwrap()[0];
-    let first = store
-        .put_artifacts(&[artifact(&types_3, "/chain/0".into(), 0)])
-        .await
-        .unwrap()[0];
+    let (store, types_3, run, first) = fresh_store(&open("chain.sqlite"), "/chain/0").await;
     let mut input = Artifact {
         id: Some(first),
         ..artifact(&types_3, "/chain/0".into(), 0)
