@@ -356,6 +356,19 @@ impl LocalRunner {
             outputs: RunOutputs::default(),
             finishing: announce,
         };
+        // The tasks a dispatcher executes elsewhere.
+        let dispatched: std::collections::HashSet<&str> = match &self.dispatcher {
+            Some(_) => order
+                .iter()
+                .filter(|id| {
+                    pipeline
+                        .node(ShardTask::parse(id).node)
+                        .is_ok_and(|node| matches!(node.task, TaskSpec::Component { .. }))
+                })
+                .map(String::as_str)
+                .collect(),
+            None => std::collections::HashSet::new(),
+        };
         let mut stopping = false;
         let mut interrupted = false;
         let registration = self
@@ -388,13 +401,10 @@ impl LocalRunner {
                     let Some(ups) = upstream.get(id.as_str()) else {
                         continue;
                     };
-                    let task = ShardTask::parse(id);
-                    let node = pipeline.node(task.node)?;
                     // A node executed elsewhere reads its inputs from the store: it waits until
                     // its upstream records have committed. One launched here may start on
                     // upstream records still queued, its start joining their transaction.
-                    let elsewhere = self.dispatcher.is_some()
-                        && matches!(node.task, TaskSpec::Component { .. });
+                    let elsewhere = dispatched.contains(id.as_str());
                     let ended = |up: &String| {
                         done.get(up)
                             .or_else(|| finishing.get(up).filter(|_| !elsewhere))
@@ -402,6 +412,8 @@ impl LocalRunner {
                     if !ups.iter().all(|up| ended(up).is_some()) {
                         continue;
                     }
+                    let task = ShardTask::parse(id);
+                    let node = pipeline.node(task.node)?;
                     let is_exit_handler = exit_handler.as_deref() == Some(id.as_str());
                     let rule = if is_exit_handler {
                         TriggerRule::AllDone
