@@ -45,6 +45,7 @@ pub mod launcher;
 pub mod layout;
 pub mod local;
 pub mod properties;
+mod readiness;
 pub mod record;
 pub mod rerun;
 pub mod resolve;

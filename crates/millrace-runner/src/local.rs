@@ -23,6 +23,7 @@ use crate::group_commit::{CommitCounts, GroupCommit, Hold};
 use crate::launcher::batching::{Batching, Finishing, RunOutputs};
 use crate::launcher::{NodeLauncher, NodeOutcome};
 use crate::properties;
+use crate::readiness::Readiness;
 use crate::record::{RunRecord, new_run_id};
 use crate::resolve::latest_execution_in_run;
 use crate::state::{NodeState, RunState};
@@ -344,7 +345,6 @@ impl LocalRunner {
         let shared_record = Arc::new(record);
         let mut running: JoinSet<(String, Result<NodeOutcome>)> = JoinSet::new();
         let mut tasks: HashMap<tokio::task::Id, String> = HashMap::new();
-        let mut started_nodes: std::collections::HashSet<String> = done.keys().cloned().collect();
         // Tasks whose outputs are in place and whose record is queued: they count as done for
         // starting their successors, whose starts then join the record's transaction.
         let mut finishing: HashMap<String, NodeOutcome> = HashMap::new();
@@ -369,6 +369,12 @@ impl LocalRunner {
                 .collect(),
             None => std::collections::HashSet::new(),
         };
+        let mut readiness = Readiness::new(
+            order.clone(),
+            &upstream,
+            &dispatched,
+            &done.keys().map(String::as_str).collect(),
+        );
         let mut stopping = false;
         let mut interrupted = false;
         let registration = self
@@ -389,129 +395,113 @@ impl LocalRunner {
         tokio::pin!(ctrl_c);
 
         loop {
-            // Start every node whose upstream nodes have all finished.
-            let mut progressed = true;
-            while progressed {
-                progressed = false;
-                for id in &order {
-                    let executing = running.len().saturating_sub(finishing.len());
-                    if started_nodes.contains(id) || executing >= self.parallelism {
-                        continue;
+            // Start every task whose upstream tasks have ended (see `readiness.rs`), as many as
+            // the parallelism allows; a task that does not run ends at once and may make more
+            // ready.
+            while readiness.peek().is_some() {
+                let executing = running.len().saturating_sub(finishing.len());
+                if executing >= self.parallelism {
+                    break;
+                }
+                let Some(id) = readiness.take() else { break };
+                let id = &id;
+                let ups = upstream.get(id.as_str()).map_or(&[][..], Vec::as_slice);
+                let ended = |up: &String| done.get(up).or_else(|| finishing.get(up));
+                let task = ShardTask::parse(id);
+                let node = pipeline.node(task.node)?;
+                let is_exit_handler = exit_handler.as_deref() == Some(id.as_str());
+                let rule = if is_exit_handler {
+                    TriggerRule::AllDone
+                } else if task.shard.is_none() && node.options.shards.is_some() {
+                    // A merge needs every shard, whatever the node's own rule says.
+                    TriggerRule::AllSuccess
+                } else {
+                    node.options.trigger_rule
+                };
+                let upstream_outcomes: Vec<&NodeOutcome> = ups.iter().filter_map(ended).collect();
+                let decision = if (stopping || interrupted) && !is_exit_handler {
+                    Decision::NotRun(
+                        NodeState::Canceled,
+                        "the run stopped after a failure".to_owned(),
+                    )
+                } else {
+                    decide(rule, &upstream_outcomes)
+                };
+                match decision {
+                    Decision::NotRun(state, reason) => {
+                        let launcher = NodeLauncher::new(
+                            &*self.store,
+                            pipeline,
+                            &shared_record,
+                            &self.storage,
+                        );
+                        let outcome = launcher.record_not_run(id, state, &reason).await?;
+                        readiness.done(id);
+                        done.insert(id.clone(), outcome.clone());
+                        self.report(RunEvent::NodeFinished(outcome.clone()));
+                        finished.push(outcome);
                     }
-                    let Some(ups) = upstream.get(id.as_str()) else {
-                        continue;
-                    };
-                    // A node executed elsewhere reads its inputs from the store: it waits until
-                    // its upstream records have committed. One launched here may start on
-                    // upstream records still queued, its start joining their transaction.
-                    let elsewhere = dispatched.contains(id.as_str());
-                    let ended = |up: &String| {
-                        done.get(up)
-                            .or_else(|| finishing.get(up).filter(|_| !elsewhere))
-                    };
-                    if !ups.iter().all(|up| ended(up).is_some()) {
-                        continue;
-                    }
-                    let task = ShardTask::parse(id);
-                    let node = pipeline.node(task.node)?;
-                    let is_exit_handler = exit_handler.as_deref() == Some(id.as_str());
-                    let rule = if is_exit_handler {
-                        TriggerRule::AllDone
-                    } else if task.shard.is_none() && node.options.shards.is_some() {
-                        // A merge needs every shard, whatever the node's own rule says.
-                        TriggerRule::AllSuccess
-                    } else {
-                        node.options.trigger_rule
-                    };
-                    let upstream_outcomes: Vec<&NodeOutcome> =
-                        ups.iter().filter_map(ended).collect();
-                    let decision = if (stopping || interrupted) && !is_exit_handler {
-                        Decision::NotRun(
-                            NodeState::Canceled,
-                            "the run stopped after a failure".to_owned(),
-                        )
-                    } else {
-                        decide(rule, &upstream_outcomes)
-                    };
-                    started_nodes.insert(id.clone());
-                    progressed = true;
-                    match decision {
-                        Decision::NotRun(state, reason) => {
-                            let launcher = NodeLauncher::new(
-                                &*self.store,
-                                pipeline,
-                                &shared_record,
-                                &self.storage,
-                            );
-                            let outcome = launcher.record_not_run(id, state, &reason).await?;
-                            done.insert(id.clone(), outcome.clone());
-                            self.report(RunEvent::NodeFinished(outcome.clone()));
-                            finished.push(outcome);
-                        }
-                        Decision::Run => {
-                            let (store, pipeline, record, root, id, id_of_task) = (
-                                Arc::clone(&self.store),
-                                Arc::clone(&shared_pipeline),
-                                Arc::clone(&shared_record),
-                                self.storage.clone(),
-                                id.clone(),
-                                id.clone(),
-                            );
-                            let tracking_uri = self.tracking_uri.clone();
-                            tracing::info!(node = %id, "starting");
-                            self.report(RunEvent::NodeStarted(id.clone()));
-                            let dispatcher = self
-                                .dispatcher
-                                .clone()
-                                .filter(|_| matches!(node.task, TaskSpec::Component { .. }));
-                            // Nodes launched here write through the group commit, which waits
-                            // for their first record from now on.
-                            let batched = dispatcher
-                                .is_none()
-                                .then(|| (batching.clone(), self.group.hold()));
-                            let task = running.spawn(async move {
-                                let started = Instant::now();
-                                let outcome = match dispatcher {
-                                    Some(dispatcher) => {
-                                        let options =
-                                            match pipeline.node(ShardTask::parse(&id).node) {
-                                                Ok(node) => node.options.clone(),
-                                                Err(error) => return (id, Err(error.into())),
-                                            };
-                                        let logs =
-                                            crate::layout::Layout::new(&root, pipeline.name())
-                                                .task_logs(&id, &record.run_id);
-                                        launch_dispatched(
-                                            &*dispatcher,
-                                            &*store,
-                                            &record,
-                                            &options,
-                                            &id,
-                                            logs,
-                                        )
-                                        .await
-                                    }
-                                    None => {
-                                        let launcher =
-                                            NodeLauncher::new(&*store, &pipeline, &record, &root)
-                                                .tracking_uri(tracking_uri);
-                                        match batched {
-                                            Some((batching, hold)) => {
-                                                launcher.batching(batching, hold).launch(&id).await
-                                            }
-                                            None => launcher.launch(&id).await,
+                    Decision::Run => {
+                        let (store, pipeline, record, root, id, id_of_task) = (
+                            Arc::clone(&self.store),
+                            Arc::clone(&shared_pipeline),
+                            Arc::clone(&shared_record),
+                            self.storage.clone(),
+                            id.clone(),
+                            id.clone(),
+                        );
+                        let tracking_uri = self.tracking_uri.clone();
+                        tracing::info!(node = %id, "starting");
+                        self.report(RunEvent::NodeStarted(id.clone()));
+                        let dispatcher = self
+                            .dispatcher
+                            .clone()
+                            .filter(|_| matches!(node.task, TaskSpec::Component { .. }));
+                        // Nodes launched here write through the group commit, which waits
+                        // for their first record from now on.
+                        let batched = dispatcher
+                            .is_none()
+                            .then(|| (batching.clone(), self.group.hold()));
+                        let task = running.spawn(async move {
+                            let started = Instant::now();
+                            let outcome = match dispatcher {
+                                Some(dispatcher) => {
+                                    let options = match pipeline.node(ShardTask::parse(&id).node) {
+                                        Ok(node) => node.options.clone(),
+                                        Err(error) => return (id, Err(error.into())),
+                                    };
+                                    let logs = crate::layout::Layout::new(&root, pipeline.name())
+                                        .task_logs(&id, &record.run_id);
+                                    launch_dispatched(
+                                        &*dispatcher,
+                                        &*store,
+                                        &record,
+                                        &options,
+                                        &id,
+                                        logs,
+                                    )
+                                    .await
+                                }
+                                None => {
+                                    let launcher =
+                                        NodeLauncher::new(&*store, &pipeline, &record, &root)
+                                            .tracking_uri(tracking_uri);
+                                    match batched {
+                                        Some((batching, hold)) => {
+                                            launcher.batching(batching, hold).launch(&id).await
                                         }
+                                        None => launcher.launch(&id).await,
                                     }
-                                };
-                                let outcome = outcome.map(|outcome| NodeOutcome {
-                                    duration_ms: u64::try_from(started.elapsed().as_millis())
-                                        .unwrap_or(u64::MAX),
-                                    ..outcome
-                                });
-                                (id, outcome)
+                                }
+                            };
+                            let outcome = outcome.map(|outcome| NodeOutcome {
+                                duration_ms: u64::try_from(started.elapsed().as_millis())
+                                    .unwrap_or(u64::MAX),
+                                ..outcome
                             });
-                            tasks.insert(task.id(), id_of_task);
-                        }
+                            (id, outcome)
+                        });
+                        tasks.insert(task.id(), id_of_task);
                     }
                 }
             }
@@ -525,6 +515,7 @@ impl LocalRunner {
                 Some(first) = announcements.recv() => {
                     let mut next = Some(first);
                     while let Some(Finishing { task, state, hold }) = next {
+                        readiness.finishing(&task);
                         finishing.insert(task.clone(), NodeOutcome {
                             node: task,
                             state,
@@ -549,6 +540,7 @@ impl LocalRunner {
                     if outcome.state == NodeState::Failed && !self.keep_going {
                         stopping = true;
                     }
+                    readiness.done(&id);
                     done.insert(id, outcome.clone());
                     self.report(RunEvent::NodeFinished(outcome.clone()));
                     finished.push(outcome);
