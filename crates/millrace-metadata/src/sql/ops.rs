@@ -1471,10 +1471,19 @@ pub(crate) fn get_parent_contexts(
 
 // ---- The atomic execution write ------------------------------------------------------------
 
+/// The contexts one transaction has already found or checked, so that a batch of executions in
+/// the same contexts (a run's nodes) looks each up once.
+#[derive(Debug, Default)]
+pub(crate) struct ContextsSeen {
+    checked: std::collections::HashSet<i64>,
+    by_name: std::collections::HashMap<(i64, String), i64>,
+}
+
 pub(crate) fn put_execution(
     tx: &mut dyn SqlTx,
     request: &PutExecution,
     now: i64,
+    seen: &mut ContextsSeen,
 ) -> Result<PutExecutionResult> {
     let execution_id = put_execution_node(tx, &request.execution, now)?;
     let mut artifact_ids = Vec::with_capacity(request.artifacts.len());
@@ -1507,25 +1516,33 @@ pub(crate) fn put_execution(
     }
     let mut context_ids = Vec::with_capacity(request.contexts.len());
     for context in &request.contexts {
+        let name_key = (context.type_id, context.name.clone());
         let existing = match context.id {
             Some(id) => Some(id),
-            None => tx
-                .query(
-                    r#"SELECT "id" FROM "Context" WHERE "type_id" = $1 AND "name" = $2"#,
-                    &[SqlValue::Int(context.type_id), context.name.as_str().into()],
-                )?
-                .first()
-                .map(|row| int_at(row, 0)),
+            None => match seen.by_name.get(&name_key) {
+                Some(id) => Some(*id),
+                None => tx
+                    .query(
+                        r#"SELECT "id" FROM "Context" WHERE "type_id" = $1 AND "name" = $2"#,
+                        &[SqlValue::Int(context.type_id), context.name.as_str().into()],
+                    )?
+                    .first()
+                    .map(|row| int_at(row, 0)),
+            },
         };
         let context_id = match existing {
             Some(id) => {
-                if context.id.is_some() {
+                if context.id.is_some() && !seen.checked.contains(&id) {
                     require_exists(tx, "Context", id, "put_execution")?;
                 }
                 id
             }
             None => put_context(tx, context, now)?,
         };
+        seen.checked.insert(context_id);
+        if context.id.is_none() {
+            seen.by_name.insert(name_key, context_id);
+        }
         tx.execute(
             r#"INSERT INTO "Association" ("context_id", "execution_id") VALUES ($1, $2) ON CONFLICT DO NOTHING"#,
             &[SqlValue::Int(context_id), SqlValue::Int(execution_id)],

@@ -156,7 +156,7 @@ impl<B: Backend> MetadataStore for SqlStore<B> {
     async fn put_execution(&self, request: &PutExecution) -> Result<PutExecutionResult> {
         let request = request.clone();
         self.run(true, move |tx| {
-            ops::put_execution(tx, &request, ops::now_ms())
+            ops::put_execution(tx, &request, ops::now_ms(), &mut Default::default())
         })
         .await
     }
@@ -168,9 +168,10 @@ impl<B: Backend> MetadataStore for SqlStore<B> {
         let requests = requests.to_vec();
         self.run(true, move |tx| {
             let now = ops::now_ms();
+            let mut seen = ops::ContextsSeen::default();
             requests
                 .iter()
-                .map(|request| ops::put_execution(tx, request, now))
+                .map(|request| ops::put_execution(tx, request, now, &mut seen))
                 .collect()
         })
         .await

@@ -429,10 +429,13 @@ impl NodeLauncher<'_> {
                 Value::String(running.log_dir.display().to_string()),
             );
         }
-        let mut contexts = self.record.contexts(&node.id);
-        if node.options.cache {
-            contexts.push(self.record.cache_context(cache_key));
-        }
+        // The start associated the execution, and attributed its outputs, with the pipeline,
+        // the run and the node; what is new is the cache entry.
+        let contexts = if node.options.cache {
+            vec![self.record.cache_context(cache_key)]
+        } else {
+            Vec::new()
+        };
         // The outputs are in place and LIVE in the record about to be queued: the nodes that
         // read them may start, their starts joining this transaction.
         let outputs = artifacts
