@@ -84,6 +84,10 @@ pub struct NodeQuery {
     /// grow with how far back the page is (unlike `offset`).
     #[serde(default)]
     pub before_id: Option<i64>,
+    /// Only nodes whose id is above this one: keyset paging, oldest first (or a newest-first
+    /// walk that stops at a known node).
+    #[serde(default)]
+    pub after_id: Option<i64>,
 }
 
 impl NodeQuery {
@@ -198,6 +202,13 @@ impl NodeQuery {
     /// item had id `id`.
     pub fn before(mut self, id: i64) -> Self {
         self.before_id = Some(id);
+        self
+    }
+
+    /// Only nodes whose id is above `id`: the next page of an oldest-first listing whose last
+    /// item had id `id`.
+    pub fn after(mut self, id: i64) -> Self {
+        self.after_id = Some(id);
         self
     }
 }

@@ -285,7 +285,15 @@ pub trait MetadataStore:
         older_than_ms: i64,
         keep_last: usize,
     ) -> Result<PruneReport> {
-        let Some(pipeline_context) = self
+        // Runs are pruned oldest first, up to the first that must be kept — one of the newest
+        // `keep_last`, or one created since `older_than_ms` — and every run after it is kept.
+        // The pipeline's context records how far pruning got (the id of the first run kept),
+        // so that a call reads only the runs that became old since the last one: its cost
+        // follows what it prunes, not how long the history is.
+        const PRUNED_BELOW: &str = "pruned_below_run";
+        const PAGE: u32 = 200;
+        const CHUNK: usize = 500;
+        let Some(mut pipeline_context) = self
             .get_contexts(&NodeQuery::all().of_type(PIPELINE_CONTEXT).named(pipeline))
             .await?
             .into_iter()
@@ -298,58 +306,106 @@ pub trait MetadataStore:
                 location: self.location(),
             });
         };
-        let runs = self
-            .get_contexts(&NodeQuery {
-                child_of: pipeline_context.id,
-                ..NodeQuery::all()
-                    .of_type(PIPELINE_RUN_CONTEXT)
-                    .order_by(OrderBy::CreateTime)
-                    .descending()
-            })
-            .await?;
-        let (kept, pruned): (Vec<&Context>, Vec<&Context>) = runs.iter().enumerate().fold(
-            (Vec::new(), Vec::new()),
-            |(mut kept, mut pruned), (rank, run)| {
-                if rank < keep_last || run.create_time_since_epoch >= older_than_ms {
-                    kept.push(run);
-                } else {
-                    pruned.push(run);
-                }
-                (kept, pruned)
+        let Some(pipeline_id) = pipeline_context.id else {
+            return Ok(PruneReport::default());
+        };
+        let runs = || NodeQuery {
+            child_of: Some(pipeline_id),
+            ..NodeQuery::all()
+                .of_type(PIPELINE_RUN_CONTEXT)
+                .order_by(OrderBy::Id)
+        };
+        // The oldest of the newest `keep_last` runs, kept whatever its age.
+        let newest_kept = match keep_last {
+            0 => None,
+            _ => match self
+                .get_contexts(&runs().descending().offset(keep_last as u64 - 1).limit(1))
+                .await?
+                .first()
+            {
+                Some(run) => run.id,
+                None => return Ok(PruneReport::default()),
             },
+        };
+        let pruned_below = match pipeline_context.custom_properties.get(PRUNED_BELOW) {
+            Some(crate::model::Value::Int(id)) => *id,
+            _ => 0,
+        };
+        let mut pruned: Vec<i64> = Vec::new();
+        let mut first_kept = None;
+        let mut after = pruned_below - 1;
+        'walk: loop {
+            let page = self.get_contexts(&runs().after(after).limit(PAGE)).await?;
+            for run in &page {
+                let Some(id) = run.id else { continue };
+                if newest_kept.is_some_and(|kept| id >= kept)
+                    || run.create_time_since_epoch >= older_than_ms
+                {
+                    first_kept = Some(id);
+                    break 'walk;
+                }
+                pruned.push(id);
+            }
+            match page.last().and_then(|run| run.id) {
+                Some(last) if page.len() == PAGE as usize => after = last,
+                _ => break,
+            }
+        }
+        let Some(&last_pruned) = pruned.last() else {
+            return Ok(PruneReport::default());
+        };
+        // The artifacts the pruned runs hold that are not yet marked or deleted...
+        let mut held = BTreeSet::new();
+        for chunk in pruned.chunks(CHUNK) {
+            held.extend(
+                self.get_attributions(Some(chunk))
+                    .await?
+                    .into_iter()
+                    .map(|attribution| attribution.artifact_id),
+            );
+        }
+        let held: Vec<i64> = held.into_iter().collect();
+        let mut candidates = Vec::new();
+        for chunk in held.chunks(CHUNK) {
+            candidates.extend(
+                self.get_artifacts(&NodeQuery::all().ids(chunk.iter().copied()).states([
+                    ArtifactState::Live.code(),
+                    ArtifactState::Pending.code(),
+                    ArtifactState::Abandoned.code(),
+                    ArtifactState::Unknown.code(),
+                ]))
+                .await?
+                .into_iter()
+                .filter_map(|artifact| artifact.id),
+            );
+        }
+        // ... and that no kept run holds too: one probe each, from the artifact's contexts.
+        let mut marked = Vec::new();
+        for artifact in candidates {
+            let still_used = match first_kept {
+                None => false,
+                Some(first_kept) => !self
+                    .get_contexts(&NodeQuery {
+                        with_artifact: Some(artifact),
+                        ..runs().after(first_kept - 1).limit(1)
+                    })
+                    .await?
+                    .is_empty(),
+            };
+            if !still_used {
+                marked.push(artifact);
+            }
+        }
+        self.mark_artifacts_for_deletion(&marked).await?;
+        pipeline_context.custom_properties.insert(
+            PRUNED_BELOW.to_owned(),
+            crate::model::Value::Int(first_kept.unwrap_or(last_pruned + 1)),
         );
-        let ids =
-            |contexts: &[&Context]| -> Vec<i64> { contexts.iter().filter_map(|c| c.id).collect() };
-        let kept_ids = ids(&kept);
-        let pruned_ids = ids(&pruned);
-        let still_used: BTreeSet<i64> = self
-            .get_attributions(Some(&kept_ids))
-            .await?
-            .into_iter()
-            .map(|attribution| attribution.artifact_id)
-            .collect();
-        let candidates: BTreeSet<i64> = self
-            .get_attributions(Some(&pruned_ids))
-            .await?
-            .into_iter()
-            .map(|attribution| attribution.artifact_id)
-            .filter(|id| !still_used.contains(id))
-            .collect();
-        let live: Vec<i64> = self
-            .get_artifacts(&NodeQuery::all().ids(candidates).states([
-                ArtifactState::Live.code(),
-                ArtifactState::Pending.code(),
-                ArtifactState::Abandoned.code(),
-                ArtifactState::Unknown.code(),
-            ]))
-            .await?
-            .into_iter()
-            .filter_map(|artifact| artifact.id)
-            .collect();
-        self.mark_artifacts_for_deletion(&live).await?;
+        self.put_contexts(&[pipeline_context]).await?;
+        pruned.reverse();
         Ok(PruneReport {
-            runs: pruned_ids,
-            marked_artifacts: live,
+            runs: pruned,
+            marked_artifacts: marked,
         })
     }
 

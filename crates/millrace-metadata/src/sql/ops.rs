@@ -749,8 +749,14 @@ fn describe_node(id: Option<i64>, name: Option<&str>, uri: Option<&str>) -> Stri
     }
 }
 
-/// The `WHERE` clause and parameters of a node query on table alias `n`.
-fn where_clause(kind: NodeKind, query: &NodeQuery, params: &mut Vec<SqlValue>) -> Result<String> {
+/// The `WHERE` conditions and parameters of a node query on table alias `n`, read as `access`
+/// says.
+fn where_conditions(
+    kind: NodeKind,
+    query: &NodeQuery,
+    access: &Access,
+    params: &mut Vec<SqlValue>,
+) -> Result<Vec<String>> {
     let mut conditions: Vec<String> = Vec::new();
     let bind = |params: &mut Vec<SqlValue>, value: SqlValue| -> String {
         params.push(value);
@@ -767,17 +773,19 @@ fn where_clause(kind: NodeKind, query: &NodeQuery, params: &mut Vec<SqlValue>) -
             conditions.push(format!(r#"n."id" IN ({})"#, list.join(", ")));
         }
     }
-    let relation = Relation::of(kind, query)?;
-    if let Some(relation) = &relation {
+    if let Some(relation) = &access.relation {
         let owner = bind(params, SqlValue::Int(relation.owner));
         conditions.push(format!(r#"rel."{}" = {owner}"#, relation.owner_column));
     }
+    // Keyset bounds on the column the statement reads ids from, so that they bound its walk.
+    let id_column = access.id_column();
     if let Some(before) = query.before_id {
         let before = bind(params, SqlValue::Int(before));
-        conditions.push(match &relation {
-            Some(relation) => format!(r#"rel."{}" < {before}"#, relation.node_column),
-            None => format!(r#"n."id" < {before}"#),
-        });
+        conditions.push(format!("{id_column} < {before}"));
+    }
+    if let Some(after) = query.after_id {
+        let after = bind(params, SqlValue::Int(after));
+        conditions.push(format!("{id_column} > {after}"));
     }
     if let Some(type_name) = &query.type_name {
         let name = bind(params, type_name.as_str().into());
@@ -808,13 +816,18 @@ fn where_clause(kind: NodeKind, query: &NodeQuery, params: &mut Vec<SqlValue>) -
             format!(r#"n."external_id" IN ({})"#, list.join(", "))
         });
     }
+    // The link the statement starts from needs no condition of its own.
     let context_only = [
         (
-            query.with_artifact,
+            query
+                .with_artifact
+                .filter(|id| access.driver != Some(Driver::Artifact(*id))),
             r#"n."id" IN (SELECT "context_id" FROM "Attribution" WHERE "artifact_id" = {})"#,
         ),
         (
-            query.with_execution,
+            query
+                .with_execution
+                .filter(|id| access.driver != Some(Driver::Execution(*id))),
             r#"n."id" IN (SELECT "context_id" FROM "Association" WHERE "execution_id" = {})"#,
         ),
         (
@@ -854,14 +867,12 @@ fn where_clause(kind: NodeKind, query: &NodeQuery, params: &mut Vec<SqlValue>) -
             format!(r#"n."{column}" IN ({})"#, list.join(", "))
         });
     }
-    for filter in &query.property_filters {
-        conditions.push(property_condition(kind, filter, params)?);
+    for (index, filter) in query.property_filters.iter().enumerate() {
+        if !access.drives_by_property(index) {
+            conditions.push(property_condition(kind, filter, params)?);
+        }
     }
-    Ok(if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
-    })
+    Ok(conditions)
 }
 
 /// An `EXISTS` condition on a property of the node at table alias `n`.
@@ -956,21 +967,190 @@ impl Relation {
     }
 }
 
-fn order_clause(query: &NodeQuery, relation: Option<&Relation>) -> String {
-    let direction = if query.descending { "DESC" } else { "ASC" };
-    match query.order_by {
-        OrderBy::Id => match relation {
-            Some(relation) => format!(r#"ORDER BY rel."{}" {direction}"#, relation.node_column),
-            None => format!(r#"ORDER BY n."id" {direction}"#),
-        },
-        OrderBy::CreateTime => {
-            format!(r#"ORDER BY n."create_time_since_epoch" {direction}, n."id" {direction}"#)
+/// Where a node query's statement starts reading, which decides the column its id order and its
+/// keyset bounds are read from.
+///
+/// A query through a relation walks the link table's `(owner, node)` index. A query of the
+/// contexts related to one (a pipeline's runs) that asks for more than the relation starts
+/// from what narrows it most, and checks each context against the relation with one probe:
+///
+/// - the contexts that hold an artifact, or an execution (whether a kept run still holds an
+///   artifact, when pruning): Millrace's `(artifact_id, context_id)` and `(execution_id,
+///   context_id)` indexes on the link tables give exactly those, in id order;
+/// - the contexts with a string property equal to a value (the runs that ended `failed`):
+///   `idx_millrace_context_property_text` gives them in id order, so a page costs the same
+///   whether every run matches or none does — walking the relation would read every run to
+///   find none.
+struct Access {
+    /// The link table read through, if any.
+    relation: Option<Relation>,
+    /// What the statement starts from instead of the relation, if anything.
+    driver: Option<Driver>,
+}
+
+/// What a query of related contexts starts from (see [`Access`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Driver {
+    /// The contexts an artifact is attributed to.
+    Artifact(i64),
+    /// The contexts an execution is associated with.
+    Execution(i64),
+    /// The contexts with a string property equal to a value: the query's filter at this index.
+    Property(usize),
+}
+
+impl Access {
+    fn of(kind: NodeKind, query: &NodeQuery) -> Result<Access> {
+        let relation = Relation::of(kind, query)?;
+        let driver = match (&relation, kind) {
+            (Some(_), NodeKind::Context) => query
+                .with_artifact
+                .map(Driver::Artifact)
+                .or(query.with_execution.map(Driver::Execution))
+                .or_else(|| {
+                    query
+                        .property_filters
+                        .iter()
+                        .position(|filter| {
+                            filter.comparison == Comparison::Eq
+                                && matches!(filter.value, Value::String(_))
+                        })
+                        .filter(|_| query.order_by == OrderBy::Id)
+                        .map(Driver::Property)
+                }),
+            _ => None,
+        };
+        Ok(Access { relation, driver })
+    }
+
+    /// The column holding the ids of the nodes read, in the order the statement reads them.
+    fn id_column(&self) -> String {
+        match (&self.relation, self.driver) {
+            (Some(_), Some(_)) => r#"drv."context_id""#.to_owned(),
+            (Some(relation), None) => format!(r#"rel."{}""#, relation.node_column),
+            (None, _) => r#"n."id""#.to_owned(),
         }
-        OrderBy::LastUpdateTime => {
-            format!(r#"ORDER BY n."last_update_time_since_epoch" {direction}, n."id" {direction}"#)
+    }
+
+    /// Whether the statement starts from the query's property filter at `index` (which then
+    /// needs no condition of its own).
+    fn drives_by_property(&self, index: usize) -> bool {
+        self.driver == Some(Driver::Property(index))
+    }
+
+    /// The `FROM` clause (without the type's join), and the conditions that tie its tables.
+    fn from_clause(
+        &self,
+        kind: NodeKind,
+        query: &NodeQuery,
+        dialect: Dialect,
+        params: &mut Vec<SqlValue>,
+    ) -> (String, Vec<String>) {
+        let Some(relation) = &self.relation else {
+            return (format!(r#""{}" n"#, kind.table()), Vec::new());
+        };
+        let mut bind = |value: SqlValue| {
+            params.push(value);
+            format!("${}", params.len())
+        };
+        let (table, mut conditions) = match self.driver {
+            None => {
+                return (
+                    format!(
+                        r#""{}" rel JOIN "{}" n ON n."id" = rel."{}""#,
+                        relation.table,
+                        kind.table(),
+                        relation.node_column
+                    ),
+                    Vec::new(),
+                );
+            }
+            Some(Driver::Artifact(id)) => (
+                "Attribution",
+                vec![format!(
+                    r#"drv."artifact_id" = {}"#,
+                    bind(SqlValue::Int(id))
+                )],
+            ),
+            Some(Driver::Execution(id)) => (
+                "Association",
+                vec![format!(
+                    r#"drv."execution_id" = {}"#,
+                    bind(SqlValue::Int(id))
+                )],
+            ),
+            Some(Driver::Property(index)) => {
+                let Some(PropertyFilter {
+                    name,
+                    custom,
+                    value: Value::String(value),
+                    ..
+                }) = query.property_filters.get(index)
+                else {
+                    return (String::new(), vec!["1 = 0".to_owned()]);
+                };
+                let name = bind(name.as_str().into());
+                let custom = bind(SqlValue::Int(i64::from(*custom)));
+                let value = bind(value.as_str().into());
+                // The index holds a prefix of the value; the whole value is then compared
+                // without an index (SQLite's `+`), or SQLite would rather read
+                // ML-Metadata's own index on the value, in no useful order.
+                let (prefix_of_value, whole) = match dialect {
+                    Dialect::Sqlite => (
+                        format!("substr({value}, 1, {TEXT_PREFIX})"),
+                        format!(r#"+drv."string_value" = {value}"#),
+                    ),
+                    Dialect::Postgres => (
+                        format!("substr(CAST({value} AS TEXT), 1, {TEXT_PREFIX})"),
+                        format!(r#"drv."string_value" = {value}"#),
+                    ),
+                };
+                (
+                    kind.property_table(),
+                    vec![
+                        format!(r#"drv."name" = {name}"#),
+                        format!(r#"drv."is_custom_property" = {custom}"#),
+                        format!(
+                            r#"substr(drv."string_value", 1, {TEXT_PREFIX}) = {prefix_of_value}"#
+                        ),
+                        whole,
+                    ],
+                )
+            }
+        };
+        conditions.push(format!(
+            r#"rel."{}" = drv."context_id""#,
+            relation.node_column
+        ));
+        conditions.push(r#"n."id" = drv."context_id""#.to_owned());
+        // SQLite keeps the written order of a CROSS JOIN: the driving index is read first.
+        (
+            format!(
+                r#""{table}" drv CROSS JOIN "{}" rel CROSS JOIN "{}" n"#,
+                relation.table,
+                kind.table()
+            ),
+            conditions,
+        )
+    }
+
+    fn order_clause(&self, query: &NodeQuery) -> String {
+        let direction = if query.descending { "DESC" } else { "ASC" };
+        match query.order_by {
+            OrderBy::Id => format!("ORDER BY {} {direction}", self.id_column()),
+            OrderBy::CreateTime => {
+                format!(r#"ORDER BY n."create_time_since_epoch" {direction}, n."id" {direction}"#)
+            }
+            OrderBy::LastUpdateTime => format!(
+                r#"ORDER BY n."last_update_time_since_epoch" {direction}, n."id" {direction}"#
+            ),
         }
     }
 }
+
+/// How much of a string property `idx_millrace_context_property_text` holds (the schema's
+/// index and this file's statements must say the same).
+const TEXT_PREFIX: usize = 64;
 
 fn select_nodes(
     tx: &mut dyn SqlTx,
@@ -978,21 +1158,18 @@ fn select_nodes(
     columns: &str,
     query: &NodeQuery,
 ) -> Result<Vec<Row>> {
+    let access = Access::of(kind, query)?;
     let mut params = Vec::new();
-    let conditions = where_clause(kind, query, &mut params)?;
-    let relation = Relation::of(kind, query)?;
-    let from = match &relation {
-        Some(relation) => format!(
-            r#""{}" rel JOIN "{}" n ON n."id" = rel."{}""#,
-            relation.table,
-            kind.table(),
-            relation.node_column
-        ),
-        None => format!(r#""{}" n"#, kind.table()),
+    let (from, mut conditions) = access.from_clause(kind, query, tx.dialect(), &mut params);
+    conditions.extend(where_conditions(kind, query, &access, &mut params)?);
+    let conditions = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
     };
     let mut sql = format!(
         r#"SELECT n."id", n."type_id", t."name", n."create_time_since_epoch", n."last_update_time_since_epoch", {columns} FROM {from} JOIN "Type" t ON t."id" = n."type_id" {conditions} {}"#,
-        order_clause(query, relation.as_ref())
+        access.order_clause(query)
     );
     match (query.limit, tx.dialect()) {
         (Some(limit), _) => sql.push_str(&format!(" LIMIT {limit}")),

@@ -83,12 +83,35 @@ const POSTGRES_SCHEMA: &[&str] = &[
     r#"CREATE INDEX IF NOT EXISTS "idx_association_execution_id" ON "Association" ("execution_id")"#,
 ];
 
-/// Indexes Millrace adds to ML-Metadata's tables, for queries whose cost must not grow with a
-/// store's history: a pipeline's newest runs are read from the children of its context in id
-/// order. ML-Metadata neither needs nor minds them; they are made when a store is opened, so
-/// stores written by ML-Metadata or by older versions get them too.
+/// Indexes Millrace adds, for queries whose cost must not grow with a store's history (see
+/// `docs/benchmarks.md`, "Stores at 100,000 runs"). ML-Metadata neither needs nor minds them;
+/// they are made when a store is opened, so stores written by ML-Metadata or by older versions
+/// get them too. Each names the query it serves:
+///
+/// - a pipeline's runs, newest or oldest first: the children of its context in id order;
+/// - the contexts of artifacts and executions (lineage, whether a kept run still uses an
+///   artifact when pruning): the link tables by their other column, as ML-Metadata's
+///   PostgreSQL schema has them and its SQLite schema does not;
+/// - garbage collection: artifacts by state (the few marked for deletion or abandoned among
+///   every artifact ever made);
+/// - runs that ended in a state (`runs list`, the web UI's filter): contexts by a string
+///   property's value, in id order. Only the value's first 64 characters are indexed (the
+///   statements in `ops.rs` compare the same prefix), so that a long value — a run's
+///   parameters, a thousand nodes' fingerprints — never exceeds PostgreSQL's limit on an
+///   index entry.
 const MILLRACE_INDEXES: &[&str] = &[
     r#"CREATE INDEX IF NOT EXISTS "idx_millrace_parentcontext_parent_child" ON "ParentContext" ("parent_context_id", "context_id")"#,
+    r#"CREATE INDEX IF NOT EXISTS "idx_millrace_attribution_artifact" ON "Attribution" ("artifact_id", "context_id")"#,
+    r#"CREATE INDEX IF NOT EXISTS "idx_millrace_association_execution" ON "Association" ("execution_id", "context_id")"#,
+    r#"CREATE INDEX IF NOT EXISTS "idx_millrace_artifact_state" ON "Artifact" ("state")"#,
+    r#"CREATE INDEX IF NOT EXISTS "idx_millrace_context_property_text" ON "ContextProperty" ("name", "is_custom_property", substr("string_value", 1, 64), "context_id")"#,
+];
+
+/// Indexes on Millrace's own tables (`tracking/schema.rs`) for the same reason, made once those
+/// tables exist: a registered model's newest version in each stage (every `get_version_by_alias`
+/// reads them, so a resolver of a champion would otherwise walk every version).
+const MILLRACE_TABLE_INDEXES: &[&str] = &[
+    r#"CREATE INDEX IF NOT EXISTS "idx_millrace_model_version_stage" ON "millrace_model_version" ("name", "current_stage", "version")"#,
 ];
 
 /// Creates the tables of a new store, or checks that an existing one is a store of this
@@ -103,7 +126,11 @@ pub(crate) fn ensure(backend: &dyn Backend) -> Result<()> {
         for statement in MILLRACE_INDEXES {
             tx.execute(statement, &[])?;
         }
-        crate::tracking::schema::ensure(tx)
+        crate::tracking::schema::ensure(tx)?;
+        for statement in MILLRACE_TABLE_INDEXES {
+            tx.execute(statement, &[])?;
+        }
+        Ok(())
     })
 }
 
