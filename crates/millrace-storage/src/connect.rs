@@ -53,7 +53,7 @@ fn build(location: &ObjectLocation) -> Result<Arc<dyn ObjectStore>> {
     install_ring_provider();
     let configure = |error: object_store::Error| StorageError::Configure {
         url: location.to_string(),
-        message: error.to_string(),
+        message: millrace_core::spec::validate::redact_secrets(&error.to_string()).into_owned(),
     };
     let retry = RetryConfig {
         max_retries: 5,

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use millrace_core::spec::validate::redact_secrets;
+
 /// What went wrong with an artifact root or a transfer. Every variant names the URL or path.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -67,6 +69,19 @@ pub enum StorageError {
         /// Why.
         message: String,
     },
+    /// A staged artifact holds what cannot be published: a symbolic link leading out of it
+    /// (or nowhere), or something other than files, directories and links (a FIFO, a socket,
+    /// a device). Publishing it would read or expose what is outside the artifact, or block.
+    #[error(
+        "`{path}` {reason}: an artifact may hold only files, directories and links that stay \
+         inside it, so it was not published"
+    )]
+    UnsafeEntry {
+        /// The link or file, in the staged directory.
+        path: PathBuf,
+        /// What it is (`is a symbolic link to `/etc/passwd`, outside the artifact`).
+        reason: String,
+    },
     /// A local file operation failed.
     #[error("{path}: {source}")]
     Io {
@@ -91,7 +106,8 @@ impl StorageError {
         url: impl Into<String>,
         error: &object_store::Error,
     ) -> Self {
-        let message = error_chain(error);
+        // A request's URL may carry a signature or a SAS token.
+        let message = redact_secrets(&error_chain(error)).into_owned();
         let lower = message.to_ascii_lowercase();
         let hint = if lower.contains("credential")
             || lower.contains("token")

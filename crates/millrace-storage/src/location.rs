@@ -5,7 +5,12 @@
 //! `az://container/prefix` (also `azure://`), and `memory://name/prefix` for tests and examples
 //! (one in-memory store per process). Anything else is a local path, with or without `file://`.
 //! A string that looks like a URL of another scheme is refused rather than taken for a
-//! directory whose name ends in a colon.
+//! directory whose name ends in a colon, and so is a URL with a password in it
+//! (`s3://KEY:SECRET@bucket`): credentials come from the environment ([`crate::connect`]),
+//! and a root is written into every artifact's URI.
+//!
+//! Parts joined under a location are single segments: [`path_segment`] spells a part that is
+//! not one (empty, `.`, `..`, or holding a separator or NUL) so that it stays where it is put.
 //!
 //! ```
 //! use millrace_storage::Location;
@@ -16,10 +21,50 @@
 //! assert!(Location::parse("s4://typo/x").is_err());
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use millrace_core::spec::validate::{holds_secret, redact_secrets};
+
 use crate::error::{Result, StorageError};
+
+/// `part` as exactly one segment of a path or an object key: unchanged when it is one already;
+/// otherwise `%`, `/`, `\`, NUL and control characters are percent-encoded, and an empty, `.`
+/// or `..` part is spelled `%`, `%2E`, `%2E%2E`. Whatever it is given, a part joined with it
+/// never climbs out of the directory or prefix it is joined to, never replaces it (an
+/// absolute path), and two different parts never meet in one segment.
+///
+/// ```
+/// use millrace_storage::location::path_segment;
+///
+/// assert_eq!(path_segment("trainer"), "trainer");
+/// assert_eq!(path_segment(".."), "%2E%2E");
+/// assert_eq!(path_segment("/etc/passwd"), "%2Fetc%2Fpasswd");
+/// ```
+pub fn path_segment(part: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| matches!(c, '%' | '/' | '\\') || c.is_control();
+    match part {
+        "" => Cow::Borrowed("%"),
+        "." => Cow::Borrowed("%2E"),
+        ".." => Cow::Borrowed("%2E%2E"),
+        _ if !part.contains(unsafe_char) => Cow::Borrowed(part),
+        _ => {
+            let mut spelled = String::with_capacity(part.len() + 8);
+            for c in part.chars() {
+                if unsafe_char(c) {
+                    let mut bytes = [0; 4];
+                    for byte in c.encode_utf8(&mut bytes).bytes() {
+                        spelled.push_str(&format!("%{byte:02X}"));
+                    }
+                } else {
+                    spelled.push(c);
+                }
+            }
+            Cow::Owned(spelled)
+        }
+    }
+}
 
 /// The object stores Millrace speaks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -106,7 +151,7 @@ impl Location {
     /// Parses a root or an artifact URI.
     pub fn parse(text: &str) -> Result<Location> {
         let invalid = |reason: &str| StorageError::InvalidUri {
-            uri: text.to_owned(),
+            uri: redact_secrets(text).into_owned(),
             reason: reason.to_owned(),
         };
         if text.trim().is_empty() {
@@ -130,6 +175,13 @@ impl Location {
             )));
         };
         let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+        if holds_secret(text) {
+            return Err(invalid(
+                "credentials cannot be part of an artifact location (every artifact's URI would \
+                 hold them): give them through the environment, e.g. AWS_ACCESS_KEY_ID and \
+                 AWS_SECRET_ACCESS_KEY",
+            ));
+        }
         // Azure's `abfs://container@account.dfs.core.windows.net/path` names the container first.
         let bucket = bucket.split('@').next().unwrap_or(bucket);
         if bucket.is_empty() {
@@ -159,20 +211,20 @@ impl Location {
         }
     }
 
-    /// The location of `parts` under this one.
+    /// The location of `parts` under this one, each part one segment ([`path_segment`]).
     pub fn join<'a>(&self, parts: impl IntoIterator<Item = &'a str>) -> Location {
         match self {
             Location::Local(path) => {
                 let mut path = path.clone();
                 for part in parts {
-                    path.push(part);
+                    path.push(path_segment(part).as_ref());
                 }
                 Location::Local(path)
             }
             Location::Object(object) => {
                 let mut object = object.clone();
                 for part in parts {
-                    object = object.child(part);
+                    object = object.child(&path_segment(part));
                 }
                 Location::Object(object)
             }
@@ -240,5 +292,43 @@ mod tests {
         assert!(Location::parse("ftp://host/x").is_err());
         assert!(Location::parse("s3://").is_err());
         assert!(Location::parse("s3://b/../x").is_err());
+    }
+
+    #[test]
+    fn a_url_with_credentials_is_refused_without_repeating_them() {
+        for text in ["s3://AKIA:s3cret@bucket/root", "gs://u:s3cret@b/r?x=1"] {
+            match Location::parse(text) {
+                Err(StorageError::InvalidUri { uri, reason }) => {
+                    assert!(!uri.contains("s3cret"), "{uri}");
+                    assert!(reason.contains("environment"), "{reason}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        // Azure's `container@account` names no credential.
+        assert!(Location::parse("abfs://c@acct.dfs.core.windows.net/p").is_ok());
+    }
+
+    #[test]
+    fn joined_parts_never_leave_the_location() {
+        let root = Location::parse("/srv/root").unwrap();
+        for part in ["..", ".", "", "/etc", "a/../../b", "x\0y", "%2E%2E"] {
+            let Location::Local(path) = root.join([part, "1"]) else {
+                panic!("a local root joins to a local path");
+            };
+            assert_eq!(
+                path.parent().and_then(Path::parent),
+                Some(Path::new("/srv/root"))
+            );
+            assert!(
+                path.components()
+                    .all(|c| !matches!(c, std::path::Component::ParentDir))
+            );
+        }
+        let bucket = Location::parse("s3://b/root").unwrap();
+        assert_eq!(
+            bucket.join(["..", "a/b"]).to_string(),
+            "s3://b/root/%2E%2E/a%2Fb"
+        );
     }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::connect::client;
 use crate::error::{Result, StorageError};
 use crate::local_tree::{hash_file, walk};
-use crate::location::{Location, ObjectLocation};
+use crate::location::{Location, ObjectLocation, path_segment};
 use crate::manifest::{MANIFEST_NAME, Manifest};
 use crate::transfer::{TransferLimits, download_files, object_path, read_manifest, upload_dir};
 
@@ -146,7 +146,8 @@ impl ArtifactStorage {
         }
     }
 
-    /// The URI of `parts` under the root (what the metadata store records).
+    /// The URI of `parts` under the root (what the metadata store records), each part one
+    /// segment ([`path_segment`]).
     pub fn uri<'a>(&self, parts: impl IntoIterator<Item = &'a str>) -> String {
         self.root.join(parts).to_string()
     }
@@ -160,11 +161,12 @@ impl ArtifactStorage {
         (!rest.is_empty() && !rest.split('/').any(|part| part == "..")).then(|| rest.to_owned())
     }
 
-    /// A local directory for `parts` under the working directory.
+    /// A local directory for `parts` under the working directory, each part one segment
+    /// ([`path_segment`]): whatever the parts, the directory is under the working directory.
     pub fn local_dir<'a>(&self, parts: impl IntoIterator<Item = &'a str>) -> PathBuf {
         let mut path = self.work_dir.clone();
         for part in parts {
-            path.push(part);
+            path.push(path_segment(part).as_ref());
         }
         path
     }

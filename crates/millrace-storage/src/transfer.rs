@@ -27,7 +27,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::error::{Result, StorageError};
-use crate::local_tree::{LocalFile, hash_file, walk};
+use crate::local_tree::{LocalFile, hash_file, stays_inside, walk};
 use crate::location::ObjectLocation;
 use crate::manifest::{MANIFEST_NAME, Manifest, ManifestEntry};
 
@@ -274,6 +274,18 @@ pub(crate) async fn download_files(
     dir: &Path,
     limits: TransferLimits,
 ) -> Result<()> {
+    // A manifest is read from the bucket, which others may write: none of its paths may lead
+    // out of the directory it is downloaded into.
+    let paths = manifest.empty_dirs.iter().map(String::as_str);
+    if let Some(outside) = paths
+        .chain(only.iter().map(|entry| entry.path.as_str()))
+        .find(|path| !stays_inside(path))
+    {
+        return Err(StorageError::Manifest {
+            url: base.to_string(),
+            message: format!("the path `{outside}` does not stay inside the artifact"),
+        });
+    }
     for empty in &manifest.empty_dirs {
         let path = dir.join(empty);
         std::fs::create_dir_all(&path).map_err(|error| StorageError::io(&path, error))?;

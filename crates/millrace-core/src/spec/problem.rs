@@ -62,6 +62,22 @@ pub enum Problem {
         "node id `{0}` is invalid: use 1 to 63 ASCII letters, digits, `_` or `-`, starting with a letter"
     )]
     InvalidNodeId(String),
+    /// An output name is not usable as one segment of an artifact's path on every target.
+    #[error(
+        "output name `{0}` is invalid: use 1 to 63 ASCII letters, digits, `_` or `-`, starting with a letter or `_` (it names a directory of every artifact)"
+    )]
+    InvalidOutputName(String),
+    /// A URL or value in the spec holds a credential: the IR, and every file compiled from it,
+    /// is not secret.
+    #[error(
+        "{place} holds a credential (`{redacted}`): the pipeline's IR and every file compiled from it are not secret; give credentials through the environment (MILLRACE_STORE, a Kubernetes Secret, the cloud's own variables)"
+    )]
+    SecretInSpec {
+        /// Where (`the pipeline root`, `the importer's source URI`).
+        place: String,
+        /// The value, with its credential replaced by `***`.
+        redacted: String,
+    },
     /// Two nodes share an id.
     #[error("node id `{0}` is used by more than one node")]
     DuplicateNodeId(String),

@@ -5,7 +5,16 @@
 //! types against a [`Catalog`], every edge's types, required inputs, dangling references,
 //! cycles, parameter values, configurations, command placeholders, conditions, resolvers,
 //! importers, the exit handler and the schedule — and never panics, whatever the input.
+//!
+//! Names that become parts of artifact paths (the pipeline's name, node ids, output names) are
+//! single path segments by construction ([`is_valid_id`], [`is_valid_output_name`]). And the
+//! spec holds no credentials: it is written into every compiled file, so a root, an importer's
+//! source or a parameter default with a password in it is a problem. [`redact_secrets`] is the
+//! one function that finds credentials in text — a URL's password, a `password=` parameter, a
+//! secret key's value — and replaces them with `***`; every crate that shows a URL, an error
+//! or a log line to anyone uses it.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -69,6 +78,185 @@ pub fn is_valid_id(id: &str) -> bool {
     matches!(chars.next(), Some(first) if first.is_ascii_alphabetic())
         && id.len() <= 63
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Whether `name` is a valid output name: 1 to 63 ASCII letters, digits, `_` or `-`, starting
+/// with a letter or `_` — one path segment of every artifact the output holds, never `.`, `..`
+/// or a separator.
+pub fn is_valid_output_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(first) if first.is_ascii_alphabetic() || first == '_')
+        && name.len() <= 63
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// What [`redact_secrets`] puts in place of a secret.
+pub const REDACTED: &str = "***";
+
+/// Parameter names whose values are secrets, lower case with `-` read as `_`; names ending in
+/// `password`, `secret` or `_token` are secrets too.
+const SECRET_KEYS: &[&str] = &[
+    "passwd",
+    "pwd",
+    "sig",
+    "signature",
+    "token",
+    "api_key",
+    "apikey",
+    "secret_key",
+    "secret_access_key",
+    "aws_secret_access_key",
+    "x_amz_signature",
+    "account_key",
+    "azure_storage_account_key",
+    "azure_storage_sas_key",
+    "sas_token",
+    "private_key",
+    "google_service_account_key",
+];
+
+/// `text` with every credential in it replaced by [`REDACTED`]:
+///
+/// - the password of a URL's user: `postgresql://user:s3cret@host/db` →
+///   `postgresql://user:***@host/db` (for `postgres://` URLs, what PostgreSQL's clients read as
+///   the password: everything from the first `:` to the `@`);
+/// - the value of a secret parameter, in a URL's query, a key/value connection string or an
+///   environment listing: `password=`, `sslpassword=`, `secret=`, `token=`, `sig=` (an Azure
+///   SAS), `X-Amz-Signature=`, `AWS_SECRET_ACCESS_KEY=`, `AZURE_STORAGE_ACCOUNT_KEY=`, and any
+///   name ending in `password`, `secret` or `_token` (a quoted value is replaced whole).
+///
+/// Text without any is returned as it is (borrowed). What is shown to anyone — an error
+/// message, a log line, an exported file, a page — goes through here; the URL itself, where it
+/// is used to connect, does not.
+///
+/// ```
+/// use millrace_core::spec::validate::redact_secrets;
+///
+/// assert_eq!(
+///     redact_secrets("cannot reach postgresql://mlmd:s3cret@db:5432/mlmd"),
+///     "cannot reach postgresql://mlmd:***@db:5432/mlmd"
+/// );
+/// assert_eq!(
+///     redact_secrets("host=db user=mlmd password='s3 cret' dbname=mlmd"),
+///     "host=db user=mlmd password='***' dbname=mlmd"
+/// );
+/// assert_eq!(redact_secrets("s3://bucket/prefix"), "s3://bucket/prefix");
+/// ```
+pub fn redact_secrets(text: &str) -> Cow<'_, str> {
+    let passwords = redact_url_passwords(text);
+    match redact_secret_parameters(&passwords) {
+        Cow::Borrowed(_) => passwords,
+        Cow::Owned(redacted) => Cow::Owned(redacted),
+    }
+}
+
+/// Whether `text` holds a credential that [`redact_secrets`] would hide.
+pub fn holds_secret(text: &str) -> bool {
+    redact_secrets(text) != text
+}
+
+/// Whether `c` ends a URL or a value in running text.
+fn ends_token(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>')
+}
+
+/// Where the run of characters that `belongs` ending at byte `end` of `text` starts.
+fn run_start(text: &str, end: usize, belongs: impl Fn(char) -> bool) -> usize {
+    text[..end]
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !belongs(c))
+        .map_or(0, |(index, c)| index + c.len_utf8())
+}
+
+/// Every `scheme://user:password@` with the password replaced.
+fn redact_url_passwords(text: &str) -> Cow<'_, str> {
+    let mut redacted = String::new();
+    let mut copied = 0;
+    let mut search = 0;
+    while let Some(found) = text[search..].find("://") {
+        let start = search + found + 3;
+        search = start;
+        let scheme = &text[run_start(text, start - 3, |c| {
+            c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')
+        })..start - 3];
+        let scheme = scheme.to_ascii_lowercase();
+        let rest = &text[start..];
+        let token = &rest[..rest.find(ends_token).unwrap_or(rest.len())];
+        // PostgreSQL's clients read the user's part up to the first `@` wherever it is; other
+        // URLs end their authority at the first `/`, `?` or `#`.
+        let authority = if scheme.starts_with("postgres") {
+            token
+        } else {
+            &token[..token.find(['/', '?', '#']).unwrap_or(token.len())]
+        };
+        let (Some(at), Some(colon)) = (authority.rfind('@'), authority.find(':')) else {
+            continue;
+        };
+        if colon >= at || &authority[colon + 1..at] == REDACTED {
+            continue;
+        }
+        redacted.push_str(&text[copied..start + colon + 1]);
+        redacted.push_str(REDACTED);
+        copied = start + at;
+        search = copied;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    redacted.push_str(&text[copied..]);
+    Cow::Owned(redacted)
+}
+
+/// Whether a parameter called `key` holds a secret.
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase().replace('-', "_");
+    key.ends_with("password")
+        || key.ends_with("secret")
+        || key.ends_with("_token")
+        || SECRET_KEYS.contains(&key.as_str())
+}
+
+/// Every `KEY=value` whose key names a secret, with the value replaced.
+fn redact_secret_parameters(text: &str) -> Cow<'_, str> {
+    let mut redacted = String::new();
+    let mut copied = 0;
+    let mut search = 0;
+    while let Some(found) = text[search..].find('=') {
+        let equals = search + found;
+        search = equals + 1;
+        let key_start = run_start(text, equals, |c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
+        });
+        if key_start < copied || !is_secret_key(&text[key_start..equals]) {
+            continue;
+        }
+        let rest = &text[equals + 1..];
+        let (value_start, value_end) = match rest.chars().next() {
+            Some(quote @ ('\'' | '"')) => {
+                let inner = &rest[1..];
+                (1, 1 + inner.find(quote).unwrap_or(inner.len()))
+            }
+            _ => (
+                0,
+                rest.find(|c: char| ends_token(c) || matches!(c, '&' | ';'))
+                    .unwrap_or(rest.len()),
+            ),
+        };
+        let value = &rest[value_start..value_end];
+        if value.is_empty() || value == REDACTED {
+            continue;
+        }
+        redacted.push_str(&text[copied..equals + 1 + value_start]);
+        redacted.push_str(REDACTED);
+        copied = equals + 1 + value_end;
+        search = copied;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    redacted.push_str(&text[copied..]);
+    Cow::Owned(redacted)
 }
 
 /// Whether `name` is a valid runtime parameter name.
@@ -158,6 +346,14 @@ impl<'a> Checker<'a> {
         if !is_valid_id(&self.spec.name) {
             self.pipeline_issue(Problem::InvalidPipelineName(self.spec.name.clone()));
         }
+        if let Some(root) = &self.spec.root
+            && holds_secret(root)
+        {
+            self.pipeline_issue(Problem::SecretInSpec {
+                place: "the pipeline root".to_owned(),
+                redacted: redact_secrets(root).into_owned(),
+            });
+        }
         if let Some(schedule) = &self.spec.schedule {
             for why in schedule.problems() {
                 self.pipeline_issue(Problem::InvalidSchedule(why));
@@ -199,7 +395,15 @@ impl<'a> Checker<'a> {
                 self.pipeline_issue(Problem::BadParameterDefault {
                     name: parameter.name.clone(),
                     parameter_type: parameter.parameter_type,
-                    value: default.to_string(),
+                    value: redact_secrets(&default.to_string()).into_owned(),
+                });
+            }
+            if let Some(Value::String(text)) = &parameter.default
+                && holds_secret(text)
+            {
+                self.pipeline_issue(Problem::SecretInSpec {
+                    place: format!("the default of parameter `{}`", parameter.name),
+                    redacted: redact_secrets(text).into_owned(),
                 });
             }
         }
@@ -238,6 +442,9 @@ impl<'a> Checker<'a> {
             self.node_issue(&node.id, Problem::InvalidOption(problem));
         }
         for (name, output) in &node.outputs {
+            if !is_valid_output_name(name) {
+                self.node_issue(&node.id, Problem::InvalidOutputName(name.clone()));
+            }
             if self
                 .catalog
                 .find_artifact_type(&output.artifact_type)
@@ -717,6 +924,15 @@ impl<'a> Checker<'a> {
                 Problem::InvalidImporter("the source URI is empty".to_owned()),
             );
         }
+        if holds_secret(source_uri) {
+            self.node_issue(
+                &node.id,
+                Problem::SecretInSpec {
+                    place: "the importer's source URI".to_owned(),
+                    redacted: redact_secrets(source_uri).into_owned(),
+                },
+            );
+        }
         if !node.inputs.is_empty() {
             self.node_issue(
                 &node.id,
@@ -828,6 +1044,235 @@ impl<'a> Checker<'a> {
                 }
                 Vec::new()
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{holds_secret, is_valid_output_name, redact_secrets};
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_postgresql_urls_password_is_redacted_and_the_rest_kept() {
+        assert_eq!(
+            redact_secrets("postgresql://user:s3cret@host/db"),
+            "postgresql://user:***@host/db"
+        );
+        assert_eq!(
+            redact_secrets("connecting to postgres://u:p%40ss@h:5432/db?sslmode=require failed"),
+            "connecting to postgres://u:***@h:5432/db?sslmode=require failed"
+        );
+        // What PostgreSQL's clients read as the password, even with a raw `/` or `@` in it.
+        assert_eq!(
+            redact_secrets("postgres://u:p/ss@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(
+            redact_secrets("postgres://u:p@ss@h/db"),
+            "postgres://u:***@h/db"
+        );
+    }
+
+    #[test]
+    fn every_url_in_a_text_is_redacted() {
+        assert_eq!(
+            redact_secrets("a postgres://a:one@h/d and s3://b/k, then \"https://x:two@web/p\""),
+            "a postgres://a:***@h/d and s3://b/k, then \"https://x:***@web/p\""
+        );
+    }
+
+    #[test]
+    fn secret_parameters_are_redacted_in_queries_and_connection_strings() {
+        assert_eq!(
+            redact_secrets("postgres://h/db?user=u&password=s3cret&sslmode=require"),
+            "postgres://h/db?user=u&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_secrets("host=h password=\"two words\" dbname=d"),
+            "host=h password=\"***\" dbname=d"
+        );
+        assert_eq!(
+            redact_secrets("AWS_SECRET_ACCESS_KEY=abc/def AWS_REGION=eu-west-1"),
+            "AWS_SECRET_ACCESS_KEY=*** AWS_REGION=eu-west-1"
+        );
+        assert_eq!(
+            redact_secrets("https://acct.blob.core.windows.net/c/k?sv=2022&sig=AbC%2B&se=1"),
+            "https://acct.blob.core.windows.net/c/k?sv=2022&sig=***&se=1"
+        );
+        assert_eq!(
+            redact_secrets("MLFLOW_TRACKING_PASSWORD=x MILLRACE_UI_TOKEN=y"),
+            "MLFLOW_TRACKING_PASSWORD=*** MILLRACE_UI_TOKEN=***"
+        );
+    }
+
+    #[test]
+    fn text_without_credentials_is_returned_as_it_is() {
+        for text in [
+            "s3://bucket/prefix/taxi/trainer/model/7",
+            "abfs://container@account.dfs.core.windows.net/path",
+            "sqlite://.millrace/metadata.sqlite?journal=wal",
+            "postgres://mlmd@db:5432/mlmd",
+            "http://127.0.0.1:5000/#/experiments",
+            "cache_key=abc123 node_id=trainer",
+            "",
+        ] {
+            assert!(
+                matches!(redact_secrets(text), std::borrow::Cow::Borrowed(_)),
+                "{text}"
+            );
+            assert!(!holds_secret(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn redacting_twice_changes_nothing_more() {
+        let once = redact_secrets("postgresql://user:s3cret@host/db?password=x").into_owned();
+        assert_eq!(redact_secrets(&once), once);
+        assert!(!holds_secret(&once));
+    }
+
+    #[test]
+    fn output_names_are_single_path_segments() {
+        for good in [
+            "model",
+            "examples",
+            "pre_transform_stats",
+            "_private",
+            "out-1",
+        ] {
+            assert!(is_valid_output_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x",
+            "a/b",
+            "/abs",
+            "a\0b",
+            "a.b",
+            "1st",
+            &"x".repeat(64),
+        ] {
+            assert!(!is_valid_output_name(bad), "{bad:?}");
+        }
+    }
+
+    /// A catalog that knows the artifact type `Examples` and no component.
+    struct ExamplesOnly;
+
+    impl crate::spec::Catalog for ExamplesOnly {
+        fn find_artifact_type(
+            &self,
+            name: &str,
+        ) -> Option<crate::spec::artifact_type::ArtifactTypeInfo> {
+            (name == "Examples").then_some(crate::spec::artifact_type::ArtifactTypeInfo {
+                name: "Examples",
+                properties: &[],
+                base_type: None,
+            })
+        }
+        fn find_component(&self, _: &str) -> Option<crate::spec::KindDescription> {
+            None
+        }
+        fn find_conflict(&self, _: &str) -> Option<String> {
+            None
+        }
+        fn try_configuration(
+            &self,
+            kind: &str,
+            _: serde_json::Value,
+        ) -> Result<crate::spec::TriedConfiguration, String> {
+            Err(format!("no component `{kind}`"))
+        }
+    }
+
+    /// A spec with one importer node of source `source` and outputs `outputs`.
+    fn importer_spec(root: &str, source: &str, outputs: &[&str]) -> crate::spec::PipelineSpec {
+        let mut spec = crate::spec::PipelineSpec::new("leaky");
+        spec.root = Some(root.to_owned());
+        spec.nodes.push(crate::spec::NodeSpec {
+            id: "rows".to_owned(),
+            task: crate::spec::TaskSpec::Importer {
+                source_uri: source.to_owned(),
+                reimport: false,
+                properties: std::collections::BTreeMap::new(),
+                custom_properties: std::collections::BTreeMap::new(),
+            },
+            inputs: std::collections::BTreeMap::new(),
+            outputs: outputs
+                .iter()
+                .map(|name| {
+                    let output = crate::spec::OutputSpec {
+                        artifact_type: "Examples".to_owned(),
+                    };
+                    ((*name).to_owned(), output)
+                })
+                .collect(),
+            options: crate::spec::NodeOptions::default(),
+        });
+        spec
+    }
+
+    fn problems(spec: &crate::spec::PipelineSpec) -> Vec<super::Problem> {
+        match super::validate(spec, &ExamplesOnly) {
+            Ok(_) => Vec::new(),
+            Err(issues) => issues.into_iter().map(|issue| issue.problem).collect(),
+        }
+    }
+
+    #[test]
+    fn a_spec_holding_a_credential_is_invalid_and_its_problems_do_not_repeat_it() {
+        let spec = importer_spec(
+            "s3://AKIA:s3cret@bucket/root",
+            "postgresql://u:s3cret@db/rows",
+            &["result"],
+        );
+        let found = problems(&spec);
+        let text: Vec<String> = found.iter().map(ToString::to_string).collect();
+        let text = text.join("\n");
+        assert!(
+            text.contains("the pipeline root holds a credential"),
+            "{text}"
+        );
+        assert!(
+            text.contains("the importer's source URI holds a credential"),
+            "{text}"
+        );
+        assert!(!text.contains("s3cret"), "{text}");
+        let clean = importer_spec("s3://bucket/root", "postgresql://u@db/rows", &["result"]);
+        assert_eq!(problems(&clean), Vec::new());
+    }
+
+    #[test]
+    fn an_output_name_that_is_not_one_path_segment_is_invalid() {
+        let spec = importer_spec("/srv/root", "data/rows.csv", &["result", "../up"]);
+        assert!(
+            problems(&spec).contains(&super::Problem::InvalidOutputName("../up".to_owned())),
+            "{:?}",
+            problems(&spec)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn a_password_never_survives_redaction(
+            password in "[A-Za-z0-9!$&()*+,;=._~%-]{1,24}",
+            scheme in prop::sample::select(vec!["postgres", "postgresql", "https", "redis"]),
+            prefix in "\\PC{0,20}",
+        ) {
+            let secret = format!("SeCrEt{password}");
+            let text = format!("{prefix} {scheme}://user:{secret}@host:5432/db tail");
+            prop_assert!(!redact_secrets(&text).contains(&secret));
+            let text = format!("{prefix} host=h password={secret} dbname=d");
+            prop_assert!(!redact_secrets(&text).contains(&secret));
+        }
+
+        #[test]
+        fn any_text_is_redacted_without_a_panic(text in "\\PC{0,120}") {
+            let redacted = redact_secrets(&text);
+            prop_assert_eq!(redact_secrets(&redacted), redacted.clone());
         }
     }
 }
