@@ -1115,6 +1115,9 @@ mod tests {
             "postgres://mlmd@db:5432/mlmd",
             "http://127.0.0.1:5000/#/experiments",
             "cache_key=abc123 node_id=trainer",
+            // Found by the property below: a key or scheme after a multi-byte character.
+            "🟠=",
+            "é://x",
             "",
         ] {
             assert!(
