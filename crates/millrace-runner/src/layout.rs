@@ -7,6 +7,13 @@
 //! `millrace_storage`), so what is at an artifact's URI is always complete. Staging and logs
 //! are local: under the root itself when it is local, under the storage's working directory
 //! otherwise. Logs of an execution go to `<local>/<pipeline>/<node>/.logs/<execution-id>/`.
+//!
+//! No path the layout makes can leave the root (or the working directory), whatever it is
+//! given: each part — the pipeline's name, a node or shard task id, an output name — is joined
+//! as exactly one segment (`millrace_storage::location::path_segment` spells `..`, `/`, an
+//! empty part or NUL so that it stays one). Validated pipelines never have such parts
+//! (`InvalidPipelineName`, `InvalidNodeId`, `InvalidOutputName`); [`Layout::check`] refuses
+//! them for a caller that can fail instead.
 
 use std::path::{Path, PathBuf};
 
@@ -33,6 +40,29 @@ impl Layout {
     /// The storage.
     pub fn storage(&self) -> &ArtifactStorage {
         &self.storage
+    }
+
+    /// Refuses a task id or output name that is not one path segment of the layout — empty,
+    /// `.`, `..`, or holding `/`, `\` or a control character such as NUL — and a pipeline name
+    /// that is not one. Paths are safe without this check (see the module's guide); it says
+    /// what is wrong instead of spelling the part another way.
+    pub fn check(&self, task: &str, output: &str) -> Result<()> {
+        for (what, part) in [
+            ("the pipeline's name", self.pipeline.as_str()),
+            ("the node id", task),
+            ("the output name", output),
+        ] {
+            if millrace_storage::location::path_segment(part) != part || part.starts_with('.') {
+                return Err(RunnerError::InvalidNode {
+                    node: task.to_owned(),
+                    reason: format!(
+                        "{what} `{}` is not one segment of an artifact's path",
+                        part.escape_debug()
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The URI of an output (what the metadata store records).
