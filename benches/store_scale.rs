@@ -31,6 +31,7 @@
     clippy::print_stdout,
     clippy::print_stderr,
     clippy::unwrap_used,
+    clippy::panic,
     clippy::cast_precision_loss
 )] // A benchmark program.
 
@@ -45,7 +46,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use millrace::metadata::store::{PIPELINE_CONTEXT, PIPELINE_RUN_CONTEXT};
-use millrace::metadata::{Direction, MetadataStore, NodeQuery, OrderBy};
+use millrace::metadata::{Direction, MetadataStore, NodeQuery, OrderBy, Value};
 use millrace::prelude::Pipeline;
 use millrace::runner::{ArtifactStorage, LocalRunner, NodeState, RunHistory, RunPage, RunState};
 use store_fill::{Fill, Template};
@@ -54,6 +55,8 @@ use store_fill::{Fill, Template};
 const KEEP_LAST: usize = 100;
 /// Runs each timed prune removes.
 const PRUNED_PER_SAMPLE: usize = 10;
+/// The property of a pipeline's context that says where pruning stopped (the first run kept).
+const PRUNED_BELOW: &str = "pruned_below_run";
 /// The data the template's runs read.
 const DATA: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -183,10 +186,7 @@ fn main() {
     if std::env::var_os(SESSION_VARIABLE).is_none() {
         let options = Options::parse();
         let temporary = tempfile::tempdir().expect("a temporary directory");
-        let base = options
-            .dir
-            .clone()
-            .unwrap_or_else(|| temporary.path().to_owned());
+        let base = options.dir.unwrap_or_else(|| temporary.path().to_owned());
         let session = base.join("sessions").join(std::process::id().to_string());
         let span = session.join("data/span-1");
         std::fs::create_dir_all(&span).expect("the data directory");
@@ -324,7 +324,7 @@ async fn fill(
     };
     eprintln!("{}: filling with {} runs…", store.location(), size - 1);
     let filled = fill
-        .into_store(store, template)
+        .write_into(store, template)
         .await
         .expect("filling the store");
     println!(
@@ -474,24 +474,30 @@ async fn measure_size(
     }
 
     let storage = ArtifactStorage::local(root);
-    let pipeline_context = store
-        .get_contexts(
-            &NodeQuery::all()
-                .of_type(PIPELINE_CONTEXT)
-                .named(pipeline.name()),
-        )
-        .await
-        .expect("the pipeline's context")[0]
-        .id;
     for sample in 0..options.samples {
-        // Runs created before the creation of the (sample + 1) × 10 + 1-th oldest are pruned.
+        // The runs created before the 11th oldest not yet pruned are pruned: where earlier
+        // prunes stopped, the store records on the pipeline's context.
+        let pipeline_context = store
+            .get_contexts(
+                &NodeQuery::all()
+                    .of_type(PIPELINE_CONTEXT)
+                    .named(pipeline.name()),
+            )
+            .await
+            .expect("the pipeline's context")
+            .remove(0);
+        let pruned_below = match pipeline_context.custom_properties.get(PRUNED_BELOW) {
+            Some(Value::Int(id)) => *id,
+            _ => 0,
+        };
         let oldest = store
             .get_contexts(&NodeQuery {
-                child_of: pipeline_context,
+                child_of: pipeline_context.id,
                 ..NodeQuery::all()
                     .of_type(PIPELINE_RUN_CONTEXT)
                     .order_by(OrderBy::Id)
-                    .limit(u32::try_from((sample + 1) * PRUNED_PER_SAMPLE + 1).expect("few"))
+                    .after(pruned_below - 1)
+                    .limit(u32::try_from(PRUNED_PER_SAMPLE + 1).expect("few"))
             })
             .await
             .expect("the oldest runs");

@@ -11,7 +11,7 @@
 //! ```ignore
 //! let template = Arc::new(Template::record(&pipeline, scratch, || add_a_span()).await?);
 //! let fill = Fill { runs: 100_000, reruns_per_new_data: 1, lanes: 1, root, link_files: true };
-//! let filled = fill.into_store(&store, &template).await?;
+//! let filled = fill.write_into(&store, &template).await?;
 //! ```
 
 pub mod recorder;

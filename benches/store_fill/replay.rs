@@ -54,7 +54,7 @@ struct Lane {
 impl Fill {
     /// Writes the template's first run, then runs on new data each followed by
     /// `reruns_per_new_data` reruns, until the store holds `runs` runs.
-    pub async fn into_store(
+    pub async fn write_into(
         &self,
         store: &Arc<dyn MetadataStore>,
         template: &Arc<Template>,

@@ -1039,7 +1039,7 @@ impl Access {
     }
 
     /// The `FROM` clause (without the type's join), and the conditions that tie its tables.
-    fn from_clause(
+    fn tables(
         &self,
         kind: NodeKind,
         query: &NodeQuery,
@@ -1160,7 +1160,7 @@ fn select_nodes(
 ) -> Result<Vec<Row>> {
     let access = Access::of(kind, query)?;
     let mut params = Vec::new();
-    let (from, mut conditions) = access.from_clause(kind, query, tx.dialect(), &mut params);
+    let (from, mut conditions) = access.tables(kind, query, tx.dialect(), &mut params);
     conditions.extend(where_conditions(kind, query, &access, &mut params)?);
     let conditions = if conditions.is_empty() {
         String::new()
@@ -1850,4 +1850,270 @@ pub(crate) fn get_lineage(tx: &mut dyn SqlTx, query: &LineageQuery) -> Result<Li
         events,
         contexts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::model::{Artifact, ArtifactState, Attribution, Context, NodeType, ParentContext};
+    use crate::query::{Comparison, NodeQuery, OrderBy};
+    use crate::store::{MetadataStore, PIPELINE_CONTEXT, PIPELINE_RUN_CONTEXT};
+
+    /// A store with the `pipeline` and `pipeline_run` types; returns it and their ids.
+    async fn store() -> (Arc<dyn MetadataStore>, i64, i64) {
+        let store = crate::connect("memory://").await.unwrap();
+        let pipeline = store
+            .put_type(&NodeType::context(PIPELINE_CONTEXT))
+            .await
+            .unwrap();
+        let run = store
+            .put_type(&NodeType::context(PIPELINE_RUN_CONTEXT))
+            .await
+            .unwrap();
+        (store, pipeline, run)
+    }
+
+    async fn context(store: &dyn MetadataStore, type_id: i64, name: &str, state: &str) -> i64 {
+        let mut context = Context {
+            type_id,
+            name: name.to_owned(),
+            ..Context::default()
+        };
+        context
+            .custom_properties
+            .insert("state".to_owned(), state.into());
+        store.put_contexts(&[context]).await.unwrap()[0]
+    }
+
+    async fn child(store: &dyn MetadataStore, child_id: i64, parent_id: i64) {
+        store
+            .put_parent_contexts(&[ParentContext {
+                child_id,
+                parent_id,
+            }])
+            .await
+            .unwrap();
+    }
+
+    /// A run of `pipeline` holding a new artifact of its own and `shared`: the run's id and
+    /// its artifact's.
+    async fn run_holding(
+        store: &dyn MetadataStore,
+        run_type: i64,
+        pipeline: i64,
+        index: usize,
+        shared: i64,
+    ) -> (i64, i64) {
+        let run = context(store, run_type, &format!("run-{index}"), "").await;
+        child(store, run, pipeline).await;
+        let output = store
+            .put_artifacts(&[Artifact {
+                type_id: shared_type(store, shared).await,
+                uri: Some(format!("/out/{index}")),
+                state: ArtifactState::Live,
+                ..Artifact::default()
+            }])
+            .await
+            .unwrap()[0];
+        let links = [output, shared].map(|artifact_id| Attribution {
+            context_id: run,
+            artifact_id,
+        });
+        store
+            .put_attributions_and_associations(&links, &[])
+            .await
+            .unwrap();
+        (run, output)
+    }
+
+    async fn shared_type(store: &dyn MetadataStore, artifact: i64) -> i64 {
+        store
+            .get_artifacts(&NodeQuery::all().ids([artifact]))
+            .await
+            .unwrap()[0]
+            .type_id
+    }
+
+    fn ids(contexts: &[Context]) -> Vec<i64> {
+        contexts.iter().filter_map(|context| context.id).collect()
+    }
+
+    #[tokio::test]
+    async fn a_pipelines_runs_with_a_property_value_come_by_id_and_page_as_the_runs_do() {
+        let (store, pipeline_type, run_type) = store().await;
+        let ours = context(&*store, pipeline_type, "ours", "").await;
+        let theirs = context(&*store, pipeline_type, "theirs", "").await;
+        // A value longer than the indexed prefix, and one that shares that prefix.
+        let long = "x".repeat(100);
+        let mut failed = Vec::new();
+        for index in 0..12 {
+            let state = match index % 4 {
+                0 => "failed",
+                1 => long.as_str(),
+                _ => "succeeded",
+            };
+            let run = context(&*store, run_type, &format!("ours-{index}"), state).await;
+            child(&*store, run, ours).await;
+            let other = context(&*store, run_type, &format!("theirs-{index}"), "failed").await;
+            child(&*store, other, theirs).await;
+            if state == "failed" {
+                failed.push(run);
+            }
+        }
+        let runs_that = |state: &str| {
+            NodeQuery {
+                child_of: Some(ours),
+                ..NodeQuery::all()
+                    .of_type(PIPELINE_RUN_CONTEXT)
+                    .order_by(OrderBy::Id)
+                    .descending()
+            }
+            .where_custom_property("state", Comparison::Eq, state)
+        };
+        let newest = store
+            .get_contexts(&runs_that("failed").limit(2))
+            .await
+            .unwrap();
+        assert_eq!(ids(&newest), [failed[2], failed[1]]);
+        assert_eq!(newest[0].custom_properties["state"], "failed".into());
+        let next = store
+            .get_contexts(&runs_that("failed").before(failed[1]).limit(2))
+            .await
+            .unwrap();
+        assert_eq!(ids(&next), [failed[0]]);
+        assert_eq!(
+            store.get_contexts(&runs_that(&long)).await.unwrap().len(),
+            3,
+            "the whole value is compared, not its indexed prefix"
+        );
+        assert!(
+            store
+                .get_contexts(&runs_that(&"x".repeat(99)))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .get_contexts(&runs_that("interrupted"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pipelines_runs_holding_an_artifact_come_oldest_first_after_a_given_run() {
+        let (store, pipeline_type, run_type) = store().await;
+        let artifact_type = store
+            .put_type(&NodeType::artifact("Examples"))
+            .await
+            .unwrap();
+        let pipeline = context(&*store, pipeline_type, "taxi", "").await;
+        let elsewhere = context(&*store, pipeline_type, "other", "").await;
+        let shared = store
+            .put_artifacts(&[Artifact {
+                type_id: artifact_type,
+                uri: Some("/shared".to_owned()),
+                state: ArtifactState::Live,
+                ..Artifact::default()
+            }])
+            .await
+            .unwrap()[0];
+        let mut holders = Vec::new();
+        for index in 0..6 {
+            let run = context(&*store, run_type, &format!("run-{index}"), "").await;
+            child(&*store, run, pipeline).await;
+            let other = context(&*store, run_type, &format!("other-{index}"), "").await;
+            child(&*store, other, elsewhere).await;
+            if index % 2 == 1 {
+                let links = [run, other].map(|context_id| Attribution {
+                    context_id,
+                    artifact_id: shared,
+                });
+                store
+                    .put_attributions_and_associations(&links, &[])
+                    .await
+                    .unwrap();
+                holders.push(run);
+            }
+        }
+        let holding = |after: i64| NodeQuery {
+            child_of: Some(pipeline),
+            with_artifact: Some(shared),
+            ..NodeQuery::all()
+                .of_type(PIPELINE_RUN_CONTEXT)
+                .order_by(OrderBy::Id)
+                .after(after)
+        };
+        let all = store.get_contexts(&holding(0)).await.unwrap();
+        assert_eq!(ids(&all), holders);
+        let first_after = store
+            .get_contexts(&holding(holders[0]).limit(1))
+            .await
+            .unwrap();
+        assert_eq!(ids(&first_after), [holders[1]]);
+        assert!(
+            store
+                .get_contexts(&holding(holders[2]))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_prune_reads_on_from_where_the_last_one_stopped() {
+        let (store, pipeline_type, run_type) = store().await;
+        let artifact_type = store
+            .put_type(&NodeType::artifact("Examples"))
+            .await
+            .unwrap();
+        let pipeline = context(&*store, pipeline_type, "taxi", "").await;
+        let shared = store
+            .put_artifacts(&[Artifact {
+                type_id: artifact_type,
+                uri: Some("/shared".to_owned()),
+                state: ArtifactState::Live,
+                ..Artifact::default()
+            }])
+            .await
+            .unwrap()[0];
+        let mut runs = Vec::new();
+        let mut outputs = Vec::new();
+        for index in 0..5 {
+            let (run, output) = run_holding(&*store, run_type, pipeline, index, shared).await;
+            runs.push(run);
+            outputs.push(output);
+        }
+        let first = store.prune_runs("taxi", i64::MAX, 2).await.unwrap();
+        assert_eq!(first.runs, [runs[2], runs[1], runs[0]]);
+        assert_eq!(first.marked_artifacts, outputs[..3]);
+        let again = store.prune_runs("taxi", i64::MAX, 2).await.unwrap();
+        assert!(again.runs.is_empty() && again.marked_artifacts.is_empty());
+        for index in 5..7 {
+            let (run, output) = run_holding(&*store, run_type, pipeline, index, shared).await;
+            runs.push(run);
+            outputs.push(output);
+        }
+        let later = store.prune_runs("taxi", i64::MAX, 2).await.unwrap();
+        assert_eq!(
+            later.runs,
+            [runs[4], runs[3]],
+            "only the runs that became old since"
+        );
+        assert_eq!(later.marked_artifacts, outputs[3..5]);
+        let shared_state = store
+            .get_artifacts(&NodeQuery::all().ids([shared]))
+            .await
+            .unwrap()[0]
+            .state;
+        assert_eq!(shared_state, ArtifactState::Live, "kept runs still hold it");
+        let none_old = store.prune_runs("taxi", 0, 0).await.unwrap();
+        assert!(
+            none_old.runs.is_empty(),
+            "every run is newer than the epoch"
+        );
+    }
 }

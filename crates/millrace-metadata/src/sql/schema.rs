@@ -220,3 +220,58 @@ pub(crate) fn create(tx: &mut dyn SqlTx) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{MILLRACE_INDEXES, MILLRACE_TABLE_INDEXES};
+
+    /// The name of the index a `CREATE INDEX` statement makes.
+    fn index_name(statement: &str) -> &str {
+        statement.split('"').nth(1).unwrap_or_default()
+    }
+
+    fn millrace_indexes(path: &std::path::Path) -> Vec<String> {
+        let connection = rusqlite::Connection::open(path).unwrap();
+        let mut statement = connection
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'idx_millrace_%' ORDER BY name")
+            .unwrap();
+        statement
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_store_made_before_an_index_gets_it_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metadata.sqlite");
+        let url = format!("sqlite://{}", path.display());
+        drop(crate::connect(&url).await.unwrap());
+        let wanted: Vec<&str> = MILLRACE_INDEXES
+            .iter()
+            .chain(MILLRACE_TABLE_INDEXES)
+            .map(|statement| index_name(statement))
+            .collect();
+        let made = millrace_indexes(&path);
+        for name in &wanted {
+            assert!(made.iter().any(|made| made == name), "{name} in {made:?}");
+        }
+        // As a store written by ML-Metadata, or by a Millrace before these indexes, is.
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        for name in &wanted {
+            connection
+                .execute_batch(&format!(r#"DROP INDEX "{name}""#))
+                .unwrap();
+        }
+        drop(connection);
+        drop(crate::connect(&url).await.unwrap());
+        let remade = millrace_indexes(&path);
+        for name in &wanted {
+            assert!(
+                remade.iter().any(|made| made == name),
+                "{name} in {remade:?}"
+            );
+        }
+    }
+}
