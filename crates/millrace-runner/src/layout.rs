@@ -21,6 +21,9 @@ use millrace_storage::ArtifactStorage;
 
 use crate::error::{Result, RunnerError};
 
+/// How the name of an output's staging directory starts (`.staging-<execution-id>`).
+const STAGING_PREFIX: &str = ".staging-";
+
 /// The pipeline root and the paths in it.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -92,8 +95,13 @@ impl Layout {
             self.pipeline.as_str(),
             node,
             output,
-            &format!(".staging-{execution_id}"),
+            &format!("{STAGING_PREFIX}{execution_id}"),
         ])
+    }
+
+    /// The execution whose staging directory is called `name` (`.staging-12` → 12).
+    pub fn staging_execution_id(name: &str) -> Option<i64> {
+        name.strip_prefix(STAGING_PREFIX)?.parse().ok()
     }
 
     /// The local log directory of an execution.

@@ -333,6 +333,66 @@ impl ArtifactStorage {
         }
     }
 
+    /// The URIs of what is stored `depth` levels under the root (`<pipeline>/<node>/<output>/
+    /// <execution-id>` is 4), written the way [`ArtifactStorage::uri`] writes them: the
+    /// directories at that depth of a local root, or the prefixes at that depth of an object
+    /// root's objects (complete or not). Names starting with `.` — staging directories, logs,
+    /// probes, manifests — are left out at every level. It reads the whole root: for
+    /// maintenance (`doctor`), not for runs.
+    pub async fn list_at_depth(&self, depth: usize) -> Result<Vec<String>> {
+        let hidden = |name: &str| name.starts_with('.');
+        match &self.root {
+            Location::Local(root) => {
+                let mut level = vec![root.clone()];
+                for _ in 0..depth {
+                    let mut next = Vec::new();
+                    for dir in level {
+                        let entries = match std::fs::read_dir(&dir) {
+                            Ok(entries) => entries,
+                            Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                            Err(error) => return Err(StorageError::io(&dir, error)),
+                        };
+                        for entry in entries {
+                            let entry = entry.map_err(|error| StorageError::io(&dir, error))?;
+                            let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
+                            if is_dir && !hidden(&entry.file_name().to_string_lossy()) {
+                                next.push(entry.path());
+                            }
+                        }
+                    }
+                    level = next;
+                }
+                let mut uris: Vec<String> = level
+                    .into_iter()
+                    .map(|path| path.display().to_string())
+                    .collect();
+                uris.sort();
+                Ok(uris)
+            }
+            Location::Object(object) => {
+                let store = client(object)?;
+                let prefix = object_path(object, "");
+                let mut listing = store.list(Some(&prefix));
+                let mut uris = std::collections::BTreeSet::new();
+                while let Some(meta) = listing.next().await {
+                    let meta = meta.map_err(|error| {
+                        StorageError::object("listing", object.to_string(), &error)
+                    })?;
+                    let key = meta.location.as_ref();
+                    let relative = key
+                        .strip_prefix(prefix.as_ref())
+                        .unwrap_or(key)
+                        .trim_start_matches('/');
+                    let parts: Vec<&str> = relative.split('/').collect();
+                    if parts.len() > depth && !parts[..depth].iter().any(|part| hidden(part)) {
+                        uris.insert(format!("{object}/{}", parts[..depth].join("/")));
+                    }
+                }
+                Ok(uris.into_iter().collect())
+            }
+        }
+    }
+
     /// Removes the artifact at `uri`: a local directory, or every object under the prefix —
     /// the manifest first, so that a removal cut short never leaves a complete-looking
     /// artifact.

@@ -190,3 +190,54 @@ async fn an_imported_prefix_without_a_manifest_is_read_by_listing_it() {
     assert_eq!(std::fs::read(local.join("a.csv")).unwrap(), b"a,b\n");
     assert!(std::fs::read(local.join("big.bin")).unwrap() == large);
 }
+
+#[tokio::test]
+async fn listing_a_root_finds_every_artifact_written_however_far_it_got() {
+    let scratch = tempfile::tempdir().unwrap();
+    let object = storage("listing", &scratch.path().join("work"));
+    let local = ArtifactStorage::local(scratch.path().join("root"));
+    for storage in [&object, &local] {
+        storage.check_writable().await.unwrap();
+        for (node, id) in [("gen", "1"), ("trainer", "2")] {
+            let staged = scratch.path().join(format!("staged-{node}"));
+            write(&staged.join("split/data.csv"), b"a\n");
+            storage
+                .publish(&staged, &storage.uri(["p", node, "out", id]))
+                .await
+                .unwrap();
+        }
+    }
+    // Half an upload (no manifest) is listed; a staging directory is not.
+    write(&scratch.path().join("half/file"), b"x");
+    let Location::Object(half) = Location::parse(&object.uri(["p", "gen", "out", "3"])).unwrap()
+    else {
+        panic!("an object location");
+    };
+    client(&half)
+        .unwrap()
+        .put_opts(
+            &object_store::path::Path::from(format!("{}/file", half.key)),
+            PutPayload::from_static(b"x"),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    std::fs::create_dir_all(scratch.path().join("root/p/gen/out/.staging-4")).unwrap();
+
+    assert_eq!(
+        object.list_at_depth(4).await.unwrap(),
+        ["1", "3"]
+            .iter()
+            .map(|id| object.uri(["p", "gen", "out", id]))
+            .chain([object.uri(["p", "trainer", "out", "2"])])
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        local.list_at_depth(4).await.unwrap(),
+        [
+            local.uri(["p", "gen", "out", "1"]),
+            local.uri(["p", "trainer", "out", "2"])
+        ]
+    );
+    assert_eq!(local.list_at_depth(1).await.unwrap(), [local.uri(["p"])]);
+}
