@@ -250,6 +250,23 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the metadata store against the artifact root: LIVE artifacts whose files are
+    /// gone, executions a crash left RUNNING, PENDING leftovers, staging and output
+    /// directories nothing points at. Exits with 1 while problems remain.
+    Doctor {
+        /// Repair what is safe to repair: mark LIVE artifacts whose files are gone DELETED,
+        /// fail executions left RUNNING in ended runs and abandon their outputs, abandon stale
+        /// PENDING outputs, remove orphan staging directories. Never removes a file a LIVE
+        /// artifact points at.
+        #[arg(long)]
+        repair: bool,
+        /// Where metadata and artifacts are.
+        #[command(flatten)]
+        location: Location,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Execute one node of a run (what Airflow, Argo and Kubeflow tasks call).
     RunNode {
         /// The run (started by the first of its tasks if new).
@@ -681,6 +698,11 @@ where
             )
             .await?;
         }
+        Command::Doctor {
+            repair,
+            location,
+            json,
+        } => crate::doctor::doctor(location, *repair, *json, stdout).await?,
         Command::Artifacts { command } => match command {
             ArtifactsCommand::List {
                 artifact_type,

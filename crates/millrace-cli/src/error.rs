@@ -26,6 +26,15 @@ pub enum CliError {
     /// The run finished, and some node failed.
     #[error("the run failed")]
     RunFailed,
+    /// `doctor` found problems that remain (not repaired, or not repairable).
+    #[error(
+        "{remaining} problem(s) remain: `doctor --repair` repairs what is safe to repair; the \
+         rest needs a person (see each finding)"
+    )]
+    ProblemsRemain {
+        /// How many.
+        remaining: usize,
+    },
     /// `run-node`: the node was skipped (its `when` condition is false); exit code 99, which
     /// orchestrators map to a skipped task.
     #[error("the node was skipped")]
@@ -102,7 +111,7 @@ impl CliError {
         match self {
             CliError::Pipeline(_) | CliError::ParametersOnResume => 2,
             CliError::Runner(error) if error.is_usage() => 2,
-            CliError::Runner(_) | CliError::RunFailed => 1,
+            CliError::Runner(_) | CliError::RunFailed | CliError::ProblemsRemain { .. } => 1,
             CliError::Skipped => 99,
             CliError::FingerprintMismatch { .. } => 2,
             #[cfg(feature = "airflow")]

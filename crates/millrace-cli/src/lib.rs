@@ -48,6 +48,7 @@
 mod argo;
 mod command;
 mod containers;
+mod doctor;
 mod error;
 mod inspect;
 mod kfp;

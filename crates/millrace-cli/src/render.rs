@@ -451,6 +451,70 @@ pub(crate) fn garbage(
     Rendered { json, lines }
 }
 
+/// What `doctor` found and repaired.
+pub(crate) fn doctor(report: &millrace_runner::DoctorReport) -> Rendered {
+    let checked = &report.checked;
+    let mut lines = vec![
+        format!("store {}, artifact root {}", report.store, report.root),
+        format!(
+            "checked {} LIVE artifact(s) under the root ({} outside it, not checked), {} \
+             PENDING, {} staging and {} output director(ies)",
+            checked.live, checked.outside_root, checked.pending, checked.staging, checked.outputs
+        ),
+    ];
+    for finding in &report.findings {
+        let mut subject = Vec::new();
+        if !finding.artifact_ids.is_empty() {
+            let ids: Vec<String> = finding.artifact_ids.iter().map(i64::to_string).collect();
+            subject.push(format!("artifact {}", ids.join(", ")));
+        }
+        if let Some(id) = finding.execution_id {
+            subject.push(format!("execution {id}"));
+        }
+        if let Some(node) = &finding.node {
+            subject.push(format!("node {node}"));
+        }
+        if let Some(run) = &finding.run_id {
+            subject.push(format!("run {run}"));
+        }
+        lines.push(format!(
+            "{}: {} ({})",
+            finding.kind.as_str(),
+            finding.location,
+            subject.join(", ")
+        ));
+        lines.push(format!("    {}", finding.problem));
+        let repair = match (&finding.repair, finding.repaired, &finding.repair_error) {
+            (None, _, _) => "not repaired: needs a person".to_owned(),
+            (Some(what), true, _) => format!("repaired: {what}"),
+            (Some(what), false, Some(error)) => format!("repair failed ({what}): {error}"),
+            (Some(what), false, None) => format!("--repair would {what}"),
+        };
+        lines.push(format!("    {repair}"));
+    }
+    for running in &report.running {
+        lines.push(format!(
+            "running: execution {} of node {} in run {} (left alone; if its process is gone, \
+             resume the run)",
+            running.execution_id, running.node, running.run_id
+        ));
+    }
+    let repaired = report.findings.len() - report.remaining();
+    lines.push(if report.findings.is_empty() {
+        "no problems found".to_owned()
+    } else {
+        format!(
+            "{} problem(s) found, {repaired} repaired, {} remain",
+            report.findings.len(),
+            report.remaining()
+        )
+    });
+    Rendered {
+        json: serde_json::to_value(report).unwrap_or_default(),
+        lines,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
