@@ -262,3 +262,60 @@ fn a_column_empty_in_the_sample_gets_the_type_of_its_later_values() {
     );
     assert_eq!(report.passes, 2);
 }
+
+// Regressions found by the fuzzer (tests/csv_fuzz.rs); each input is in tests/corpus/csv too.
+
+#[test]
+fn blank_lines_before_the_header_are_skipped_however_many() {
+    // Two blank lines made the file "empty": only the first was skipped.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = write(dir.path(), "blanks.csv", b"\n\r\n\nn\n1\n2\n");
+    let report = ingest(dir.path(), &input, &CsvOptions::default()).expect("reads");
+    assert_eq!(report.columns, vec![("n".to_owned(), FeatureType::Int)]);
+    assert_eq!(report.splits, vec![("all".to_owned(), 2)]);
+    let input = write(dir.path(), "late.csv", b"\n\nn\n1\n\"x\n");
+    let (_, line, _, _) =
+        csv_error(ingest(dir.path(), &input, &CsvOptions::default()).unwrap_err());
+    assert_eq!(line, 5, "lines count the blank lines");
+}
+
+#[test]
+fn a_byte_order_mark_on_a_line_of_its_own_is_not_the_header() {
+    // The mark's line was taken for a header of no columns; every row then had too many fields.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = write(dir.path(), "bom.csv", b"\xef\xbb\xbf\r\na,b\n1,2\n");
+    let report = ingest(dir.path(), &input, &CsvOptions::default()).expect("reads");
+    assert_eq!(report.columns.len(), 2);
+    assert_eq!(report.splits, vec![("all".to_owned(), 1)]);
+}
+
+#[test]
+fn a_blank_header_is_named_as_such_not_an_empty_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = write(dir.path(), "spaces.csv", b"  \n1\n");
+    let (_, line, column, message) =
+        csv_error(ingest(dir.path(), &input, &CsvOptions::default()).unwrap_err());
+    assert_eq!((line, column.as_str()), (1, "1"));
+    assert!(message.contains("empty column name"), "{message}");
+}
+
+#[test]
+fn a_carriage_return_ending_the_file_ends_its_last_line() {
+    // It was read as one more record, of one empty field.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = write(dir.path(), "cr.csv", b"a,b\n1,2\n\r");
+    let report = ingest(dir.path(), &input, &CsvOptions::default()).expect("reads");
+    assert_eq!(report.splits, vec![("all".to_owned(), 1)]);
+}
+
+#[test]
+fn a_quote_left_open_in_the_header_stops_the_header_at_16_mib() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = b"\na,\"b\n".to_vec();
+    text.resize(text.len() + (17 << 20), b'x');
+    let input = write(dir.path(), "open_header.csv", &text);
+    let (_, line, column, message) =
+        csv_error(ingest(dir.path(), &input, &CsvOptions::default()).unwrap_err());
+    assert_eq!((line, column.as_str()), (2, "1"));
+    assert!(message.contains("longer than 16 MiB"), "{message}");
+}

@@ -5,6 +5,12 @@
 //! one of a doubled pair, so a newline ends a record exactly when the number of quotes before
 //! it (since the last record boundary) is even. Each chunk ends at the last such newline of the
 //! block read.
+//!
+//! A record may span many blocks (a quoted field with newlines), but not without bound: a quote
+//! left open would otherwise make the rest of the file one record, read into memory. Once a
+//! chunk holds [`MAX_RECORD_SIZE`] bytes past its target size without a record boundary, the
+//! reader hands it on [cut short](Chunk::cut_short) and stops; parsing it reports the open
+//! quote with its line.
 
 use std::io::Read;
 
@@ -19,6 +25,9 @@ pub struct Chunk {
     pub first_line: u64,
     /// The bytes: whole records (the last chunk may lack a final newline).
     pub bytes: Vec<u8>,
+    /// Whether the chunk ends inside a record longer than [`MAX_RECORD_SIZE`], after which
+    /// the stream was not read.
+    pub cut_short: bool,
 }
 
 /// Reads a stream chunk by chunk.
@@ -26,6 +35,7 @@ pub struct Chunk {
 pub struct ChunkReader<R> {
     reader: R,
     target_size: usize,
+    max_record_size: usize,
     carry: Vec<u8>,
     next_index: usize,
     next_line: u64,
@@ -36,17 +46,30 @@ pub struct ChunkReader<R> {
 /// that a few chunks in flight per thread stay far below any memory bound.
 pub const DEFAULT_CHUNK_SIZE: usize = 4 << 20;
 
+/// How far past its target size a chunk grows looking for the end of a record before it is
+/// handed on cut short.
+pub const MAX_RECORD_SIZE: usize = 64 << 20;
+
 impl<R: Read> ChunkReader<R> {
     /// Chunks of about `target_size` bytes of `reader`, whose first byte is on line `first_line`.
     pub fn new(reader: R, target_size: usize, first_line: u64) -> Self {
         ChunkReader {
             reader,
             target_size: target_size.max(1),
+            max_record_size: MAX_RECORD_SIZE,
             carry: Vec::new(),
             next_index: 0,
             next_line: first_line,
             finished: false,
         }
+    }
+
+    /// The same reader with another bound on how far past its target size a chunk grows
+    /// looking for the end of a record (see [`MAX_RECORD_SIZE`]).
+    #[must_use]
+    pub fn with_max_record_size(mut self, max_record_size: usize) -> Self {
+        self.max_record_size = max_record_size;
+        self
     }
 
     /// The next chunk, or `None` at the end of the stream.
@@ -57,6 +80,7 @@ impl<R: Read> ChunkReader<R> {
         let mut bytes = std::mem::take(&mut self.carry);
         let mut scanned = 0;
         let mut quotes_even = true;
+        let mut cut_short = false;
         loop {
             let wanted = (bytes.len().max(self.target_size))
                 .saturating_sub(bytes.len())
@@ -77,6 +101,11 @@ impl<R: Read> ChunkReader<R> {
                 // Keep reading until the chunk is big enough; the parity carries on from the cut.
             }
             scanned = bytes.len();
+            if bytes.len() >= self.target_size.saturating_add(self.max_record_size) {
+                self.finished = true;
+                cut_short = true;
+                break;
+            }
         }
         if bytes.is_empty() {
             return Ok(None);
@@ -85,6 +114,7 @@ impl<R: Read> ChunkReader<R> {
             index: self.next_index,
             first_line: self.next_line,
             bytes,
+            cut_short,
         };
         self.next_index += 1;
         self.next_line += memchr::memchr_iter(b'\n', &chunk.bytes).count() as u64;
@@ -149,6 +179,32 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn an_open_quote_cuts_the_chunk_short_instead_of_reading_the_whole_file() {
+        let mut text = b"a,b\n1,\"never closed\n".to_vec();
+        for _ in 0..100_000 {
+            text.extend_from_slice(b"x,y\n");
+        }
+        let mut reader = ChunkReader::new(text.as_slice(), 8, 1).with_max_record_size(1024);
+        let header = reader.next_chunk().unwrap().unwrap();
+        assert_eq!(
+            (header.bytes.as_slice(), header.cut_short),
+            (&b"a,b\n"[..], false)
+        );
+        let chunk = reader.next_chunk().unwrap().unwrap();
+        assert!(chunk.cut_short);
+        // Reads are of 64 KiB at least: the chunk stops after a couple of them.
+        assert!(chunk.bytes.len() <= 2 << 16, "{} bytes", chunk.bytes.len());
+        assert!(chunk.bytes.starts_with(b"1,\"never closed\n"));
+        assert_eq!(reader.next_chunk().unwrap(), None);
+        // Balanced quotes are never cut short, however long the file.
+        let whole: Vec<Chunk> = ChunkReader::new(&text[20..], 8, 1)
+            .with_max_record_size(1024)
+            .collect::<std::io::Result<_>>()
+            .unwrap();
+        assert!(whole.iter().all(|chunk| !chunk.cut_short));
     }
 
     proptest! {

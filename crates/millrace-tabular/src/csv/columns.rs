@@ -6,8 +6,8 @@ use arrow_array::builder::{Float64Builder, Int64Builder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 
-use super::chunks::Chunk;
-use super::parser::{Record, RecordParser};
+use super::chunks::{Chunk, MAX_RECORD_SIZE};
+use super::parser::{Record, RecordParser, UNCLOSED_QUOTE};
 use crate::{DataError, Result};
 use crate::{FeatureType, parse_float_text, parse_int};
 
@@ -97,10 +97,17 @@ impl ChunkConverter {
         let mut fingerprints = Vec::new();
         let mut parser = RecordParser::new(&chunk.bytes, chunk.first_line, self.delimiter);
         let mut record = Record::default();
-        while parser
-            .next_record(&mut record)
-            .map_err(|error| self.error(error.line, error.field, error.message))?
-        {
+        while parser.next_record(&mut record).map_err(|error| {
+            let message = if chunk.cut_short && error.message == UNCLOSED_QUOTE {
+                format!(
+                    "a quoted field is not closed within {} MiB: its closing quote is missing",
+                    MAX_RECORD_SIZE >> 20
+                )
+            } else {
+                error.message
+            };
+            self.error(error.line, error.field, message)
+        })? {
             if record.len() != self.names.len() {
                 return Err(self.error(
                     record.line(),

@@ -5,11 +5,15 @@
 //! and must end with a quote followed by a delimiter or the end of the record. A quote inside an
 //! unquoted field is an error rather than a guess: it is what makes the quote-parity rule of
 //! [`super::chunks`] exact, so that files can be cut into chunks and parsed in parallel. Blank
-//! lines are skipped, as pandas does.
+//! lines (nothing between two line ends) are skipped, as pandas and the `csv` crate do; a line of
+//! spaces is a record. A `\r` not followed by `\n` is data, except at the very end of the input.
 
 use memchr::{memchr, memchr3};
 
 use crate::hash::Fnv1a64;
+
+/// The message of a quoted field whose closing quote never comes.
+pub const UNCLOSED_QUOTE: &str = "a quoted field is not closed: the file ends inside it";
 
 /// Where and why a record could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +159,10 @@ impl<'a> RecordParser<'a> {
                     self.position += 2;
                     self.line += 1;
                 }
+                // A `\r` that ends the input ends its last line, as `\r\n` would.
+                Some(b'\r') if self.position + 1 == self.input.len() => {
+                    self.position += 1;
+                }
                 Some(_) => break,
             }
         }
@@ -236,7 +244,7 @@ impl<'a> RecordParser<'a> {
                 return Err(ParseError {
                     line: start_line,
                     field,
-                    message: "a quoted field is not closed: the file ends inside it".to_owned(),
+                    message: UNCLOSED_QUOTE.to_owned(),
                 });
             };
             record.bytes.extend_from_slice(&rest[..offset]);

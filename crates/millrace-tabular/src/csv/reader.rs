@@ -4,10 +4,14 @@
 //! scan: a value that needs a wider type (int → float → string) is noted, and the scan is
 //! repeated once with the widened types. The result is the same as inferring from the whole file,
 //! in one pass whenever the sample was representative.
+//!
+//! The header is the first record after an optional UTF-8 byte-order mark and blank lines; its
+//! column names must be distinct and not blank. It is read up to 16 MiB, so that a quote left
+//! open in it is reported rather than making the whole file the header.
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -79,27 +83,38 @@ impl CsvFile {
             })?;
         let mut reader =
             BufReader::new(File::open(path).map_err(|error| DataError::io(path, error))?);
-        let (header_bytes, header_lines) =
-            read_header(&mut reader).map_err(|error| DataError::io(path, error))?;
-        if header_bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(DataError::File {
-                file: file_name,
-                message: "the file is empty: a CSV file needs a header line naming its columns"
-                    .to_owned(),
-            });
-        }
-        let data_offset = header_bytes.len() as u64;
-        let header_text = header_bytes
-            .strip_prefix(b"\xEF\xBB\xBF")
-            .unwrap_or(&header_bytes);
-        let mut record = Record::default();
-        let mut parser = RecordParser::new(header_text, 1, delimiter);
         let error_at = |line: u64, field: usize, message: String| DataError::Csv {
             file: file_name.clone(),
             line,
             column: (field + 1).to_string(),
             message,
         };
+        let header = match read_header(&mut reader).map_err(|error| DataError::io(path, error))? {
+            Header::Missing => {
+                return Err(DataError::File {
+                    file: file_name,
+                    message: "the file is empty: a CSV file needs a header line naming its \
+                              columns"
+                        .to_owned(),
+                });
+            }
+            Header::TooLong { first_line } => {
+                return Err(error_at(
+                    first_line,
+                    0,
+                    format!(
+                        "the header record is longer than {} MiB: is a quoted field in it \
+                         missing its closing quote?",
+                        MAX_HEADER_BYTES >> 20
+                    ),
+                ));
+            }
+            Header::Found(header) => header,
+        };
+        let data_offset = header.offset + header.record.len() as u64;
+        let data_first_line = header.first_line + lines_in(&header.record);
+        let mut record = Record::default();
+        let mut parser = RecordParser::new(&header.record, header.first_line, delimiter);
         parser
             .next_record(&mut record)
             .map_err(|error| error_at(error.line, error.field, error.message))?;
@@ -112,7 +127,7 @@ impl CsvFile {
                     "invalid UTF-8 in the header".to_owned(),
                 )
             })?;
-            if name.is_empty() {
+            if name.trim().is_empty() {
                 return Err(error_at(
                     record.line(),
                     index,
@@ -145,7 +160,6 @@ impl CsvFile {
                 None => ColumnType::Undetermined,
             })
             .collect();
-        let data_first_line = 1 + header_lines;
         reader
             .seek(SeekFrom::Start(data_offset))
             .map_err(|error| DataError::io(path, error))?;
@@ -299,27 +313,91 @@ pub fn arrow_type(feature_type: FeatureType) -> DataType {
     }
 }
 
-/// Reads the header record's bytes (up to and including its newline, which may be inside
-/// quotes) and counts its physical lines.
-fn read_header(reader: &mut impl BufRead) -> std::io::Result<(Vec<u8>, u64)> {
-    let mut bytes = Vec::new();
-    let mut lines = 0;
+/// The longest header record the reader looks for. Without a bound, a quote left open in the
+/// header would make the whole file the header, read into memory.
+const MAX_HEADER_BYTES: usize = 16 << 20;
+
+/// What the start of a file holds.
+enum Header {
+    /// No record: the file is empty, or holds only a byte-order mark and blank lines.
+    Missing,
+    /// The header record starting on line `first_line` is longer than [`MAX_HEADER_BYTES`].
+    TooLong { first_line: u64 },
+    /// The header record.
+    Found(HeaderRecord),
+}
+
+/// The header record of a file and where it is.
+struct HeaderRecord {
+    /// Its offset in the file (after a byte-order mark and blank lines).
+    offset: u64,
+    /// The physical line it starts on (1-based).
+    first_line: u64,
+    /// Its bytes, up to and including its line end (line ends inside quotes included).
+    record: Vec<u8>,
+}
+
+/// Reads the header record: past a UTF-8 byte-order mark and blank lines (empty lines, which
+/// the record parser skips too), then line by line until the record's quotes are balanced at
+/// a line end. Blank lines are counted, not kept; the record is read up to
+/// [`MAX_HEADER_BYTES`].
+fn read_header(reader: &mut impl BufRead) -> std::io::Result<Header> {
+    let mut offset = 0_u64;
+    let mut first_line = 1_u64;
+    let mut record = Vec::new();
+    let mut quotes = 0_usize;
+    let mut at_start_of_file = true;
     loop {
-        let read = reader.read_until(b'\n', &mut bytes)?;
+        let start = record.len();
+        let room = MAX_HEADER_BYTES + 1 - start;
+        let read = (&mut *reader)
+            .take(room as u64)
+            .read_until(b'\n', &mut record)?;
         if read == 0 {
-            break;
+            return Ok(if record.is_empty() {
+                Header::Missing
+            } else {
+                // The file ends in the header; the parser says what is wrong, if anything.
+                Header::Found(HeaderRecord {
+                    offset,
+                    first_line,
+                    record,
+                })
+            });
         }
-        lines += 1;
-        let quotes = bytes.iter().filter(|&&byte| byte == b'"').count();
-        // Skip leading blank lines, as the data parser does.
-        if bytes.iter().all(u8::is_ascii_whitespace) && lines == 1 {
+        if std::mem::take(&mut at_start_of_file) && record.starts_with(BYTE_ORDER_MARK) {
+            record.drain(..BYTE_ORDER_MARK.len());
+            offset += BYTE_ORDER_MARK.len() as u64;
+        }
+        let line = &record[start..];
+        let ends_line = line.ends_with(b"\n");
+        // A lone `\r` can only be the last line of the file (it ends no line otherwise).
+        if start == 0 && matches!(line, b"" | b"\n" | b"\r\n" | b"\r") {
+            offset += line.len() as u64;
+            first_line += u64::from(ends_line);
+            record.clear();
             continue;
         }
-        if quotes % 2 == 0 {
-            break;
+        quotes += memchr::memchr_iter(b'"', line).count();
+        if record.len() > MAX_HEADER_BYTES {
+            return Ok(Header::TooLong { first_line });
+        }
+        if !ends_line || quotes % 2 == 0 {
+            return Ok(Header::Found(HeaderRecord {
+                offset,
+                first_line,
+                record,
+            }));
         }
     }
-    Ok((bytes, lines))
+}
+
+/// The UTF-8 byte-order mark some programs write at the start of a text file.
+const BYTE_ORDER_MARK: &[u8] = b"\xEF\xBB\xBF";
+
+/// How many line ends `bytes` hold.
+fn lines_in(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 /// Guesses the types of undetermined columns from the first `rows` records.
