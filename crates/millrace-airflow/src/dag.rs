@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use millrace_core::Pipeline;
 use millrace_core::spec::ParameterType;
 use millrace_core::spec::TriggerRule;
+use millrace_core::spec::validate::{holds_secret, redact_secrets};
 use millrace_core::spec::{NodeSpec, ParameterSpec};
 
 use crate::AirflowError;
@@ -16,11 +17,17 @@ pub struct AirflowOptions {
     /// The pipeline binary on the workers (or in the node's image, for pods).
     pub binary: String,
     /// The metadata store URL the tasks use (`postgres://...` for distributed workers); `None`:
-    /// the workers' `MILLRACE_STORE`.
+    /// the workers' `MILLRACE_STORE`. A URL with a password is never written into the DAG:
+    /// the tasks read it from the Airflow connection [`STORE_CONNECTION`] at run time.
     pub store: Option<String>,
     /// The artifact root; `None`: the workers' `MILLRACE_ROOT`.
     pub root: Option<String>,
 }
+
+/// The Airflow connection the tasks read the store's URL from when it has a password: create
+/// it with `airflow connections add millrace_store --conn-uri 'postgresql://USER:PASSWORD@HOST/DB'`
+/// (or a secrets backend). Airflow masks its password in task logs.
+pub const STORE_CONNECTION: &str = "millrace_store";
 
 /// The id of the task that fails a run in which a node failed, when the pipeline has an exit
 /// handler (whose success would otherwise decide the run's state).
@@ -139,8 +146,9 @@ pub(crate) fn pod_resources(resources: &millrace_core::Resources) -> Option<Stri
     })
 }
 
-/// The environment of a task: fixed values as literals (never rendered by Jinja), the run id
-/// and the parameter values as the only templates.
+/// The environment of a task: fixed values as literals (never rendered by Jinja), the run id,
+/// the parameter values and a store URL with a password (from [`STORE_CONNECTION`]) as the only
+/// templates — none of them holds text of the user's.
 fn environment(pipeline: &Pipeline, options: &AirflowOptions) -> String {
     let mut entries = vec![
         format!("\"MILLRACE_BINARY\": literal({})", string(&options.binary)),
@@ -152,7 +160,14 @@ fn environment(pipeline: &Pipeline, options: &AirflowOptions) -> String {
         "\"MILLRACE_PARAMS_JSON\": PARAMS_JSON".to_owned(),
     ];
     if let Some(store) = &options.store {
-        entries.push(format!("\"MILLRACE_STORE\": literal({})", string(store)));
+        if holds_secret(store) {
+            // The DAG file is not secret: the URL, password and all, comes from the connection.
+            entries.push(format!(
+                "\"MILLRACE_STORE\": \"{{{{ conn.{STORE_CONNECTION}.get_uri() }}}}\""
+            ));
+        } else {
+            entries.push(format!("\"MILLRACE_STORE\": literal({})", string(store)));
+        }
     }
     if let Some(root) = &options.root {
         entries.push(format!("\"MILLRACE_ROOT\": literal({})", string(root)));
@@ -242,6 +257,12 @@ fn dag_arguments(pipeline: &Pipeline, fingerprint: &str) -> Vec<String> {
 
 /// Writes the DAG file of `pipeline`.
 pub fn export_dag(pipeline: &Pipeline, options: &AirflowOptions) -> Result<String, AirflowError> {
+    if let Some(root) = options.root.as_deref().filter(|root| holds_secret(root)) {
+        return Err(AirflowError::SecretInOption {
+            option: "artifact root",
+            redacted: redact_secrets(root).into_owned(),
+        });
+    }
     let spec = pipeline.spec();
     let fingerprint = pipeline.fingerprint().to_hex();
     let uses_pods = spec.nodes.iter().any(|node| node.options.image.is_some());
@@ -279,6 +300,14 @@ pub fn export_dag(pipeline: &Pipeline, options: &AirflowOptions) -> Result<Strin
         "\nPARAMS_JSON = {}",
         string(&params_template(pipeline))
     );
+    if let Some(store) = options.store.as_deref().filter(|store| holds_secret(store)) {
+        let _ = writeln!(
+            out,
+            "# MILLRACE_STORE ({}) is read from the Airflow connection `{STORE_CONNECTION}`:\n\
+             # this file holds no password.",
+            redact_secrets(store)
+        );
+    }
     let _ = writeln!(out, "ENV = {}", environment(pipeline, options));
     let _ = writeln!(
         out,

@@ -8,7 +8,9 @@
 //! JSON) are the pipeline's; a node whose `when` condition is false exits with
 //! [`SKIP_EXIT_CODE`] and shows as skipped; the exit handler is an `all_done` task. Text of the
 //! user's (descriptions, parameter defaults, paths) is written as escaped Python literals and
-//! never rendered by Jinja ([`python`]).
+//! never rendered by Jinja ([`python`]). The file holds no secret: a store URL with a password
+//! is read at run time from the Airflow connection [`STORE_CONNECTION`], and a root with a
+//! credential is refused.
 //!
 //! ```
 //! use millrace_airflow::{AirflowOptions, export_dag};
@@ -29,5 +31,7 @@ mod error;
 pub mod python;
 mod shards;
 
-pub use dag::{AirflowOptions, SKIP_EXIT_CODE, WATCHER_TASK, dag_file_name, export_dag};
+pub use dag::{
+    AirflowOptions, SKIP_EXIT_CODE, STORE_CONNECTION, WATCHER_TASK, dag_file_name, export_dag,
+};
 pub use error::AirflowError;
