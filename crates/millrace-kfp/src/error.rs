@@ -25,6 +25,20 @@ pub enum KfpError {
     /// The schedule cannot be expressed as a recurring run.
     #[error("schedule: {0}")]
     Schedule(String),
+    /// The store or root option holds a credential; the compiled YAML is not secret.
+    #[error(
+        "the {option} `{redacted}` holds a credential, and the compiled pipeline is not secret: \
+         leave it out and give the tasks {variable} from the job's environment or a Kubernetes \
+         Secret"
+    )]
+    SecretInOption {
+        /// Which option (`metadata store`, `artifact root`).
+        option: &'static str,
+        /// The variable the tasks read instead (`MILLRACE_STORE`).
+        variable: &'static str,
+        /// Its value, the credential replaced by `***`.
+        redacted: String,
+    },
     /// The YAML writer failed.
     #[error("writing YAML: {0}")]
     Yaml(String),

@@ -8,8 +8,8 @@ pub struct KfpOptions {
     /// The image of nodes without one of their own (`options.image`).
     pub image: Option<String>,
     /// The metadata store URL, written as the tasks' `MILLRACE_STORE`; `None`: the environment
-    /// of the job gives it (on Vertex, the job's environment or a secret). Never put
-    /// credentials here: the YAML is not secret.
+    /// of the job gives it (on Vertex, the job's environment or a secret). A URL with a
+    /// password is refused ([`crate::KfpError::SecretInOption`]): the YAML is not secret.
     pub store: Option<String>,
     /// The artifact root, written as `MILLRACE_ROOT` and as the IR's `defaultPipelineRoot`;
     /// `None`: the job's environment gives it (and the pipeline's own root, when it is an

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use millrace_core::Pipeline;
+use millrace_core::spec::validate::{holds_secret, redact_secrets};
 use millrace_core::spec::{NodeSpec, ParameterSpec, ParameterType, TriggerRule};
 use serde_json::{Map, Value, json};
 
@@ -292,6 +293,19 @@ pub fn compile_pipeline_spec(
     pipeline: &Pipeline,
     options: &KfpOptions,
 ) -> Result<KfpPipeline, KfpError> {
+    let secret_options = [
+        ("metadata store", "MILLRACE_STORE", &options.store),
+        ("artifact root", "MILLRACE_ROOT", &options.root),
+    ];
+    for (option, variable, value) in secret_options {
+        if let Some(value) = value.as_deref().filter(|value| holds_secret(value)) {
+            return Err(KfpError::SecretInOption {
+                option,
+                variable,
+                redacted: redact_secrets(value).into_owned(),
+            });
+        }
+    }
     let spec = pipeline.spec();
     let missing: Vec<String> = spec
         .nodes
