@@ -37,7 +37,8 @@ pub enum Command {
         #[arg(long)]
         binary: Option<String>,
         /// Airflow and KFP: the metadata store the tasks use (default: the workers'
-        /// MILLRACE_STORE). Never credentials: the compiled file is not secret.
+        /// MILLRACE_STORE). The compiled file is not secret: with a password, Airflow's tasks
+        /// read the URL from the connection `millrace_store` and KFP refuses it.
         #[arg(long)]
         store: Option<String>,
         /// Airflow and KFP: the artifact root the tasks use (default: the workers'

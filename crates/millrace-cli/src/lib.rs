@@ -56,6 +56,7 @@ mod kubernetes;
 #[cfg(feature = "server")]
 mod mirror;
 mod models;
+mod redact;
 mod render;
 mod run;
 #[cfg(feature = "server")]
@@ -154,7 +155,7 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(terminal)
-        .with_writer(std::io::stderr)
+        .with_writer(redact::RedactedStderr)
         .try_init();
 }
 
@@ -172,6 +173,9 @@ where
 {
     use clap::Parser;
 
+    // Nothing printed holds a secret (`redact`).
+    let mut stdout = redact::Redacting::new(stdout);
+    let mut stderr = redact::Redacting::new(stderr);
     let cli = match Cli::try_parse_from(arguments) {
         Ok(cli) => cli,
         Err(error) => {
@@ -186,7 +190,7 @@ where
             };
         }
     };
-    match command::execute(&cli.command, pipeline, stdout, stderr).await {
+    match command::execute(&cli.command, pipeline, &mut stdout, &mut stderr).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let _ = writeln!(stderr, "error: {error}");

@@ -131,7 +131,7 @@ pub(crate) async fn serve(
     let _ = writeln!(
         stderr,
         "serving the web UI and MLflow's API for {} on {}\nopen {}/runs\nMLFLOW_TRACKING_URI={}",
-        location.store,
+        millrace_core::spec::validate::redact_secrets(&location.store),
         server.address(),
         server.uri(),
         server.uri()
