@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use millrace_core::spec::validate::redact_secrets;
 use millrace_metadata::MetadataError;
 use serde_json::json;
 
@@ -187,11 +188,19 @@ impl From<millrace_runner::RunnerError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The message as it may be shown to a client: without any password or secret in it.
+    pub fn shown_message(&self) -> std::borrow::Cow<'_, str> {
+        redact_secrets(&self.message)
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let message = self.shown_message().into_owned();
         (
             self.status,
-            Json(json!({"error_code": self.code, "message": self.message})),
+            Json(json!({"error_code": self.code, "message": message})),
         )
             .into_response()
     }

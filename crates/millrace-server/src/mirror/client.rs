@@ -5,6 +5,7 @@
 //! refused, `429`, `502`, `503`, `504` — is tried again after 0.25, 0.5, 1 and 2 s; anything
 //! else is answered at once, with MLflow's error code.
 
+use millrace_core::spec::validate::redact_secrets;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode, Url};
@@ -54,7 +55,7 @@ impl MlflowClient {
     /// The server at `tracking_uri`, with credentials from the environment.
     pub fn new(tracking_uri: &str) -> Result<MlflowClient, ServerError> {
         let unreachable = |reason: String| ServerError::Unreachable {
-            url: tracking_uri.to_owned(),
+            url: redact_secrets(tracking_uri).into_owned(),
             call: "connect".to_owned(),
             reason,
         };
@@ -77,9 +78,10 @@ impl MlflowClient {
         })
     }
 
-    /// The tracking URI, as given.
-    pub fn url(&self) -> &str {
-        self.base.as_str().trim_end_matches('/')
+    /// The tracking URI, as given — without a password in it (it names the server in
+    /// messages and reports).
+    pub fn url(&self) -> String {
+        redact_secrets(self.base.as_str().trim_end_matches('/')).into_owned()
     }
 
     /// The URL of `segments` under the server's path.
@@ -182,7 +184,7 @@ impl MlflowClient {
                 Err(error) => (
                     error.is_connect(),
                     Err(ServerError::Unreachable {
-                        url: self.url().to_owned(),
+                        url: self.url(),
                         call: call.to_owned(),
                         reason: error_chain(&error),
                     }),
@@ -194,7 +196,7 @@ impl MlflowClient {
                         Err(error) => (
                             false,
                             Err(ServerError::Unreachable {
-                                url: self.url().to_owned(),
+                                url: self.url(),
                                 call: call.to_owned(),
                                 reason: error_chain(&error),
                             }),
@@ -229,7 +231,7 @@ impl MlflowClient {
             body.chars().take(300).collect::<String>().trim().to_owned()
         });
         ServerError::Refused {
-            url: self.url().to_owned(),
+            url: self.url(),
             call: call.to_owned(),
             status: status.as_u16(),
             code: text("error_code").unwrap_or_default(),
@@ -239,6 +241,7 @@ impl MlflowClient {
 }
 
 /// An error with its causes, `: `-joined (reqwest's own message alone says little).
+/// An error with its causes, one line, without the passwords of the URLs it names.
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
@@ -247,7 +250,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         text.push_str(&cause.to_string());
         source = cause.source();
     }
-    text
+    redact_secrets(&text).into_owned()
 }
 
 /// Whether `error` is MLflow's `code` (`RESOURCE_ALREADY_EXISTS`).

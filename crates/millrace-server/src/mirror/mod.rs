@@ -149,7 +149,7 @@ pub async fn mirror_run(
         source,
         client,
         report: MirrorReport {
-            url: client.url().to_owned(),
+            url: client.url(),
             experiment_id: experiment_id.clone(),
             ..MirrorReport::default()
         },
@@ -599,7 +599,7 @@ fn remote_files(client: &MlflowClient, remote: &RemoteRun) -> Result<String, Ser
         .strip_prefix("mlflow-artifacts:")
         .map(|path| path.trim_matches('/').to_owned())
         .ok_or_else(|| ServerError::ArtifactStore {
-            url: client.url().to_owned(),
+            url: client.url(),
             artifact_uri: remote.artifact_uri.clone(),
         })
 }

@@ -92,6 +92,19 @@ impl Notifier {
     }
 }
 
+/// A webhook's URL as logs show it: its scheme and host only. Webhooks (Slack's, Teams') carry
+/// their secret in the path or the query, and a URL may carry a password.
+fn shown(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) => format!(
+            "{}://{}/…",
+            parsed.scheme(),
+            parsed.host_str().unwrap_or_default()
+        ),
+        Err(_) => "(not a URL)".to_owned(),
+    }
+}
+
 async fn post(url: &str, body: &[u8], run_id: &str) {
     millrace_storage::connect::install_ring_provider();
     let client = match reqwest::Client::builder()
@@ -100,7 +113,7 @@ async fn post(url: &str, body: &[u8], run_id: &str) {
     {
         Ok(client) => client,
         Err(error) => {
-            tracing::warn!(%url, %error, "cannot notify the webhook");
+            tracing::warn!(webhook = %shown(url), %error, "cannot notify the webhook");
             return;
         }
     };
@@ -114,13 +127,16 @@ async fn post(url: &str, body: &[u8], run_id: &str) {
         match sent {
             Ok(reply) if reply.status().is_success() => return,
             Ok(reply) if !reply.status().is_server_error() => {
-                tracing::warn!(%url, %run_id, status = %reply.status(), "the webhook refused the notification");
+                tracing::warn!(webhook = %shown(url), %run_id, status = %reply.status(), "the webhook refused the notification");
                 return;
             }
             Ok(reply) => {
-                tracing::warn!(%url, %run_id, status = %reply.status(), "the webhook failed");
+                tracing::warn!(webhook = %shown(url), %run_id, status = %reply.status(), "the webhook failed");
             }
-            Err(error) => tracing::warn!(%url, %run_id, %error, "cannot reach the webhook"),
+            Err(error) => {
+                let error = error.without_url();
+                tracing::warn!(webhook = %shown(url), %run_id, %error, "cannot reach the webhook");
+            }
         }
         if wait == 0 {
             return;

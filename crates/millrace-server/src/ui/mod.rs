@@ -32,6 +32,7 @@ pub(crate) mod graph;
 mod live;
 mod models;
 mod page;
+mod redact;
 mod run;
 mod runs;
 mod schedules;
@@ -121,7 +122,7 @@ impl IntoResponse for Failure {
             page::shell(
                 title,
                 page::Section::None,
-                &maud::html! { p.error { (self.0.message) } },
+                &maud::html! { p.error { (self.0.shown_message()) } },
             ),
         )
             .into_response()
@@ -138,12 +139,10 @@ pub(crate) fn routes(ui: &Ui) -> Router<ServerState> {
         .route("/runs/{run}/nodes/{node}", get(run::node_page))
         .route("/runs/{run}/nodes/{node}/log", get(live::log_tail))
         .route("/artifacts/{id}", get(artifact::page))
-        .route("/artifacts/{id}/files/{*path}", get(artifact::file))
         .route("/compare", get(compare::page))
         .route("/models", get(models::list))
         .route("/models/{name}", get(models::page))
-        .route("/schedules", get(schedules::page))
-        .route("/ui/assets/{file}", get(assets::serve));
+        .route("/schedules", get(schedules::page));
     if ui.actions.is_some() {
         routes = routes
             .route("/actions/runs", post(actions::start_run))
@@ -151,7 +150,11 @@ pub(crate) fn routes(ui: &Ui) -> Router<ServerState> {
             .route("/actions/triggers/{trigger}/pause", post(actions::pause))
             .route("/actions/triggers/{trigger}/resume", post(actions::resume));
     }
+    // Pages and streams show no secret (`redact`); files and assets are served as they are.
     routes
+        .layer(axum::middleware::map_response(redact::redacted))
+        .route("/artifacts/{id}/files/{*path}", get(artifact::file))
+        .route("/ui/assets/{file}", get(assets::serve))
 }
 
 /// The UI of the state; the routes exist only when it is set.
