@@ -13,15 +13,30 @@
 
 use std::path::{Path, PathBuf};
 
+use millrace_core::spec::validate::redact_secrets;
+
 use crate::error::{ContainerError, Result};
 
 /// The store, the root and the directories a container gets.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct HostAccess {
     store: String,
     root: String,
     mounts: Vec<PathBuf>,
     working_dir: Option<PathBuf>,
+}
+
+/// Shows the store without its password: the URL reaches containers through their
+/// environment, never through a log line or a message.
+impl std::fmt::Debug for HostAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostAccess")
+            .field("store", &redact_secrets(&self.store))
+            .field("root", &self.root)
+            .field("mounts", &self.mounts)
+            .field("working_dir", &self.working_dir)
+            .finish()
+    }
 }
 
 impl HostAccess {
@@ -190,6 +205,14 @@ mod tests {
         let access =
             HostAccess::new("postgres://millrace@127.0.0.1:5432/mlmd", "/srv/root").unwrap();
         assert_eq!(access.store(), "postgres://millrace@127.0.0.1:5432/mlmd");
+        let secret = HostAccess::new("postgresql://u:s3cret@db/mlmd", "/srv/root").unwrap();
+        assert_eq!(
+            secret.store(),
+            "postgresql://u:s3cret@db/mlmd",
+            "containers get it all"
+        );
+        let shown = format!("{secret:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
         assert_eq!(access.mounts(), [PathBuf::from("/srv/root")]);
     }
 
