@@ -80,6 +80,7 @@
 
 mod error;
 mod feature_type;
+mod json_float;
 
 pub mod csv;
 pub mod examples_format;

@@ -261,12 +261,12 @@ fn count_lines(feature: &FeatureStatistics, nan: u64) -> [Line; 2] {
             html::format_int(nan)
         );
     }
-    let total = feature.count + feature.missing;
+    let total = feature.count.saturating_add(feature.missing);
     let missing = if feature.missing == 0 {
         Line::muted("0")
     } else {
         Line {
-            class: if feature.missing * 2 > total {
+            class: if feature.missing > total / 2 {
                 "bad"
             } else {
                 "warn"

@@ -94,9 +94,10 @@ fn infer_feature(
         let (min, max) = numeric.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), n| {
             (lo.min(n.min), hi.max(n.max))
         });
+        // An infinite bound bounds nothing (and JSON has no number for it).
         (min <= max).then_some(Domain::Range {
-            min: Some(min),
-            max: Some(max),
+            min: Some(min).filter(|min| min.is_finite()),
+            max: Some(max).filter(|max| max.is_finite()),
         })
     } else {
         None

@@ -41,11 +41,69 @@ impl Default for StatisticsOptions {
 }
 
 /// The statistics being gathered for one split.
+///
+/// One read back (from a statistics shard) is checked first: a column per name, and in each
+/// column every row counted once (as a value, a missing value or a NaN), with its sketch
+/// counting as many values — so a damaged file is refused rather than merged into nonsense.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "AccumulatorFields")]
 pub struct SplitAccumulator {
     names: Vec<String>,
     rows: u64,
     columns: Vec<ColumnAccumulator>,
+}
+
+/// A [`SplitAccumulator`]'s fields as written, checked before they become one.
+#[derive(Deserialize)]
+struct AccumulatorFields {
+    names: Vec<String>,
+    rows: u64,
+    columns: Vec<ColumnAccumulator>,
+}
+
+impl TryFrom<AccumulatorFields> for SplitAccumulator {
+    type Error = String;
+
+    fn try_from(fields: AccumulatorFields) -> std::result::Result<Self, String> {
+        if fields.names.len() != fields.columns.len() {
+            return Err(format!(
+                "statistics of {} columns name {}",
+                fields.columns.len(),
+                fields.names.len()
+            ));
+        }
+        for (name, column) in fields.names.iter().zip(&fields.columns) {
+            let (counted, values_counted, consistent) = match column {
+                ColumnAccumulator::Numeric(numeric) => (
+                    [numeric.count, numeric.missing, numeric.nan]
+                        .iter()
+                        .try_fold(0_u64, |total, &n| total.checked_add(n)),
+                    numeric.sketch.count(),
+                    numeric.feature_type.is_numeric() && numeric.zeros <= numeric.count,
+                ),
+                ColumnAccumulator::String(text) => (
+                    text.count.checked_add(text.missing),
+                    text.values.count(),
+                    true,
+                ),
+            };
+            let count = match column {
+                ColumnAccumulator::Numeric(numeric) => numeric.count,
+                ColumnAccumulator::String(text) => text.count,
+            };
+            if counted != Some(fields.rows) || values_counted != count || !consistent {
+                return Err(format!(
+                    "the statistics of `{name}` do not count each of the {} rows once",
+                    fields.rows
+                ));
+            }
+        }
+        Ok(SplitAccumulator {
+            names: fields.names,
+            rows: fields.rows,
+            columns: fields.columns,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,6 +142,22 @@ impl SplitAccumulator {
     /// The features it gathers, in column order.
     pub fn feature_names(&self) -> &[String] {
         &self.names
+    }
+
+    /// The type of each feature, in column order.
+    pub fn feature_types(&self) -> Vec<FeatureType> {
+        self.columns
+            .iter()
+            .map(|column| match column {
+                ColumnAccumulator::Numeric(numeric) => numeric.feature_type,
+                ColumnAccumulator::String(_) => FeatureType::String,
+            })
+            .collect()
+    }
+
+    /// How many rows it has seen.
+    pub fn rows(&self) -> u64 {
+        self.rows
     }
 
     /// An accumulator for batches of `schema` (int, float and string columns).
@@ -327,7 +401,10 @@ impl NumericAccumulator {
             let quantiles = self.sketch.quantiles(&ranks);
             let buckets = options.histogram_buckets.max(1);
             let width = (self.max - self.min) / buckets as f64;
-            let boundaries: Vec<f64> = if width > 0.0 {
+            // An infinite value (or a range wider than the largest float) leaves no width to
+            // divide: one bucket holds every value.
+            let divisible = width.is_finite() && width > 0.0;
+            let boundaries: Vec<f64> = if divisible {
                 (0..=buckets)
                     .map(|index| {
                         if index == buckets {
@@ -340,7 +417,7 @@ impl NumericAccumulator {
             } else {
                 vec![self.min, self.max]
             };
-            let counts = if width > 0.0 {
+            let counts = if divisible {
                 self.sketch.cdf_counts(&boundaries)
             } else {
                 vec![self.count as f64]

@@ -72,7 +72,14 @@ type ExactCounts = HashMap<Box<str>, u64, WordHashBuilder>;
 /// Frequencies of string values: count, distinct count, most frequent values, mean length. Exact
 /// up to `capacity` distinct values, then approximate with a known error; see the
 /// [module documentation](self).
+///
+/// A profile read back (from a statistics shard) is checked first: its capacity is in range, its
+/// exact counts add up to its count, an approximate summary has exactly `capacity` counters
+/// none of which counts more than every value, and its links and index are rebuilt from the
+/// counters rather than trusted — so a damaged file is refused rather than indexed out of bounds
+/// or sized from a number in it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "FrequentValuesFields")]
 pub struct FrequentValues {
     /// How many distinct values are tracked exactly (and how many Space-Saving counters).
     capacity: usize,
@@ -98,6 +105,66 @@ enum Counts {
 struct Approximate {
     summary: SpaceSaving,
     distinct: HyperLogLog,
+}
+
+/// A [`FrequentValues`]' fields as written, checked before they become a profile.
+#[derive(Deserialize)]
+struct FrequentValuesFields {
+    capacity: usize,
+    count: u64,
+    chars: u64,
+    counts: Counts,
+}
+
+impl TryFrom<FrequentValuesFields> for FrequentValues {
+    type Error = String;
+
+    fn try_from(fields: FrequentValuesFields) -> Result<Self, String> {
+        if !(1..=MAX_CAPACITY).contains(&fields.capacity) {
+            return Err(format!(
+                "a value profile's capacity is {}, not between 1 and {MAX_CAPACITY}",
+                fields.capacity
+            ));
+        }
+        match &fields.counts {
+            Counts::Exact(counts) => {
+                let total = counts
+                    .values()
+                    .try_fold(0_u64, |total, &count| total.checked_add(count));
+                if counts.len() > fields.capacity || total != Some(fields.count) {
+                    return Err(format!(
+                        "an exact value profile of capacity {} holds {} values counting {total:?}, \
+                         and says it counts {}",
+                        fields.capacity,
+                        counts.len(),
+                        fields.count
+                    ));
+                }
+            }
+            Counts::Approximate(approximate) => {
+                let summary = &approximate.summary;
+                if summary.capacity != fields.capacity {
+                    return Err("a value profile and its summary differ in capacity".to_owned());
+                }
+                let too_large = summary.floor > fields.count
+                    || summary
+                        .entries()
+                        .any(|entry| entry.count > fields.count || entry.error > entry.count);
+                if too_large {
+                    return Err(format!(
+                        "a value summary counts more than the {} values of its profile",
+                        fields.count
+                    ));
+                }
+            }
+        }
+        Ok(FrequentValues {
+            capacity: fields.capacity,
+            count: fields.count,
+            chars: fields.chars,
+            counts: fields.counts,
+        })
+    }
 }
 
 impl Default for FrequentValues {
@@ -155,7 +222,8 @@ impl FrequentValues {
     /// an error bound that adds up both sides' bounds.
     pub fn merge(&mut self, other: &FrequentValues) {
         self.count += other.count;
-        self.chars += other.chars;
+        // Lengths are not bounded by the count (a profile read back may claim any).
+        self.chars = self.chars.saturating_add(other.chars);
         let capacity = self.capacity;
         match (&mut self.counts, &other.counts) {
             (Counts::Exact(counts), Counts::Exact(theirs)) => {
@@ -335,7 +403,11 @@ impl Approximate {
 /// Space-Saving counters in a Stream-Summary: counters of equal count share a bucket, the
 /// buckets form a list ordered by count (so the smallest counter is the lowest bucket's first),
 /// and an open-addressing table finds a value's counter.
+///
+/// Read back, only the counters' values, counts and overcounts are taken from the file (each
+/// counter's bucket must exist); the buckets, links and index are built anew from them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "SpaceSavingFields")]
 struct SpaceSaving {
     /// The most counters kept.
     capacity: usize,
@@ -355,6 +427,54 @@ struct SpaceSaving {
     /// No counter overcounts by more than this, no value without a counter occurs more often
     /// than this, and every counter's count is at least this.
     floor: u64,
+}
+
+/// A [`SpaceSaving`]'s fields as written: the counters are checked and rebuilt into a summary.
+#[derive(Deserialize)]
+struct SpaceSavingFields {
+    capacity: usize,
+    counters: Vec<Counter>,
+    buckets: Vec<Bucket>,
+    floor: u64,
+}
+
+impl TryFrom<SpaceSavingFields> for SpaceSaving {
+    type Error = String;
+
+    fn try_from(fields: SpaceSavingFields) -> Result<Self, String> {
+        if fields.counters.len() > fields.capacity || fields.capacity > MAX_CAPACITY {
+            return Err(format!(
+                "a value summary of capacity {} holds {} counters",
+                fields.capacity,
+                fields.counters.len()
+            ));
+        }
+        let mut entries = Vec::with_capacity(fields.counters.len());
+        let mut values = std::collections::HashSet::with_capacity(fields.counters.len());
+        for counter in fields.counters {
+            let Some(bucket) = fields.buckets.get(counter.bucket as usize) else {
+                return Err(format!(
+                    "a value summary's counter names bucket {} of {}",
+                    counter.bucket,
+                    fields.buckets.len()
+                ));
+            };
+            if !values.insert(counter.value.clone()) {
+                return Err(format!("a value summary counts `{}` twice", counter.value));
+            }
+            entries.push(Entry {
+                hash: hash_str(&counter.value),
+                value: counter.value,
+                count: bucket.count,
+                error: counter.error,
+            });
+        }
+        Ok(SpaceSaving::from_entries(
+            entries,
+            fields.floor,
+            fields.capacity,
+        ))
+    }
 }
 
 /// One Space-Saving counter.
@@ -428,7 +548,9 @@ impl SpaceSaving {
             buckets: Vec::new(),
             free_buckets: Vec::new(),
             lowest: NONE,
-            table: vec![0; (2 * capacity).next_power_of_two().max(16)],
+            // Sized by the counters there are, not the capacity: a summary read back may claim
+            // any capacity, and one that is not full grows its index as counters come.
+            table: vec![0; table_size(entries.len())],
             floor,
         };
         let mut last = NONE;
@@ -481,7 +603,11 @@ impl SpaceSaving {
             });
             let bucket = self.bucket_for(self.floor + 1);
             self.link(i, bucket);
-            self.table_insert(hash, i);
+            if self.table.len() < table_size(self.counters.len()) {
+                self.rebuild_table();
+            } else {
+                self.table_insert(hash, i);
+            }
             return;
         }
         // Take over a counter with the smallest count `c`: its value may have occurred `c`
@@ -654,6 +780,15 @@ impl SpaceSaving {
         }
     }
 
+    /// Sizes the index for the counters there are and indexes every one.
+    fn rebuild_table(&mut self) {
+        self.table = vec![0; table_size(self.counters.len())];
+        for i in 0..self.counters.len() {
+            let hash = self.counters[i].hash;
+            self.table_insert(hash, i as u32);
+        }
+    }
+
     /// The slot where the search for `hash` starts.
     fn home(&self, hash: u64) -> usize {
         (hash >> 32) as usize & (self.table.len() - 1)
@@ -720,12 +855,43 @@ impl SpaceSaving {
     }
 }
 
-/// A HyperLogLog distinct-count sketch with `2^PRECISION` registers.
+/// The size of an index of `counters` counters: a power of two, at most half full.
+fn table_size(counters: usize) -> usize {
+    (2 * counters).next_power_of_two().max(16)
+}
+
+/// A HyperLogLog distinct-count sketch with `2^PRECISION` registers (read back, it must have
+/// exactly that many, each at most the largest rank).
 #[derive(Clone, Serialize, Deserialize)]
+#[serde(try_from = "HyperLogLogFields")]
 struct HyperLogLog {
     /// Register `i` holds the largest rank (leading zeros + 1 of the bits after the index) of
     /// the hashes whose top bits are `i`.
     registers: Box<[u8]>,
+}
+
+/// A [`HyperLogLog`]'s fields as written.
+#[derive(Deserialize)]
+struct HyperLogLogFields {
+    registers: Box<[u8]>,
+}
+
+impl TryFrom<HyperLogLogFields> for HyperLogLog {
+    type Error = String;
+
+    fn try_from(fields: HyperLogLogFields) -> Result<Self, String> {
+        let largest_rank = REMAINING_BITS as u8 + 1;
+        if fields.registers.len() != REGISTERS
+            || fields.registers.iter().any(|&rank| rank > largest_rank)
+        {
+            return Err(format!(
+                "a distinct-count sketch needs {REGISTERS} registers of at most {largest_rank}"
+            ));
+        }
+        Ok(HyperLogLog {
+            registers: fields.registers,
+        })
+    }
 }
 
 impl fmt::Debug for HyperLogLog {

@@ -73,16 +73,21 @@ pub struct FeatureStatistics {
 impl FeatureStatistics {
     /// The fraction of examples that have a value (1 when the split is empty).
     pub fn presence(&self) -> f64 {
-        let total = self.count + self.missing;
-        if total == 0 {
+        // In floating point: a document read back may hold counts whose sum overflows.
+        let total = self.count as f64 + self.missing as f64;
+        if total == 0.0 {
             1.0
         } else {
-            self.count as f64 / total as f64
+            self.count as f64 / total
         }
     }
 }
 
 /// Statistics of a numeric feature's present values.
+///
+/// A float feature may hold infinities, and then so may its figures: a non-finite figure is
+/// written as `"Infinity"`, `"-Infinity"` or `"NaN"` (see `json_float`), so that the document
+/// reads back as it was written.
 ///
 /// Count, mean, standard deviation, minimum, maximum and zeros are exact. Quantiles and
 /// histograms come from a mergeable quantile sketch: a reported quantile's true rank differs
@@ -91,14 +96,19 @@ impl FeatureStatistics {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NumericStatistics {
     /// The arithmetic mean.
+    #[serde(with = "crate::json_float")]
     pub mean: f64,
     /// The population standard deviation (divisor `count`, as TFDV reports it).
+    #[serde(with = "crate::json_float")]
     pub std_dev: f64,
     /// The smallest value.
+    #[serde(with = "crate::json_float")]
     pub min: f64,
     /// The largest value.
+    #[serde(with = "crate::json_float")]
     pub max: f64,
     /// The median (the 0.5 quantile).
+    #[serde(with = "crate::json_float")]
     pub median: f64,
     /// How many values are exactly zero.
     pub zeros: u64,
@@ -106,8 +116,10 @@ pub struct NumericStatistics {
     #[serde(default)]
     pub nan: u64,
     /// The quantiles at ranks 0, 0.01, 0.02, …, 1 (101 values; the first is `min`, the last `max`).
+    #[serde(with = "crate::json_float::vec")]
     pub quantiles: Vec<f64>,
     /// The bound on the quantiles' rank error, as a fraction of `count`.
+    #[serde(with = "crate::json_float")]
     pub rank_error: f64,
     /// Equal-width buckets from `min` to `max`.
     pub histogram: Vec<Bucket>,
@@ -119,10 +131,13 @@ pub struct NumericStatistics {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Bucket {
     /// Lower bound.
+    #[serde(with = "crate::json_float")]
     pub low: f64,
     /// Upper bound.
+    #[serde(with = "crate::json_float")]
     pub high: f64,
     /// How many values fall in it (a sketch estimate, hence fractional).
+    #[serde(with = "crate::json_float")]
     pub count: f64,
 }
 
@@ -137,6 +152,7 @@ pub struct StringStatistics {
     /// The most frequent values, most frequent first (ties by value).
     pub top_values: Vec<ValueCount>,
     /// The mean length of the values, in characters.
+    #[serde(with = "crate::json_float")]
     pub avg_length: f64,
 }
 

@@ -85,7 +85,13 @@ const SEED: u64 = GOLDEN_GAMMA;
 
 /// A mergeable quantile sketch of `f64` values (KLL); see the [module documentation](self) for
 /// the algorithm and its error bound.
+///
+/// A sketch read back (from a statistics shard) is checked first: its capacities follow from
+/// its `k`, it holds fewer items than its capacity, its upper levels are sorted and its items
+/// weigh as many values as it counts — so a damaged file is refused rather than indexed out
+/// of bounds or sized from a number in it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "SketchFields")]
 pub struct QuantileSketch {
     /// The capacity of the top level.
     k: usize,
@@ -115,6 +121,104 @@ pub struct QuantileSketch {
     spread: f64,
     /// The SplitMix64 state that draws the compaction offsets.
     rng: u64,
+}
+
+/// The most levels a sketch read back may have: items of level `h` weigh `2^h` values, and a
+/// count is a `u64`.
+const MAX_LEVELS: usize = 60;
+
+/// A [`QuantileSketch`]'s fields as written, checked before they become a sketch.
+#[derive(Deserialize)]
+struct SketchFields {
+    k: usize,
+    levels: Vec<Vec<u64>>,
+    capacities: Vec<usize>,
+    capacity: usize,
+    retained: usize,
+    count: u64,
+    #[serde(with = "super::float_bits")]
+    min: f64,
+    #[serde(with = "super::float_bits")]
+    max: f64,
+    #[serde(with = "super::float_bits")]
+    variance: f64,
+    #[serde(with = "super::float_bits")]
+    spread: f64,
+    rng: u64,
+}
+
+impl TryFrom<SketchFields> for QuantileSketch {
+    type Error = String;
+
+    fn try_from(fields: SketchFields) -> Result<Self, String> {
+        if !(MIN_WIDTH..=MAX_K).contains(&fields.k) {
+            return Err(format!(
+                "a quantile sketch's k is {}, not between {MIN_WIDTH} and {MAX_K}",
+                fields.k
+            ));
+        }
+        if fields.levels.is_empty() || fields.levels.len() > MAX_LEVELS {
+            return Err(format!(
+                "a quantile sketch has {} levels, not between 1 and {MAX_LEVELS}",
+                fields.levels.len()
+            ));
+        }
+        let mut sketch = QuantileSketch {
+            k: fields.k,
+            levels: fields.levels,
+            capacities: Vec::new(),
+            capacity: 0,
+            retained: 0,
+            count: fields.count,
+            min: fields.min,
+            max: fields.max,
+            variance: fields.variance,
+            spread: fields.spread,
+            rng: fields.rng,
+        };
+        sketch.update_capacities();
+        sketch.retained = sketch.levels.iter().map(Vec::len).sum();
+        if sketch.capacities != fields.capacities || sketch.capacity != fields.capacity {
+            return Err("a quantile sketch's capacities do not follow from its k".to_owned());
+        }
+        if sketch.retained != fields.retained || sketch.retained >= sketch.capacity {
+            return Err(format!(
+                "a quantile sketch says it retains {} items, holds {} and has room for fewer \
+                 than {}",
+                fields.retained, sketch.retained, sketch.capacity
+            ));
+        }
+        if !sketch.levels[1..].iter().all(|level| level.is_sorted()) {
+            return Err("a quantile sketch's upper levels are not sorted".to_owned());
+        }
+        let weight = sketch
+            .levels
+            .iter()
+            .enumerate()
+            .try_fold(0_u64, |total, (h, level)| {
+                (level.len() as u64)
+                    .checked_mul(1 << h)
+                    .and_then(|weight| total.checked_add(weight))
+            });
+        if weight != Some(sketch.count) {
+            return Err(format!(
+                "a quantile sketch counts {} values and its items weigh {weight:?}",
+                sketch.count
+            ));
+        }
+        let ordered = sketch
+            .min
+            .partial_cmp(&sketch.max)
+            .is_some_and(|order| order.is_le());
+        if sketch.count > 0 && !ordered {
+            return Err("a quantile sketch's minimum is not at most its maximum".to_owned());
+        }
+        let sums = [sketch.variance, sketch.spread];
+        if sums.iter().any(|sum| sum.is_nan() || *sum < 0.0) {
+            return Err("a quantile sketch's error sums are negative or NaN".to_owned());
+        }
+        Ok(sketch)
+    }
 }
 
 impl Default for QuantileSketch {

@@ -136,7 +136,13 @@ pub fn merge_shards(
     };
     let count = first.count;
     let indices: Vec<u32> = shards.iter().map(|shard| shard.index).collect();
-    if indices != (0..count).collect::<Vec<_>>() || shards.iter().any(|s| s.count != count) {
+    // Compared without building `0..count`: a damaged shard may claim four billion shards.
+    let complete = indices.len() == count as usize
+        && indices
+            .iter()
+            .enumerate()
+            .all(|(i, &index)| i == index as usize);
+    if !complete || shards.iter().any(|s| s.count != count) {
         return Err(mismatch(format!(
             "expected shards 0 to {} of {count}, found shards {indices:?}",
             count.saturating_sub(1)
@@ -149,6 +155,7 @@ pub fn merge_shards(
         .map(|split| split.name.clone())
         .collect();
     let mut totals: Vec<Option<SplitAccumulator>> = vec![None; names.len()];
+    let mut rows = vec![0_u64; names.len()];
     for shard in &shards {
         let found: Vec<&str> = shard.splits.iter().map(|s| s.name.as_str()).collect();
         if found != names {
@@ -157,11 +164,21 @@ pub fn merge_shards(
                 shard.index
             )));
         }
-        for (total, split) in totals.iter_mut().zip(&shard.splits) {
+        for ((total, split), rows) in totals.iter_mut().zip(&shard.splits).zip(&mut rows) {
+            // Each count of a split is at most its rows: if their sum fits, every merged count
+            // does.
+            *rows = rows.checked_add(split.accumulator.rows()).ok_or_else(|| {
+                mismatch(format!(
+                    "the shards of split `{}` count more than 2^64 rows",
+                    split.name
+                ))
+            })?;
             match total {
                 None => *total = Some(split.accumulator.clone()),
                 Some(total) => {
-                    if total.feature_names() != split.accumulator.feature_names() {
+                    if total.feature_names() != split.accumulator.feature_names()
+                        || total.feature_types() != split.accumulator.feature_types()
+                    {
                         return Err(mismatch(format!(
                             "shard {} has other features in split `{}` than shard 0",
                             shard.index, split.name

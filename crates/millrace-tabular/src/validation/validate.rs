@@ -110,7 +110,7 @@ type Report<'a> = dyn FnMut(&str, AnomalyKind, String, Vec<String>) + 'a;
 
 fn check_presence(feature: &FeatureStatistics, expected: &FeatureSchema, found: &mut Report<'_>) {
     let presence = feature.presence();
-    let total = feature.count + feature.missing;
+    let total = feature.count.saturating_add(feature.missing);
     if total > 0 && presence < expected.presence.min_fraction {
         found(
             &feature.name,
