@@ -978,6 +978,18 @@ fn compile_airflow(
             pipeline.fingerprint()
         );
     }
+    if target
+        .store
+        .is_some_and(millrace_core::spec::validate::holds_secret)
+    {
+        let _ = writeln!(
+            stderr,
+            "note: the store's password is not in the DAG: its tasks read the URL from the \
+             Airflow connection `{}` (airflow connections add {} --conn-uri 'URL')",
+            millrace_airflow::STORE_CONNECTION,
+            millrace_airflow::STORE_CONNECTION
+        );
+    }
     Ok(())
 }
 

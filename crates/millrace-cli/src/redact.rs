@@ -136,6 +136,12 @@ mod tests {
             )
             .await;
             assert!(!printed.contains("s3cret"), "{target}: {printed}");
+            if target == "airflow" {
+                assert!(
+                    printed.contains("connections add millrace_store"),
+                    "{printed}"
+                );
+            }
             // KFP refuses a store with a password; the rest never write it (Kubernetes
             // manifests read it from a Secret, when the binary has the target).
             let refused =

@@ -21,9 +21,11 @@ use millrace_core::prelude::*;
 use millrace_metadata::{ArtifactState, NodeQuery, connect};
 use millrace_runner::{LocalRunner, NodeState, RunHistory, RunPage, doctor};
 
-/// The size of the file system, and of what fills it before the run.
-const DISK: &str = "8m";
-const BALLAST_BYTES: usize = 6 << 20;
+/// The size of the file system.
+const DISK: &str = "16m";
+/// What the ballast leaves free once the store exists: room for the run's own records (the
+/// store's write-ahead log grows with them), not for the node's output.
+const LEFT_FREE: u64 = 2 << 20;
 /// What the node writes: more than is left, less than the disk once the ballast is gone.
 const OUTPUT_BYTES: usize = 3 << 20;
 
@@ -63,6 +65,17 @@ impl SmallDisk {
 
     fn path(&self, name: &str) -> PathBuf {
         self.mount_point.join(name)
+    }
+
+    /// The bytes free on it.
+    fn available(&self) -> u64 {
+        let output = Command::new("df")
+            .args(["--output=avail", "-B1"])
+            .arg(&self.mount_point)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        text.lines().last().unwrap().trim().parse().unwrap()
     }
 }
 
@@ -127,14 +140,18 @@ fn command() -> Pipeline {
 /// Runs `pipeline` twice on `disk` — full, then with the ballast removed — and checks what
 /// each run must leave. Returns the first failure's message.
 async fn fails_when_full_then_runs(disk: &SmallDisk, pipeline: &Pipeline) -> String {
-    std::fs::write(disk.path("ballast"), vec![1_u8; BALLAST_BYTES]).unwrap();
     let database = disk.path("metadata.sqlite");
     let store = connect(&format!("sqlite://{}", database.display()))
         .await
         .unwrap();
+    let ballast = disk.available().saturating_sub(LEFT_FREE);
+    std::fs::write(disk.path("ballast"), vec![1_u8; ballast as usize]).unwrap();
     let runner = LocalRunner::new(store.clone(), disk.path("artifacts"));
 
-    let full = runner.run(pipeline, BTreeMap::new()).await.unwrap();
+    let full = runner
+        .run(pipeline, BTreeMap::new())
+        .await
+        .unwrap_or_else(|error| panic!("the run on a full disk failed as a whole: {error}"));
 
     let outcome = full.node("fill").unwrap();
     assert_eq!(outcome.state, NodeState::Failed);
