@@ -382,7 +382,7 @@ fn read_header(reader: &mut impl BufRead) -> std::io::Result<Header> {
         if record.len() > MAX_HEADER_BYTES {
             return Ok(Header::TooLong { first_line });
         }
-        if !ends_line || quotes % 2 == 0 {
+        if !ends_line || quotes.is_multiple_of(2) {
             return Ok(Header::Found(HeaderRecord {
                 offset,
                 first_line,
