@@ -43,7 +43,9 @@ pub struct KubernetesCompileArgs {
     pub run_id: Option<String>,
 }
 
-/// What `compile --target kubernetes` needs besides its own options.
+/// What `compile --target kubernetes` needs besides its own options (read only when the
+/// target is built in).
+#[cfg_attr(not(feature = "kubernetes"), allow(dead_code))]
 pub(crate) struct KubernetesTarget<'a> {
     /// The binary in the image; `None`: the image's entrypoint.
     pub binary: Option<&'a str>,
