@@ -1,10 +1,4 @@
 //! `Pipeline`: a validated pipeline, ready to run, compile or draw.
-//!
-//! A pipeline keeps its spec's canonical JSON, which its fingerprint is the hash of: the
-//! builder writes it node by node as it makes them, and writing the IR out
-//! ([`Pipeline::to_json`], [`Pipeline::canonical_json`]) indents or copies it rather than walk
-//! the spec's nodes again — for 10,000 nodes, spread over the heap, a walk is some 200,000
-//! cache misses; the text is 3 MB read in order.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,7 +7,7 @@ use serde_json::Value;
 
 use crate::builder::PipelineBuilder;
 use crate::component::ErasedComponent;
-use crate::fingerprint::{Fingerprint, indented_json};
+use crate::fingerprint::Fingerprint;
 use crate::registry::Registry;
 use crate::spec::error::Error;
 use crate::spec::parameter::substitute_parameters;
@@ -21,26 +15,12 @@ use crate::spec::{NodeSpec, PipelineSpec, TaskSpec, ValidationIssue, validate};
 
 /// A validated pipeline: its spec, an execution order, its fingerprint and the registry that
 /// can rebuild its components.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Pipeline {
     spec: PipelineSpec,
     order: Vec<usize>,
-    /// The spec's canonical JSON, which `fingerprint` is the hash of.
-    canonical_json: Box<str>,
     fingerprint: Fingerprint,
     registry: Arc<Registry>,
-}
-
-impl std::fmt::Debug for Pipeline {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The canonical JSON says again what the spec says.
-        f.debug_struct("Pipeline")
-            .field("spec", &self.spec)
-            .field("order", &self.order)
-            .field("fingerprint", &self.fingerprint)
-            .field("registry", &self.registry)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Pipeline {
@@ -51,12 +31,12 @@ impl Pipeline {
 
     /// Validates a spec against every component registered in this binary.
     pub fn from_spec(spec: PipelineSpec) -> Result<Self, Error> {
-        Pipeline::assemble(spec, Registry::global().clone(), Vec::new(), None)
+        Pipeline::assemble(spec, Registry::global().clone(), Vec::new())
     }
 
     /// Validates a spec against an explicit registry.
     pub fn from_spec_with_registry(spec: PipelineSpec, registry: &Registry) -> Result<Self, Error> {
-        Pipeline::assemble(spec, registry.clone(), Vec::new(), None)
+        Pipeline::assemble(spec, registry.clone(), Vec::new())
     }
 
     /// Reads and validates a JSON spec.
@@ -64,13 +44,10 @@ impl Pipeline {
         Pipeline::from_spec(PipelineSpec::from_json(json)?)
     }
 
-    /// Validates `spec`, adding what validation finds to `issues`. `canonical_json` is the
-    /// spec's canonical JSON if it was written already.
     pub(crate) fn assemble(
         spec: PipelineSpec,
         registry: Registry,
         mut issues: Vec<ValidationIssue>,
-        canonical_json: Option<String>,
     ) -> Result<Self, Error> {
         let order = match validate(&spec, &registry) {
             Ok(graph) if issues.is_empty() => graph.order,
@@ -86,10 +63,8 @@ impl Pipeline {
                 issues,
             });
         }
-        let canonical_json = canonical_json.unwrap_or_else(|| spec.canonical_json());
         Ok(Pipeline {
-            fingerprint: Fingerprint::of_canonical_json(&canonical_json),
-            canonical_json: canonical_json.into_boxed_str(),
+            fingerprint: spec.fingerprint(),
             spec,
             order,
             registry: Arc::new(registry),
@@ -111,15 +86,9 @@ impl Pipeline {
         self.spec
     }
 
-    /// The IR as indented JSON: [`PipelineSpec::to_json`], from the canonical JSON kept.
+    /// The IR as indented JSON.
     pub fn to_json(&self) -> String {
-        indented_json(&self.canonical_json).unwrap_or_else(|| self.spec.to_json())
-    }
-
-    /// The IR's canonical form, which the fingerprint hashes: [`PipelineSpec::canonical_json`],
-    /// kept since the pipeline was assembled.
-    pub fn canonical_json(&self) -> &str {
-        &self.canonical_json
+        self.spec.to_json()
     }
 
     /// The fingerprint of the IR's canonical form.
