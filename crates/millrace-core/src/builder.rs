@@ -11,6 +11,7 @@
 //! assert_eq!(pipeline.spec().parameters[0].name, "epochs");
 //! ```
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
@@ -27,19 +28,77 @@ use crate::registry::Registry;
 use crate::resolver::{Importer, ImporterOutputs, Resolver};
 use crate::spec::error::BuildError;
 use crate::spec::{
-    ChannelRef, ConditionSpec, InputSpec, NodeOptions, NodeSpec, OutputSpec, ParameterSpec,
-    PipelineSpec, Problem, Schedule, TaskSpec, ValidationIssue,
+    CanonicalJsonWriter, ChannelRef, ConditionSpec, InputSpec, NodeOptions, NodeSpec, OutputSpec,
+    ParameterSpec, PipelineSpec, Problem, Schedule, TaskSpec, ValidationIssue,
 };
 
 static NEXT_BUILDER_ID: AtomicU64 = AtomicU64::new(1);
 
+/// A node as added, its channels not yet turned into references: what `build` writes into
+/// the IR. Small, because a pipeline may have 10,000 of them side by side.
 struct DraftNode {
     id: String,
     task: TaskSpec,
     inputs: Vec<(&'static str, Option<ErasedChannel>)>,
     outputs: Vec<OutputDeclaration>,
+    /// Options and condition, when the node has any: most nodes have neither.
+    settings: Option<Box<DraftSettings>>,
+}
+
+/// The options and `when` condition of a [`DraftNode`].
+struct DraftSettings {
     options: NodeOptions,
     when: Option<Condition>,
+}
+
+impl DraftNode {
+    fn new(
+        id: &str,
+        task: TaskSpec,
+        inputs: Vec<(&'static str, Option<ErasedChannel>)>,
+        outputs: Vec<OutputDeclaration>,
+    ) -> Self {
+        DraftNode {
+            id: id.to_owned(),
+            task,
+            inputs,
+            outputs,
+            settings: None,
+        }
+    }
+
+    fn with_settings(mut self, options: NodeOptions, when: Option<Condition>) -> Self {
+        if when.is_some() || !options.is_default() {
+            self.settings = Some(Box::new(DraftSettings { options, when }));
+        }
+        self
+    }
+}
+
+/// The ids of the nodes added, side by side in one string: an input's reference copies its
+/// producer's id from here — 10,000 ids take some 60 KB — rather than from the producer's own
+/// allocation, wherever on the heap that is.
+#[derive(Default)]
+struct NodeIds {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl NodeIds {
+    fn push(&mut self, id: &str) {
+        self.text.push_str(id);
+        self.ends.push(self.text.len());
+    }
+
+    /// The id of the `index`-th node added.
+    fn get(&self, index: usize) -> Option<&str> {
+        let end = *self.ends.get(index)?;
+        let start = match index.checked_sub(1) {
+            Some(previous) => *self.ends.get(previous)?,
+            None => 0,
+        };
+        self.text.get(start..end)
+    }
 }
 
 /// Builds a [`Pipeline`] from typed components; made by [`Pipeline::builder`].
@@ -47,6 +106,7 @@ pub struct PipelineBuilder {
     id: BuilderId,
     spec: PipelineSpec,
     drafts: Vec<DraftNode>,
+    ids: NodeIds,
     registry: Registry,
     issues: Vec<ValidationIssue>,
 }
@@ -57,6 +117,7 @@ impl PipelineBuilder {
             id: BuilderId(NEXT_BUILDER_ID.fetch_add(1, Ordering::Relaxed)),
             spec: PipelineSpec::new(name),
             drafts: Vec::new(),
+            ids: NodeIds::default(),
             registry: Registry::empty(),
             issues: Vec::new(),
         }
@@ -160,18 +221,14 @@ impl PipelineBuilder {
             Value::Null
         });
         self.registry.register::<N::Component>();
-        self.drafts.push(DraftNode {
-            id: id.to_owned(),
-            task: TaskSpec::Component {
-                kind: <N::Component as Component>::KIND.to_owned(),
-                version: <N::Component as Component>::VERSION,
-                config,
-            },
-            inputs: node.inputs.bindings(),
-            outputs: <<N::Component as Component>::Outputs as OutputSet>::declarations(),
-            options: node.options,
-            when: node.when,
-        });
+        let task = TaskSpec::Component {
+            kind: <N::Component as Component>::KIND.to_owned(),
+            version: <N::Component as Component>::VERSION,
+            config,
+        };
+        let outputs = <<N::Component as Component>::Outputs as OutputSet>::declarations();
+        let draft = DraftNode::new(id, task, node.inputs.bindings(), outputs);
+        self.push(draft.with_settings(node.options, node.when));
         <N::Component as Component>::Outputs::bind(handle)
     }
 
@@ -190,17 +247,12 @@ impl PipelineBuilder {
     pub fn resolve<R: Resolver>(&mut self, id: &str, resolver: R) -> R::Outputs {
         let handle = self.handle();
         let (strategy, sources) = resolver.into_query();
-        self.drafts.push(DraftNode {
-            id: id.to_owned(),
-            task: TaskSpec::Resolver { strategy },
-            inputs: sources
-                .into_iter()
-                .map(|(name, channel)| (name, Some(channel)))
-                .collect(),
-            outputs: R::Outputs::declarations(),
-            options: NodeOptions::default(),
-            when: None,
-        });
+        let inputs = sources
+            .into_iter()
+            .map(|(name, channel)| (name, Some(channel)))
+            .collect();
+        let task = TaskSpec::Resolver { strategy };
+        self.push(DraftNode::new(id, task, inputs, R::Outputs::declarations()));
         R::Outputs::bind(handle)
     }
 
@@ -208,30 +260,34 @@ impl PipelineBuilder {
     pub fn import<T: Artifact>(&mut self, id: &str, importer: Importer<T>) -> ImporterOutputs<T> {
         let handle = self.handle();
         self.registry.register_artifact::<T>();
-        self.drafts.push(DraftNode {
-            id: id.to_owned(),
-            task: importer.into_task(),
-            inputs: Vec::new(),
-            outputs: ImporterOutputs::<T>::declarations(),
-            options: NodeOptions::default(),
-            when: None,
-        });
+        let outputs = ImporterOutputs::<T>::declarations();
+        self.push(DraftNode::new(
+            id,
+            importer.into_task(),
+            Vec::new(),
+            outputs,
+        ));
         ImporterOutputs::bind(handle)
     }
 
-    fn channel_ref(
-        &mut self,
-        ids: &[String],
-        node: &str,
-        input: &str,
-        source: &ChannelSource,
-    ) -> ChannelRef {
-        match ids.get(source.node) {
-            Some(producer) if source.builder == self.id => ChannelRef {
-                node: producer.clone(),
+    fn push(&mut self, draft: DraftNode) {
+        self.ids.push(&draft.id);
+        self.drafts.push(draft);
+    }
+
+    /// The reference to the output a channel carries: the id of the node it comes from. A
+    /// channel of another builder is reported, and refers to no node.
+    fn channel_ref(&mut self, node: &str, input: &str, source: &ChannelSource) -> ChannelRef {
+        let producer = self
+            .ids
+            .get(source.node)
+            .filter(|_| source.builder == self.id);
+        match producer {
+            Some(producer) => ChannelRef {
+                node: producer.to_owned(),
                 output: source.output.to_owned(),
             },
-            _ => {
+            None => {
                 self.issues.push(ValidationIssue::node(
                     node,
                     Problem::ForeignChannel {
@@ -248,50 +304,68 @@ impl PipelineBuilder {
 
     /// Turns the typed pipeline into its IR and validates it, reporting every problem.
     pub fn build(mut self) -> Result<Pipeline, BuildError> {
-        let ids: Vec<String> = self.drafts.iter().map(|draft| draft.id.clone()).collect();
         let drafts = std::mem::take(&mut self.drafts);
         let mut nodes = Vec::with_capacity(drafts.len());
+        // Each node's JSON is written as soon as it is made, while it is in the cache.
+        let mut canonical_json = CanonicalJsonWriter::start(&self.spec, drafts.len());
         for draft in drafts {
-            let mut inputs = std::collections::BTreeMap::new();
-            for (name, channel) in draft.inputs {
-                let Some(channel) = channel else { continue };
-                let reference = self.channel_ref(&ids, &draft.id, name, &channel.source);
-                inputs.insert(
-                    name.to_owned(),
-                    InputSpec {
-                        artifact_type: channel.artifact_type.name.to_owned(),
-                        channel: reference,
-                    },
-                );
-            }
-            let mut options = draft.options;
-            options.when = draft.when.map(|condition| -> ConditionSpec {
-                condition
-                    .0
-                    .map_channels(&mut |source| self.channel_ref(&ids, &draft.id, "when", source))
-            });
-            nodes.push(NodeSpec {
-                id: draft.id,
-                task: draft.task,
-                inputs,
-                outputs: draft
-                    .outputs
-                    .iter()
-                    .map(|output| {
-                        (
-                            output.name.to_owned(),
-                            OutputSpec {
-                                artifact_type: output.artifact_type.name.to_owned(),
-                            },
-                        )
-                    })
-                    .collect(),
-                options,
-            });
+            let node = self.node_spec(draft);
+            canonical_json.node(&node);
+            nodes.push(node);
         }
         self.spec.nodes = nodes;
+        let canonical_json = canonical_json.finish(&self.spec);
         let mut registry = Registry::global().clone();
         registry.merge(&self.registry);
-        Pipeline::assemble(self.spec, registry, self.issues)
+        Pipeline::assemble(self.spec, registry, self.issues, Some(canonical_json))
+    }
+
+    /// A node of the IR, its channels turned into references to the nodes they come from.
+    fn node_spec(&mut self, draft: DraftNode) -> NodeSpec {
+        let DraftNode {
+            id,
+            task,
+            inputs: bindings,
+            outputs,
+            settings,
+        } = draft;
+        let mut inputs = BTreeMap::new();
+        for (name, channel) in bindings {
+            let Some(channel) = channel else { continue };
+            let reference = self.channel_ref(&id, name, &channel.source);
+            let input = InputSpec {
+                artifact_type: channel.artifact_type.name.to_owned(),
+                channel: reference,
+            };
+            inputs.insert(name.to_owned(), input);
+        }
+        // Inserted one by one: collecting into a map gathers and sorts the entries in a vector
+        // first, an allocation more for the one or two outputs a node has.
+        let mut output_specs = BTreeMap::new();
+        for output in outputs {
+            let spec = OutputSpec {
+                artifact_type: output.artifact_type.name.to_owned(),
+            };
+            output_specs.insert(output.name.to_owned(), spec);
+        }
+        let options = match settings {
+            None => NodeOptions::default(),
+            Some(settings) => {
+                let DraftSettings { mut options, when } = *settings;
+                options.when = when.map(|condition| -> ConditionSpec {
+                    condition
+                        .0
+                        .map_channels(&mut |source| self.channel_ref(&id, "when", source))
+                });
+                options
+            }
+        };
+        NodeSpec {
+            id,
+            task,
+            inputs,
+            outputs: output_specs,
+            options,
+        }
     }
 }
