@@ -7,7 +7,7 @@
 //! process and on every machine, whatever the key order of the JSON a spec was read from. The
 //! fingerprint is the BLAKE3 hash of that text, streamed into the hasher without building it.
 //!
-//! [`JsonWriter`] writes a spec's JSON — compact, or indented as `serde_json::to_string_pretty`
+//! `JsonWriter` writes a spec's JSON — compact, or indented as `serde_json::to_string_pretty`
 //! does — byte for byte as `serde_json` writes it, by hand: a spec has thousands of nodes, and
 //! serde's generic path escapes every key and every string one byte at a time. Keys are written
 //! as literals, a string that needs no escape is copied whole, an integer is formatted without a

@@ -43,6 +43,7 @@ pub use condition::{Comparison, ConditionExpr, ConditionSpec, Operand};
 pub use node::{ChannelRef, InputSpec, NodeSpec, OutputSpec, ResolverStrategy, TaskSpec};
 pub use options::{NodeOptions, Resources, RetryPolicy, TriggerRule};
 pub use parameter::{ParameterSpec, ParameterType};
+pub(crate) use pipeline_spec::CanonicalJsonWriter;
 pub use pipeline_spec::{PipelineSpec, SCHEMA_VERSION};
 pub use problem::{Problem, ValidationIssue};
 pub use schedule::{Schedule, ScheduleSpec};

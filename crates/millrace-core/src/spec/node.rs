@@ -1,10 +1,17 @@
 //! Nodes in the IR: what a node does, the outputs it reads, the outputs it writes, its options.
+//!
+//! A node's JSON is written by hand (`NodeSpec::write_json`) rather than
+//! through its `Serialize` implementation: a pipeline has thousands of nodes, and serde's
+//! generic path escapes every key and string one byte at a time. The hand-written form is the
+//! derived one byte for byte — the field lists are destructured exhaustively, so a new field
+//! fails to compile until it is written, and tests compare both forms.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::fingerprint::JsonWriter;
 use crate::spec::condition::Operand;
 use crate::spec::options::NodeOptions;
 
@@ -28,6 +35,87 @@ pub struct NodeSpec {
 }
 
 impl NodeSpec {
+    /// Writes the node's JSON, starting on a line at `depth`: what its `Serialize`
+    /// implementation writes through `serde_json`, field for field and byte for byte.
+    pub(crate) fn write_json(&self, out: &mut JsonWriter, depth: usize) {
+        let NodeSpec {
+            id,
+            task,
+            inputs,
+            outputs,
+            options,
+        } = self;
+        let member = depth + 1;
+        out.raw("{");
+        out.key(true, member, "id");
+        out.string(id);
+        out.key(false, member, "task");
+        match task {
+            TaskSpec::Component {
+                kind,
+                version,
+                config,
+            } => {
+                out.raw("{");
+                out.key(true, member + 1, "type");
+                out.raw("\"component\"");
+                out.key(false, member + 1, "kind");
+                out.string(kind);
+                out.key(false, member + 1, "version");
+                out.unsigned(u64::from(*version));
+                out.key(false, member + 1, "config");
+                out.value(config, member + 1);
+                out.close(false, member, "}");
+            }
+            TaskSpec::Resolver { .. } | TaskSpec::Importer { .. } => out.serialize(task, member),
+        }
+        if !inputs.is_empty() {
+            out.key(false, member, "inputs");
+            out.raw("{");
+            for (index, (name, input)) in inputs.iter().enumerate() {
+                let InputSpec {
+                    artifact_type,
+                    channel: ChannelRef { node, output },
+                } = input;
+                out.item(index == 0, member + 1);
+                out.string(name);
+                out.colon();
+                out.raw("{");
+                out.key(true, member + 2, "artifact_type");
+                out.string(artifact_type);
+                out.key(false, member + 2, "channel");
+                out.raw("{");
+                out.key(true, member + 3, "node");
+                out.string(node);
+                out.key(false, member + 3, "output");
+                out.string(output);
+                out.close(false, member + 2, "}");
+                out.close(false, member + 1, "}");
+            }
+            out.close(false, member, "}");
+        }
+        if !outputs.is_empty() {
+            out.key(false, member, "outputs");
+            out.raw("{");
+            for (index, (name, output)) in outputs.iter().enumerate() {
+                let OutputSpec { artifact_type } = output;
+                out.item(index == 0, member + 1);
+                out.string(name);
+                out.colon();
+                out.raw("{");
+                out.key(true, member + 2, "artifact_type");
+                out.string(artifact_type);
+                out.close(false, member + 1, "}");
+            }
+            out.close(false, member, "}");
+        }
+        if !options.is_default() {
+            out.key(false, member, "options");
+            out.serialize(options, member);
+        }
+        out.close(false, depth, "}");
+    }
+
     /// The nodes this one must wait for: producers of its channel inputs and of the artifacts
     /// its condition reads. A resolver waits for the producer it names too, so that it can leave
     /// out what that producer holds in this run.

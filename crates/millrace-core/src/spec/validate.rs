@@ -17,7 +17,7 @@
 //! Cost: one pass over the nodes, each edge looked up once — O(nodes + edges) map lookups, and
 //! a topological sort (Kahn's, with a heap: O(edges + nodes log nodes)). What a node looks up of
 //! other nodes — their ids, output names and types — is first copied side by side into one
-//! table ([`NodeTable`]): a 10,000-node spec is spread over the heap, and reading each
+//! table (`NodeTable`): a 10,000-node spec is spread over the heap, and reading each
 //! producer where it lies cost a cache miss an edge; the table takes some 300 KB.
 
 use std::borrow::Cow;
