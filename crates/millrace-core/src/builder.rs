@@ -1,5 +1,13 @@
 //! `PipelineBuilder`: the typed authoring API.
 //!
+//! Adding a node records a small draft: the component's configuration as a JSON value, its
+//! channels as they are, and its options only when it has some. `build` then makes the IR in
+//! one pass over the drafts — each node's references copied from a table of the ids added so
+//! far (contiguous, where the nodes themselves are spread over the heap), and each node's
+//! canonical JSON written and hashed as soon as the node is made, while it is in the cache —
+//! and validates it. Cost: O(nodes + edges); for 10,000 nodes about 20 allocations a node,
+//! most of them the IR's own strings and maps.
+//!
 //! ```
 //! use millrace_core::prelude::*;
 //!
