@@ -97,6 +97,9 @@ pub fn ensure() -> Result<Setup, String> {
     let image_exists = podman(&["image", "exists", &base])
         .status()
         .is_ok_and(|status| status.success());
+    if image_exists {
+        remove_earlier_test_images(&podman, &base);
+    }
     if image_exists && tarball.is_file() {
         eprintln!(
             "xtask: the base image {base} and {} exist already",
@@ -134,6 +137,54 @@ pub fn ensure() -> Result<Setup, String> {
     })
 }
 
+/// Removes the images earlier test runs built on `base` (the examples' images, tagged by the
+/// hash of what went into them, so each change of the binaries leaves one behind) and the layers
+/// nothing uses any more. Without this the image store grows by a few hundred megabytes a CI run
+/// until the disk is full. The base image and the Kubernetes suite's image (which replaces its
+/// own) stay. A failure here is only reported: the tests can still run.
+fn remove_earlier_test_images(podman: &dyn Fn(&[&str]) -> Command, base: &str) {
+    let listed = capture(&mut podman(&[
+        "images",
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+    ]));
+    let images = match listed {
+        Ok(images) => images,
+        Err(error) => {
+            eprintln!("xtask: could not list podman's images: {error}");
+            return;
+        }
+    };
+    let earlier: Vec<&str> = images
+        .lines()
+        .map(str::trim)
+        .filter(|image| is_earlier_test_image(image, base))
+        .collect();
+    if !earlier.is_empty() {
+        eprintln!(
+            "xtask: removing {} image(s) earlier test runs built",
+            earlier.len()
+        );
+        let mut arguments = vec!["rmi", "--force"];
+        arguments.extend(&earlier);
+        if let Err(error) = run(&mut podman(&arguments)) {
+            eprintln!("xtask: could not remove them: {error}");
+        }
+    }
+    if let Err(error) = capture(&mut podman(&["image", "prune", "--force"])) {
+        eprintln!("xtask: could not prune unused layers: {error}");
+    }
+}
+
+/// Whether `image` (`repository:tag`) is one a test run built: local, neither the base nor the
+/// Kubernetes suite's, nor an untagged layer (`<none>`, which `image prune` takes).
+fn is_earlier_test_image(image: &str, base: &str) -> bool {
+    image.starts_with("localhost/")
+        && image != base
+        && !image.starts_with("localhost/millrace-kubernetes-test-")
+        && !image.contains("<none>")
+}
+
 /// The Debian release whose glibc runs the binaries built here: bookworm (glibc 2.36) up to
 /// glibc 2.36, trixie (2.41) after.
 fn debian_suite() -> Result<&'static str, String> {
@@ -158,6 +209,25 @@ fn tarball_path(cache: &Path, suite: &str) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_the_images_test_runs_built_are_removed() {
+        let base = "localhost/debian:bookworm-slim";
+        assert!(super::is_earlier_test_image(
+            "localhost/chicago-taxi:4c19ae011568",
+            base
+        ));
+        assert!(!super::is_earlier_test_image(base, base));
+        assert!(!super::is_earlier_test_image(
+            "localhost/millrace-kubernetes-test-taxi:1a2b",
+            base
+        ));
+        assert!(!super::is_earlier_test_image(
+            "docker.io/library/debian:12",
+            base
+        ));
+        assert!(!super::is_earlier_test_image("<none>:<none>", base));
+    }
+
     use super::*;
 
     #[test]
