@@ -9,6 +9,10 @@
 //! The artifact's properties say which splits there are (`split_names`, a JSON list as TFX writes
 //! it), and which `span` and `version` of the input they came from. pandas and pyarrow read a
 //! split as it is: `pandas.read_parquet("<uri>/Split-train")`.
+//!
+//! Reading a damaged file is an error naming it, never a panic: the footer's column chunks must
+//! lie inside the file, and a panic of the `parquet` crate's decoders (which some damaged pages
+//! still cause) is turned into an error (see `contained`).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -139,7 +143,11 @@ pub fn file_schema(file: &Path) -> Result<SchemaRef> {
 pub fn normalized_schema(schema: &SchemaRef, file: &Path) -> Result<SchemaRef> {
     let mut fields = Vec::with_capacity(schema.fields().len());
     for field in schema.fields() {
-        let Some(feature_type) = feature_type_of(field.data_type()) else {
+        let values = match field.data_type() {
+            arrow_schema::DataType::Dictionary(_, values) => values.as_ref(),
+            other => other,
+        };
+        let Some(feature_type) = feature_type_of(values) else {
             return Err(not_holdable(file, field.name(), field.data_type()));
         };
         fields.push(arrow_schema::Field::new(
@@ -196,6 +204,20 @@ pub fn normalize_batch(
                 ) as ArrayRef
             };
         }
+        // A dictionary-encoded column (pandas' categoricals) is its values, looked up.
+        let looked_up;
+        let column = if let DataType::Dictionary(_, _) = column.data_type() {
+            let dictionary = column.as_any_dictionary();
+            looked_up = arrow_select::take::take(
+                dictionary.values().as_ref(),
+                dictionary.keys(),
+                Some(arrow_select::take::TakeOptions { check_bounds: true }),
+            )
+            .map_err(|error| DataError::parquet(file, error))?;
+            &looked_up
+        } else {
+            column
+        };
         let converted: ArrayRef = match column.data_type() {
             DataType::Int64 | DataType::Float64 | DataType::Utf8 => column.clone(),
             DataType::Int8 => ints!(Int8Type),
@@ -232,8 +254,68 @@ fn not_holdable(file: &Path, column: &str, data_type: &arrow_schema::DataType) -
 
 fn open_parquet(file: &Path) -> Result<ParquetRecordBatchReaderBuilder<File>> {
     let handle = File::open(file).map_err(|error| DataError::io(file, error))?;
-    ParquetRecordBatchReaderBuilder::try_new(handle)
-        .map_err(|error| DataError::parquet(file, error))
+    let size = handle
+        .metadata()
+        .map_err(|error| DataError::io(file, error))?
+        .len();
+    let builder = contained(file, || {
+        ParquetRecordBatchReaderBuilder::try_new(handle)
+            .map_err(|error| DataError::parquet(file, error))
+    })?;
+    check_column_chunks(builder.metadata(), size)
+        .map_err(|error| DataError::parquet(file, error))?;
+    Ok(builder)
+}
+
+/// Checks that every column chunk the footer describes lies inside the file, as Parquet's C++
+/// reader does: the `parquet` crate accepts a footer with a negative offset or size and then
+/// panics reading it (apache/arrow-rs#6255), and an offset past the end would only fail later,
+/// less clearly.
+fn check_column_chunks(
+    metadata: &parquet::file::metadata::ParquetMetaData,
+    file_size: u64,
+) -> std::result::Result<(), String> {
+    for (group_index, group) in metadata.row_groups().iter().enumerate() {
+        for column in group.columns() {
+            let start = column
+                .dictionary_page_offset()
+                .unwrap_or_else(|| column.data_page_offset());
+            let inside = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(column.compressed_size()).ok())
+                .and_then(|(start, size)| start.checked_add(size))
+                .is_some_and(|end| end <= file_size);
+            if !inside {
+                return Err(format!(
+                    "invalid metadata (corrupt file?): column `{}` of row group {group_index} \
+                     starts at byte {start} and is {} bytes long, in a file of {file_size} bytes",
+                    column.column_path(),
+                    column.compressed_size()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs `read`, a use of the `parquet` crate on `file`, with a panic turned into an error
+/// naming the file. The crate still panics on some damaged files instead of returning an error
+/// (apache/arrow-rs#11121: the BYTE_STREAM_SPLIT decoder indexes past a page whose header
+/// declares more values than the page holds); until it does not, a damaged split is contained
+/// here, so that it fails its node with the file's name rather than taking the process down.
+/// Whatever `read` was building is dropped with the panic, so no broken state is seen after it.
+fn contained<T>(file: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).unwrap_or_else(|panic| {
+        let reason = panic
+            .downcast_ref::<&str>()
+            .map(|reason| (*reason).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no reason given".to_owned());
+        Err(DataError::parquet(
+            file,
+            format!("the Parquet reader failed on this file (is it damaged?): {reason}"),
+        ))
+    })
 }
 
 /// The batches of one row group.
@@ -247,10 +329,12 @@ pub fn read_row_group(group: &RowGroup) -> Result<Vec<RecordBatch>> {
             RowSelector::select(rows.len()),
         ]));
     }
-    let reader = builder
-        .build()
-        .map_err(|error| DataError::parquet(&group.file, error))?;
-    collect_batches(reader, &group.file)
+    contained(&group.file, || {
+        let reader = builder
+            .build()
+            .map_err(|error| DataError::parquet(&group.file, error))?;
+        collect_batches(reader, &group.file)
+    })
 }
 
 /// Every batch of a split, in order (for splits small enough to hold; larger ones are read by
@@ -258,10 +342,13 @@ pub fn read_row_group(group: &RowGroup) -> Result<Vec<RecordBatch>> {
 pub fn read_split(uri: &Path, split: &str) -> Result<Vec<RecordBatch>> {
     let mut batches = Vec::new();
     for file in split_files(uri, split)? {
-        let reader = open_parquet(&file)?
-            .build()
-            .map_err(|error| DataError::parquet(&file, error))?;
-        batches.extend(collect_batches(reader, &file)?);
+        let builder = open_parquet(&file)?;
+        batches.extend(contained(&file, || {
+            let reader = builder
+                .build()
+                .map_err(|error| DataError::parquet(&file, error))?;
+            collect_batches(reader, &file)
+        })?);
     }
     Ok(batches)
 }

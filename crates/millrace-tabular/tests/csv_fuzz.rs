@@ -338,8 +338,6 @@ fn well_formed_table() -> impl Strategy<Value = (Vec<Vec<String>>, Layout)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
-
     #[test]
     fn any_bytes_are_rows_or_an_error_that_names_file_line_and_column(
         bytes in prop::collection::vec(any::<u8>(), 0..160)

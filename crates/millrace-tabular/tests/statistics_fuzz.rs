@@ -362,7 +362,10 @@ fn flipped(bytes: &[u8], at: usize, bit: u8) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    // PROPTEST_CASES, when set, runs longer (or shorter).
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(64)
+    ))]
 
     #[test]
     fn arbitrary_bytes_are_refused_with_the_documents_name(
@@ -424,7 +427,10 @@ fn profile_floats(values: &[String]) -> DatasetStatistics {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(32))]
+    // PROPTEST_CASES, when set, runs longer (or shorter).
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(32)
+    ))]
 
     #[test]
     fn statistics_of_any_floats_are_usable_and_read_back_unchanged(

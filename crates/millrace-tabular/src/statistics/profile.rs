@@ -4,6 +4,8 @@
 //! Row groups (or CSV chunks) are profiled on several threads, each into its own
 //! [`SplitAccumulator`], and the partial statistics are merged in input order, so the result is
 //! the same whatever the number of threads and memory stays bounded by the features, not the rows.
+//! Columns of other integer, float or string types than Millrace writes (Parquet files written by
+//! another program) are converted to int64, float64 and utf8 as they are read.
 
 use std::path::Path;
 
@@ -12,10 +14,13 @@ use arrow_schema::Schema;
 
 use super::accumulator::{SplitAccumulator, StatisticsOptions};
 use super::model::{DatasetStatistics, SplitStatistics};
-use crate::Result;
 use crate::csv::{CsvFile, CsvOptions, ScanOutcome};
-use crate::examples_format::{self, RowGroup, read_row_group, split_row_groups, split_schema};
+use crate::examples_format::{
+    self, RowGroup, normalize_batch, normalized_schema, read_row_group, split_row_groups,
+    split_schema,
+};
 use crate::parallel::map_ordered;
+use crate::{DataError, Result};
 
 /// The statistics of split `split` of the examples at `uri`, read on `threads` threads.
 pub fn split_statistics(
@@ -24,8 +29,14 @@ pub fn split_statistics(
     options: &StatisticsOptions,
     threads: usize,
 ) -> Result<SplitStatistics> {
-    let schema = split_schema(uri, split)?;
-    let total = profile_split(uri, split, &schema, threads, Ok)?;
+    let groups = split_row_groups(uri, split)?;
+    // Columns as the batches will be once normalised (a dictionary of strings is strings).
+    let first_file = groups.first().map_or_else(
+        || examples_format::split_dir(uri, split),
+        |group| group.file.clone(),
+    );
+    let schema = normalized_schema(&split_schema(uri, split)?, &first_file)?;
+    let total = profile_row_groups(groups, &schema, threads, Ok)?;
     Ok(total.finish(split, options))
 }
 
@@ -49,14 +60,34 @@ pub(crate) fn profile_row_groups(
     threads: usize,
     prepare: impl Fn(RecordBatch) -> Result<RecordBatch> + Sync,
 ) -> Result<SplitAccumulator> {
-    let mut total = SplitAccumulator::new(schema)?;
+    let mut total =
+        SplitAccumulator::new(schema).map_err(|error| match (error, groups.first()) {
+            // A column statistics cannot read: say in which file it is.
+            (
+                DataError::WrongType {
+                    column,
+                    expected,
+                    found,
+                    ..
+                },
+                Some(group),
+            ) => DataError::WrongType {
+                column,
+                needed_by: format!("statistics of {}", group.file.display()),
+                expected,
+                found,
+            },
+            (error, _) => error,
+        })?;
     map_ordered(
         groups.into_iter().map(Ok),
         threads,
         |group| {
             let mut partial = SplitAccumulator::new(schema)?;
             for batch in read_row_group(&group)? {
-                partial.update(&prepare(batch)?)?;
+                let batch = prepare(batch)?;
+                let normalized = normalized_schema(&batch.schema(), &group.file)?;
+                partial.update(&normalize_batch(&batch, &normalized, &group.file)?)?;
             }
             Ok(partial)
         },
