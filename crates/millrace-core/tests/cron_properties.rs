@@ -54,7 +54,10 @@ fn civil_minute() -> impl Strategy<Value = CivilMinute> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    // PROPTEST_CASES, when set, runs longer (or shorter).
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(512)
+    ))]
 
     #[test]
     fn any_text_is_parsed_or_refused_never_a_panic(text in "\\PC{0,60}") {

@@ -226,7 +226,10 @@ fn spec() -> impl Strategy<Value = PipelineSpec> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    // PROPTEST_CASES, when set, runs longer (or shorter).
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(400)
+    ))]
 
     #[test]
     fn the_canonical_json_is_serde_jsons_compact_text(spec in spec()) {

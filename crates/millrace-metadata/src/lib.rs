@@ -78,7 +78,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn MetadataStore>> {
 
 fn open(url: &str) -> Result<Arc<dyn MetadataStore>> {
     let invalid = |reason: &str| MetadataError::InvalidUrl {
-        url: url.to_owned(),
+        url: millrace_core::spec::validate::redact_secrets(url).into_owned(),
         reason: reason.to_owned(),
     };
     if url == "memory://" || url == "memory:" {

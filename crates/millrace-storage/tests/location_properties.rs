@@ -9,7 +9,10 @@ use millrace_storage::{Location, StorageError};
 use proptest::prelude::*;
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1024))]
+    // PROPTEST_CASES, when set, runs longer (or shorter).
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(1024)
+    ))]
 
     #[test]
     fn any_text_is_a_location_or_a_clear_error(text in "\\PC{0,80}") {

@@ -80,13 +80,47 @@ impl ParameterType {
     }
 }
 
-/// `12.0` or `1e3` as an integer, when it is a whole number that a double holds exactly:
+/// `12.0` or `1e3` as an integer, when the text is exactly a whole number that an `i64` holds:
 /// engines that keep every number as a double (KFP's protobuf `Value`) may render an integer
-/// parameter that way.
+/// parameter that way. The text is read digit by digit, not through a double, which would round
+/// `9007199254740993.0` to its neighbour and take `9007199254740990.6` for a whole number.
 fn whole_number(text: &str) -> Option<i64> {
-    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
-    let number = text.parse::<f64>().ok()?;
-    (number.fract() == 0.0 && number.abs() <= EXACT).then_some(number as i64)
+    /// Exponents beyond this cannot make an `i64` out of digits a command line holds.
+    const MAX_EXPONENT: i64 = 4096;
+    let (negative, unsigned) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(at) => (&unsigned[..at], unsigned[at + 1..].parse::<i64>().ok()?),
+        None => (unsigned, 0),
+    };
+    if !(-MAX_EXPONENT..=MAX_EXPONENT).contains(&exponent) {
+        return None;
+    }
+    let (integer, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all_digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
+    if integer.is_empty() && fraction.is_empty() || !all_digits(integer) || !all_digits(fraction) {
+        return None;
+    }
+    // The digits, and where the decimal point falls among them.
+    let digits: Vec<u8> = integer.bytes().chain(fraction.bytes()).collect();
+    let point = i64::try_from(integer.len()).ok()? + exponent;
+    let split = usize::try_from(point.clamp(0, i64::try_from(digits.len()).ok()?)).ok()?;
+    let (whole, rest) = digits.split_at(split);
+    if rest.iter().any(|&digit| digit != b'0') {
+        return None;
+    }
+    let zeros_after = usize::try_from(point).ok().map_or(0, |point| point - split);
+    let mut value: i128 = 0;
+    for &digit in whole.iter().chain(std::iter::repeat_n(&b'0', zeros_after)) {
+        value = value.checked_mul(10)? + i128::from(digit - b'0');
+        if value > i128::from(i64::MAX) + 1 {
+            return None;
+        }
+    }
+    i64::try_from(if negative { -value } else { value }).ok()
 }
 
 impl fmt::Display for ParameterType {
