@@ -98,13 +98,13 @@ pub(crate) async fn serve(
     let cancellations = millrace_runner::Cancellations::default();
     let mut ui = Ui::new(std::sync::Arc::clone(&shared_pipeline), storage.clone());
     // Runs started here log their command nodes into this same server: the runner learns its
-    // address once it listens.
+    // address once it listens. The UI's runner and the scheduler's are clones of one, so that
+    // their runs' writes share one commit queue.
+    let base_runner =
+        millrace_runner::LocalRunner::with_storage(std::sync::Arc::clone(&store), storage.clone())
+            .cancellations(cancellations.clone());
     let runner_for = |uri: Option<String>| {
-        let runner = millrace_runner::LocalRunner::with_storage(
-            std::sync::Arc::clone(&store),
-            storage.clone(),
-        )
-        .cancellations(cancellations.clone());
+        let runner = base_runner.clone();
         match uri {
             Some(uri) => runner.tracking_uri(uri),
             None => runner,

@@ -315,9 +315,13 @@ impl<'a> RunHistory<'a> {
                 state.as_str(),
             );
         }
+        let runs = self.store.get_contexts(&query).await?;
+        let mut executions = self.executions_of_runs(&runs).await?;
         let mut listings = Vec::new();
-        for run in self.store.get_contexts(&query).await? {
-            let executions = self.executions_of_run(&run).await?;
+        for run in runs {
+            let executions = executions
+                .remove(&run.id.unwrap_or_default())
+                .unwrap_or_default();
             let nodes = latest_by_node(&executions);
             let mut counts: BTreeMap<NodeState, usize> = BTreeMap::new();
             for execution in nodes.values() {
@@ -347,6 +351,33 @@ impl<'a> RunHistory<'a> {
             });
         }
         Ok(listings)
+    }
+
+    /// The executions of a page of runs, oldest first, by run: three reads for the page,
+    /// however many runs it lists.
+    async fn executions_of_runs(&self, runs: &[Context]) -> Result<BTreeMap<i64, Vec<Execution>>> {
+        let run_ids: Vec<i64> = runs.iter().filter_map(|run| run.id).collect();
+        let associations = self.store.get_associations(Some(&run_ids)).await?;
+        let executions: BTreeMap<i64, Execution> = self
+            .store
+            .get_executions(
+                &NodeQuery::all().ids(associations.iter().map(|link| link.execution_id)),
+            )
+            .await?
+            .into_iter()
+            .filter_map(|execution| Some((execution.id?, execution)))
+            .collect();
+        // Associations come by run, then execution: each run's executions oldest first.
+        let mut by_run: BTreeMap<i64, Vec<Execution>> = BTreeMap::new();
+        for link in associations {
+            if let Some(execution) = executions.get(&link.execution_id) {
+                by_run
+                    .entry(link.context_id)
+                    .or_default()
+                    .push(execution.clone());
+            }
+        }
+        Ok(by_run)
     }
 
     async fn executions_of_run(&self, run: &Context) -> Result<Vec<Execution>> {

@@ -91,8 +91,48 @@ impl Drop for ProcessGroup {
     }
 }
 
-fn tail(path: &std::path::Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+/// The most of a command's standard error kept in memory for its failure's message.
+const STDERR_TAIL_BYTES: usize = 64 * 1024;
+
+/// How long a finished command's standard error may stay open: a process that left the
+/// command's group (`setsid`) may hold it for ever.
+const STDERR_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The last bytes of a command's standard error.
+type StderrTail = std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<u8>>>;
+
+/// Copies a command's standard error into its log file as it comes, keeping the last
+/// [`STDERR_TAIL_BYTES`] in `tail`: on a full disk the log file cannot take the very lines
+/// that say so, and the failure's message must still show them.
+async fn tee_stderr(mut pipe: tokio::process::ChildStderr, log: std::fs::File, tail: StderrTail) {
+    use std::io::Write as _;
+    use tokio::io::AsyncReadExt as _;
+    let mut log = Some(log);
+    let mut buffer = vec![0_u8; 8192];
+    while let Ok(read) = pipe.read(&mut buffer).await {
+        if read == 0 {
+            break;
+        }
+        let chunk = &buffer[..read];
+        // A log file that fails once (a full disk) is written no more.
+        if log
+            .as_mut()
+            .is_some_and(|file| file.write_all(chunk).is_err())
+        {
+            log = None;
+        }
+        let mut kept = tail
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        kept.extend(chunk);
+        let excess = kept.len().saturating_sub(STDERR_TAIL_BYTES);
+        kept.drain(..excess);
+    }
+}
+
+/// The last `lines` lines of `bytes`.
+fn last_lines(bytes: &[u8], lines: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
@@ -121,15 +161,21 @@ pub(super) async fn run(command: &CommandSpec, prepared: &Prepared) -> Result<Pr
         .env("MILLRACE_NODE_ID", &prepared.node_id)
         .stdin(Stdio::null())
         .stdout(open(&stdout_path)?)
-        .stderr(open(&stderr_path)?)
+        .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
     if let Some(dir) = &expanded.working_dir {
         process.current_dir(dir);
     }
+    let stderr_log = open(&stderr_path)?;
     let mut child = process
         .spawn()
         .map_err(|error| format!("cannot start `{program}`: {error}"))?;
+    let stderr_tail = StderrTail::default();
+    let copying = child
+        .stderr
+        .take()
+        .map(|pipe| tokio::spawn(tee_stderr(pipe, stderr_log, stderr_tail.clone())));
     let group = ProcessGroup(
         child
             .id()
@@ -152,10 +198,17 @@ pub(super) async fn run(command: &CommandSpec, prepared: &Prepared) -> Result<Pr
         None => child.wait().await,
     };
     let status = waited.map_err(|error| format!("waiting for `{program}` failed: {error}"))?;
-    // Children left behind by a finished command go too.
+    // Children left behind by a finished command go too (and with them the last writers of
+    // its standard error, which then ends).
     drop(group);
+    if let Some(copying) = copying {
+        let _ = tokio::time::timeout(STDERR_CLOSE_WAIT, copying).await;
+    }
     let last_words = || {
-        let stderr = tail(&stderr_path, 20);
+        let kept = stderr_tail
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let stderr = last_lines(&Vec::from(kept.clone()), 20);
         if stderr.is_empty() {
             String::new()
         } else {

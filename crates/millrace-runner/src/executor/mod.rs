@@ -71,12 +71,46 @@ pub(crate) async fn execute(
     component: &dyn ErasedComponent,
     prepared: &Prepared,
 ) -> Result<Produced, Failure> {
-    match component.execution() {
+    let outcome = match component.execution() {
         Executor::InProcess(executor) => in_process::run(executor, prepared).await,
         Executor::Command(command) => command::run(&command, prepared)
             .await
             .map_err(Failure::from),
+    };
+    outcome.map_err(|mut failure| {
+        if let Some(note) = disk_full_note(&failure.message, prepared) {
+            failure.message.push_str(&note);
+        }
+        failure
+    })
+}
+
+/// What to add to a failure's message that says the disk is full: which outputs were being
+/// written where, and what to do. None when the message says nothing of a full disk.
+fn disk_full_note(message: &str, prepared: &Prepared) -> Option<String> {
+    let lower = message.to_lowercase();
+    let full = [
+        "no space left on device",
+        "os error 28",
+        "disk quota exceeded",
+    ]
+    .iter()
+    .any(|sign| lower.contains(sign));
+    if !full || prepared.outputs.is_empty() {
+        return None;
     }
+    let outputs: Vec<String> = prepared
+        .outputs
+        .iter()
+        .map(|(name, (_, staging))| format!("`{name}` ({})", staging.display()))
+        .collect();
+    Some(format!(
+        "\nthe disk ran out of space while node `{}` wrote its output{} {}: free space there \
+         and run again (the finished nodes are cached; nothing of this attempt was published)",
+        prepared.node_id,
+        if outputs.len() == 1 { "" } else { "s" },
+        outputs.join(", ")
+    ))
 }
 
 /// Properties reported as JSON, as metadata values; a value metadata cannot hold (null, a

@@ -173,6 +173,13 @@ impl NodeLauncher<'_> {
             Err(failure) => (Err(failure.message), (failure.metrics, failure.tracked)),
         };
         let (metrics, tracked): (BTreeMap<String, f64>, Tracked) = tracked;
+        if result.is_err() {
+            // What a failed attempt wrote goes before anything is recorded: on a full disk, the
+            // store's next write needs the space its partial outputs hold.
+            for (_, stage) in running.staging.values() {
+                layout::remove_dir(stage);
+            }
+        }
         let node_run = tracking::finish_node_run(
             self.store,
             self.record,
@@ -197,9 +204,6 @@ impl NodeLauncher<'_> {
             Err(message) => {
                 if layout::create_dir(&running.log_dir).is_ok() {
                     let _ = std::fs::write(running.log_dir.join("error.log"), &message);
-                }
-                for (_, stage) in running.staging.values() {
-                    layout::remove_dir(stage);
                 }
                 self.fail(&running, &message).await?;
                 Ok((running.id(), Err(message)))
@@ -317,6 +321,9 @@ impl NodeLauncher<'_> {
         let mut artifacts = events(EventType::Input, inputs);
         let first_output = artifacts.len();
         for (name, spec) in &node.outputs {
+            // Validated pipelines always pass; a task id or output name that is not one path
+            // segment fails its node here, saying what is wrong, before its outputs are recorded.
+            self.layout.check(&node.id, name)?;
             let template = self.layout.output_template(&node.id, name);
             artifacts.push(ArtifactAndEvent {
                 artifact: Artifact {
