@@ -190,6 +190,10 @@ mod guides {
     struct Tracking;
     #[doc = include_str!("../docs/schedules.md")]
     struct Schedules;
+    #[doc = include_str!("../docs/operations.md")]
+    struct Operations;
+    #[doc = include_str!("../docs/fuzzing.md")]
+    struct Fuzzing;
     #[cfg(feature = "server")]
     #[doc = include_str!("../docs/ui.md")]
     struct WebUi;

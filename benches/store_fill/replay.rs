@@ -14,6 +14,11 @@ use super::recorder::Write;
 use super::rewrite::{Ids, Rename};
 use super::template::{Segment, Template, now_ms};
 
+/// The directory under a filled store's artifact root that holds the replayed artifacts.
+const GENERATED: &str = "gen";
+/// The link in it to the template's artifact root.
+const TEMPLATE_LINK: &str = "t";
+
 /// How to fill a store.
 #[derive(Debug, Clone)]
 pub struct Fill {
@@ -25,7 +30,8 @@ pub struct Fill {
     /// Histories written at once, each a chain of runs of its own (interleaved in the store,
     /// as concurrent runners' are). Only a server database gains from more than one.
     pub lanes: usize,
-    /// The artifact root of the filled store: replayed artifacts live under `<root>/gen/`.
+    /// The artifact root of the filled store: replayed artifacts live under `<root>/gen/`, in
+    /// the recorded runs' directories, named `<recorded name>.<replayed run's label>`.
     pub root: PathBuf,
     /// Make each replayed artifact a symbolic link to the template's, so that reading it
     /// (a resolver's pick, a cache hit) and removing it (garbage collection) are real.
@@ -60,6 +66,16 @@ impl Fill {
         template: &Arc<Template>,
     ) -> Result<Filled, String> {
         let started = Instant::now();
+        if self.link_files {
+            let generated = self.root.join(GENERATED);
+            std::fs::create_dir_all(&generated)
+                .map_err(|error| format!("creating {}: {error}", generated.display()))?;
+            let link = generated.join(TEMPLATE_LINK);
+            if !link.exists() {
+                std::os::unix::fs::symlink(&template.root, &link)
+                    .map_err(|error| format!("linking {}: {error}", link.display()))?;
+            }
+        }
         let mut first = Lane::default();
         let rename = self.rename(template, &template.first, "first", HashMap::new());
         first
@@ -106,15 +122,16 @@ impl Fill {
         label: &str,
         words: HashMap<String, String>,
     ) -> Rename {
-        let generated = self.root.join("gen").join(label);
+        let generated = self.root.join(GENERATED);
         let relative = format!("mlflow-artifacts:/{}/", template.pipeline);
         Rename {
             words,
             root: (template.root.clone(), generated.display().to_string()),
             relative_root: (
                 relative,
-                format!("mlflow-artifacts:/gen/{label}/{}/", template.pipeline),
+                format!("mlflow-artifacts:/{GENERATED}/{}/", template.pipeline),
             ),
+            suffix: format!(".{label}"),
             shift_ms: now_ms() - segment.started_ms,
         }
     }
@@ -324,7 +341,7 @@ impl Lane {
             Write::PutExecution { request, result } => {
                 let renamed = rename.put_execution(request, result, ids)?;
                 let replayed = store.put_execution(&renamed).await.map_err(failed)?;
-                self.executed(request, result, &renamed, &replayed, fill)?;
+                self.executed(request, result, &renamed, &replayed, fill, &rename.root.0)?;
             }
             Write::PutExecutionsWithEvents { requests, results } => {
                 let renamed = requests
@@ -339,7 +356,7 @@ impl Lane {
                 for (((request, result), renamed), replayed) in
                     requests.iter().zip(results).zip(&renamed).zip(&replayed)
                 {
-                    self.executed(request, result, renamed, replayed, fill)?;
+                    self.executed(request, result, renamed, replayed, fill, &rename.root.0)?;
                 }
             }
             Write::SetArtifactStates {
@@ -470,6 +487,7 @@ impl Lane {
         renamed: &PutExecution,
         replayed: &PutExecutionResult,
         fill: &Fill,
+        template_root: &str,
     ) -> Result<(), String> {
         let ids = &mut self.ids;
         ids.executions
@@ -507,26 +525,37 @@ impl Lane {
             };
             let original =
                 original.replace(millrace::metadata::EXECUTION_ID_PLACEHOLDER, &execution_id);
-            if original != *link {
-                link_file(Path::new(&original), Path::new(link))?;
+            if let Some(rest) = original.strip_prefix(template_root)
+                && original != *link
+            {
+                link_file(&fill.root, rest, Path::new(link))?;
             }
         }
         Ok(())
     }
 }
 
-/// A symbolic link at `link` to `original`, with its parent directories.
-fn link_file(original: &Path, link: &Path) -> Result<(), String> {
-    if let Some(parent) = link.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|error| format!("creating {}: {error}", parent.display()))?;
-    }
-    match std::os::unix::fs::symlink(original, link) {
-        Err(error) if error.kind() != std::io::ErrorKind::AlreadyExists => Err(format!(
-            "linking {} to {}: {error}",
-            link.display(),
-            original.display()
-        )),
+/// A symbolic link at `link` to the template's artifact at `rest` under its root, through the
+/// link `<root>/gen/t` to that root: a relative target short enough for the file system to
+/// keep in the link's inode (a hundred thousand links then cost inodes, not blocks).
+fn link_file(root: &Path, rest: &str, link: &Path) -> Result<(), String> {
+    let Some(parent) = link.parent() else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(parent)
+        .map_err(|error| format!("creating {}: {error}", parent.display()))?;
+    let depth = parent
+        .strip_prefix(root.join(GENERATED))
+        .map_or(0, |below| below.components().count());
+    let target = format!(
+        "{}{TEMPLATE_LINK}/{}",
+        "../".repeat(depth),
+        rest.trim_start_matches('/')
+    );
+    match std::os::unix::fs::symlink(&target, link) {
+        Err(error) if error.kind() != std::io::ErrorKind::AlreadyExists => {
+            Err(format!("linking {} to {target}: {error}", link.display()))
+        }
         _ => Ok(()),
     }
 }

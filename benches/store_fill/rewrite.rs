@@ -83,6 +83,9 @@ pub struct Rename {
     /// `mlflow-artifacts:/<pipeline>/` and what replaces it (a registered version's storage
     /// location, relative to the root).
     pub relative_root: (String, String),
+    /// What a path under the root ends with: the replayed run's label, so that every
+    /// replayed run's artifacts lie side by side in the recorded run's few directories.
+    pub suffix: String,
     /// Milliseconds added to every recorded time.
     pub shift_ms: i64,
 }
@@ -109,7 +112,9 @@ impl Rename {
             rest = &after[separators..];
         }
         for (from, to) in [&self.root, &self.relative_root] {
-            if out.contains(from.as_str()) {
+            if let Some(rest) = out.strip_prefix(from.as_str()) {
+                out = format!("{to}{rest}{}", self.suffix);
+            } else if out.contains(from.as_str()) {
                 out = out.replace(from.as_str(), to);
             }
         }
