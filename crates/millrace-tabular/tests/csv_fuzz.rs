@@ -23,6 +23,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -382,20 +384,9 @@ proptest! {
     }
 }
 
-/// The corpus: every file of `tests/corpus/csv/`.
-fn corpus() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/csv");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .collect();
-    files.sort();
-    files
-}
-
 #[test]
 fn the_corpus_reads_into_the_csv_crates_rows_or_errors_that_name_their_place() {
-    let files = corpus();
+    let files = common::corpus("csv");
     assert!(files.len() >= 10, "the corpus is in tests/corpus/csv");
     for file in files {
         let bytes = std::fs::read(&file).unwrap();

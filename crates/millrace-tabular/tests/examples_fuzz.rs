@@ -10,6 +10,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -175,19 +177,9 @@ fn the_valid_file_reads_whole() {
     assert_eq!(read_examples(valid_file()).unwrap(), 300);
 }
 
-fn corpus() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/examples");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .collect();
-    files.sort();
-    files
-}
-
 #[test]
 fn the_corpus_is_read_or_refused_with_the_files_name() {
-    let files = corpus();
+    let files = common::corpus("examples");
     assert!(!files.is_empty(), "the corpus is in tests/corpus/examples");
     for file in files {
         let name = file.file_name().unwrap().to_string_lossy().into_owned();

@@ -18,6 +18,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -477,19 +479,9 @@ fn the_valid_documents_are_usable_and_read_back_unchanged() {
     assert_eq!(merged(again).unwrap(), merged(shard).unwrap());
 }
 
-fn corpus() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/statistics");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .collect();
-    files.sort();
-    files
-}
-
 #[test]
 fn the_corpus_is_refused_with_the_documents_name_or_usable() {
-    let files = corpus();
+    let files = common::corpus("statistics");
     assert!(
         !files.is_empty(),
         "the corpus is in tests/corpus/statistics"

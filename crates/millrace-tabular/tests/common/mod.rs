@@ -1,7 +1,7 @@
 //! Helpers the test suites share; millrace-components' suites use them too.
 
 // Each test binary uses some of these.
-#![allow(dead_code, clippy::print_stderr)]
+#![allow(dead_code, clippy::print_stderr, clippy::panic)]
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -28,4 +28,18 @@ pub fn python(suite: &str) -> Option<PathBuf> {
             None
         }
     }
+}
+
+/// The files of a fuzz target's corpus, `tests/corpus/<target>/`, in name order.
+pub fn corpus(target: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(target);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|error| panic!("the corpus {}: {error}", dir.display()))
+        .map(|entry| entry.map(|entry| entry.path()))
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|error| panic!("the corpus {}: {error}", dir.display()));
+    files.sort();
+    files
 }
