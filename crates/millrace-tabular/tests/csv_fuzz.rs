@@ -26,7 +26,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use arrow_array::Array;
 use arrow_array::cast::AsArray;

@@ -20,7 +20,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use millrace_tabular::DataError;
