@@ -29,6 +29,13 @@ const LEFT_FREE: u64 = 2 << 20;
 /// What the node writes: more than is left, less than the disk once the ballast is gone.
 const OUTPUT_BYTES: usize = 3 << 20;
 
+/// One test at a time: a process the other test starts (`mount`, `dd`, `df`) holds a copy of
+/// every open file descriptor of this test process from its fork until its exec — including
+/// the file a component is writing on the full disk. Removing that file then frees its space
+/// only once the child has exec'd, and the store's next write can find the disk still full
+/// (seen about once in 80 runs with both tests in parallel).
+static ONE_DISK_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A tmpfs mounted at a temporary directory, unmounted when dropped.
 struct SmallDisk {
     _dir: tempfile::TempDir,
@@ -216,6 +223,7 @@ fn says_the_disk_is_full_naming_the_output(message: &str) {
 
 #[tokio::test]
 async fn a_component_that_fills_the_disk_fails_its_node_naming_the_output_and_the_next_run_works() {
+    let _alone = ONE_DISK_AT_A_TIME.lock().await;
     let Some(disk) = SmallDisk::mount("a_component_that_fills_the_disk_fails_its_node") else {
         return;
     };
@@ -224,6 +232,7 @@ async fn a_component_that_fills_the_disk_fails_its_node_naming_the_output_and_th
 
 #[tokio::test]
 async fn a_command_that_fills_the_disk_fails_its_node_naming_the_output_and_the_next_run_works() {
+    let _alone = ONE_DISK_AT_A_TIME.lock().await;
     let Some(disk) = SmallDisk::mount("a_command_that_fills_the_disk_fails_its_node") else {
         return;
     };
