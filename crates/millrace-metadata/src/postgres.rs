@@ -1,14 +1,20 @@
 //! The PostgreSQL backend, for runs whose nodes execute on several machines. Write
 //! transactions take one advisory lock, so concurrent writers queue as they do on SQLite and
 //! type and context upserts never race.
+//!
+//! Each statement is prepared once per connection and kept: running a statement from its text
+//! costs two round trips to the server (prepare, then bind and execute), running a prepared one
+//! costs one — and a store write is a few dozen statements, so round trips, not the server's
+//! work, bound how fast a remote store writes.
 
+use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::str::FromStr;
 use std::sync::{Mutex, PoisonError};
 
 use bytes::BytesMut;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement};
 
 use crate::error::{MetadataError, Result};
 use crate::sql::schema;
@@ -17,11 +23,18 @@ use crate::sql::{Backend, Dialect, Row, SqlTx, SqlValue, TypeCache};
 /// The advisory lock every write transaction holds ("mlmd" in ASCII).
 const WRITE_LOCK: i64 = 0x6d6c_6d64;
 
+/// How many prepared statements a connection keeps. The store's statements are a few hundred
+/// texts at most, but lists of ids make texts of their own (`IN ($1, …, $n)`); past this many
+/// the cache starts afresh rather than grow without bound.
+const MAX_PREPARED: usize = 1024;
+
 /// A PostgreSQL database.
 pub(crate) struct PostgresBackend {
     /// Always `Some` until dropped.
     client: Mutex<Option<Client>>,
     types: Mutex<TypeCache>,
+    /// The connection's prepared statements by their text.
+    prepared: Mutex<HashMap<String, Statement>>,
     location: String,
 }
 
@@ -98,6 +111,7 @@ impl PostgresBackend {
         let backend = PostgresBackend {
             client: Mutex::new(Some(client)),
             types: Mutex::new(TypeCache::new()),
+            prepared: Mutex::new(HashMap::new()),
             location,
         };
         schema::ensure(&backend)?;
@@ -141,7 +155,26 @@ impl ToSql for SqlValue {
 struct PostgresTx<'a, 'b> {
     transaction: &'a mut postgres::Transaction<'b>,
     types: &'a mut TypeCache,
+    prepared: &'a mut HashMap<String, Statement>,
     location: &'a str,
+}
+
+impl PostgresTx<'_, '_> {
+    /// `sql` prepared on this connection, once.
+    fn statement(&mut self, sql: &str) -> Result<Statement> {
+        if let Some(statement) = self.prepared.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self
+            .transaction
+            .prepare(sql)
+            .map_err(|error| postgres_error(&error, self.location))?;
+        if self.prepared.len() >= MAX_PREPARED {
+            self.prepared.clear();
+        }
+        self.prepared.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
 }
 
 fn bind(params: &[SqlValue]) -> Vec<&(dyn ToSql + Sync)> {
@@ -190,15 +223,17 @@ impl SqlTx for PostgresTx<'_, '_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64> {
+        let statement = self.statement(sql)?;
         self.transaction
-            .execute(sql, &bind(params))
+            .execute(&statement, &bind(params))
             .map_err(|error| postgres_error(&error, self.location))
     }
 
     fn query(&mut self, sql: &str, params: &[SqlValue]) -> Result<Vec<Row>> {
+        let statement = self.statement(sql)?;
         let rows = self
             .transaction
-            .query(sql, &bind(params))
+            .query(&statement, &bind(params))
             .map_err(|error| postgres_error(&error, self.location))?;
         rows.iter()
             .map(|row| {
@@ -229,17 +264,20 @@ impl Backend for PostgresBackend {
         let mut transaction = client
             .transaction()
             .map_err(|error| postgres_error(&error, &self.location))?;
-        if write {
-            transaction
-                .execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
-                .map_err(|error| postgres_error(&error, &self.location))?;
-        }
         let mut types = self.types.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut prepared = self.prepared.lock().unwrap_or_else(PoisonError::into_inner);
         let mut tx = PostgresTx {
             transaction: &mut transaction,
             types: &mut types,
+            prepared: &mut prepared,
             location: &self.location,
         };
+        if write {
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1)",
+                &[SqlValue::Int(WRITE_LOCK)],
+            )?;
+        }
         if let Err(error) = work(&mut tx) {
             // Rolled back when the transaction drops: types it touched may not exist.
             types.clear();

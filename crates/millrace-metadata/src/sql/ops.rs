@@ -462,9 +462,9 @@ fn write_properties(
             &[SqlValue::Int(id)],
         )?;
     }
-    let sql = format!(
-        r#"INSERT INTO "{table}" ("{owner}", "name", "is_custom_property", "int_value", "double_value", "string_value", "proto_value", "bool_value") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"#
-    );
+    // One statement for many rows: on a remote store each statement is a round trip.
+    let mut rows = Vec::new();
+    let mut params = Vec::new();
     for (custom, map) in [(0, properties), (1, custom_properties)] {
         for (name, value) in map {
             let [int, double, string, proto_value, boolean] = value_columns(value);
@@ -472,21 +472,49 @@ fn write_properties(
                 (Dialect::Sqlite, SqlValue::Bool(flag)) => SqlValue::Int(i64::from(flag)),
                 (_, other) => other,
             };
-            tx.execute(
-                &sql,
-                &[
-                    SqlValue::Int(id),
-                    name.as_str().into(),
-                    SqlValue::Int(custom),
-                    int,
-                    double,
-                    string,
-                    proto_value,
-                    boolean,
-                ],
-            )?;
+            rows.push(format!("({})", placeholders(params.len() + 1, 8)));
+            params.extend([
+                SqlValue::Int(id),
+                name.as_str().into(),
+                SqlValue::Int(custom),
+                int,
+                double,
+                string,
+                proto_value,
+                boolean,
+            ]);
+            if rows.len() == PROPERTY_ROWS_PER_STATEMENT {
+                insert_property_rows(tx, table, owner, &mut rows, &mut params)?;
+            }
         }
     }
+    if !rows.is_empty() {
+        insert_property_rows(tx, table, owner, &mut rows, &mut params)?;
+    }
+    Ok(())
+}
+
+/// Property rows one statement inserts at most: 8 parameters each, well under the engines'
+/// limits on parameters (SQLite 32,766, PostgreSQL 65,535).
+const PROPERTY_ROWS_PER_STATEMENT: usize = 256;
+
+/// Inserts the property `rows` (with their `params`) and empties both.
+fn insert_property_rows(
+    tx: &mut dyn SqlTx,
+    table: &str,
+    owner: &str,
+    rows: &mut Vec<String>,
+    params: &mut Vec<SqlValue>,
+) -> Result<()> {
+    tx.execute(
+        &format!(
+            r#"INSERT INTO "{table}" ("{owner}", "name", "is_custom_property", "int_value", "double_value", "string_value", "proto_value", "bool_value") VALUES {}"#,
+            rows.join(", ")
+        ),
+        params,
+    )?;
+    rows.clear();
+    params.clear();
     Ok(())
 }
 
@@ -1720,35 +1748,71 @@ pub(crate) fn put_execution(
         if context.id.is_none() {
             seen.by_name.insert(name_key, context_id);
         }
-        tx.execute(
-            r#"INSERT INTO "Association" ("context_id", "execution_id") VALUES ($1, $2) ON CONFLICT DO NOTHING"#,
-            &[SqlValue::Int(context_id), SqlValue::Int(execution_id)],
-        )?;
-        if !artifact_ids.is_empty() {
-            let mut params = vec![SqlValue::Int(context_id)];
-            let rows: Vec<String> = artifact_ids
-                .iter()
-                .map(|artifact_id| {
-                    params.push(SqlValue::Int(*artifact_id));
-                    format!("($1, ${})", params.len())
-                })
-                .collect();
-            tx.execute(
-                &format!(
-                    r#"INSERT INTO "Attribution" ("context_id", "artifact_id") VALUES {} ON CONFLICT DO NOTHING"#,
-                    rows.join(", ")
-                ),
-                &params,
-            )?;
-        }
         context_ids.push(context_id);
     }
+    link_to_contexts(tx, execution_id, &artifact_ids, &context_ids)?;
     Ok(PutExecutionResult {
         execution_id,
         artifact_ids,
         context_ids,
     })
 }
+
+/// Associates the execution with every context and attributes every artifact to each, in
+/// two statements (each is a round trip to a remote store).
+fn link_to_contexts(
+    tx: &mut dyn SqlTx,
+    execution_id: i64,
+    artifact_ids: &[i64],
+    context_ids: &[i64],
+) -> Result<()> {
+    for contexts in context_ids.chunks(LINK_ROWS_PER_STATEMENT) {
+        let mut params = vec![SqlValue::Int(execution_id)];
+        let rows: Vec<String> = contexts
+            .iter()
+            .map(|context_id| {
+                params.push(SqlValue::Int(*context_id));
+                format!("(${}, $1)", params.len())
+            })
+            .collect();
+        tx.execute(
+            &format!(
+                r#"INSERT INTO "Association" ("context_id", "execution_id") VALUES {} ON CONFLICT DO NOTHING"#,
+                rows.join(", ")
+            ),
+            &params,
+        )?;
+    }
+    let pairs: Vec<(i64, i64)> = context_ids
+        .iter()
+        .flat_map(|context_id| {
+            artifact_ids
+                .iter()
+                .map(|artifact_id| (*context_id, *artifact_id))
+        })
+        .collect();
+    for pairs in pairs.chunks(LINK_ROWS_PER_STATEMENT) {
+        let mut params = Vec::with_capacity(pairs.len() * 2);
+        let rows: Vec<String> = pairs
+            .iter()
+            .map(|(context_id, artifact_id)| {
+                params.extend([SqlValue::Int(*context_id), SqlValue::Int(*artifact_id)]);
+                format!("(${}, ${})", params.len() - 1, params.len())
+            })
+            .collect();
+        tx.execute(
+            &format!(
+                r#"INSERT INTO "Attribution" ("context_id", "artifact_id") VALUES {} ON CONFLICT DO NOTHING"#,
+                rows.join(", ")
+            ),
+            &params,
+        )?;
+    }
+    Ok(())
+}
+
+/// Links one statement writes at most (two parameters each).
+const LINK_ROWS_PER_STATEMENT: usize = 1000;
 
 // ---- Lineage -------------------------------------------------------------------------------
 

@@ -547,11 +547,7 @@ fn touch_experiment(tx: &mut dyn SqlTx, experiment_id: i64, now: i64) -> Result<
 
 fn upsert_tag(tx: &mut dyn SqlTx, run_id: &str, key: &str, value: &str) -> Result<()> {
     tx.execute(
-        r#"DELETE FROM "millrace_run_tag" WHERE "run_id" = $1 AND "key" = $2"#,
-        &[run_id.into(), key.into()],
-    )?;
-    tx.execute(
-        r#"INSERT INTO "millrace_run_tag" ("run_id", "key", "value") VALUES ($1, $2, $3)"#,
+        r#"INSERT INTO "millrace_run_tag" ("run_id", "key", "value") VALUES ($1, $2, $3) ON CONFLICT ("run_id", "key") DO UPDATE SET "value" = excluded."value""#,
         &[run_id.into(), key.into(), value.into()],
     )?;
     if key == RUN_NAME_TAG {
