@@ -7,6 +7,7 @@
 //! cargo bench --bench store_scale -- 1000 --samples 31 --reruns 3 --lanes 4
 //! MILLRACE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:PORT/postgres \
 //!   cargo bench --bench store_scale -- 1000              # PostgreSQL too
+//! cargo bench --bench store_scale -- 100000 --only postgresql   # one backend
 //! ```
 //!
 //! **The store.** Three real runs of `examples/taxi` are recorded write by write on a scratch
@@ -82,6 +83,8 @@ struct Options {
     lanes: usize,
     /// Where filled stores are kept between invocations (none: a temporary directory).
     dir: Option<PathBuf>,
+    /// The one backend to measure (`sqlite` or `postgresql`; none: every one available).
+    only: Option<String>,
 }
 
 impl Options {
@@ -92,6 +95,7 @@ impl Options {
             reruns: 1,
             lanes: 4,
             dir: None,
+            only: None,
         };
         let mut arguments = std::env::args().skip(1);
         while let Some(argument) = arguments.next() {
@@ -109,6 +113,14 @@ impl Options {
                     options.dir = Some(PathBuf::from(
                         arguments.next().expect("--dir needs a directory"),
                     ));
+                }
+                "--only" => {
+                    let backend = arguments.next().unwrap_or_default().to_lowercase();
+                    assert!(
+                        ["sqlite", "postgresql"].contains(&backend.as_str()),
+                        "--only needs `sqlite` or `postgresql`"
+                    );
+                    options.only = Some(backend);
                 }
                 "--bench" => {}
                 other => match other.replace(['_', ','], "").parse() {
@@ -236,6 +248,13 @@ async fn measure(options: Options) {
         && !url.is_empty()
     {
         backends.push(("PostgreSQL", Some(url)));
+    }
+    if let Some(only) = &options.only {
+        backends.retain(|(backend, _)| backend.to_lowercase() == *only);
+        assert!(
+            !backends.is_empty(),
+            "--only {only}: that backend is not available (PostgreSQL needs {POSTGRES_VARIABLE})"
+        );
     }
     for (backend, server) in backends {
         let mut columns = Vec::new();
