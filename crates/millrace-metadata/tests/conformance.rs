@@ -33,6 +33,7 @@ conformance!(
     parent_contexts_form_a_dag,
     events_keep_their_paths_in_order,
     put_execution_writes_everything_in_one_transaction,
+    put_execution_records_each_events_path_and_an_event_twice_once,
     put_execution_names_outputs_after_the_new_execution,
     a_failed_put_execution_writes_nothing,
     a_batch_of_executions_is_written_in_order_in_one_transaction,
@@ -635,6 +636,47 @@ async fn put_execution_writes_everything_in_one_transaction(
         .await
         .unwrap();
     assert_eq!(run_executions.len(), 1);
+}
+
+async fn put_execution_records_each_events_path_and_an_event_twice_once(
+    store: Store,
+    _dir: &tempfile::TempDir,
+) {
+    let types = run_types(&store).await;
+    let input = store
+        .put_artifacts(&[examples(types.0, "/in", 1)])
+        .await
+        .unwrap()[0];
+    let mut request = run_request(types, input, "run-1", "/out/1");
+    // The same input a second time under another path: one event, with the first path.
+    let mut again = request.artifacts[0].clone();
+    again.event = Some((EventType::Input, vec![PathStep::Key("again".into())]));
+    request.artifacts.push(again);
+    let written = store.put_execution(&request).await.unwrap();
+
+    let events = store
+        .get_events(&EventQuery::of_executions(vec![written.execution_id]))
+        .await
+        .unwrap();
+    let paths: Vec<(i64, EventType, Vec<PathStep>)> = events
+        .iter()
+        .map(|event| (event.artifact_id, event.event_type, event.path.clone()))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            (
+                input,
+                EventType::Input,
+                vec![PathStep::Key("examples".into()), PathStep::Index(0)]
+            ),
+            (
+                written.artifact_ids[1],
+                EventType::Output,
+                vec![PathStep::Key("model".into()), PathStep::Index(0)]
+            ),
+        ]
+    );
 }
 
 async fn a_failed_put_execution_writes_nothing(store: Store, _dir: &tempfile::TempDir) {

@@ -1,6 +1,6 @@
 //! Every store operation, as statements on one transaction.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{MetadataError, Result};
@@ -1305,8 +1305,9 @@ pub(crate) fn get_output_artifacts(
 
 /// One artifact by id, read with fixed statements (the hot path of `put_execution`).
 fn get_artifact_by_id(tx: &mut dyn SqlTx, id: i64) -> Result<Option<Artifact>> {
+    // The artifact and its properties in one query: a row per property, or one row without.
     let rows = tx.query(
-        r#"SELECT "type_id", "uri", "state", "name", "external_id", "create_time_since_epoch", "last_update_time_since_epoch" FROM "Artifact" WHERE "id" = $1"#,
+        r#"SELECT a."type_id", a."uri", a."state", a."name", a."external_id", a."create_time_since_epoch", a."last_update_time_since_epoch", p."name", p."is_custom_property", p."int_value", p."double_value", p."string_value", p."proto_value", p."bool_value" FROM "Artifact" a LEFT JOIN "ArtifactProperty" p ON p."artifact_id" = a."id" WHERE a."id" = $1"#,
         &[SqlValue::Int(id)],
     )?;
     let Some(row) = rows.first() else {
@@ -1325,14 +1326,11 @@ fn get_artifact_by_id(tx: &mut dyn SqlTx, id: i64) -> Result<Option<Artifact>> {
         create_time_since_epoch: int_at(row, 5),
         last_update_time_since_epoch: int_at(row, 6),
     };
-    for row in tx.query(
-        r#"SELECT "artifact_id", "name", "is_custom_property", "int_value", "double_value", "string_value", "proto_value", "bool_value" FROM "ArtifactProperty" WHERE "artifact_id" = $1"#,
-        &[SqlValue::Int(id)],
-    )? {
-        let (Some(name), Some(value)) = (text_at(&row, 1), decode_value(&row, 3)?) else {
+    for row in &rows {
+        let (Some(name), Some(value)) = (text_at(row, 7), decode_value(row, 9)?) else {
             continue;
         };
-        if int_at(&row, 2) == 0 {
+        if int_at(row, 8) == 0 {
             artifact.properties.insert(name, value);
         } else {
             artifact.custom_properties.insert(name, value);
@@ -1442,44 +1440,81 @@ pub(crate) fn put_event(tx: &mut dyn SqlTx, event: &Event, now: i64) -> Result<(
 
 /// Records an event whose artifact and execution are known to exist.
 fn insert_event(tx: &mut dyn SqlTx, event: &Event, now: i64) -> Result<()> {
-    let time = if event.milliseconds_since_epoch > 0 {
-        event.milliseconds_since_epoch
-    } else {
-        now
-    };
-    let inserted = tx.query(
-        r#"INSERT INTO "Event" ("artifact_id", "execution_id", "type", "milliseconds_since_epoch") VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING "id""#,
-        &[
-            SqlValue::Int(event.artifact_id),
-            SqlValue::Int(event.execution_id),
-            SqlValue::Int(event.event_type.code()),
-            SqlValue::Int(time),
-        ],
-    )?;
-    let Some(event_id) = inserted.first().map(|row| int_at(row, 0)) else {
-        return Ok(());
-    };
-    if event.path.is_empty() {
-        return Ok(());
+    insert_events(tx, std::slice::from_ref(event), now)
+}
+
+/// Events one statement inserts at most (four parameters each).
+const EVENT_ROWS_PER_STATEMENT: usize = 500;
+
+/// Records events whose artifacts and executions are known to exist, in two statements per
+/// [`EVENT_ROWS_PER_STATEMENT`]: the events, then the paths of those that were new (an event
+/// already recorded keeps its path, as ML-Metadata's does).
+fn insert_events(tx: &mut dyn SqlTx, events: &[Event], now: i64) -> Result<()> {
+    for chunk in events.chunks(EVENT_ROWS_PER_STATEMENT) {
+        let mut params = Vec::with_capacity(chunk.len() * 4);
+        let mut rows = Vec::with_capacity(chunk.len());
+        // The first of equal events is the one written, as when they were written one by one.
+        let mut by_key = HashMap::with_capacity(chunk.len());
+        for event in chunk {
+            let time = if event.milliseconds_since_epoch > 0 {
+                event.milliseconds_since_epoch
+            } else {
+                now
+            };
+            rows.push(format!("({})", placeholders(params.len() + 1, 4)));
+            params.extend([
+                SqlValue::Int(event.artifact_id),
+                SqlValue::Int(event.execution_id),
+                SqlValue::Int(event.event_type.code()),
+                SqlValue::Int(time),
+            ]);
+            by_key
+                .entry((
+                    event.artifact_id,
+                    event.execution_id,
+                    event.event_type.code(),
+                ))
+                .or_insert(event);
+        }
+        let inserted = tx.query(
+            &format!(
+                r#"INSERT INTO "Event" ("artifact_id", "execution_id", "type", "milliseconds_since_epoch") VALUES {} ON CONFLICT DO NOTHING RETURNING "id", "artifact_id", "execution_id", "type""#,
+                rows.join(", ")
+            ),
+            &params,
+        )?;
+        // One statement for the paths; an event's steps keep their order (rowid / position).
+        params.clear();
+        rows.clear();
+        for row in &inserted {
+            let key = (int_at(row, 1), int_at(row, 2), int_at(row, 3));
+            let Some(event) = by_key.get(&key) else {
+                continue;
+            };
+            for step in &event.path {
+                let (is_index, index, key) = match step {
+                    PathStep::Index(index) => (1, SqlValue::Int(*index), SqlValue::Null),
+                    PathStep::Key(key) => (0, SqlValue::Null, SqlValue::Text(key.clone())),
+                };
+                rows.push(format!("({})", placeholders(params.len() + 1, 4)));
+                params.extend([
+                    SqlValue::Int(int_at(row, 0)),
+                    SqlValue::Int(is_index),
+                    index,
+                    key,
+                ]);
+            }
+        }
+        if !rows.is_empty() {
+            tx.execute(
+                &format!(
+                    r#"INSERT INTO "EventPath" ("event_id", "is_index_step", "step_index", "step_key") VALUES {}"#,
+                    rows.join(", ")
+                ),
+                &params,
+            )?;
+        }
     }
-    // One statement for the whole path; rows keep their order (rowid / position).
-    let mut params = Vec::with_capacity(event.path.len() * 4);
-    let mut rows = Vec::with_capacity(event.path.len());
-    for step in &event.path {
-        let (is_index, index, key) = match step {
-            PathStep::Index(index) => (1, SqlValue::Int(*index), SqlValue::Null),
-            PathStep::Key(key) => (0, SqlValue::Null, SqlValue::Text(key.clone())),
-        };
-        rows.push(format!("({})", placeholders(params.len() + 1, 4)));
-        params.extend([SqlValue::Int(event_id), SqlValue::Int(is_index), index, key]);
-    }
-    tx.execute(
-        &format!(
-            r#"INSERT INTO "EventPath" ("event_id", "is_index_step", "step_index", "step_key") VALUES {}"#,
-            rows.join(", ")
-        ),
-        &params,
-    )?;
     Ok(())
 }
 
@@ -1681,7 +1716,7 @@ pub(crate) fn get_parent_contexts(
 #[derive(Debug, Default)]
 pub(crate) struct ContextsSeen {
     checked: std::collections::HashSet<i64>,
-    by_name: std::collections::HashMap<(i64, String), i64>,
+    by_name: HashMap<(i64, String), i64>,
 }
 
 pub(crate) fn put_execution(
@@ -1692,6 +1727,7 @@ pub(crate) fn put_execution(
 ) -> Result<PutExecutionResult> {
     let execution_id = put_execution_node(tx, &request.execution, now)?;
     let mut artifact_ids = Vec::with_capacity(request.artifacts.len());
+    let mut events = Vec::with_capacity(request.artifacts.len());
     for item in &request.artifacts {
         let placeholder = crate::store::EXECUTION_ID_PLACEHOLDER;
         let artifact_id = match &item.artifact.uri {
@@ -1705,20 +1741,17 @@ pub(crate) fn put_execution(
             _ => put_artifact(tx, &item.artifact, now)?,
         };
         if let Some((event_type, path)) = &item.event {
-            insert_event(
-                tx,
-                &Event {
-                    artifact_id,
-                    execution_id,
-                    event_type: *event_type,
-                    path: path.clone(),
-                    milliseconds_since_epoch: now,
-                },
-                now,
-            )?;
+            events.push(Event {
+                artifact_id,
+                execution_id,
+                event_type: *event_type,
+                path: path.clone(),
+                milliseconds_since_epoch: now,
+            });
         }
         artifact_ids.push(artifact_id);
     }
+    insert_events(tx, &events, now)?;
     let mut context_ids = Vec::with_capacity(request.contexts.len());
     for context in &request.contexts {
         let name_key = (context.type_id, context.name.clone());
