@@ -544,6 +544,16 @@ async fn run_types(store: &Store) -> (i64, i64, i64, i64) {
     )
 }
 
+/// The types of [`run_types`] and an input artifact, `/in`, to run on.
+async fn run_types_and_input(store: &Store) -> ((i64, i64, i64, i64), i64) {
+    let types = run_types(store).await;
+    let input = store
+        .put_artifacts(&[examples(types.0, "/in", 1)])
+        .await
+        .unwrap()[0];
+    (types, input)
+}
+
 /// A run of one node: its execution, input and output, in the run's and node's contexts.
 fn run_request(
     store_types: (i64, i64, i64, i64),
@@ -596,11 +606,7 @@ async fn put_execution_writes_everything_in_one_transaction(
     store: Store,
     _dir: &tempfile::TempDir,
 ) {
-    let types = run_types(&store).await;
-    let input = store
-        .put_artifacts(&[examples(types.0, "/in", 1)])
-        .await
-        .unwrap()[0];
+    let (types, input) = run_types_and_input(&store).await;
     let first = store
         .put_execution(&run_request(types, input, "run-1", "/out/1"))
         .await
@@ -642,11 +648,7 @@ async fn put_execution_records_each_events_path_and_an_event_twice_once(
     store: Store,
     _dir: &tempfile::TempDir,
 ) {
-    let types = run_types(&store).await;
-    let input = store
-        .put_artifacts(&[examples(types.0, "/in", 1)])
-        .await
-        .unwrap()[0];
+    let (types, input) = run_types_and_input(&store).await;
     let mut request = run_request(types, input, "run-1", "/out/1");
     // The same input a second time under another path: one event, with the first path.
     let mut again = request.artifacts[0].clone();
@@ -680,11 +682,7 @@ async fn put_execution_records_each_events_path_and_an_event_twice_once(
 }
 
 async fn a_failed_put_execution_writes_nothing(store: Store, _dir: &tempfile::TempDir) {
-    let types = run_types(&store).await;
-    let input = store
-        .put_artifacts(&[examples(types.0, "/in", 1)])
-        .await
-        .unwrap()[0];
+    let (types, input) = run_types_and_input(&store).await;
     let mut request = run_request(types, input, "run-1", "/out/1");
     request.artifacts[1]
         .artifact
@@ -722,11 +720,7 @@ async fn a_batch_of_executions_is_written_in_order_in_one_transaction(
     store: Store,
     _dir: &tempfile::TempDir,
 ) {
-    let types = run_types(&store).await;
-    let input = store
-        .put_artifacts(&[examples(types.0, "/in", 1)])
-        .await
-        .unwrap()[0];
+    let (types, input) = run_types_and_input(&store).await;
     let mut first = run_request(types, input, "run-1", "/out/1");
     first.execution.last_known_state = ExecutionState::Running;
     first.artifacts[1].artifact.state = ArtifactState::Pending;
@@ -795,11 +789,7 @@ async fn a_batch_of_executions_is_written_in_order_in_one_transaction(
 }
 
 async fn a_batch_with_one_bad_execution_writes_nothing(store: Store, _dir: &tempfile::TempDir) {
-    let types = run_types(&store).await;
-    let input = store
-        .put_artifacts(&[examples(types.0, "/in", 1)])
-        .await
-        .unwrap()[0];
+    let (types, input) = run_types_and_input(&store).await;
     let good = run_request(types, input, "run-1", "/out/1");
     let mut bad = run_request(types, input, "run-2", "/out/2");
     bad.artifacts[1]
@@ -1277,11 +1267,7 @@ async fn a_nodes_outputs_come_newest_first_once_each_and_page_by_id(
     store: Store,
     _dir: &tempfile::TempDir,
 ) {
-    let types = run_types(&store).await;
-    let input = store
-        .put_artifacts(&[examples(types.0, "/in", 1)])
-        .await
-        .unwrap()[0];
+    let (types, input) = run_types_and_input(&store).await;
     let mut produced = Vec::new();
     for (run, uri, span) in [("run-1", "/out/1", 3), ("run-2", "/out/2", 4)] {
         let mut request = run_request(types, input, run, uri);
