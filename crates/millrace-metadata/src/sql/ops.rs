@@ -1890,16 +1890,33 @@ pub(crate) fn get_lineage(tx: &mut dyn SqlTx, query: &LineageQuery) -> Result<Li
         return Ok(LineageGraph::default());
     }
     // One recursive step joins the Event table on whichever end the current node is, so both
-    // of its indexes (by artifact, by execution) serve the traversal.
-    let sql = format!(
-        r#"WITH RECURSIVE reach(kind, id, depth) AS ({starts}
-               UNION SELECT 1 - r.kind,
+    // of its indexes (by artifact, by execution) serve the traversal. PostgreSQL plans the
+    // join's `OR` as a probe of both indexes for every node; a lateral join with one branch a
+    // kind, each guarded by the node's kind, probes only the one that can match (the walk of
+    // a 7,715-row lineage: 38–59 → 23–33 ms). SQLite has no lateral joins and needs neither.
+    let step = match tx.dialect() {
+        Dialect::Postgres => format!(
+            r#"SELECT 1 - r.kind, next.id, r.depth + 1
+                     FROM reach r CROSS JOIN LATERAL (
+                         SELECT ev."execution_id" AS id FROM "Event" ev
+                          WHERE r.kind = 0 AND ev."artifact_id" = r.id AND {from_artifact}
+                         UNION ALL
+                         SELECT ev."artifact_id" FROM "Event" ev
+                          WHERE r.kind = 1 AND ev."execution_id" = r.id AND {from_execution}) next
+                     WHERE r.depth < $1"#
+        ),
+        Dialect::Sqlite => format!(
+            r#"SELECT 1 - r.kind,
                             CASE WHEN r.kind = 0 THEN ev."execution_id" ELSE ev."artifact_id" END,
                             r.depth + 1
                      FROM reach r JOIN "Event" ev
                        ON (r.kind = 0 AND ev."artifact_id" = r.id AND {from_artifact})
                        OR (r.kind = 1 AND ev."execution_id" = r.id AND {from_execution})
-                     WHERE r.depth < $1)
+                     WHERE r.depth < $1"#
+        ),
+    };
+    let sql = format!(
+        r#"WITH RECURSIVE reach(kind, id, depth) AS ({starts} UNION {step})
            SELECT DISTINCT kind, id FROM reach"#,
         starts = starts.join(" UNION ")
     );
